@@ -203,27 +203,12 @@ KG_PER_UNIT: dict[str, Decimal] = {
 _CONTINUOUS = frozenset({*KG_PER_UNIT, "lít", "ml"})
 _SPELLINGS: dict[str, str] = {
     **{unit: unit for unit in UNITS},
-    **dict.fromkeys(
-        (
-            "kgs",
-            "kilo",
-            "kilos",
-            "ki lô",
-            "kí lô",
-            "ký lô",
-            "kilogam",
-            "kilogram",
-            "ki lô gam",
-            "cân",
-            "ký",
-            "kí",
-        ),
-        "kg",
-    ),
-    **dict.fromkeys(("gr", "gram", "grams", "gam"), "g"),
-    **dict.fromkeys(("l", "lit", "lits", "liter", "litre"), "lít"),
+    **dict.fromkeys(["kgs", "kilo", "kilos", "kilogam", "kilogram", "cân", "ký", "kí"], "kg"),
+    **dict.fromkeys(("ki lô", "kí lô", "ký lô", "ki lô gam"), "kg"),
+    **dict.fromkeys(["gr", "gram", "grams", "gam"], "g"),
+    **dict.fromkeys(["l", "lit", "lits", "liter", "litre"], "lít"),
     **dict.fromkeys(("mililit", "mi li lít"), "ml"),
-    **dict.fromkeys(("ton", "tons"), "tấn"),
+    **dict.fromkeys(["ton", "tons"], "tấn"),
     "trái": "quả",
     "chiếc": "cái",
 }
@@ -252,8 +237,11 @@ _DIGIT_WORDS = {
     **{"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5},
     **{"sau": 6, "bay": 7, "tam": 8, "chin": 9, "muoi": 10},
 }
-_BIG = {"k": 10**3, "nghin": 10**3, "ngan": 10**3, "tr": 10**6, "trieu": 10**6}
-_BIG.update({"ty": 10**9, "ti": 10**9})
+_BIG = {
+    **dict.fromkeys(("k", "nghin", "ngan"), 10**3),
+    **dict.fromkeys(("tr", "trieu"), 10**6),
+    **dict.fromkeys(("ty", "ti"), 10**9),
+}
 _SMALL = {"tram": 100, "chuc": 10}
 _CURRENCY = frozenset({"d", "dong", "vnd"})
 _HALF = "ruoi"  # rưỡi: "1 triệu rưỡi" = 1,5 triệu
@@ -306,8 +294,8 @@ def _amount(text: str) -> tuple[Decimal, bool] | None:
     pos = 0
     while pos < len(text):
         m = _PRICE_TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            return None if text[pos:].strip() else _amount_from(tokens)
+        if m is None:
+            return None
         tokens.append(("num", m["num"]) if m["num"] else ("word", m["word"]))
         pos = m.end()
     return _amount_from(tokens)
@@ -363,7 +351,7 @@ def _amount_from(tokens: list[tuple[str, str]]) -> tuple[Decimal, bool] | None:
         else:
             return None
         money = False
-    elif not tokens or (not big and not money):
+    elif not tokens:
         return None
     return total, money
 
