@@ -3,94 +3,136 @@
 Repositories (bot/services/*) use `Store.table(name, indexes=...)` and the TinyDB `Table` API
 (insert, get(doc_id=), update(fields, doc_ids=[...]), remove(doc_ids=[...]), search) plus
 `Store.find(table, field, value)` for equality lookups that must stay fast at province scale.
+
+Each write appends one checksummed line to a log and fsyncs it before returning; documents
+live in memory with secondary indexes; a background compaction folds the log into a snapshot.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
-from tinydb import TinyDB, where
-from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
+from bot.storage.engine import COMPACT_MIN_BYTES, LogStorage
+from bot.storage.errors import StoreError, StoreLocked
+from bot.storage.files import lock, unlock, write_snapshot
+from bot.storage.table import LogTable, field_matches
 
-class StoreError(Exception):
-    """The store could not do what was asked (disk full, permissions, already in use)."""
+__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreLocked"]
 
+Migration = Callable[["Store"], None]
 
-class StoreLocked(StoreError):
-    """Another process already holds this DATA_DIR."""
+# MIGRATIONS[i] brings data from schema i + 1 to i + 2; append, never edit or reorder. A crash
+# mid-migration runs it again on the next start, so each must be safe to repeat.
+MIGRATIONS: tuple[Migration, ...] = ()
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
-
-class AtomicJSONStorage(Storage):
-    """JSON file written whole to a temp file, fsync'd, then renamed over the old one.
-
-    Correct but O(size) per write; the province-scale store replaces it.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._path = Path(path)
-
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        try:
-            with self._path.open(encoding="utf-8") as f:
-                data: dict[str, dict[str, Any]] = json.load(f)
-                return data
-        except FileNotFoundError:
-            return None
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        tmp = self._path.with_suffix(".tmp")
-        try:
-            with tmp.open("w", encoding="utf-8") as f:
-                json.dump(data, f, ensure_ascii=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self._path)
-            dir_fd = os.open(self._path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as exc:
-            raise StoreError(str(exc)) from exc
+_LEGACY = "store.json"  # the first version's whole-file JSON store
 
 
 class Store:
     """All tables of one DATA_DIR, held open by exactly one process."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        compact_min_bytes: int = COMPACT_MIN_BYTES,
+    ) -> None:
         self.data_dir = data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = (data_dir / ".lock").open("a")
+        self._lock: IO[Any] | None = lock(data_dir)
+        self._engine: LogStorage | None = None
         try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            self._lock_file.close()
-            raise StoreLocked(str(data_dir)) from exc
-        self._db = TinyDB(str(data_dir / "store.json"), storage=AtomicJSONStorage)
-        self._indexes: dict[str, tuple[str, ...]] = {}
+            self._engine = LogStorage(data_dir, compact_min_bytes=compact_min_bytes)
+            self._import_legacy()
+            self._migrate(migrations)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def engine(self) -> LogStorage:
+        """The open storage engine."""
+        if self._engine is None:
+            raise StoreError("the store is closed")
+        return self._engine
+
+    @property
+    def schema(self) -> int:
+        """The schema version of the stored data."""
+        return self.engine.schema
 
     def table(self, name: str, indexes: Sequence[str] = ()) -> Table:
         """Return a table; `indexes` names fields that `find` looks up by equality."""
-        self._indexes[name] = tuple(indexes)
-        return self._db.table(name)
+        table = self.engine.table(name)
+        table.add_indexes(indexes)
+        return table
 
     def find(self, table: Table, field: str, value: Any) -> list[Document]:
         """Documents whose `field` equals `value` (or, for a list field, contains it)."""
-        return table.search(where(field).test(lambda v: v == value or _contains(v, value)))
+        if isinstance(table, LogTable):
+            return table.find(field, value)
+        return table.search(lambda d: field in d and field_matches(d[field], value))
+
+    def maybe_compact(self) -> bool:
+        """Start a background compaction if the log has grown enough (writes also check)."""
+        return self.engine.maybe_compact()
+
+    def compact(self, wait: bool = True) -> bool:
+        """Fold the log into a new snapshot now; writes may continue meanwhile."""
+        return self.engine.compact(wait=wait)
+
+    def backup(self, dest: Path) -> int:
+        """Write a consistent snapshot of the open store to `dest`; return its document count."""
+        engine = self.engine
+        return write_snapshot(dest, engine.freeze(), engine.schema)
 
     def close(self) -> None:
-        """Release the store and its lock."""
-        self._db.close()
-        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-        self._lock_file.close()
+        """Release the store and its lock (waits for a running compaction)."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        if self._lock is not None:
+            unlock(self._lock)
+            self._lock = None
 
+    def __enter__(self) -> Store:
+        return self
 
-def _contains(field_value: Any, value: Any) -> bool:
-    return isinstance(field_value, list) and value in field_value
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _import_legacy(self) -> None:
+        """Bring in the first version's store.json (idempotent until its schema is recorded)."""
+        legacy = self.data_dir / _LEGACY
+        if self.engine.schema or not legacy.exists():
+            return
+        try:
+            data = json.loads(legacy.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot import {legacy}: {exc}") from exc
+        self.engine.write(data)
+        self.engine.set_schema(1)
+        legacy.rename(legacy.with_name(_LEGACY + ".imported"))
+
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
+        """Run the migrations the stored data has not had yet, recording each one."""
+        target = 1 + len(migrations)
+        engine = self.engine
+        if engine.schema == 0:
+            engine.set_schema(target)  # a new, empty store is born at the current schema
+        if engine.schema > target:
+            raise StoreError(
+                f"{self.data_dir} has schema {engine.schema}; this version knows {target}"
+            )
+        while engine.schema < target:
+            migrations[engine.schema - 1](self)
+            engine.set_schema(engine.schema + 1)

@@ -1,0 +1,105 @@
+"""Command line: python -m bot [run | chat | i18n | backup FILE | restore FILE]."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.storage.db import StoreError, StoreLocked
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nongdanso", description="Nông Dân Số chat assistant")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="serve every configured channel and the web chat (default)")
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal")
+    chat.add_argument("--name", default="", help="your display name")
+    sub.add_parser("i18n", help="update the gettext catalogs from the code and list gaps")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"nongdanso: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `nongdanso` console script and `python -m bot`."""
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    if command == "i18n":
+        from bot.i18n_tools import update_catalogs
+
+        for domain, msgids in update_catalogs().items():
+            for msgid in msgids:
+                print(f"untranslated [{domain}]: {msgid!r}")
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr if command == "chat" else None,
+    )
+    if command == "chat":
+        logging.getLogger().setLevel(logging.WARNING)
+        return _with_store(settings, lambda: _chat(settings, args.name))
+    return _with_store(settings, lambda: _serve(settings))
+
+
+def _with_store(settings: Settings, run: Callable[[], int]) -> int:
+    try:
+        return run()
+    except StoreLocked:
+        return _fail(
+            f"another bot process is already using DATA_DIR={settings.data_dir}; "
+            "stop it or choose another DATA_DIR"
+        )
+    except StoreError as exc:
+        return _fail(f"cannot use DATA_DIR={settings.data_dir}: {exc}")
+    except PermissionError as exc:
+        return _fail(f"cannot write to DATA_DIR={settings.data_dir}: {exc.strerror}")
+    except KeyboardInterrupt:
+        return 0
+
+
+def _chat(settings: Settings, name: str) -> int:
+    from bot.app import BotApp
+    from bot.channels.terminal import run_terminal
+
+    async def go() -> None:
+        app = BotApp(settings)
+        try:
+            await run_terminal(app.engine, name)
+        finally:
+            await app.stop()
+
+    asyncio.run(go())
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    from bot.server import serve
+
+    try:
+        asyncio.run(serve(settings))
+    except OSError as exc:
+        if exc.errno in (98, 48):  # address in use (Linux, macOS)
+            return _fail(
+                f"port {settings.web_port} on {settings.web_host} is already in use; "
+                "set WEB_PORT to a free port"
+            )
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The running bot: one store, one engine, every configured channel, background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.config import Settings
+from bot.core.clock import Clock
+from bot.core.engine import Engine
+from bot.services.container import Services, build_services
+from bot.storage.db import Store
+from handlers import build_flows
+
+log = logging.getLogger(__name__)
+
+
+class BotApp:
+    """Everything one bot process runs, started and stopped together."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.store = Store(settings.data_dir)
+        self.services: Services = build_services(settings, self.store, clock)
+        self.engine = Engine(self.services, build_flows())
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stoppers: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def media_dir(self) -> Path:
+        """Where uploaded photos are kept."""
+        return self.settings.data_dir / "media"
+
+    def on_stop(self, stopper: Callable[[], Awaitable[None]]) -> None:
+        """Run `stopper` when the app stops (channels register their shutdown)."""
+        self._stoppers.append(stopper)
+
+    def start_jobs(self) -> None:
+        """Start the background jobs features registered (reminders, broadcast outbox...)."""
+        for job in self.services.jobs:
+            self._tasks.append(asyncio.create_task(_forever(job), name=getattr(job, "__name__", "job")))
+
+    async def stop(self) -> None:
+        """Stop channels and jobs, then close the store."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for stopper in reversed(self._stoppers):
+            try:
+                await stopper()
+            except Exception:
+                log.exception("error while stopping")
+        self.store.close()
+
+
+async def _forever(job: Callable[[], Awaitable[None]]) -> None:
+    """Run a job; if it crashes, log it and start it again a little later."""
+    while True:
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job failed; restarting in 5 s")
+            await asyncio.sleep(5)

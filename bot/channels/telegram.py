@@ -1,0 +1,271 @@
+"""Telegram: python-telegram-bot turns updates into Incoming and Replies into Bot API calls.
+
+Long polling by default; with a webhook URL the bot's own aiohttp server receives updates
+(checked against the secret token) and feeds them to the application's update queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels.plain import parse_command
+from bot.config import Settings
+from bot.core.engine import Engine
+from bot.core.types import Incoming, Reply
+from bot.i18n import _, use_locale
+from bot.text import split_message
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+MEDIA_GROUP_MAX = 10
+PHOTO_PREFIX = "tg:"
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The channel-neutral view of a Telegram update (None for updates we do not handle)."""
+    event_id = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        return Incoming(
+            CHANNEL,
+            f"{CHANNEL}:{query.from_user.id}",
+            "button",
+            payload=query.data or "",
+            display_name=query.from_user.full_name,
+            event_id=event_id,
+        )
+    message = update.message
+    if message is None or message.from_user is None or message.chat.type != "private":
+        return None
+    base: dict[str, Any] = {
+        "channel": CHANNEL,
+        "user_key": f"{CHANNEL}:{message.from_user.id}",
+        "display_name": message.from_user.full_name,
+        "event_id": event_id,
+    }
+    if message.text is not None:
+        command = parse_command(message.text)
+        if command:
+            return Incoming(kind="command", text=message.text, command=command[0], args=command[1], **base)
+        return Incoming(kind="text", text=message.text, **base)
+    if message.contact is not None:
+        own = message.contact.user_id == message.from_user.id
+        return Incoming(kind="contact", phone=message.contact.phone_number if own else "", **base)
+    if message.location is not None:
+        loc = message.location
+        return Incoming(kind="location", latitude=loc.latitude, longitude=loc.longitude, **base)
+    if message.photo:
+        best = max(message.photo, key=lambda p: p.width * p.height)
+        return Incoming(kind="photo", photo=PHOTO_PREFIX + best.file_id, text=message.caption or "", **base)
+    if message.voice is not None or message.audio is not None:
+        voice = message.voice or message.audio
+        return Incoming(kind="voice", photo=PHOTO_PREFIX + voice.file_id if voice else "", **base)
+    if message.sticker is not None:
+        return Incoming(kind="sticker", **base)
+    return Incoming(kind="other", text=message.caption or "", **base)
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(b.label[:120], url=b.url)
+                    if b.url
+                    else InlineKeyboardButton(b.label[:120], callback_data=b.payload)
+                    for b in row
+                ]
+                for row in reply.buttons
+            ]
+        )
+    if reply.request_contact:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(reply.request_contact, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if reply.request_location:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(reply.request_location, request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    return None
+
+
+class TelegramChannel:
+    """One bot account on Telegram, feeding the engine."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.media_dir = settings.data_dir / "media"
+        builder = (
+            ApplicationBuilder()
+            .token(settings.telegram_token)
+            .base_url(settings.telegram_api_base_url)
+            .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .concurrent_updates(64)
+        )
+        if settings.telegram_webhook_url:
+            builder = builder.updater(None)
+        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self._keyboard_open: set[int] = set()
+        self._edits: dict[tuple[int, str], int] = {}
+        engine.services.notifier.register(CHANNEL, self.send)
+
+    async def start(self) -> None:
+        """Connect to the Bot API and start receiving updates."""
+        await self.app.initialize()
+        await self.app.start()
+        await self._set_commands()
+        if self.settings.telegram_webhook_url:
+            await self.app.bot.set_webhook(
+                self.settings.telegram_webhook_url,
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        elif self.app.updater is not None:
+            await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0)
+
+    async def stop(self) -> None:
+        """Stop receiving and let in-flight updates finish."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def feed_webhook(self, data: dict[str, Any]) -> None:
+        """Queue an update that arrived on our webhook."""
+        update = Update.de_json(data, self.app.bot)
+        await self.app.update_queue.put(update)
+
+    async def _set_commands(self) -> None:
+        for lang in ("vi", "en"):
+            with use_locale(lang):
+                commands = [
+                    BotCommand("menu", _("Main menu")),
+                    BotCommand("huy", _("Cancel what you are doing")),
+                    BotCommand("help", _("What the bot can do")),
+                    BotCommand("ngonngu", _("Change language")),
+                ]
+            try:
+                await self.app.bot.set_my_commands(commands, language_code=None if lang == "vi" else lang)
+            except TelegramError:
+                log.warning("could not set the bot's command list", exc_info=True)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Hand one update to the engine and send its replies."""
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.info("callback query %s could not be answered", update.callback_query.id)
+        incoming = to_incoming(update)
+        if incoming is None:
+            return
+        chat_id = int(incoming.user_key.split(":", 1)[1])
+        if incoming.kind == "contact":
+            self._keyboard_open.discard(chat_id)
+            self._keyboard_open.add(-chat_id)  # remove the share-contact keyboard next time
+        replies = await self.engine.handle(incoming)
+        await self.send(str(chat_id), replies)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update", exc_info=context.error)
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        """Deliver replies to a chat, within the Bot API's limits."""
+        chat = int(chat_id)
+        try:
+            for reply in replies:
+                await self._send_one(chat, reply)
+        except Forbidden:
+            self._mark_blocked(chat)
+            raise
+
+    async def _send_one(self, chat: int, reply: Reply) -> None:
+        bot = self.app.bot
+        markup = _markup(reply)
+        if reply.request_contact or reply.request_location:
+            self._keyboard_open.add(chat)
+        elif markup is None and (chat in self._keyboard_open or -chat in self._keyboard_open):
+            self._keyboard_open.discard(chat)
+            self._keyboard_open.discard(-chat)
+            markup = ReplyKeyboardRemove()  # type: ignore[assignment]
+        if reply.document is not None:
+            name, content = reply.document
+            await bot.send_document(chat, InputFile(content, filename=name), caption=reply.text[:CAPTION_LIMIT] or None, parse_mode=ParseMode.HTML)
+            return
+        text = reply.text
+        if reply.photos:
+            photos = [self._photo(p) for p in reply.photos[:MEDIA_GROUP_MAX]]
+            if len(photos) == 1 and len(text) <= CAPTION_LIMIT:
+                await bot.send_photo(chat, photos[0], caption=text or None, parse_mode=ParseMode.HTML, reply_markup=markup)
+                return
+            if len(photos) == 1:
+                await bot.send_photo(chat, photos[0])
+            else:
+                await bot.send_media_group(chat, [InputMediaPhoto(p) for p in photos])
+        if not text.strip():
+            return
+        if reply.edit_key:
+            await self._send_or_edit(chat, reply, markup)
+            return
+        chunks = split_message(text, TEXT_LIMIT)
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            await bot.send_message(chat, chunk, parse_mode=ParseMode.HTML, reply_markup=markup if last else None)
+
+    async def _send_or_edit(self, chat: int, reply: Reply, markup: Any) -> None:
+        key = (chat, reply.edit_key)
+        message_id = self._edits.get(key)
+        text = reply.text[:TEXT_LIMIT]
+        if message_id is not None:
+            try:
+                await self.app.bot.edit_message_text(text, chat, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+                return
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return
+        sent: Message = await self.app.bot.send_message(chat, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        self._edits[key] = sent.message_id
+
+    def _photo(self, ref: str) -> Any:
+        if ref.startswith(PHOTO_PREFIX):
+            return ref[len(PHOTO_PREFIX) :]
+        if ref.startswith("media:"):
+            return (self.media_dir / ref.removeprefix("media:")).read_bytes()
+        return ref
+
+    def _mark_blocked(self, chat: int) -> None:
+        users = self.engine.services.users
+        user = users.by_key(f"{CHANNEL}:{chat}")
+        if user is not None and not user.blocked:
+            user.blocked = True
+            users.save(user)
+            log.info("user %s blocked the bot on Telegram", user.id)

@@ -1,0 +1,98 @@
+"""Typed settings from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    data_dir: Path = Path("data")
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    public_base_url: str = ""
+    telegram_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    admin_telegram_ids: frozenset[str] = field(default_factory=frozenset)
+    order_reminder_hours: float = 12.0
+    order_expiry_hours: float = 24.0
+    log_level: str = "INFO"
+
+    @property
+    def base_url(self) -> str:
+        """Where the bot's web server is reached from outside (links, QR codes)."""
+        return self.public_base_url.rstrip("/") or f"http://{self.web_host}:{self.web_port}"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from `environ` (default os.environ), with a .env file filling the gaps."""
+    env: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default).strip()
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token and not _TOKEN.match(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN looks wrong: it should be like 123456789:AAE... from @BotFather"
+        )
+    webhook_url = get("TELEGRAM_WEBHOOK_URL")
+    secret = get("TELEGRAM_WEBHOOK_SECRET")
+    if webhook_url and not webhook_url.startswith("https://"):
+        raise ConfigError("TELEGRAM_WEBHOOK_URL must be an https:// address Telegram can reach")
+    if webhook_url and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET must be set with the webhook: 16–256 letters, digits, _ or -"
+        )
+    port_text = get("WEB_PORT", "8080")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"WEB_PORT must be a port number (1–65535), not {port_text!r}")
+    admins = {a.strip() for a in get("ADMIN_TELEGRAM_IDS").split(",") if a.strip()}
+    bad = [a for a in admins if not a.lstrip("-").isdigit()]
+    if bad:
+        raise ConfigError(f"ADMIN_TELEGRAM_IDS must be numeric Telegram ids, not {bad[0]!r}")
+    return Settings(
+        data_dir=Path(get("DATA_DIR", "data")),
+        web_host=get("WEB_HOST", "127.0.0.1"),
+        web_port=int(port_text),
+        public_base_url=get("PUBLIC_BASE_URL"),
+        telegram_token=token,
+        telegram_api_base_url=get("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
+        telegram_webhook_url=webhook_url,
+        telegram_webhook_secret=secret,
+        admin_telegram_ids=frozenset(admins),
+        order_reminder_hours=_hours(get("ORDER_REMINDER_HOURS", "12"), "ORDER_REMINDER_HOURS"),
+        order_expiry_hours=_hours(get("ORDER_EXPIRY_HOURS", "24"), "ORDER_EXPIRY_HOURS"),
+        log_level=get("LOG_LEVEL", "INFO").upper(),
+    )
+
+
+def _hours(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number of hours, not {text!r}")
+    return value

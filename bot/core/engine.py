@@ -1,0 +1,217 @@
+"""The dialog engine: one update in, the replies out, with the user's place saved in between.
+
+Updates of one user are handled one at a time (a lock per user); different users run
+concurrently. Every change is on disk before the replies are returned to the channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+from bot.core.flow import Ask, Ctx, Done, Flow, Outcome, Retry, Start, Stay
+from bot.core.types import Button, Incoming, Reply
+from bot.i18n import N_, _, set_locale
+from bot.services.container import Services
+from bot.services.conversations import Conversation
+from bot.services.users import User
+from bot.storage.db import StoreError
+from bot.text import fold
+
+log = logging.getLogger(__name__)
+
+MENU_FLOW = "menu"
+ONBOARDING_FLOW = "onboarding"
+MAX_TRIES = 3
+CANCEL_WORDS = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy bo"})
+HELP_WORDS = frozenset({"help", "tro giup", "giup", "huong dan"})
+SYSTEM_COMMANDS = frozenset({"huy", "cancel", "menu", "help", "trogiup"})
+
+HELP_TEXT = N_(
+    "<b>Nông Dân Số</b> helps you sell your produce online, handle orders, learn digital "
+    "skills and get answers.\n\n"
+    "• Tap a button, or type its number, or type its words (with or without accents).\n"
+    "• /menu shows the main menu.\n"
+    "• /huy (or type \"huy\", \"thoat\") leaves what you are doing.\n"
+    "• /ngonngu changes the language.\n"
+    "• Just type your question and the bot will try to answer it."
+)
+
+
+class Engine:
+    """Runs the flows for every channel."""
+
+    def __init__(self, services: Services, flows: Iterable[Flow]) -> None:
+        self.services = services
+        self.flows: dict[str, Flow] = {f.name: f for f in flows}
+        self._commands = {c: (f, s) for f in self.flows.values() for c, s in f.commands.items()}
+        self._actions = {p: f for f in self.flows.values() for p in f.actions}
+        self._free_text = next((f.free_text for f in self.flows.values() if f.free_text), None)
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._waiting: defaultdict[str, int] = defaultdict(int)
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        """Handle one update and return what to show the user."""
+        key = msg.user_key
+        self._waiting[key] += 1
+        try:
+            async with self._locks[key]:
+                return await self._handle_locked(msg)
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:  # keep the lock table as small as the active users
+                del self._waiting[key], self._locks[key]
+
+    async def _handle_locked(self, msg: Incoming) -> list[Reply]:
+        seen_key = f"{msg.channel}:{msg.event_id}" if msg.event_id else ""
+        try:
+            if seen_key and self.services.seen.seen(seen_key):
+                log.info("ignoring redelivered update %s", seen_key)
+                return []
+            user = self._user_for(msg)
+            set_locale(user.lang)
+            replies = await self._dispatch(user, msg)
+            if seen_key:
+                self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
+            return replies
+        except StoreError:
+            log.exception("store failure while handling %s", msg.user_key)
+            return [Reply(_("Sorry, I could not save that just now. Please try again in a moment."))]
+        except Exception:
+            log.exception("error while handling an update from %s", msg.user_key)
+            return [Reply(_("Sorry, something went wrong on our side. Please try again, or type /menu."))]
+
+    def _user_for(self, msg: Incoming) -> User:
+        users = self.services.users
+        user = users.by_key(msg.user_key)
+        if user is None:
+            now = self.services.clock.now().isoformat()
+            return users.create(msg.user_key, msg.display_name[:64], now)
+        if user.last_channel != msg.user_key or user.blocked:
+            user.last_channel, user.blocked = msg.user_key, False  # writing again = reachable
+            users.save(user)
+        return user
+
+    async def _dispatch(self, user: User, msg: Incoming) -> list[Reply]:
+        convs = self.services.conversations
+        conv = convs.get(user.id)
+        ctx = self._ctx(user, conv, msg)
+        typed = fold(msg.text) if msg.kind == "text" else ""
+        command = msg.command.lower() if msg.kind == "command" else ""
+
+        if command == "start":
+            if user.registered:
+                return self._apply(ctx, conv, Done())
+            return self._apply(ctx, conv, Start(ONBOARDING_FLOW))
+        if command in ("huy", "cancel") or typed in CANCEL_WORDS or msg.payload == "sys:cancel":
+            said = [Reply(_("Cancelled."))] if conv.flow else []
+            if not user.registered:
+                return self._apply(ctx, conv, Start(ONBOARDING_FLOW, say=said))
+            return self._apply(ctx, conv, Done(said))
+        if command == "menu" or msg.payload == "sys:menu":
+            return self._apply(ctx, conv, Done())
+        if command in ("help", "trogiup") or msg.payload == "sys:help" or typed in HELP_WORDS:
+            return [Reply(_(HELP_TEXT)), *self._ask_again(ctx, conv)]
+        if not user.registered and conv.flow != ONBOARDING_FLOW:
+            return self._apply(ctx, conv, Start(ONBOARDING_FLOW))
+        if msg.payload == "sys:retry":
+            return self._ask_again(ctx, conv)
+        if command:
+            target = self._commands.get(command)
+            if target is None:
+                reply = Reply(_("I do not know that command. Type /help to see what I can do."))
+                return [reply, *self._ask_again(ctx, conv)]
+            flow, state = target
+            return self._apply(ctx, conv, Start(flow.name, state, {"args": msg.args}))
+        if msg.kind == "button" and ":" in msg.payload:
+            prefix, *rest = msg.payload.split(":")
+            action_flow = self._actions.get(prefix)
+            if action_flow is not None:
+                outcome = await action_flow.actions[prefix](ctx, msg, rest)
+                if isinstance(outcome, Done) and conv.flow and conv.flow != MENU_FLOW:
+                    # A notification's button must not throw away a half-filled form.
+                    return [*outcome.say, *self._ask_again(ctx, conv)]
+                return self._apply(ctx, conv, outcome)
+
+        flow = self.flows.get(conv.flow or MENU_FLOW)
+        state = flow.states.get(conv.state or flow.first) if flow else None
+        if flow is None or state is None:
+            log.warning("user %s was in unknown %s/%s; back to menu", user.id, conv.flow, conv.state)
+            return self._apply(ctx, conv, Done())
+        outcome = await state.answer(ctx, msg)
+        if (
+            isinstance(outcome, Retry)
+            and flow.name == MENU_FLOW
+            and self._free_text is not None
+            and msg.kind != "button"
+        ):
+            outcome = await self._free_text(ctx, msg)
+        return self._apply(ctx, conv, outcome)
+
+    def _ctx(self, user: User, conv: Conversation, msg: Incoming) -> Ctx:
+        return Ctx(
+            user=user,
+            data=conv.data,
+            services=self.services,
+            msg=msg,
+            now=self.services.clock.now(),
+            form_id=conv.form_id,
+        )
+
+    def _apply(self, ctx: Ctx, conv: Conversation, outcome: Outcome) -> list[Reply]:
+        """Move the conversation as `outcome` says, save it, and return what to say."""
+        said: list[Reply]
+        if isinstance(outcome, Retry):
+            conv.tries += 1
+            if ctx.msg.kind == "button":
+                correction = _("That button is from an earlier message. Please answer this question:")
+            else:
+                correction = outcome.correction
+            if conv.tries >= MAX_TRIES:
+                conv.tries = 0
+                self.services.conversations.save(conv)
+                return [Reply(correction), self._help_offer()]
+            self.services.conversations.save(conv)
+            return [Reply(correction), *self._ask_again(ctx, conv)]
+        if isinstance(outcome, Stay):
+            self.services.conversations.save(conv)
+            return outcome.say
+        if isinstance(outcome, Ask):
+            if not conv.flow:
+                conv.start(MENU_FLOW, outcome.state, {})
+            conv.state, conv.tries = outcome.state, 0
+            said = outcome.say
+        elif isinstance(outcome, Start):
+            flow = self.flows[outcome.flow]
+            conv.start(flow.name, outcome.state or flow.first, outcome.data)
+            ctx.data, ctx.form_id = conv.data, conv.form_id
+            said = outcome.say
+        else:
+            conv.clear()
+            ctx.data, ctx.form_id = conv.data, conv.form_id
+            self.services.conversations.save(conv)
+            if not outcome.show_menu:
+                return outcome.say
+            menu = self.flows[MENU_FLOW]
+            return [*outcome.say, *menu.states[menu.first].ask(ctx)]
+        self.services.conversations.save(conv)
+        return [*said, *self._ask_again(ctx, conv)]
+
+    def _ask_again(self, ctx: Ctx, conv: Conversation) -> list[Reply]:
+        """The question the user is at now (the main menu when in no flow)."""
+        if not ctx.user.registered and conv.flow != ONBOARDING_FLOW:
+            return []
+        flow = self.flows[conv.flow or MENU_FLOW]
+        state = flow.states.get(conv.state or flow.first) or flow.states[flow.first]
+        return state.ask(ctx)
+
+    def _help_offer(self) -> Reply:
+        return Reply(
+            _("This seems hard to answer here. You can try again, go back to the menu, or read the help."),
+            buttons=[
+                [Button(_("Try again"), "sys:retry")],
+                [Button(_("Main menu"), "sys:menu"), Button(_("Help"), "sys:help")],
+            ],
+        )

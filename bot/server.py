@@ -1,0 +1,68 @@
+"""`python -m bot`: the web server (web chat, webhooks) plus every channel with credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import BotApp
+from bot.channels.telegram import TelegramChannel
+from bot.config import Settings
+from bot.core.clock import Clock
+from bot.web.chat import WebChat
+from bot.web.webhooks import add_telegram_webhook
+
+log = logging.getLogger(__name__)
+
+
+def build_web_app(bot: BotApp, telegram: TelegramChannel | None) -> web.Application:
+    """The aiohttp application with every route the bot serves."""
+    app = web.Application(client_max_size=6 * 1024 * 1024)
+    WebChat(bot.engine, bot.media_dir).add_routes(app)
+    if telegram is not None and bot.settings.telegram_webhook_url:
+        add_telegram_webhook(app, telegram, bot.settings.telegram_webhook_secret)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/healthz", health)
+    return app
+
+
+async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp, web.AppRunner]:
+    """Start everything; returns the app and the web runner (tests call this directly)."""
+    bot = BotApp(settings, clock)
+    try:
+        telegram = TelegramChannel(settings, bot.engine) if settings.telegram_token else None
+        runner = web.AppRunner(build_web_app(bot, telegram), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        bot.on_stop(runner.cleanup)
+        if telegram is not None:
+            await telegram.start()
+            bot.on_stop(telegram.stop)
+        bot.start_jobs()
+    except BaseException:
+        await bot.stop()
+        raise
+    return bot, runner
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM."""
+    bot, _runner = await start(settings)
+    print(f"Nông Dân Số is running. Web chat: http://{settings.web_host}:{settings.web_port}/", flush=True)
+    if settings.telegram_token:
+        mode = "webhook" if settings.telegram_webhook_url else "long polling"
+        print(f"Telegram: {mode}.", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await bot.stop()

@@ -1,0 +1,65 @@
+"""The services a flow can use, built once per process and passed down explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings
+from bot.core.clock import Clock
+from bot.core.notify import Notifier
+from bot.services.catalog import Directory
+from bot.services.conversations import ConversationRepo, SeenUpdates
+from bot.services.users import User, UserRepo
+from bot.storage.db import Store
+
+CONTENT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
+
+
+@dataclass
+class Services:
+    """Repositories and helpers; handlers get them through `ctx.services`."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    notifier: Notifier
+    users: UserRepo
+    conversations: ConversationRepo
+    seen: SeenUpdates
+    areas: Directory
+    products: Directory
+    # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
+    profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
+    # What each feature erases when a user deletes their data.
+    deletion_hooks: list[Callable[[User], None]] = field(default_factory=list)
+    # Long-running jobs the app starts (reminders, the broadcast outbox); each loops forever.
+    jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def delete_user(self, user: User) -> None:
+        """Erase a user and everything features stored for them."""
+        for hook in self.deletion_hooks:
+            hook(user)
+        self.conversations.delete(user.id)
+        self.users.delete(user.id)
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    clock: Clock | None = None,
+    content_dir: Path = CONTENT_DIR,
+) -> Services:
+    """Wire every service onto one store."""
+    return Services(
+        settings=settings,
+        store=store,
+        clock=clock or Clock(),
+        notifier=Notifier(),
+        users=UserRepo(store, settings.admin_telegram_ids),
+        conversations=ConversationRepo(store),
+        seen=SeenUpdates(store),
+        areas=Directory.from_yaml(content_dir / "areas.yaml"),
+        products=Directory.from_yaml(content_dir / "products.yaml"),
+    )

@@ -1,0 +1,104 @@
+"""Where each user is in a flow, and the answers so far; plus updates already handled."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.storage.db import Store
+
+
+@dataclass
+class Conversation:
+    """A user's position in a flow. An empty `flow` means: at the main menu."""
+
+    user_id: int
+    flow: str = ""
+    state: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    tries: int = 0
+    form_id: str = ""
+
+    def start(self, flow: str, state: str, data: dict[str, Any]) -> None:
+        """Begin a new run of a flow."""
+        self.flow, self.state, self.data, self.tries = flow, state, dict(data), 0
+        self.form_id = secrets.token_hex(6)
+
+    def clear(self) -> None:
+        """Back to the main menu."""
+        self.flow, self.state, self.data, self.tries, self.form_id = "", "", {}, 0, ""
+
+
+class ConversationRepo:
+    """Stored conversations, one per user."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._table = store.table("conversations", indexes=("user_id",))
+
+    def get(self, user_id: int) -> Conversation:
+        """The user's conversation (at the menu if none was stored)."""
+        docs = self._store.find(self._table, "user_id", user_id)
+        if not docs:
+            return Conversation(user_id=user_id)
+        doc = docs[0]
+        return Conversation(
+            user_id=user_id,
+            flow=doc.get("flow", ""),
+            state=doc.get("state", ""),
+            data=dict(doc.get("data", {})),
+            tries=int(doc.get("tries", 0)),
+            form_id=doc.get("form_id", ""),
+        )
+
+    def save(self, conv: Conversation) -> None:
+        """Write the conversation durably (before the reply goes out)."""
+        doc = {
+            "user_id": conv.user_id,
+            "flow": conv.flow,
+            "state": conv.state,
+            "data": conv.data,
+            "tries": conv.tries,
+            "form_id": conv.form_id,
+        }
+        existing = self._store.find(self._table, "user_id", conv.user_id)
+        if not conv.flow and not conv.tries:
+            # At the menu with nothing pending: the same as no conversation stored.
+            if existing:
+                self._table.remove(doc_ids=[d.doc_id for d in existing])
+            return
+        if existing:
+            if {k: existing[0].get(k) for k in doc} != doc:
+                self._table.update(doc, doc_ids=[existing[0].doc_id])
+        else:
+            self._table.insert(doc)
+
+    def delete(self, user_id: int) -> None:
+        """Forget a user's conversation."""
+        ids = [d.doc_id for d in self._store.find(self._table, "user_id", user_id)]
+        if ids:
+            self._table.remove(doc_ids=ids)
+
+
+class SeenUpdates:
+    """Platform update ids already handled, so a redelivered update changes nothing."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._table = store.table("seen_updates", indexes=("key",))
+
+    def seen(self, key: str) -> bool:
+        """Whether this update was handled before."""
+        return bool(self._store.find(self._table, "key", key))
+
+    def mark(self, key: str, at: float) -> None:
+        """Remember that this update was handled."""
+        self._table.insert({"key": key, "at": at})
+
+    def prune(self, before: float) -> int:
+        """Forget updates handled before `before` (epoch seconds); platforms stop redelivering."""
+        old = [d.doc_id for d in self._table.all() if d.get("at", 0) < before]
+        if old:
+            self._table.remove(doc_ids=old)
+        return len(old)

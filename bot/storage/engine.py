@@ -1,0 +1,177 @@
+"""The TinyDB Storage behind the store: replay on open, fsync'd appends, background compaction."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+from tinydb.table import Document
+
+from bot.storage.errors import StoreError
+from bot.storage.files import (
+    Chain,
+    Frozen,
+    log_path,
+    open_chain,
+    remove_before,
+    snap_path,
+    snapshot_records,
+    write_snapshot,
+)
+from bot.storage.log import LogWriter, encode_line, fsync_dir, iter_records, read_lines
+from bot.storage.table import LogTable, dumps
+
+log = logging.getLogger(__name__)
+
+COMPACT_MIN_BYTES = 32 << 20
+
+
+class LogStorage(Storage):
+    """All tables of a DATA_DIR in memory, every change appended to the current log segment.
+
+    The caller holds the DATA_DIR lock; `read_only` opens a running store's files without it
+    (for backups) and never changes them.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        read_only: bool = False,
+        compact_min_bytes: int = COMPACT_MIN_BYTES,
+    ) -> None:
+        if not data_dir.is_dir():
+            raise StoreError(f"{data_dir} is not a directory")
+        self.data_dir = data_dir
+        self.tables: dict[str, LogTable] = {}
+        self.schema = 0
+        self.compact_min_bytes = compact_min_bytes
+        self.compactions = 0
+        self._snap_bytes = 0
+        self._thread: threading.Thread | None = None
+        self._writer: LogWriter | None = None
+        chain = open_chain(data_dir)
+        try:
+            valid_size = self._replay(chain)
+        finally:
+            chain.close()
+        self._seq = chain.logs[-1][0] if chain.logs else max(chain.base, 1)
+        if not read_only:
+            remove_before(data_dir, chain.base)  # leftovers of an interrupted cleanup
+            self._writer = LogWriter(log_path(data_dir, self._seq), valid_size)
+            if not chain.logs:
+                fsync_dir(data_dir)
+
+    def _replay(self, chain: Chain) -> int | None:
+        """Load the snapshot and apply the segments; return the last segment's valid length."""
+        if chain.snap is not None:
+            payloads = snapshot_records(chain.snap, chain.snap.name)
+            self._snap_bytes = sum(len(p) for p in payloads)
+            self._apply_all(payloads)
+        valid: int | None = None
+        for _, f in chain.logs:
+            payloads, valid, _size = read_lines(f)
+            self._apply_all(payloads)
+        return valid
+
+    def _apply_all(self, payloads: list[bytes]) -> None:
+        for name, op, data in iter_records(payloads):
+            if name:
+                self.table(name).apply(op, data)
+            elif op in ("snap", "meta"):
+                self.schema = int(data["schema"])
+
+    def table(self, name: str) -> LogTable:
+        """The table of this name, created empty if new."""
+        table = self.tables.get(name)
+        if table is None:
+            table = self.tables[name] = LogTable(self, name, self)
+        return table
+
+    def commit(self, payload: str) -> None:
+        """Append one record and fsync it, or raise StoreError having written nothing."""
+        if self._writer is None:
+            raise StoreError("the store is closed or read-only")
+        self.maybe_compact()  # before the record: memory already holds every earlier one
+        self._writer.append(encode_line(payload))
+
+    def set_schema(self, version: int) -> None:
+        """Record the schema version the data now has."""
+        self.commit(dumps(["", "meta", {"schema": version}]))
+        self.schema = version
+
+    def freeze(self) -> Frozen:
+        """A consistent copy of every table that later writes do not change."""
+        return {name: table.frozen() for name, table in self.tables.items()}
+
+    # --- compaction ----------------------------------------------------------------------
+
+    @property
+    def compacting(self) -> bool:
+        """Whether a snapshot is being written in the background."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def maybe_compact(self) -> bool:
+        """Start a compaction if the current segment has grown enough; return if started."""
+        if self._writer is None or self.compacting:
+            return False
+        if self._writer.size < max(self.compact_min_bytes, self._snap_bytes // 2):
+            return False
+        return self.compact(wait=False)
+
+    def compact(self, wait: bool = True) -> bool:
+        """Start a new segment and snapshot the state before it in a thread; return if started."""
+        if self._writer is None or self.compacting:
+            return False
+        seq = self._seq + 1
+        try:
+            writer = LogWriter(log_path(self.data_dir, seq))
+            fsync_dir(self.data_dir)
+        except (StoreError, OSError) as exc:
+            log.warning("compaction not started: %s", exc)
+            return False
+        self._writer.close()
+        self._writer, self._seq = writer, seq
+        frozen, schema = self.freeze(), self.schema
+        self._thread = threading.Thread(
+            target=self._write_snapshot, args=(seq, frozen, schema), name="store-compaction"
+        )
+        self._thread.start()
+        if wait:
+            self._thread.join()
+        return True
+
+    def _write_snapshot(self, seq: int, frozen: Frozen, schema: int) -> None:
+        try:
+            write_snapshot(snap_path(self.data_dir, seq), frozen, schema)
+            self._snap_bytes = snap_path(self.data_dir, seq).stat().st_size
+            remove_before(self.data_dir, seq)
+            self.compactions += 1
+        except (StoreError, OSError) as exc:
+            # The old snapshot and segments are still complete: retry when the log grows again.
+            log.warning("compaction failed: %s", exc)
+
+    # --- tinydb Storage ------------------------------------------------------------------
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """Every table as TinyDB's storage layout {table: {doc_id: doc}} (a full copy)."""
+        return {name: table._read_table() for name, table in self.tables.items()}
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        """Replace every table's contents (slow, whole-database: for imports only)."""
+        for name in set(self.tables) | set(data):
+            table = self.table(name)
+            table.truncate()
+            docs = data.get(name, {})
+            table.insert_multiple(Document(doc, int(i)) for i, doc in docs.items())
+
+    def close(self) -> None:
+        """Wait for a running compaction and close the log."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,9 @@
+"""Errors the store raises; the engine turns them into a "could not save" reply."""
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (disk full, permissions, damaged files)."""
+
+
+class StoreLocked(StoreError):
+    """Another process already holds this DATA_DIR."""

@@ -1,0 +1,173 @@
+"""The files of a DATA_DIR: snapshots, log segments, the lock, and how to read them.
+
+`snap-N.jsonl` holds the state before segment `log-N.jsonl`; the store is the newest snapshot
+plus every segment from N on, replayed in order. Compaction writes `snap-M` for a new segment M
+and only then deletes what came before, so a crash at any moment leaves a complete chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from bot.storage.errors import StoreError, StoreLocked
+from bot.storage.log import encode_line, fsync_dir, read_lines
+from bot.storage.table import Doc, dumps
+
+FORMAT = "nds-store/1"
+_NAME = re.compile(r"(snap|log)-(\d{8})\.jsonl")
+_SYNC_EVERY = 8 << 20  # flush snapshot data as it goes, so the log's fsyncs stay short
+
+Frozen = dict[str, tuple[int, dict[int, Doc]]]  # table -> (next id, documents)
+
+
+def log_path(data_dir: Path, seq: int) -> Path:
+    """The log segment number `seq`."""
+    return data_dir / f"log-{seq:08d}.jsonl"
+
+
+def snap_path(data_dir: Path, seq: int) -> Path:
+    """The snapshot taken just before segment `seq`."""
+    return data_dir / f"snap-{seq:08d}.jsonl"
+
+
+def listing(data_dir: Path) -> tuple[dict[int, Path], dict[int, Path]]:
+    """Snapshots and log segments present, by number."""
+    snaps: dict[int, Path] = {}
+    logs: dict[int, Path] = {}
+    for path in data_dir.iterdir():
+        match = _NAME.fullmatch(path.name)
+        if match:
+            (snaps if match[1] == "snap" else logs)[int(match[2])] = path
+    return snaps, logs
+
+
+@dataclass
+class Chain:
+    """The opened files that make up the store, oldest first."""
+
+    base: int  # number of the snapshot (0: none) and of the first segment to replay
+    snap: IO[bytes] | None
+    logs: list[tuple[int, IO[bytes]]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close every file."""
+        for f in [self.snap, *(f for _, f in self.logs)]:
+            if f is not None:
+                f.close()
+
+
+def open_chain(data_dir: Path, attempts: int = 20) -> Chain:
+    """Open the newest snapshot and its segments; open files survive a concurrent compaction."""
+    for _ in range(attempts):
+        snaps, logs = listing(data_dir)
+        base = max(snaps, default=0)
+        seqs = sorted(s for s in logs if s >= base)
+        if seqs and seqs != list(range(base or seqs[0], seqs[-1] + 1)):
+            raise StoreError(f"{data_dir}: log segments {seqs} do not follow snapshot {base}")
+        chain = Chain(base, None)
+        try:
+            if base:
+                chain.snap = snaps[base].open("rb")
+            for seq in seqs:
+                chain.logs.append((seq, logs[seq].open("rb")))
+        except FileNotFoundError:
+            chain.close()  # a compaction finished meanwhile: list again
+            time.sleep(0.01)
+            continue
+        return chain
+    raise StoreError(f"{data_dir}: files keep changing")
+
+
+def snapshot_records(f: IO[bytes], name: str) -> list[bytes]:
+    """Payloads of a complete snapshot or backup file, or StoreError if it is not one."""
+    payloads, valid, size = read_lines(f)
+    if valid != size or len(payloads) < 2:
+        raise StoreError(f"{name}: not a complete snapshot")
+    if not payloads[0].startswith(b'["","snap",') or not payloads[-1].startswith(b'["","end",'):
+        raise StoreError(f"{name}: not a store snapshot")
+    return payloads
+
+
+def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) -> int:
+    """Write a frozen state to `path` (temp file, fsync, rename); return its document count."""
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    try:
+        with tmp.open("wb") as f:
+            f.write(encode_line(dumps(["", "snap", {"format": FORMAT, "schema": schema}])))
+            unsynced = 0
+            for name, (next_id, docs) in frozen.items():
+                name_json = dumps(name)
+                f.write(encode_line(f'[{name_json},"n",{next_id}]'))
+                items = list(docs.items())
+                for start in range(0, len(items), chunk):
+                    part = {str(i): d for i, d in items[start : start + chunk]}
+                    line = encode_line(f'[{name_json},"s",{dumps(part)}]')
+                    f.write(line)
+                    count += len(part)
+                    unsynced += len(line)
+                    if unsynced > _SYNC_EVERY:
+                        f.flush()
+                        os.fdatasync(f.fileno())
+                        unsynced = 0
+            f.write(encode_line(dumps(["", "end", {"docs": count}])))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
+    return count
+
+
+def remove_before(data_dir: Path, seq: int) -> None:
+    """Delete snapshots and segments that snapshot `seq` makes redundant, and stale temps."""
+    snaps, logs = listing(data_dir)
+    doomed = [p for s, p in [*snaps.items(), *logs.items()] if s < seq]
+    doomed += [p for p in data_dir.glob("*.tmp") if p.name != snap_path(data_dir, seq).name]
+    for path in doomed:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    if doomed:
+        fsync_dir(data_dir)
+
+
+@contextlib.contextmanager
+def locked(data_dir: Path) -> Iterator[IO[Any]]:
+    """Hold the DATA_DIR lock for the block."""
+    handle = lock(data_dir)
+    try:
+        yield handle
+    finally:
+        unlock(handle)
+
+
+def lock(data_dir: Path) -> IO[Any]:
+    """Take the DATA_DIR's exclusive lock or raise StoreLocked; the kernel drops it on death."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handle = (data_dir / ".lock").open("a")
+    except OSError as exc:
+        raise StoreError(f"cannot open {data_dir}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise StoreLocked(f"{data_dir} is in use by another process") from exc
+    return handle
+
+
+def unlock(handle: IO[Any]) -> None:
+    """Release the lock."""
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()

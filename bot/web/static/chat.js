@@ -1,0 +1,116 @@
+"use strict";
+// The web chat: sends what the user types or taps, draws the bot's replies, polls for news.
+const log = document.getElementById("log");
+const form = document.getElementById("composer");
+const input = document.getElementById("text");
+const photo = document.getElementById("photo");
+
+function bubble(cls) {
+  const div = document.createElement("div");
+  div.className = "msg " + cls;
+  log.appendChild(div);
+  return div;
+}
+
+function showMine(text) {
+  bubble("me").textContent = text;
+  log.scrollTop = log.scrollHeight;
+}
+
+function showReply(reply) {
+  const div = bubble("bot");
+  for (const url of reply.photos || []) {
+    const img = document.createElement("img");
+    img.src = url;
+    img.alt = "";
+    div.appendChild(img);
+  }
+  const body = document.createElement("div");
+  body.innerHTML = reply.html;  // server-side escaped: only the bot's own tags remain
+  div.appendChild(body);
+  if (reply.document) {
+    const a = document.createElement("a");
+    a.download = reply.document.name;
+    a.textContent = "⬇ " + reply.document.name;
+    a.href = "data:application/octet-stream;base64," + reply.document.base64;
+    div.appendChild(a);
+  }
+  if (reply.buttons && reply.buttons.length) {
+    const box = document.createElement("div");
+    box.className = "buttons";
+    for (const row of reply.buttons) {
+      const r = document.createElement("div");
+      r.className = "row";
+      for (const b of row) {
+        let el;
+        if (b.url) {
+          el = document.createElement("a");
+          el.href = b.url;
+          el.target = "_blank";
+          el.rel = "noopener";
+        } else {
+          el = document.createElement("button");
+          el.type = "button";
+          el.dataset.payload = b.payload;
+          el.addEventListener("click", () => { showMine(b.label); post({ payload: b.payload }); });
+        }
+        el.textContent = b.label;
+        r.appendChild(el);
+      }
+      box.appendChild(r);
+    }
+    div.appendChild(box);
+  }
+  if (reply.request_contact) {
+    input.placeholder = "0912 345 678";
+    input.inputMode = "tel";
+  } else {
+    input.inputMode = "text";
+  }
+  log.scrollTop = log.scrollHeight;
+}
+
+async function handle(response) {
+  if (!response.ok) return;
+  const data = await response.json();
+  for (const reply of data.replies || []) showReply(reply);
+}
+
+async function post(body) {
+  try {
+    await handle(await fetch("/chat/api/send", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }));
+  } catch (e) { console.error(e); }
+}
+
+form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  showMine(text);
+  post({ text });
+});
+
+photo.addEventListener("change", async () => {
+  if (!photo.files.length) return;
+  const data = new FormData();
+  data.append("photo", photo.files[0]);
+  showMine("📷 " + photo.files[0].name);
+  photo.value = "";
+  try { await handle(await fetch("/chat/api/photo", { method: "POST", body: data })); }
+  catch (e) { console.error(e); }
+});
+
+async function pollForever() {
+  for (;;) {
+    try { await handle(await fetch("/chat/api/poll")); }
+    catch (e) { await new Promise((r) => setTimeout(r, 3000)); }
+  }
+}
+
+post({ text: "/start" });
+pollForever();

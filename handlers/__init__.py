@@ -1,0 +1,16 @@
+"""Conversation flows, one per module; `build_flows` lists them all explicitly."""
+
+from __future__ import annotations
+
+from bot.core.flow import Flow
+from handlers import menu, onboarding, profile
+
+
+def build_flows() -> list[Flow]:
+    """Every flow of the bot, the main menu built from their menu entries."""
+    flows = [
+        onboarding.build(),
+        profile.build(),
+    ]
+    entries = [f.menu for f in flows if f.menu is not None]
+    return [menu.build(entries), *flows]
