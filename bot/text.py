@@ -279,6 +279,7 @@ class Quantity:
 
 def _candidates(text: str) -> Iterator[str]:
     """Yield the folded input, then the same with filler words stripped."""
+    text = text.strip()
     if len(text) > _MAX_INPUT:
         return
     folded = _SPACE_GROUP.sub("", _fold_keep(text))
