@@ -20,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="serve every configured channel and the web chat (default)")
     chat = sub.add_parser("chat", help="chat with the bot in this terminal")
     chat.add_argument("--name", default="", help="your display name")
-    sub.add_parser("i18n", help="update the gettext catalogs from the code and list gaps")
+    i18n = sub.add_parser("i18n", help="update the gettext catalogs from the code and list gaps")
+    i18n.add_argument("domain", nargs="?", default="", help="only this domain (e.g. listings)")
     return parser
 
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "i18n":
         from bot.i18n_tools import update_catalogs
 
-        for domain, msgids in update_catalogs().items():
+        for domain, msgids in update_catalogs(args.domain).items():
             for msgid in msgids:
                 print(f"untranslated [{domain}]: {msgid!r}")
         return 0

@@ -50,10 +50,12 @@ def _read(path: Path, lang: str) -> Catalog:
         return read_po(f, locale=lang)
 
 
-def update_catalogs() -> dict[str, list[str]]:
-    """Bring every domain's .po files in line with the code; return untranslated vi msgids."""
+def update_catalogs(only: str = "") -> dict[str, list[str]]:
+    """Bring the domains' .po files (or just `only`'s) in line with the code; list vi gaps."""
     missing: dict[str, list[str]] = {}
     for domain, messages in sorted(extract().items()):
+        if only and domain != only:
+            continue
         for lang in LOCALES:
             path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
             path.parent.mkdir(parents=True, exist_ok=True)
