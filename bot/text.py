@@ -524,7 +524,8 @@ def _break_at(text: str, start: int, limit: int) -> tuple[int, int]:
             if m.start() > 0:
                 best = m
         if best is not None:
-            if best.start() >= limit // 2:
+            # A better kind of break wins unless it would leave a tiny chunk.
+            if best.start() >= limit // 3:
                 return start + best.start(), start + best.end()
             if fallback is None or best.start() > fallback[0] - start:
                 fallback = start + best.start(), start + best.end()

@@ -672,6 +672,14 @@ def test_split_prefers_sentences_over_words() -> None:
     ]
 
 
+def test_split_paragraph_wins_unless_the_chunk_would_be_tiny() -> None:
+    first = "Bước 1: mở Postmart."  # 20 characters, a third of the limit
+    second = "Bước 2: chọn Đăng ký. Nhập số điện thoại. Chờ mã OTP rồi nhập vào."
+    assert split_message(f"{first}\n\n{second}", 60)[0] == first
+    tiny = "Dạ.\n\nHôm nay học chụp ảnh sản phẩm. Cần ánh sáng tốt và nền sạch sẽ nhé bà con."
+    assert split_message(tiny, 60)[0] == "Dạ.\n\nHôm nay học chụp ảnh sản phẩm."
+
+
 def test_split_falls_back_to_words_then_hard_cut() -> None:
     assert split_message("một hai ba bốn năm sáu", 9) == ["một hai", "ba bốn", "năm sáu"]
     assert split_message("a" * 25, 10) == ["a" * 10, "a" * 10, "a" * 5]
