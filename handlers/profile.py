@@ -36,7 +36,8 @@ def profile_card(ctx: Ctx) -> str:
     if u.role == FARMER:
         crops = ", ".join(ctx.services.products.name(c) for c in u.crops) or "—"
         lines.append(f"{_(FIELDS['crops'])}: {esc(crops)}")
-    lines.append(f"{_(FIELDS['consent'])}: {_('yes') if u.consent else _('no')}")
+    consent = _("yes") if u.consent else _("no")
+    lines.append(f"{_(FIELDS['consent'])}: {consent}")
     lines.append(f"{_('Language')}: {LANGUAGES.get(u.lang, u.lang)}")
     if user.is_admin(u):
         lines.append(_("Role: administrator"))
