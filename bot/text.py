@@ -36,7 +36,18 @@ def _build_strip_table() -> dict[int, str | None]:
     return table
 
 
+def _build_fold_table(strip: dict[int, str | None]) -> dict[int, str | None]:
+    """Extend the strip table: ASCII punctuation becomes a space, every common letter is listed."""
+    table = dict(strip)
+    table.update({cp: " " for cp in range(0x80) if not chr(cp).isalnum()})
+    # Identity entries matter: translate() pays for a KeyError on every unlisted character.
+    for cp in itertools.chain(range(0x2100), range(0x1E00, 0x1F00)):
+        table.setdefault(cp, chr(cp))
+    return table
+
+
 _STRIP = _build_strip_table()
+_FOLD = _build_fold_table(_STRIP)
 _NON_WORD = re.compile(r"[\W_]+")
 _SPACES = re.compile(r"\s+")
 
@@ -44,7 +55,10 @@ _SPACES = re.compile(r"\s+")
 def fold(text: str) -> str:
     """Fold for matching: no diacritics, đ→d, lowercase, punctuation→space, single spaces."""
     # lower() first so marks it may produce (e.g. from "İ") are deleted by the table too.
-    return _NON_WORD.sub(" ", text.lower().translate(_STRIP)).strip()
+    folded = text.lower().translate(_FOLD)
+    if folded.isascii():  # the usual case; split/join is several times faster than the regex
+        return " ".join(folded.split())
+    return _NON_WORD.sub(" ", folded).strip()
 
 
 def _fold_keep(text: str) -> str:
