@@ -11,6 +11,7 @@ from bot.core.clock import Clock
 from bot.core.notify import Notifier
 from bot.services.catalog import Directory
 from bot.services.conversations import ConversationRepo, SeenUpdates
+from bot.services.lessons import LessonService
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 
@@ -30,6 +31,7 @@ class Services:
     seen: SeenUpdates
     areas: Directory
     products: Directory
+    lessons: LessonService
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
     # What each feature erases when a user deletes their data.
@@ -52,14 +54,20 @@ def build_services(
     content_dir: Path = CONTENT_DIR,
 ) -> Services:
     """Wire every service onto one store."""
-    return Services(
+    users = UserRepo(store, settings.admin_telegram_ids)
+    lessons = LessonService(store, users, content_dir / "lessons")
+    services = Services(
         settings=settings,
         store=store,
         clock=clock or Clock(),
         notifier=Notifier(),
-        users=UserRepo(store, settings.admin_telegram_ids),
+        users=users,
         conversations=ConversationRepo(store),
         seen=SeenUpdates(store),
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
+        lessons=lessons,
     )
+    services.profile_lines.append(lessons.profile_lines)
+    services.deletion_hooks.append(lessons.delete)
+    return services
