@@ -28,6 +28,10 @@ class UploadedFile:
     data: bytes
 
 
+class ExactError(str):
+    """An error text Telegram sends as is, without the "can't parse ..." prefix."""
+
+
 @dataclass
 class Issues:
     """What is wrong with a call: `hard` ones Telegram rejects, `soft` ones it silently ignores."""
@@ -115,7 +119,10 @@ class Spec:
                 return value, issues
         found = self.check_value(parsed, complex_types, name, files)
         if found.hard:
-            found.hard = [f"can't parse {_what(name)}: {e}" for e in found.hard]
+            found.hard = [
+                e if isinstance(e, ExactError) else f"can't parse {_what(name)}: {e}"
+                for e in found.hard
+            ]
         issues.extend(found)
         return parsed, issues
 
@@ -181,7 +188,7 @@ class Spec:
                 issues.hard.append(f'Can\'t find field "{key}" in {type_name}')
         check = self.type_checks.get(type_name)
         if check is not None and not issues.hard:
-            issues.hard.extend(check(value))
+            issues.hard.extend(ExactError(e) for e in check(value))
         return issues
 
     def _check_union(
