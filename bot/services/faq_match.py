@@ -1,0 +1,324 @@
+"""Find the FAQ entry a farmer meant, whatever the accents, typos and abbreviations.
+
+Each entry's question and alternative phrasings are normalised once (folded, abbreviations
+expanded, filler words dropped) into weighted features: content syllables and adjacent
+syllable pairs, weighted by how rare they are across entries. A query is normalised the same
+way, its unknown syllables corrected to the nearest known one, and scored against every entry
+sharing a feature (an inverted index keeps this fast at thousands of entries): how much of the
+query the entry covers, and how well the single best phrasing matches the query as a whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from bot.text import expand_abbreviations, fold
+
+# Words that say how a question is asked, not what it is about; folded, whole phrases first.
+FILLER_PHRASES = (
+    "cho em hoi",
+    "cho chi hoi",
+    "cho toi hoi",
+    "cho anh hoi",
+    "cho minh hoi",
+    "cho hoi",
+    "xin hoi",
+    "nhu the nao",
+    "bang cach nao",
+    "lam the nao",
+    "lam sao",
+    "ra sao",
+    "the nao",
+    "nhu nao",
+    "co duoc khong",
+    "duoc khong",
+    "co phai khong",
+    "la gi",
+    "la cai gi",
+    "cai gi",
+    "bao gio",
+    "o dau",
+    "tai sao",
+    "vi sao",
+)
+FILLER_WORDS = frozenset(
+    (
+        "a",
+        "ah",
+        "oi",
+        "nhe",
+        "nha",
+        "nhi",
+        "ha",
+        "vay",
+        "the",
+        "thi",
+        "ma",
+        "la",
+        "va",
+        "voi",
+        "cua",
+        "cho",
+        "de",
+        "co",
+        "khong",
+        "duoc",
+        "gi",
+        "nao",
+        "sao",
+        "em",
+        "anh",
+        "chi",
+        "toi",
+        "minh",
+        "tui",
+        "bac",
+        "chu",
+        "ong",
+        "ba",
+        "ad",
+        "admin",
+        "ak",
+        "u",
+        "uh",
+        "um",
+        "ok",
+        "nay",
+        "kia",
+        "do",
+        "day",
+        "ay",
+        "roi",
+        "dang",
+        "se",
+        "da",
+        "cung",
+        "con",
+        "van",
+        "muon",
+        "can",
+        "phai",
+        "nen",
+        "hay",
+        "hoac",
+        "mot",
+        "nhung",
+        "cac",
+        "may",
+        "nhieu",
+        "it",
+        "rat",
+        "lam",
+    )
+)
+# The same thing said with other words ("shop" for "gian hàng"); folded, applied to queries
+# and phrasings alike, so an admin's wording and a farmer's meet in the middle.
+SYNONYMS = {
+    "shop": "gian hang",
+    "cua hang": "gian hang",
+    "online": "tren mang",
+    "internet": "mang",
+    "vo so": "voso",
+    "post mart": "postmart",
+    "app": "ung dung",
+    "ung dung": "ung dung",
+    "tien ve": "nhan tien",
+    "tra tien": "thanh toan",
+    "livestream": "livestream",
+    "live": "livestream",
+    "phat truc tiep": "livestream",
+    "chuyen tien": "chuyen khoan",
+    "cccd": "can cuoc",
+    "cmnd": "can cuoc",
+    "thong bao": "thong bao",
+}
+_SYNONYM_RE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, SYNONYMS), key=len, reverse=True)) + r")\b"
+)
+_FILLER_RE = re.compile(r"\b(" + "|".join(map(re.escape, FILLER_PHRASES)) + r")\b")
+
+# Chosen on the labelled set (tests/data/faq_queries.csv) for few wrong confident answers
+# rather than many confident ones: a "did you mean" costs a tap, a wrong answer costs trust.
+CONFIDENT = 0.45  # at or above: answer straight away (if clearly ahead of the next entry)
+MARGIN = 0.08  # how far ahead of the runner-up a confident answer must be
+SUGGEST = 0.30  # at or above, and close to the best: offer as "did you mean…"
+SUGGEST_SPREAD = 0.15  # suggestions further below the best than this are noise
+MAX_SUGGESTIONS = 3
+_SHORTLIST = 24  # entries scored in full after the inverted-index pass
+
+
+def normalise(text: str) -> list[str]:
+    """Content syllables of a text: folded, abbreviations expanded, synonyms and filler handled."""
+    folded = expand_abbreviations(fold(text))
+    folded = _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(1)], folded)
+    folded = _FILLER_RE.sub(" ", folded)
+    return [t for t in folded.split() if t not in FILLER_WORDS]
+
+
+def features(tokens: list[str]) -> set[str]:
+    """Syllables and adjacent syllable pairs (Vietnamese words are mostly two syllables)."""
+    pairs = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
+    return {*tokens, *pairs}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An entry and how well it matches (0..1)."""
+
+    entry_id: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the matcher concluded: one confident entry, suggestions, or nothing."""
+
+    confident: Hit | None
+    suggestions: list[Hit]
+
+    @property
+    def best(self) -> Hit | None:
+        """The top-ranked entry, confident or not."""
+        return self.confident or (self.suggestions[0] if self.suggestions else None)
+
+
+@dataclass
+class _Phrase:
+    entry_id: int
+    feats: frozenset[str]
+    text: str  # normalised tokens joined, for the fuzzy signal
+
+
+class Matcher:
+    """An index over FAQ phrasings; rebuild (or `put`/`drop`) when entries change."""
+
+    def __init__(self, entries: Iterable[tuple[int, list[str]]] = ()) -> None:
+        self._phrases: dict[int, list[_Phrase]] = {}
+        self._postings: dict[str, set[int]] = defaultdict(set)
+        self._vocab: dict[str, int] = defaultdict(int)  # syllable -> entries using it
+        self._idf_cache: dict[str, float] = {}
+        for entry_id, phrasings in entries:
+            self._add(entry_id, phrasings)
+        self._refresh()
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+    def put(self, entry_id: int, phrasings: list[str]) -> None:
+        """Add or replace one entry's phrasings."""
+        self._remove(entry_id)
+        self._add(entry_id, phrasings)
+        self._refresh()
+
+    def drop(self, entry_id: int) -> None:
+        """Forget one entry."""
+        self._remove(entry_id)
+        self._refresh()
+
+    def _add(self, entry_id: int, phrasings: list[str]) -> None:
+        phrases = []
+        bag: set[str] = set()
+        for text in phrasings:
+            tokens = normalise(text)
+            if tokens:
+                feats = frozenset(features(tokens))
+                phrases.append(_Phrase(entry_id, feats, " ".join(tokens)))
+                bag |= feats
+        self._phrases[entry_id] = phrases
+        for feat in bag:
+            self._postings[feat].add(entry_id)
+            if " " not in feat:
+                self._vocab[feat] += 1
+
+    def _remove(self, entry_id: int) -> None:
+        phrases = self._phrases.pop(entry_id, [])
+        for feat in {f for p in phrases for f in p.feats}:
+            self._postings[feat].discard(entry_id)
+            if not self._postings[feat]:
+                del self._postings[feat]
+            if " " not in feat:
+                self._vocab[feat] -= 1
+                if not self._vocab[feat]:
+                    del self._vocab[feat]
+
+    def _refresh(self) -> None:
+        self._idf_cache = {}
+        self._vocab_list = sorted(self._vocab)
+        self._correct.cache_clear()
+
+    def _idf(self, feat: str) -> float:
+        weight = self._idf_cache.get(feat)
+        if weight is None:
+            df = len(self._postings.get(feat, ()))
+            weight = math.log(1 + (len(self._phrases) + 1) / (df + 0.5))
+            self._idf_cache[feat] = weight
+        return weight
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per process; cleared on every edit
+    def _correct(self, token: str) -> str:
+        """The known syllable a typed one most likely is (typos, missing letters)."""
+        if token in self._vocab or len(token) < 4 or token.isdigit():
+            return token
+        found = process.extractOne(token, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
+        return found[0] if found else token
+
+    def _query_tokens(self, text: str) -> list[str]:
+        tokens = [self._correct(t) for t in normalise(text)]
+        merged: list[str] = []
+        i = 0
+        while i < len(tokens):  # "vo so" typed apart: glue when only the glued form is known
+            if i + 1 < len(tokens) and tokens[i] + tokens[i + 1] in self._vocab:
+                merged.append(tokens[i] + tokens[i + 1])
+                i += 2
+            else:
+                merged.append(tokens[i])
+                i += 1
+        return merged
+
+    def match(self, text: str) -> Result:
+        """Rank entries for a query and decide: answer, suggest, or admit not knowing."""
+        hits = self.rank(text)
+        if not hits:
+            return Result(None, [])
+        top = hits[0]
+        runner_up = hits[1].score if len(hits) > 1 else 0.0
+        if top.score >= CONFIDENT and top.score - runner_up >= MARGIN:
+            return Result(top, [])
+        floor = max(SUGGEST, top.score - SUGGEST_SPREAD)
+        return Result(None, [h for h in hits[:MAX_SUGGESTIONS] if h.score >= floor])
+
+    def rank(self, text: str) -> list[Hit]:
+        """The best-matching entries for a query, best first, with their scores."""
+        tokens = self._query_tokens(text)
+        feats = features(tokens)
+        weights = {f: self._idf(f) for f in feats if f in self._postings}
+        total = sum(self._idf(f) for f in feats)
+        if not weights or total <= 0:
+            return []
+        covered: dict[int, float] = defaultdict(float)
+        for feat, weight in weights.items():
+            for entry_id in self._postings[feat]:
+                covered[entry_id] += weight
+        shortlist = sorted(covered, key=covered.__getitem__, reverse=True)[:_SHORTLIST]
+        query_text = " ".join(tokens)
+        hits = []
+        for entry_id in shortlist:
+            coverage = covered[entry_id] / total
+            best = 0.0
+            for phrase in self._phrases[entry_id]:
+                shared = sum(weights.get(f, 0.0) for f in phrase.feats & feats)
+                own = sum(self._idf(f) for f in phrase.feats)
+                dice = 2 * shared / (total + own)
+                fuzzy = fuzz.token_sort_ratio(query_text, phrase.text) / 100
+                best = max(best, 0.7 * dice + 0.3 * fuzzy)
+            hits.append(Hit(entry_id, round(0.5 * coverage + 0.5 * best, 4)))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits
