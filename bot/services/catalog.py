@@ -18,6 +18,9 @@ from bot.text import fold
 log = logging.getLogger(__name__)
 
 # Words people put before a place name; they carry no meaning for matching.
+DISTRICT_WEIGHT = 0.85
+# Every typed word is a word of the name ("hong" in "hồng không hạt"): likely, not certain.
+CONTAINED_SCORE = 88.0
 _PLACE_PREFIXES = ("xa ", "x ", "phuong ", "p ", "thi tran ", "tt ", "huyen ", "h ")
 
 
@@ -58,16 +61,19 @@ class Directory:
         self._by_id = {e.id: e for e in entries}
         self._keys: list[str] = []
         self._owners: list[Entry] = []
+        self._weights: list[float] = []
         for entry in entries:
-            names = {entry.name, *entry.aliases}
-            extra_names = dict(entry.extra).get("former_district")
-            for name in names:
-                self._keys.append(_strip_prefix(fold(name)))
-                self._owners.append(entry)
-            if isinstance(extra_names, str) and extra_names:
-                # A former district name alone is ambiguous; it only helps the full name match.
-                self._keys.append(_strip_prefix(fold(f"{entry.name} {extra_names}")))
-                self._owners.append(entry)
+            for name in {entry.name, *entry.aliases}:
+                self._add_key(name, entry, 1.0)
+            district = dict(entry.extra).get("former_district")
+            if isinstance(district, str) and district:
+                # People still name their former district; it suggests, never decides alone.
+                self._add_key(district, entry, DISTRICT_WEIGHT)
+
+    def _add_key(self, name: str, entry: Entry, weight: float) -> None:
+        self._keys.append(_strip_prefix(fold(name)))
+        self._owners.append(entry)
+        self._weights.append(weight)
 
     @classmethod
     def from_yaml(cls, path: Path) -> Directory:
@@ -105,10 +111,16 @@ class Directory:
         typed = _strip_prefix(fold(text))
         if not typed or not self._keys:
             return []
-        found = process.extract(typed, self._keys, scorer=fuzz.WRatio, limit=limit * 4)
+        found = process.extract(typed, self._keys, scorer=fuzz.ratio, limit=limit * 6)
+        words = set(typed.split())
+        found += [
+            (key, CONTAINED_SCORE, index)
+            for index, key in enumerate(self._keys)
+            if words <= set(key.split())
+        ]
         best: dict[str, Match] = {}
-        for _key, score, index in found:
-            entry = self._owners[index]
+        for _key, raw, index in found:
+            entry, score = self._owners[index], raw * self._weights[index]
             if entry.id not in best or best[entry.id].score < score:
                 best[entry.id] = Match(entry, float(score))
         return sorted(best.values(), key=lambda m: -m.score)[:limit]
@@ -116,7 +128,7 @@ class Directory:
     def exact(self, text: str) -> Entry | None:
         """The entry whose name or alias is exactly what was typed (any diacritics/case)."""
         typed = _strip_prefix(fold(text))
-        for key, owner in zip(self._keys, self._owners, strict=True):
-            if key == typed:
+        for key, owner, weight in zip(self._keys, self._owners, self._weights, strict=True):
+            if key == typed and weight == 1.0:
                 return owner
         return None

@@ -1,0 +1,219 @@
+"""Onboarding and the engine's promises, driven through the channel-neutral engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApp
+from bot.core.clock import FakeClock
+from bot.core.types import Incoming
+from tests.helpers.driver import Chat, make_app
+
+BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text())
+
+
+async def test_onboarding_by_buttons(app: BotApp) -> None:
+    chat = Chat(app, "web:lan", "Hoàng Thị Lan")
+    await chat.say("/start")
+    assert "Nông Dân Số" in chat.text()
+    assert "Hoàng Thị Lan" in chat.text()  # offered as the default name
+    await chat.tap("name:keep")
+    assert any(r.request_contact for r in chat.last)
+    await chat.share_contact("+84912345678")
+    assert "xã" in chat.text().lower()
+    await chat.say("Chi Lăng")
+    await chat.tap("farmer")
+    await chat.tap("crop:na-chi-lang")
+    assert "✅ Na Chi Lăng" in [label.split(". ", 1)[1] for label, _p in chat.buttons()]
+    await chat.tap("crop:done")
+    await chat.tap("consent:yes")
+    assert "Menu chính" in chat.text()
+    user = app.services.users.by_key("web:lan")
+    assert user is not None and user.registered
+    assert (user.name, user.phone, user.area, user.role) == (
+        "Hoàng Thị Lan",
+        "+84912345678",
+        "chi-lang",
+        "farmer",
+    )
+    assert user.crops == ["na-chi-lang"] and user.consent
+
+
+async def test_onboarding_by_typed_numbers_and_words_without_diacritics(app: BotApp) -> None:
+    chat = Chat(app, "web:typer", "")
+    await chat.say("/start")
+    await chat.say("Nong Van Binh")
+    await chat.say("0912 345 678")
+    await chat.say("x. chi lang")
+    await chat.say("toi muon mua")  # words of the "buy" option
+    assert "muốn nhận" in chat.text()
+    await chat.say("2")  # no guidance
+    user = app.services.users.by_key("web:typer")
+    assert user is not None and user.registered and user.role == "buyer" and not user.consent
+    assert user.name == "Nong Van Binh"
+
+
+async def test_bad_input_gets_a_correction_and_the_same_question(app: BotApp) -> None:
+    chat = Chat(app, "web:bad")
+    await chat.say("/start")
+    await chat.other("sticker")
+    assert "gõ tên" in chat.text() and "tên là gì" in chat.text()
+    await chat.say("x" * 5000)
+    assert "dài quá" in chat.text()
+    await chat.say("Lan")
+    await chat.say("12345")
+    assert "chưa đúng số di động" in chat.text()
+    await chat.photo()
+    assert "số điện thoại" in chat.text()
+    # the third failure at one question offers help instead of looping
+    await chat.say("abc")
+    assert any(p == "sys:menu" for _l, p in chat.buttons())
+    await chat.tap("sys:retry")
+    assert "Số điện thoại" in chat.text()
+
+
+async def test_unknown_area_then_did_you_mean(app: BotApp) -> None:
+    chat = Chat(app, "web:area")
+    await chat.say("/start")
+    await chat.say("Lan")
+    await chat.say("0987654321")
+    await chat.say("Hà Nội xyz")
+    assert "chưa tìm thấy" in chat.text()
+    await chat.say("chi lan")  # a typo: either matched outright or offered
+    if any(p.startswith("area:") for _l, p in chat.buttons()):
+        await chat.tap(next(p for _l, p in chat.buttons() if p.startswith("area:chi")))
+    assert "bán hay mua" in chat.text()
+
+
+async def test_restart_mid_form_carries_on(tmp_path: Path, clock: FakeClock) -> None:
+    data = tmp_path / "data"
+    app = make_app(data, clock)
+    chat = Chat(app, "web:restart")
+    await chat.say("/start")
+    await chat.say("Lan")
+    await chat.say("0912345678")
+    await app.stop()
+
+    app = make_app(data, clock)
+    chat = Chat(app, "web:restart")
+    await chat.say("chi lang")
+    assert "bán hay mua" in chat.text()
+    await app.stop()
+
+
+async def test_redelivered_update_changes_nothing(app: BotApp) -> None:
+    chat = Chat(app, "telegram:42")
+    await chat.say("/start")
+    first = Incoming("telegram", "telegram:42", "text", text="Lan", event_id="1001")
+    assert await chat.send(first)
+    assert await chat.send(first) == []  # the same update_id again: no reply, no change
+    await chat.say("0912345678")
+    assert "xã" in chat.text().lower()
+
+
+async def test_cancel_words_leave_any_flow(app: BotApp) -> None:
+    chat = Chat(app, "web:cancel")
+    await chat.onboard()
+    await chat.tap("profile")
+    await chat.tap("edit:name")
+    assert "tên là gì" in chat.text()
+    await chat.say("Hủy")
+    assert "đã hủy" in chat.text().lower() and "Menu chính" in chat.text()
+    for word in ("/huy", "thoat", "MENU", "/menu"):
+        await chat.tap("profile")
+        await chat.say(word)
+        assert "Menu chính" in chat.text()
+
+
+async def test_help_and_unknown_command(app: BotApp) -> None:
+    chat = Chat(app, "web:help")
+    await chat.onboard()
+    await chat.say("/help")
+    assert "/huy" in chat.text() and "Menu chính" in chat.text()
+    await chat.say("/khongcolenhnay")
+    assert "chưa hiểu lệnh" in chat.text()
+
+
+async def test_returning_user_start_shows_menu(app: BotApp) -> None:
+    chat = Chat(app, "web:back")
+    await chat.onboard()
+    await chat.say("/start")
+    assert "Menu chính" in chat.text() and "tên là gì" not in chat.text()
+
+
+async def test_profile_edit_language_and_delete(app: BotApp) -> None:
+    chat = Chat(app, "web:prof")
+    await chat.onboard()
+    await chat.say("ho so")  # menu by words
+    assert "Hồ sơ" in chat.text() and "0912 345 678" in chat.text()
+    await chat.tap("edit:phone")
+    await chat.say("0387654321")
+    assert "0387 654 321" in chat.text()
+    await chat.say("/ngonngu")
+    await chat.say("english")
+    assert "Main menu" in chat.text()
+    await chat.say("/xoadulieu")
+    await chat.tap("del:yes")
+    assert app.services.users.by_key("web:prof") is None
+    await chat.say("hello")  # a new, unregistered user again
+    assert "Nông Dân Số" in chat.text()
+
+
+async def test_stale_button_is_refused_with_the_question_again(app: BotApp) -> None:
+    chat = Chat(app, "web:stale")
+    await chat.say("/start")
+    await chat.say("Lan")
+    await chat.tap("consent:yes")  # a button from a question not asked yet
+    assert "tin nhắn cũ" in chat.text() and "Số điện thoại" in chat.text()
+
+
+async def test_internal_error_apologises_and_others_go_on(app: BotApp) -> None:
+    chat = Chat(app, "web:boom")
+    await chat.say("/start")
+
+    async def broken(ctx: object, msg: object) -> object:
+        raise RuntimeError("boom")
+
+    flow = app.engine.flows["onboarding"]
+    original = flow.states["name"]
+    flow.states["name"] = type(original)(original.ask, broken)  # type: ignore[arg-type]
+    try:
+        await chat.say("Lan")
+        assert "gặp lỗi" in chat.text()
+    finally:
+        flow.states["name"] = original
+    other = Chat(app, "web:fine")
+    await other.say("/start")
+    assert "tên là gì" in other.text()
+
+
+@pytest.mark.parametrize("field", ["name", "area"])
+async def test_every_naughty_string_gets_a_reply(app: BotApp, field: str) -> None:
+    chat = Chat(app, f"web:blns-{field}")
+    await chat.say("/start")
+    if field == "area":
+        await chat.say("Lan")
+        await chat.say("0912345678")
+    for i, naughty in enumerate(BLNS):
+        if not naughty.strip():
+            continue
+        replies = await chat.say(naughty)
+        assert replies, f"no reply to BLNS #{i}: {naughty!r}"
+        for reply in replies:
+            assert 0 < len(reply.text) <= 4096
+        user = app.services.users.by_key(chat.user_key)
+        assert user is not None
+        if user.phone and field == "name":  # the name was accepted: go back to the name question
+            assert user.name
+            await chat.say("/xoadulieu")
+            await chat.tap("del:yes")
+            await chat.say("/start")
+        elif field == "area" and user.area:
+            user.area = ""
+            app.services.users.save(user)
+            conv = app.services.conversations.get(user.id)
+            conv.flow, conv.state = "onboarding", "area"
+            app.services.conversations.save(conv)
