@@ -12,6 +12,8 @@ from bot.core.notify import Notifier
 from bot.services.catalog import Directory
 from bot.services.conversations import ConversationRepo, SeenUpdates
 from bot.services.lessons import LessonService
+from bot.services.order_jobs import order_clock
+from bot.services.orders import OrderRepo
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 
@@ -32,6 +34,7 @@ class Services:
     areas: Directory
     products: Directory
     lessons: LessonService
+    orders: OrderRepo
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
     # What each feature erases when a user deletes their data.
@@ -67,7 +70,11 @@ def build_services(
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
         lessons=lessons,
+        orders=OrderRepo(store, settings.order_reminder_hours, settings.order_expiry_hours),
     )
     services.profile_lines.append(lessons.profile_lines)
     services.deletion_hooks.append(lessons.delete)
+    orders = services.orders
+    services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
+    services.jobs.append(order_clock(services))
     return services

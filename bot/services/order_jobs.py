@@ -1,0 +1,71 @@
+"""The order clock: remind farmers of unconfirmed orders, then let them expire.
+
+Due times live on the orders themselves (`remind_at`, `expire_at`), so nothing is lost when
+the bot restarts: the next pass finds whatever fell due while it was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.services.order_notices import tell_expired, tell_reminder
+from bot.services.orders import NEW, OrderRefused
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 30.0
+
+
+def _due(iso: str, now: datetime) -> bool:
+    return bool(iso) and datetime.fromisoformat(iso) <= now
+
+
+async def run_due(services: Services) -> int:
+    """One pass over unconfirmed orders: expire or remind those due; return how many.
+
+    Each change is written (fsync'd) BEFORE its messages go out. A crash between the two loses
+    those messages rather than repeating them on every restart: the order's status is what
+    counts, and both parties still see it under "Đơn hàng" / "Đơn của tôi".
+    """
+    orders = services.orders
+    handled = 0
+    for order in orders.with_status(NEW):
+        now = services.clock.now()
+        if _due(order.expire_at, now):
+            # After a long outage an order may be due for both: only the expiry is told.
+            try:
+                expired = orders.cancel(order.id, "expired", "", now)
+            except OrderRefused:  # confirmed or cancelled while we were notifying others
+                continue
+            handled += 1
+            await tell_expired(services, expired)
+        elif not order.reminded_at and _due(order.remind_at, now):
+            reminded = orders.remind(order.id, now)
+            if reminded is None:
+                continue
+            handled += 1
+            await tell_reminder(services, reminded)
+    return handled
+
+
+def order_clock(services: Services) -> Callable[[], Awaitable[None]]:
+    """The background job: a pass every TICK_SECONDS, forever."""
+
+    async def order_clock_job() -> None:
+        while True:
+            try:
+                await run_due(services)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("order reminders/expiry pass failed; trying again next tick")
+            await asyncio.sleep(TICK_SECONDS)
+
+    return order_clock_job

@@ -1,0 +1,432 @@
+"""Orders (đơn hàng): the record, its status changes, and the stock they take from listings.
+
+Stock is reserved when the farmer confirms: `Listing.stock` is what is still free after
+confirmed orders. Buyers may not order more than that minus what other new (unconfirmed)
+orders already ask for, so two buyers cannot both order the last 10 kg. Every check and the
+write after it run with no `await` in between: on one event loop with a synchronous, fsync'd
+store, no other update can slip in, which is what makes "never oversold" hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from bot.services.listings import ACTIVE, SOLD_OUT, Listing, ListingRepo
+from bot.services.users import User
+from bot.storage.db import Store
+
+log = logging.getLogger(__name__)
+
+NEW = "new"
+CONFIRMED = "confirmed"
+SHIPPING = "shipping"
+DELIVERED = "delivered"
+CANCELLED = "cancelled"
+STATUSES = (NEW, CONFIRMED, SHIPPING, DELIVERED, CANCELLED)
+# Orders whose value counts as revenue: the farmer has accepted them.
+EARNING = (CONFIRMED, SHIPPING, DELIVERED)
+
+BOT = "bot"  # ordered through the bot; other channels are orders the farmer recorded
+OUTSIDE_CHANNELS = ("phone", "zalo", "market", "other")
+
+# Order codes and "this month" follow the farmers' clock: Vietnam has no daylight saving.
+VN_TZ = timezone(timedelta(hours=7))
+
+# Why a change was refused.
+UNAVAILABLE = "unavailable"  # the listing is gone, paused or has nothing left
+TOO_MUCH = "too_much"  # more than what is free
+WRONG_STATE = "wrong_state"  # the order is no longer in a status that allows it
+OWN = "own"  # a farmer ordering from her own listing
+
+
+class OrderRefused(Exception):
+    """A change the order's status or the stock does not allow; `reason` says which."""
+
+    def __init__(self, reason: str, available: Decimal = Decimal(0)) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.available = available
+
+
+@dataclass
+class Order:
+    """One order of one listing."""
+
+    id: int = 0
+    code: str = ""  # what the buyer quotes, e.g. DH2611-0042
+    day: str = ""  # local date of creation (YYYY-MM-DD): the code's sequence counts per day
+    listing_id: int = 0
+    farmer_id: int = 0  # 0 once the farmer deleted her data
+    buyer_id: int = 0  # 0 for orders taken outside the bot, or once the buyer deleted data
+    product_name: str = ""
+    unit: str = "kg"
+    quantity: str = "0"  # Decimal as text, in the listing's unit
+    price: int = 0  # VND per unit when ordered
+    total: int = 0  # VND
+    buyer_name: str = ""
+    phone: str = ""  # +84...; shown only to the farmer
+    address: str = ""  # shown only to the farmer
+    note: str = ""
+    channel: str = BOT
+    status: str = NEW
+    reserved: bool = False  # its quantity is taken from the listing's stock
+    reason: str = ""  # why it was cancelled, as typed or picked
+    cancelled_by: str = ""  # "buyer", "farmer", "expired", "deleted"
+    tracking: str = ""
+    form_id: str = ""  # the form run that created it: a redelivered confirm creates nothing
+    created_at: str = ""
+    updated_at: str = ""
+    remind_at: str = ""  # when the farmer is reminded of an unconfirmed order
+    expire_at: str = ""  # when an unconfirmed order is cancelled
+    reminded_at: str = ""
+    history: list[list[str]] = field(default_factory=list)  # [[moment, status], ...]
+
+    @property
+    def qty(self) -> Decimal:
+        """The quantity as a number."""
+        return Decimal(self.quantity)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored document (without the id)."""
+        doc = asdict(self)
+        doc.pop("id")
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], doc_id: int) -> Order:
+        """Build from a stored document, ignoring unknown fields."""
+        known = {f.name for f in fields(cls)}
+        order = cls(**{k: v for k, v in doc.items() if k in known})
+        order.id = doc_id
+        return order
+
+
+def total_of(quantity: Decimal, price: int) -> int:
+    """What a quantity costs, in whole VND."""
+    return int((quantity * price).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def local(moment: datetime) -> datetime:
+    """A moment on the farmers' clock."""
+    return moment.astimezone(VN_TZ)
+
+
+def _stock(listing: Listing) -> Decimal:
+    try:
+        return Decimal(listing.stock)
+    except ArithmeticError:
+        log.error("listing %s has unreadable stock %r", listing.id, listing.stock)
+        return Decimal(0)
+
+
+def _text(value: Decimal) -> str:
+    """A Decimal as stored: no exponent, no trailing zeros."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+@dataclass
+class MonthTotals:
+    """A farmer's orders of one month (cancelled ones left out)."""
+
+    orders: int = 0
+    quantity: dict[str, Decimal] = field(default_factory=dict)  # unit -> amount
+    revenue: int = 0  # confirmed + shipping + delivered
+    delivered: int = 0  # delivered only
+
+
+class OrderRepo:
+    """Stored orders and every change to them, keeping the listings' stock right."""
+
+    def __init__(self, store: Store, reminder_hours: float, expiry_hours: float) -> None:
+        self._store = store
+        self._table = store.table(
+            "orders",
+            indexes=("buyer_id", "farmer_id", "listing_id", "status", "code", "day", "form_id"),
+        )
+        self.listings = ListingRepo(store)  # the same table as the listings feature's repo
+        self.reminder = timedelta(hours=reminder_hours)
+        self.expiry = timedelta(hours=expiry_hours)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _many(self, field_name: str, value: Any) -> list[Order]:
+        docs = self._store.find(self._table, field_name, value)
+        return sorted((Order.from_doc(dict(d), d.doc_id) for d in docs), key=lambda o: -o.id)
+
+    def get(self, order_id: int) -> Order | None:
+        """The order with this id, if any."""
+        doc = self._table.get(doc_id=order_id)
+        if doc is None or isinstance(doc, list):
+            return None
+        return Order.from_doc(dict(doc), doc.doc_id)
+
+    def by_code(self, code: str) -> Order | None:
+        """The order a buyer quotes by its code."""
+        found = self._many("code", code.strip().upper())
+        return found[0] if found else None
+
+    def of_buyer(self, buyer_id: int) -> list[Order]:
+        """A buyer's orders, newest first."""
+        return self._many("buyer_id", buyer_id) if buyer_id else []
+
+    def of_farmer(self, farmer_id: int, status: str = "") -> list[Order]:
+        """A farmer's orders (in one status, if given), newest first."""
+        found = self._many("farmer_id", farmer_id) if farmer_id else []
+        return [o for o in found if o.status == status] if status else found
+
+    def with_status(self, status: str) -> list[Order]:
+        """Every order in a status, newest first."""
+        return self._many("status", status)
+
+    def pending(self, listing_id: int) -> Decimal:
+        """What new (unconfirmed) orders of a listing ask for."""
+        return sum(
+            (o.qty for o in self._many("listing_id", listing_id) if o.status == NEW), Decimal(0)
+        )
+
+    def available(self, listing: Listing) -> Decimal:
+        """What a buyer may still order: stock not reserved, nor asked for by new orders."""
+        if listing.status != ACTIVE:
+            return Decimal(0)
+        return max(_stock(listing) - self.pending(listing.id), Decimal(0))
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _save(self, order: Order, now: datetime, status: str | None = None) -> None:
+        if status is not None:
+            order.status = status
+            order.history.append([now.isoformat(), status])
+        order.updated_at = now.isoformat()
+        self._table.update(order.to_doc(), doc_ids=[order.id])
+
+    def _new_code(self, now: datetime) -> tuple[str, str]:
+        """(code, day) for an order created now: DDMM and the day's sequence number."""
+        day = local(now)
+        key = day.date().isoformat()
+        seq = len(self._store.find(self._table, "day", key)) + 1
+        while True:
+            code = f"DH{day:%d%m}-{seq:04d}"
+            if not self._store.find(self._table, "code", code):  # e.g. the same day last year
+                return code, key
+            seq += 1
+
+    def _insert(self, order: Order, now: datetime) -> Order:
+        order.code, order.day = self._new_code(now)
+        order.created_at = order.updated_at = now.isoformat()
+        order.history = [[now.isoformat(), order.status]]
+        order.id = self._table.insert(order.to_doc())
+        return order
+
+    def by_form(self, form_id: str) -> Order | None:
+        """The order a form run created, if it already did."""
+        found = self._many("form_id", form_id) if form_id else []
+        return found[0] if found else None
+
+    def place(
+        self,
+        listing_id: int,
+        buyer: User,
+        quantity: Decimal,
+        *,
+        name: str,
+        phone: str,
+        address: str,
+        note: str,
+        form_id: str,
+        now: datetime,
+    ) -> Order:
+        """Record a buyer's new order, if that much is still free; raises OrderRefused."""
+        done = self.by_form(form_id)
+        if done is not None:
+            return done
+        listing = self.listings.get(listing_id)
+        if listing is None or listing.status != ACTIVE:
+            raise OrderRefused(UNAVAILABLE)
+        if listing.farmer_id == buyer.id:
+            raise OrderRefused(OWN)
+        free = self.available(listing)
+        if free <= 0:
+            raise OrderRefused(UNAVAILABLE)
+        if quantity > free:
+            raise OrderRefused(TOO_MUCH, free)
+        order = Order(
+            listing_id=listing.id,
+            farmer_id=listing.farmer_id,
+            buyer_id=buyer.id,
+            product_name=listing.product_name,
+            unit=listing.unit,
+            quantity=_text(quantity),
+            price=listing.price,
+            total=total_of(quantity, listing.price),
+            buyer_name=name,
+            phone=phone,
+            address=address,
+            note=note,
+            form_id=form_id,
+            remind_at=(now + self.reminder).isoformat(),
+            expire_at=(now + self.expiry).isoformat(),
+        )
+        return self._insert(order, now)
+
+    def record_outside(
+        self,
+        listing: Listing,
+        quantity: Decimal,
+        *,
+        name: str,
+        phone: str,
+        channel: str,
+        form_id: str,
+        now: datetime,
+    ) -> Order:
+        """Record an order the farmer took elsewhere; it is confirmed and reserves stock."""
+        done = self.by_form(form_id)
+        if done is not None:
+            return done
+        fresh = self.listings.get(listing.id)
+        if fresh is None:
+            raise OrderRefused(UNAVAILABLE)
+        stock = _stock(fresh)
+        if quantity > stock:
+            raise OrderRefused(TOO_MUCH, max(stock, Decimal(0)))
+        self._take(fresh, quantity, now)
+        order = Order(
+            listing_id=fresh.id,
+            farmer_id=fresh.farmer_id,
+            product_name=fresh.product_name,
+            unit=fresh.unit,
+            quantity=_text(quantity),
+            price=fresh.price,
+            total=total_of(quantity, fresh.price),
+            buyer_name=name,
+            phone=phone,
+            channel=channel,
+            status=CONFIRMED,
+            reserved=True,
+            form_id=form_id,
+        )
+        return self._insert(order, now)
+
+    def _take(self, listing: Listing, quantity: Decimal, now: datetime) -> None:
+        """Reserve from the stock; a listing with nothing left becomes sold out."""
+        left = _stock(listing) - quantity
+        listing.stock = _text(max(left, Decimal(0)))
+        if left <= 0:
+            listing.status = SOLD_OUT
+        listing.updated_at = now.isoformat()
+        self.listings.save(listing)
+
+    def _give_back(self, order: Order, now: datetime) -> None:
+        """Return a reserved quantity to the listing's stock."""
+        listing = self.listings.get(order.listing_id)
+        if listing is None:
+            return
+        listing.stock = _text(_stock(listing) + order.qty)
+        if listing.status == SOLD_OUT:
+            listing.status = ACTIVE
+        listing.updated_at = now.isoformat()
+        self.listings.save(listing)
+
+    def confirm(self, order_id: int, now: datetime) -> Order:
+        """The farmer accepts a new order: its quantity is reserved from the stock."""
+        order = self.get(order_id)
+        if order is None or order.status != NEW:
+            raise OrderRefused(WRONG_STATE)
+        listing = self.listings.get(order.listing_id)
+        if listing is None:
+            raise OrderRefused(UNAVAILABLE)
+        stock = _stock(listing)
+        if order.qty > stock:
+            raise OrderRefused(TOO_MUCH, max(stock, Decimal(0)))
+        # Stock first, then the order: a crash in between leaves stock taken for an order still
+        # "new" — the farmer may sell a little less, never more than she has.
+        self._take(listing, order.qty, now)
+        order.reserved = True
+        self._save(order, now, CONFIRMED)
+        return order
+
+    def cancel(self, order_id: int, by: str, reason: str, now: datetime) -> Order:
+        """Cancel (buyer: while new; farmer: until shipped); reserved stock goes back."""
+        order = self.get(order_id)
+        allowed = (NEW,) if by in ("buyer", "expired") else (NEW, CONFIRMED)
+        if order is None or order.status not in allowed:
+            raise OrderRefused(WRONG_STATE)
+        was_reserved = order.reserved
+        order.reserved, order.reason, order.cancelled_by = False, reason, by
+        # The order first, then the stock: a crash in between keeps the quantity reserved —
+        # under-selling, never overselling.
+        self._save(order, now, CANCELLED)
+        if was_reserved:
+            self._give_back(order, now)
+        return order
+
+    def ship(self, order_id: int, tracking: str, now: datetime) -> Order:
+        """A confirmed order is on its way."""
+        order = self.get(order_id)
+        if order is None or order.status != CONFIRMED:
+            raise OrderRefused(WRONG_STATE)
+        order.tracking = tracking
+        self._save(order, now, SHIPPING)
+        return order
+
+    def deliver(self, order_id: int, now: datetime) -> Order:
+        """The buyer has the goods."""
+        order = self.get(order_id)
+        if order is None or order.status not in (CONFIRMED, SHIPPING):
+            raise OrderRefused(WRONG_STATE)
+        self._save(order, now, DELIVERED)
+        return order
+
+    def remind(self, order_id: int, now: datetime) -> Order | None:
+        """Note (durably) that the farmer is reminded of a new order; None if no longer due."""
+        order = self.get(order_id)
+        if order is None or order.status != NEW or order.reminded_at:
+            return None
+        order.reminded_at = now.isoformat()
+        self._save(order, now)
+        return order
+
+    # --- figures and erasure ------------------------------------------------------------
+
+    def month_totals(self, farmer_id: int, now: datetime) -> MonthTotals:
+        """A farmer's orders created this (local) month, cancelled ones left out."""
+        month = local(now).strftime("%Y-%m")
+        totals = MonthTotals()
+        for order in self.of_farmer(farmer_id):
+            if not order.day.startswith(month) or order.status == CANCELLED:
+                continue
+            totals.orders += 1
+            totals.quantity[order.unit] = totals.quantity.get(order.unit, Decimal(0)) + order.qty
+            if order.status in EARNING:
+                totals.revenue += order.total
+            if order.status == DELIVERED:
+                totals.delivered += order.total
+        return totals
+
+    def erase_user(self, user: User, now: datetime) -> None:
+        """Blank a deleting user's personal fields; their new orders are cancelled.
+
+        The other party keeps the order's history (product, quantity, money, status), but no
+        longer the deleted person's name, phone, address or note.
+        """
+        for order in self.of_buyer(user.id):
+            if order.status == NEW:
+                self.cancel(order.id, "deleted", "", now)
+                order = self.get(order.id) or order
+            order.buyer_id = 0
+            order.buyer_name = order.phone = order.address = order.note = ""
+            self._save(order, now)
+        for order in self.of_farmer(user.id):
+            if order.status == NEW:
+                self.cancel(order.id, "deleted", "", now)
+                order = self.get(order.id) or order
+            order.farmer_id = 0
+            if order.channel != BOT:  # her own notes about buyers met elsewhere
+                order.buyer_name = order.phone = ""
+            self._save(order, now)
