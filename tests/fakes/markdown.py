@@ -83,7 +83,7 @@ def _step(state: _State, i: int) -> int:
     """Consume the token at index i and return the index after it."""
     text = state.source
     char = text[i]
-    in_code = bool(state.stack) and state.stack[-1][0] in ("code", "pre")
+    in_code = bool(state.stack) and state.stack[-1][0].partition(":")[0] in ("code", "pre")
     if char == "\\" and i + 1 < len(text) and 0 < ord(text[i + 1]) < 127:
         state.emit(text[i + 1])
         return i + 2

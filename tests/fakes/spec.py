@@ -134,11 +134,23 @@ class Spec:
         files: dict[str, UploadedFile] | None = None,
     ) -> Issues:
         """Check a decoded JSON value against a union of spec types."""
+        if (
+            len(types) > 1
+            and isinstance(value, list)
+            and all(t.startswith("Array of ") for t in types)
+        ):
+            # "Array of A or Array of B" means an array whose items may mix A and B (albums).
+            inner = [t.removeprefix("Array of ") for t in types]
+            issues = Issues()
+            for index, item in enumerate(value):
+                issues.extend(self.check_value(item, inner, f"{path}[{index}]", files))
+            return issues
         candidates = [self._check_one(value, t, path, files) for t in types]
         clean = [c for c in candidates if not c.hard]
         if clean:
             return min(clean, key=lambda c: len(c.soft))
-        return min(candidates, key=lambda c: len(c.hard))
+        # Report against the type the value most resembles: fewest unknown fields first.
+        return min(candidates, key=lambda c: (len(c.soft), len(c.hard)))
 
     def _check_one(
         self, value: Any, type_name: str, path: str, files: dict[str, UploadedFile] | None
@@ -156,7 +168,7 @@ class Spec:
         if type_name in _SCALARS:
             if not _scalar_ok(value, type_name):
                 issues.hard.append(f'Field "{path}" must be of type {type_name}')
-            elif isinstance(value, str) and value.startswith("attach://") and files:
+            elif isinstance(value, str) and value.startswith("attach://") and files is not None:
                 _check_attach(value, files, issues)
             return issues
         if type_name == "KeyboardButton" and isinstance(value, str):
@@ -178,6 +190,11 @@ class Spec:
             issues.hard.append(f'Field "{path}" must be an Object ({type_name})')
             return issues
         spec_fields = self.fields(type_name)
+        discriminator = self._discriminator(type_name)
+        if discriminator is not None:
+            key, expected = discriminator
+            if key in value and value[key] != expected:
+                issues.hard.append(f'Field "{key}" of {type_name} must be "{expected}"')
         for key, item in value.items():
             if key not in spec_fields:
                 issues.soft.append(f"{path}: unknown field {key!r} in {type_name}")
