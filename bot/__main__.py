@@ -1,4 +1,4 @@
-"""Command line: python -m bot [run | chat | i18n | backup FILE | restore FILE]."""
+"""Command line: python -m bot [run | chat | i18n | faq import|export FILE | backup | restore]."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.storage.db import StoreError, StoreLocked
@@ -22,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--name", default="", help="your display name")
     i18n = sub.add_parser("i18n", help="update the gettext catalogs from the code and list gaps")
     i18n.add_argument("domain", nargs="?", default="", help="only this domain (e.g. listings)")
+    faq = sub.add_parser("faq", help="import or export the FAQ as CSV (works while the bot runs)")
+    faq.add_argument("action", choices=("import", "export"))
+    faq.add_argument("file", type=Path, help="CSV file: question,answer,alternatives,tags")
     return parser
 
 
@@ -50,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr if command == "chat" else None,
     )
+    if command == "faq":
+        from bot.faq_cli import run_faq
+
+        return _with_store(settings, lambda: run_faq(settings, args.action, args.file))
     if command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         return _with_store(settings, lambda: _chat(settings, args.name))

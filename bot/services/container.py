@@ -11,6 +11,9 @@ from bot.core.clock import Clock
 from bot.core.notify import Notifier
 from bot.services.catalog import Directory
 from bot.services.conversations import ConversationRepo, SeenUpdates
+from bot.services.faq import FaqRepo
+from bot.services.faq_inbox import FaqInbox
+from bot.services.handoff import HandoffRepo
 from bot.services.lessons import LessonService
 from bot.services.order_jobs import order_clock
 from bot.services.orders import OrderRepo
@@ -34,6 +37,8 @@ class Services:
     areas: Directory
     products: Directory
     lessons: LessonService
+    faq: FaqRepo
+    handoffs: HandoffRepo
     orders: OrderRepo
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
@@ -70,10 +75,17 @@ def build_services(
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
         lessons=lessons,
+        faq=FaqRepo(store, content_dir / "faq.csv"),
+        handoffs=HandoffRepo(store),
         orders=OrderRepo(store, settings.order_reminder_hours, settings.order_expiry_hours),
     )
     services.profile_lines.append(lessons.profile_lines)
     services.deletion_hooks.append(lessons.delete)
+    services.deletion_hooks.append(lambda user: services.faq.forget_user(user.id))
+    services.deletion_hooks.append(services.handoffs.forget_user)
+    stamp = services.clock.now
+    inbox = FaqInbox(settings.data_dir)  # imports/exports from the command line while running
+    services.jobs.append(inbox.job(services.faq, lambda: stamp().isoformat()))
     orders = services.orders
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))

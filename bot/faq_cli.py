@@ -1,0 +1,70 @@
+"""`python -m bot faq import FILE` / `faq export FILE`, with or without the bot running.
+
+With the bot stopped the store is opened here directly; while it runs (the store is locked)
+the request goes through DATA_DIR/inbox/faq and the bot applies it, so the running bot answers
+from the new content at once and two processes never write the store.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from bot.services.container import CONTENT_DIR
+from bot.services.faq import FaqRepo
+from bot.services.faq_csv import FaqCsvError, read_csv, write_csv
+from bot.services.faq_inbox import FaqInbox
+from bot.storage.db import Store, StoreLocked
+
+WAIT_SECONDS = 30.0
+
+
+def run_faq(settings: Settings, action: str, file: Path) -> int:
+    """Run one faq subcommand; return the process exit code."""
+    if action == "import":
+        try:
+            parsed = read_csv(file)  # check the file before touching any store
+        except FaqCsvError as exc:
+            print(f"nongdanso: {file}: {exc}; nothing imported", file=sys.stderr)
+            return 2
+    try:
+        store = Store(settings.data_dir)
+    except StoreLocked:
+        return _through_bot(settings, action, file)
+    with store:
+        repo = FaqRepo(store, CONTENT_DIR / "faq.csv")
+        if action == "export":
+            file.write_bytes(write_csv([e.row() for e in repo.all()]))
+            print(f"exported {len(repo)} entries to {file}")
+            return 0
+        report = repo.import_rows(parsed.rows, now="")
+        report.errors[:0] = parsed.errors
+        return _print_report(report.summary(), report.errors)
+
+
+def _through_bot(settings: Settings, action: str, file: Path) -> int:
+    inbox = FaqInbox(settings.data_dir)
+    rid = inbox.submit_import(file.read_bytes()) if action == "import" else inbox.submit_export()
+    print("the bot is running; handing the request to it…", file=sys.stderr)
+    result = inbox.wait(rid, WAIT_SECONDS)
+    if result is None:
+        inbox.withdraw(rid)
+        print("nongdanso: the running bot did not answer; nothing changed", file=sys.stderr)
+        return 1
+    if not result.get("ok"):
+        print(f"nongdanso: {file}: {result.get('error')}; nothing imported", file=sys.stderr)
+        return 2
+    if action == "export":
+        shutil.move(inbox.output(rid), file)
+        print(f"exported {result.get('count')} entries to {file}")
+        return 0
+    return _print_report(str(result.get("summary")), list(result.get("errors", [])))
+
+
+def _print_report(summary: str, errors: list[str]) -> int:
+    for error in errors:
+        print(f"skipped {error}", file=sys.stderr)
+    print(summary)
+    return 1 if errors else 0
