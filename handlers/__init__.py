@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.flow import Flow
-from handlers import menu, onboarding, profile
+from handlers import lessons, lessons_team, menu, onboarding, profile
 
 
 def build_flows() -> list[Flow]:
@@ -11,6 +11,8 @@ def build_flows() -> list[Flow]:
     flows = [
         onboarding.build(),
         profile.build(),
+        lessons.build(),
+        lessons_team.build(),
     ]
     entries = [f.menu for f in flows if f.menu is not None]
     return [menu.build(entries), *flows]

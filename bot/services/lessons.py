@@ -16,7 +16,7 @@ from typing import Any
 from bot.core.fmt import fmt
 from bot.i18n import _, format_day
 from bot.services.lesson_content import ContentError, Lesson, LessonSet, load_lessons
-from bot.services.users import User, UserRepo
+from bot.services.users import FARMER, User, UserRepo
 from bot.storage.db import Store
 
 log = logging.getLogger(__name__)
@@ -262,10 +262,12 @@ class LessonService:
         return sum(1 for user in self._users.in_area(area) if user.id in trained)
 
     def area_report(self, area: str) -> list[LearnerStatus]:
-        """Every registered user of an area with their lesson standing."""
+        """The farmers (and any other learners) of an area, with their lesson standing."""
         report = []
         for user in self._users.in_area(area):
             learner = self.learner(user.id)
+            if user.role != FARMER and not learner.lessons:
+                continue  # buyers count only if they took up the lessons
             lesson = None if learner.trained else self.in_progress(learner)
             if lesson is None and not learner.trained and learner.lessons:
                 lesson = self.next_lesson(learner)
