@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.flow import Flow
-from handlers import lessons, lessons_team, menu, onboarding, profile
+from handlers import lessons, lessons_team, listings, listings_mine, menu, onboarding, profile
 
 
 def build_flows() -> list[Flow]:
@@ -13,6 +13,8 @@ def build_flows() -> list[Flow]:
         profile.build(),
         lessons.build(),
         lessons_team.build(),
+        listings.build(),
+        listings_mine.build(),
     ]
     entries = [f.menu for f in flows if f.menu is not None]
     return [menu.build(entries), *flows]

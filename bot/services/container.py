@@ -15,6 +15,7 @@ from bot.services.faq import FaqRepo
 from bot.services.faq_inbox import FaqInbox
 from bot.services.handoff import HandoffRepo
 from bot.services.lessons import LessonService
+from bot.services.listings import ListingRepo, farmer_eraser
 from bot.services.order_jobs import order_clock
 from bot.services.orders import OrderRepo
 from bot.services.users import User, UserRepo
@@ -36,6 +37,7 @@ class Services:
     seen: SeenUpdates
     areas: Directory
     products: Directory
+    listings: ListingRepo
     lessons: LessonService
     faq: FaqRepo
     handoffs: HandoffRepo
@@ -74,6 +76,7 @@ def build_services(
         seen=SeenUpdates(store),
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
+        listings=ListingRepo(store),
         lessons=lessons,
         faq=FaqRepo(store, content_dir / "faq.csv"),
         handoffs=HandoffRepo(store),
@@ -89,4 +92,5 @@ def build_services(
     orders = services.orders
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))
+    services.deletion_hooks.append(farmer_eraser(services.listings, settings.data_dir / "media"))
     return services

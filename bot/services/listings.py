@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.storage.db import Store
+
+if TYPE_CHECKING:
+    from bot.services.users import User
+
+log = logging.getLogger(__name__)
 
 ACTIVE = "active"
 PAUSED = "paused"
 SOLD_OUT = "soldout"
 STATUSES = (ACTIVE, PAUSED, SOLD_OUT)
+
+# Limits that keep listings readable and the store sane; each has its own message in the form.
+MAX_ACTIVE_PER_FARMER = 50
+PRICE_MIN = 100  # VND per unit: below this it is surely a typo ("45" meant 45.000)
+PRICE_MAX = 1_000_000_000  # VND per unit
+PHOTOS_MAX = 5
+PRODUCT_NAME_MAX = 80
+GRADE_MAX = 60
+AVAILABILITY_MAX = 100
+CERT_NUMBER_MAX = 60
+DESCRIPTION_MAX = 500
+AVAILABLE_NOW = "now"  # stored availability meaning "đang có", shown in the reader's language
 
 
 @dataclass
@@ -109,6 +129,46 @@ class ListingRepo:
         """Write a listing back (durably)."""
         self._table.update(listing.to_doc(), doc_ids=[listing.id])
 
+    def add_once(self, listing: Listing) -> tuple[Listing, bool]:
+        """Store a listing unless its form run already stored one; say whether it is new."""
+        existing = self.by_form(listing.form_id)
+        if existing is not None:
+            return existing, False
+        return self.add(listing), True
+
+    def count_active(self, farmer_id: int) -> int:
+        """How many of a farmer's listings are on sale now."""
+        docs = self._store.find(self._table, "farmer_id", farmer_id)
+        return sum(1 for d in docs if d.get("status") == ACTIVE)
+
+    def all(self) -> list[Listing]:
+        """Every listing, oldest first (exports and reports; not for hot paths)."""
+        return sorted(
+            (Listing.from_doc(dict(d), d.doc_id) for d in self._table.all()), key=lambda x: x.id
+        )
+
     def delete(self, listing_id: int) -> None:
         """Remove a listing for good."""
         self._table.remove(doc_ids=[listing_id])
+
+    def delete_of_farmer(self, farmer_id: int) -> list[Listing]:
+        """Remove every listing of a farmer (when she deletes her data); return them."""
+        gone = self.of_farmer(farmer_id)
+        if gone:
+            self._table.remove(doc_ids=[x.id for x in gone])
+        return gone
+
+
+def farmer_eraser(repo: ListingRepo, media_dir: Path) -> Callable[[User], None]:
+    """A deletion hook: a user's listings, their uploaded photos and QR images go for good."""
+
+    def erase(user: User) -> None:
+        for listing in repo.delete_of_farmer(user.id):
+            names = [p.removeprefix("media:") for p in listing.photos if p.startswith("media:")]
+            for name in [*names, f"qr-{listing.id}.png"]:
+                path = media_dir / name
+                if path.parent == media_dir:  # never follow a crafted "media:../x" out of the dir
+                    path.unlink(missing_ok=True)
+        log.info("erased the listings of user %s", user.id)
+
+    return erase

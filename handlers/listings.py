@@ -1,0 +1,418 @@
+"""Đăng bán: the guided form that puts a product on sale, one question per message.
+
+The same questions edit one field: from the summary (data "editing") or of a stored
+listing (data "listing_id", started from "Tin đăng của tôi").
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot.core.flow import (
+    Ask,
+    Choice,
+    Ctx,
+    Done,
+    Flow,
+    MenuEntry,
+    Outcome,
+    Retry,
+    State,
+    choice_buttons,
+    is_text,
+    match_choice,
+)
+from bot.core.fmt import fmt
+from bot.core.types import Button, Incoming, Reply
+from bot.i18n import N_, _, format_vnd
+from bot.services.listings import (
+    AVAILABILITY_MAX,
+    AVAILABLE_NOW,
+    DESCRIPTION_MAX,
+    GRADE_MAX,
+    MAX_ACTIVE_PER_FARMER,
+    PRICE_MAX,
+    PRICE_MIN,
+    PRODUCT_NAME_MAX,
+)
+from bot.services.share import card_text, unit_name
+from bot.services.users import FARMER
+from bot.text import Price as TypedPrice
+from bot.text import fold, parse_number, parse_price, parse_quantity, price_per_unit
+from handlers import listings_media as media
+from handlers.listings_base import (
+    EDITABLE,
+    ZERO,
+    after,
+    cats,
+    clean,
+    draft,
+    is_skip,
+    owner_phone,
+    skip_button,
+)
+
+log = logging.getLogger(__name__)
+
+PRODUCT_BUTTONS = 12
+PRODUCT_SURE = 80.0  # a loose match at least this good is offered as "did you mean"
+LIMIT_TEXT = N_(
+    "You already have {max} listings on sale, the most allowed. "
+    "Pause or delete one in “My listings” first."
+)
+
+
+# --- product ------------------------------------------------------------------------------
+
+
+def _product_choices(ctx: Ctx) -> list[Choice]:
+    products = ctx.services.products.entries
+    mine = [p for p in products if p.id in ctx.user.crops]
+    others = [p for p in products if p.id not in ctx.user.crops]
+    return [Choice(f"lf:p:{p.id}", p.name) for p in [*mine, *others][:PRODUCT_BUTTONS]]
+
+
+def ask_product(ctx: Ctx) -> list[Reply]:
+    if ctx.user.role != FARMER and not ctx.is_admin:
+        text = _("Only sellers can post listings. You can change to selling in your profile.")
+        return [Reply(text, buttons=[[Button(_("Main menu"), "sys:menu")]])]
+    text = _("What are you selling? Tap a product, or type its name (e.g. <i>na chi lang</i>).")
+    return [Reply(text, buttons=choice_buttons(_product_choices(ctx), columns=2))]
+
+
+def _set_product(ctx: Ctx, product_id: str, name: str) -> None:
+    ctx.data["product_id"], ctx.data["product_name"] = product_id, name
+    ctx.data.pop("pick", None)
+    ctx.data.pop("typed", None)
+
+
+async def answer_product(ctx: Ctx, msg: Incoming) -> Outcome:
+    if ctx.user.role != FARMER and not ctx.is_admin:
+        return Done()
+    listings = ctx.services.listings
+    new = not ctx.data.get("listing_id") and not ctx.data.get("editing")
+    if new and listings.count_active(ctx.user.id) >= MAX_ACTIVE_PER_FARMER:
+        return Done([Reply(_(LIMIT_TEXT).format(max=MAX_ACTIVE_PER_FARMER))])
+    products = ctx.services.products
+    if msg.kind == "button" or (is_text(msg) and fold(msg.text).isdigit()):
+        choice = match_choice(msg, _product_choices(ctx))
+        if choice is None:
+            return Retry(_("Please tap one of the products, or type the name of yours."))
+        pid = choice.key.removeprefix("lf:p:")
+        _set_product(ctx, pid, products.name(pid))
+        return await after(ctx, "product")
+    if not is_text(msg):
+        return Retry(_("Please type the name of the product, or tap one of the buttons."))
+    name = clean(msg.text)
+    if len(name) > PRODUCT_NAME_MAX:
+        too_long = _("That name is too long (at most {max} characters). Please shorten it.")
+        return Retry(too_long.format(max=PRODUCT_NAME_MAX))
+    entry = products.exact(name)
+    if entry is not None:
+        _set_product(ctx, entry.id, entry.name)
+        return await after(ctx, "product")
+    matches = products.match(name, limit=1)
+    if matches and matches[0].score >= PRODUCT_SURE:
+        ctx.data["pick"], ctx.data["typed"] = matches[0].entry.id, name
+        return Ask("product_pick")
+    _set_product(ctx, "", name)
+    return await after(ctx, "product")
+
+
+def _pick_choices(ctx: Ctx) -> list[Choice]:
+    pid = ctx.data.get("pick", "")
+    keep = fmt(_("No, keep “{name}”"), name=ctx.data.get("typed", ""))
+    return [
+        Choice("lf:pick", ctx.services.products.name(pid), ("co", "dung", "yes", "u", "ok")),
+        Choice("lf:keep", keep, ("khong", "giu", "no", "ko")),
+    ]
+
+
+def ask_product_pick(ctx: Ctx) -> list[Reply]:
+    text = fmt(
+        _("Is it the local specialty <b>{name}</b>? Buyers find specialties more easily."),
+        name=ctx.services.products.name(ctx.data.get("pick", "")),
+    )
+    return [Reply(text, buttons=choice_buttons(_pick_choices(ctx)))]
+
+
+async def answer_product_pick(ctx: Ctx, msg: Incoming) -> Outcome:
+    choice = match_choice(msg, _pick_choices(ctx))
+    if choice is None:
+        if is_text(msg):
+            return await answer_product(ctx, msg)  # a new name typed instead
+        return Retry(_("Please choose 1 (the specialty) or 2 (keep your name)."))
+    if choice.key == "lf:pick":
+        pid = ctx.data.get("pick", "")
+        _set_product(ctx, pid, ctx.services.products.name(pid))
+    else:
+        _set_product(ctx, "", ctx.data.get("typed", ""))
+    return await after(ctx, "product")
+
+
+# --- grade --------------------------------------------------------------------------------
+
+
+def ask_grade(ctx: Ctx) -> list[Reply]:
+    text = _("Grade or variety? (e.g. <i>loại 1</i>, <i>na dai</i>) — or tap Skip.")
+    return [Reply(text, buttons=skip_button())]
+
+
+async def answer_grade(ctx: Ctx, msg: Incoming) -> Outcome:
+    if is_skip(msg):
+        ctx.data["grade"] = ""
+        return await after(ctx, "grade")
+    if not is_text(msg):
+        return Retry(_("Please type the grade or variety, or tap Skip."))
+    grade = clean(msg.text)
+    if len(grade) > GRADE_MAX:
+        return Retry(_("That is too long (at most {max} characters).").format(max=GRADE_MAX))
+    ctx.data["grade"] = grade
+    return await after(ctx, "grade")
+
+
+# --- quantity -----------------------------------------------------------------------------
+
+
+def default_unit(ctx: Ctx) -> str | None:
+    """The unit a listed specialty is usually sold by (None for a typed product)."""
+    entry = ctx.services.products.get(ctx.data.get("product_id", ""))
+    return str(entry.get("default_unit")) if entry and entry.get("default_unit") else None
+
+
+def ask_quantity(ctx: Ctx) -> list[Reply]:
+    unit = default_unit(ctx)
+    text = _(
+        "How much do you have for sale? Type the amount and unit, "
+        "e.g. <i>200 kg</i>, <i>2 tạ</i>, <i>50 hộp</i>."
+    )
+    if unit:
+        text += "\n" + fmt(_("A number alone means {unit}."), unit=unit_name(unit))
+    return [Reply(text)]
+
+
+async def answer_quantity(ctx: Ctx, msg: Incoming) -> Outcome:
+    if not is_text(msg):
+        return Retry(_("Please type the amount with its unit, e.g. 200 kg."))
+    quantity = parse_quantity(msg.text, default_unit(ctx))
+    if quantity is None:
+        number = parse_number(msg.text)
+        negative = msg.text.strip().startswith("-")
+        if negative or (number is not None and number <= 0) or ZERO.match(fold(msg.text)):
+            return Retry(_("The amount must be more than 0."))
+        if number is not None:
+            return Retry(_("Please add the unit, e.g. 200 kg, 50 hộp or 30 túi."))
+        return Retry(_("I could not read that amount. Please type e.g. 200 kg, 2 tạ or 50 hộp."))
+    old_unit = ctx.data.get("unit")
+    ctx.data["quantity"], ctx.data["unit"] = str(quantity.amount), quantity.unit
+    ctx.data["quantity_changed"] = True
+    price = ctx.data.get("price")
+    if price and old_unit and old_unit != quantity.unit:
+        converted = price_per_unit(TypedPrice(int(price), old_unit), quantity.unit)
+        if converted is None or not PRICE_MIN <= converted <= PRICE_MAX:
+            note = fmt(
+                _("You now sell by {unit}: please type the price per {unit}."),
+                unit=unit_name(quantity.unit),
+            )
+            return Ask("price", [Reply(note)])
+        ctx.data["price"] = converted
+    return await after(ctx, "quantity")
+
+
+# --- price --------------------------------------------------------------------------------
+
+
+def ask_price(ctx: Ctx) -> list[Reply]:
+    unit = unit_name(ctx.data.get("unit", "kg"))
+    text = fmt(
+        _(
+            "Price per {unit}? Type it as you usually do, "
+            "e.g. <i>45k</i>, <i>45.000đ</i> or <i>1,2 triệu một tạ</i>."
+        ),
+        unit=unit,
+    )
+    return [Reply(text)]
+
+
+async def answer_price(ctx: Ctx, msg: Incoming) -> Outcome:
+    if not is_text(msg):
+        return Retry(_("Please type the price in numbers, e.g. 45k or 45.000."))
+    unit = ctx.data.get("unit", "kg")
+    price = parse_price(msg.text)
+    if price is None:
+        if ZERO.match(fold(msg.text)) or msg.text.strip().startswith("-"):
+            return Retry(_("The price must be more than 0 đồng."))
+        return Retry(_("I could not read that price. Please type e.g. 45k, 45.000 or 1,2 triệu."))
+    per_unit = price_per_unit(price, unit)
+    if per_unit is None:
+        wrong = _(
+            "That price is per {typed}, but you sell by {unit}. Please type the price per {unit}."
+        )
+        return Retry(fmt(wrong, typed=unit_name(price.unit or ""), unit=unit_name(unit)))
+    if per_unit < PRICE_MIN:
+        low = _("That is very low: at least {min} per {unit}. Did you mean thousands (e.g. 45k)?")
+        return Retry(fmt(low, min=format_vnd(PRICE_MIN), unit=unit_name(unit)))
+    if per_unit > PRICE_MAX:
+        return Retry(
+            fmt(
+                _("That is too high: at most {max} per {unit}."),
+                max=format_vnd(PRICE_MAX),
+                unit=unit_name(unit),
+            )
+        )
+    ctx.data["price"] = per_unit
+    say = []
+    if price.unit and price.unit != unit:
+        note = _("{typed} per {typed_unit} is {price} per {unit}.")
+        say.append(
+            Reply(
+                fmt(
+                    note,
+                    typed=format_vnd(price.amount),
+                    typed_unit=unit_name(price.unit),
+                    price=format_vnd(per_unit),
+                    unit=unit_name(unit),
+                )
+            )
+        )
+    return await after(ctx, "price", say)
+
+
+# --- availability -------------------------------------------------------------------------
+
+
+def ask_availability(ctx: Ctx) -> list[Reply]:
+    text = _(
+        "When is it available? Tap <b>Available now</b>, "
+        "or type e.g. <i>tháng 8–9</i>, <i>từ 15/8 đến 30/9</i>."
+    )
+    return [Reply(text, buttons=[[Button(_("Available now"), "lf:now")]])]
+
+
+async def answer_availability(ctx: Ctx, msg: Incoming) -> Outcome:
+    now_words = ("dang co", "co san", "co ngay", "san", "now", "available now")
+    if msg.payload == "lf:now" or (msg.kind == "text" and fold(msg.text) in now_words):
+        ctx.data["availability"] = AVAILABLE_NOW
+        return await after(ctx, "availability")
+    if not is_text(msg):
+        return Retry(_("Please tap Available now, or type when it will be available."))
+    text = clean(msg.text)
+    if len(text) > AVAILABILITY_MAX:
+        return Retry(
+            _("That is too long (at most {max} characters).").format(max=AVAILABILITY_MAX)
+        )
+    ctx.data["availability"] = text
+    return await after(ctx, "availability")
+
+
+# --- description --------------------------------------------------------------------------
+
+
+def ask_description(ctx: Ctx) -> list[Reply]:
+    text = _(
+        "A short description for buyers (taste, size, how it is grown, packing) — "
+        "at most {max} characters. Or tap Skip."
+    )
+    return [Reply(text.format(max=DESCRIPTION_MAX), buttons=skip_button())]
+
+
+async def answer_description(ctx: Ctx, msg: Incoming) -> Outcome:
+    if is_skip(msg):
+        ctx.data["description"] = ""
+        return await after(ctx, "description")
+    if not is_text(msg):
+        return Retry(_("Please type a short description, or tap Skip."))
+    text = clean(msg.text)
+    if len(text) > DESCRIPTION_MAX:
+        too_long = _("That is {count} characters; at most {max} please. Shorten it a little.")
+        return Retry(too_long.format(count=len(text), max=DESCRIPTION_MAX))
+    ctx.data["description"] = text
+    return await after(ctx, "description")
+
+
+# --- summary ------------------------------------------------------------------------------
+
+
+def _summary_choices(ctx: Ctx) -> list[Choice]:
+    phone = _("yes") if ctx.data.get("show_phone") else _("no")
+    return [
+        Choice("lf:ok", _("✅ Confirm and post"), ("xac nhan", "dong y", "dang", "ok", "yes")),
+        *(Choice(f"lf:e:{key}", "✏️ " + _(label)) for key, label in EDITABLE.items()),
+        Choice("lf:phone", fmt(_("📞 Show my phone: {answer}"), answer=phone)),
+        Choice("sys:cancel", _("❌ Cancel")),
+    ]
+
+
+def ask_summary(ctx: Ctx) -> list[Reply]:
+    listing = draft(ctx)
+    heading = Reply(_("Here is your listing, exactly as buyers will see it:"))
+    card = card_text(listing, cats(ctx), owner_phone(ctx, listing))
+    buttons = choice_buttons(_summary_choices(ctx), columns=2)
+    return [heading, Reply(card, buttons=buttons, photos=listing.photos[:1])]
+
+
+async def answer_summary(ctx: Ctx, msg: Incoming) -> Outcome:
+    choice = match_choice(msg, _summary_choices(ctx))
+    if choice is None:
+        return Retry(_("Please tap Confirm, a field to change, or Cancel."))
+    if choice.key == "lf:phone":
+        ctx.data["show_phone"] = not ctx.data.get("show_phone")
+        return Ask("summary")
+    if choice.key.startswith("lf:e:"):
+        ctx.data["editing"] = True
+        return Ask(choice.key.removeprefix("lf:e:"))
+    return confirm(ctx)
+
+
+def confirm(ctx: Ctx) -> Outcome:
+    """Store the listing once per form run, however often Confirm arrives."""
+    repo = ctx.services.listings
+    listing = repo.by_form(ctx.form_id)
+    if listing is None:
+        if repo.count_active(ctx.user.id) >= MAX_ACTIVE_PER_FARMER:
+            return Done([Reply(_(LIMIT_TEXT).format(max=MAX_ACTIVE_PER_FARMER))])
+        now = ctx.now.isoformat()
+        listing, _new = repo.add_once(replace(draft(ctx), created_at=now, updated_at=now))
+        log.info("user %s posted listing %s", ctx.user.id, listing.id)
+    posted = fmt(
+        _("Posted! Buyers can now find <b>{name}</b>. Share it to sell faster:"),
+        name=listing.product_name,
+    )
+    buttons = [
+        [
+            Button(_("📣 Share"), f"lst:sh:{listing.id}"),
+            Button(_("🔳 QR code"), f"lst:qr:{listing.id}"),
+        ],
+        [Button(_("📋 My listings"), "lst:list:0")],
+    ]
+    return Done([Reply(posted, buttons=buttons)])
+
+
+def build() -> Flow:
+    """The listing form flow."""
+    return Flow(
+        name="listings",
+        first="product",
+        states={
+            "product": State(ask_product, answer_product),
+            "product_pick": State(ask_product_pick, answer_product_pick),
+            "grade": State(ask_grade, answer_grade),
+            "quantity": State(ask_quantity, answer_quantity),
+            "price": State(ask_price, answer_price),
+            "availability": State(ask_availability, answer_availability),
+            "photos": State(media.ask_photos, media.answer_photos),
+            "certs": State(media.ask_certs, media.answer_certs),
+            "cert_number": State(media.ask_cert_number, media.answer_cert_number),
+            "description": State(ask_description, answer_description),
+            "summary": State(ask_summary, answer_summary),
+        },
+        commands={"dangban": "product"},
+        menu=MenuEntry(
+            "listings",
+            N_("Sell a product"),
+            10,
+            visible=lambda user: user.role == FARMER,
+            words=("dang ban", "ban hang", "dang tin", "ban"),
+        ),
+    )

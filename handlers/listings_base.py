@@ -1,0 +1,126 @@
+"""What the listing form's questions share: the answers as a draft listing, and what happens
+after each answer (next question, back to the summary, or saving a stored listing)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from bot.core.flow import Ask, Ctx, Done, Outcome, Start
+from bot.core.types import Button, Incoming, Reply
+from bot.i18n import N_, _
+from bot.services.listings import Certs, Listing
+from bot.services.share import Catalogs
+from bot.text import display_phone, fold
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# "0", "0đ", "0k": typed zeros, told apart from text that is no number at all.
+ZERO = re.compile(r"^\s*0+(?:[.,]0+)?\s*(?:k|d|dong|vnd|nghin|ngan|trieu)?\s*$")
+FORM_FIELDS: tuple[str, ...] = ("product_id", "product_name", "grade", "quantity", "unit")
+FORM_FIELDS += ("price", "availability", "photos", "certs", "description", "show_phone")
+# The question after each one, when filling the form for the first time.
+NEXT = {
+    "product": "grade",
+    "grade": "quantity",
+    "quantity": "price",
+    "price": "availability",
+    "availability": "photos",
+    "photos": "certs",
+    "certs": "description",
+    "cert_number": "description",
+    "description": "summary",
+}
+EDITABLE = {
+    "product": N_("Product"),
+    "grade": N_("Grade / variety"),
+    "quantity": N_("Quantity"),
+    "price": N_("Price"),
+    "availability": N_("Availability"),
+    "photos": N_("Photos"),
+    "certs": N_("Certifications"),
+    "description": N_("Description"),
+}
+
+
+def clean(text: str) -> str:
+    """Text as typed, minus invisible control characters and surrounding spaces."""
+    return _CONTROL.sub("", text).strip()
+
+
+def cats(ctx: Ctx) -> Catalogs:
+    """The content lists listing texts are made from."""
+    return Catalogs(ctx.services.products, ctx.services.areas)
+
+
+def form_data(listing: Listing) -> dict[str, Any]:
+    """A stored listing as form answers (to edit one field of it)."""
+    doc = listing.to_doc()
+    return {k: doc[k] for k in FORM_FIELDS}
+
+
+def apply_form(listing: Listing, data: dict[str, Any]) -> None:
+    """Copy the form answers onto a listing."""
+    for key in FORM_FIELDS:
+        if key in data:
+            value = data[key]
+            setattr(listing, key, Certs(**value) if key == "certs" else value)
+    if "quantity" in data and data.get("quantity_changed"):
+        listing.stock = data["quantity"]
+
+
+def draft(ctx: Ctx) -> Listing:
+    """The listing the form describes so far (not stored)."""
+    listing = Listing(farmer_id=ctx.user.id, area=ctx.user.area, form_id=ctx.form_id)
+    apply_form(listing, ctx.data)
+    listing.stock = listing.quantity
+    return listing
+
+
+def owner_phone(ctx: Ctx, listing: Listing) -> str:
+    """The farmer's phone as buyers see it, only if she chose to show it."""
+    if not listing.show_phone:
+        return ""
+    farmer = (
+        ctx.user if ctx.user.id == listing.farmer_id else ctx.services.users.get(listing.farmer_id)
+    )
+    return display_phone(farmer.phone) if farmer and farmer.phone else ""
+
+
+def skip_button() -> list[list[Button]]:
+    """A "skip this question" button."""
+    return [[Button(_("Skip"), "lf:skip")]]
+
+
+def is_skip(msg: Incoming) -> bool:
+    """Whether the user skipped an optional question (button or typed)."""
+    if msg.kind == "button":
+        return msg.payload == "lf:skip"
+    return msg.kind == "text" and fold(msg.text) in ("bo qua", "skip", "khong", "ko", "k", "-")
+
+
+async def after(ctx: Ctx, state: str, say: list[Reply] | None = None) -> Outcome:
+    """After a field: the next question, back to the summary, or save the stored listing."""
+    said = say or []
+    if ctx.data.get("listing_id"):
+        return save_existing(ctx, said)
+    if ctx.data.get("editing"):
+        return Ask("summary", said)
+    return Ask(NEXT[state], said)
+
+
+def save_existing(ctx: Ctx, say: list[Reply]) -> Outcome:
+    """Write an edited field to the stored listing (the owner's or an admin's only)."""
+    repo = ctx.services.listings
+    listing = repo.get(int(ctx.data["listing_id"]))
+    if listing is None:
+        return Done([Reply(_("This listing no longer exists."))])
+    if listing.farmer_id != ctx.user.id and not ctx.is_admin:
+        log.warning("user %s tried to edit listing %s of another user", ctx.user.id, listing.id)
+        return Done([Reply(_("Sorry, you can only change your own listings."))])
+    apply_form(listing, ctx.data)
+    listing.updated_at = ctx.now.isoformat()
+    repo.save(listing)
+    return Start("mylistings", "view", {"id": listing.id}, say=[*say, Reply(_("Saved."))])
