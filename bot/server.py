@@ -13,6 +13,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.web.chat import WebChat
+from bot.web.public import add_public_routes
 from bot.web.webhooks import add_telegram_webhook
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def build_web_app(bot: BotApp, telegram: TelegramChannel | None) -> web.Applicat
     """The aiohttp application with every route the bot serves."""
     app = web.Application(client_max_size=6 * 1024 * 1024)
     WebChat(bot.engine, bot.media_dir).add_routes(app)
+    add_public_routes(app, bot.services)
     if telegram is not None and bot.settings.telegram_webhook_url:
         add_telegram_webhook(app, telegram, bot.settings.telegram_webhook_secret)
 
