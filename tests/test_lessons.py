@@ -1,0 +1,214 @@
+"""Học kỹ năng số through the engine: lessons step by step, quizzes, resume, certificate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.app import BotApp
+from bot.core.clock import FakeClock
+from bot.services.lesson_content import Lesson
+from tests.helpers.driver import Chat, make_app
+
+
+def lessons(app: BotApp) -> tuple[Lesson, ...]:
+    return app.services.lessons.lessons.lessons
+
+
+def first(app: BotApp) -> Lesson:
+    return lessons(app)[0]
+
+
+async def farmer(app: BotApp, key: str = "web:lan", name: str = "Lan") -> Chat:
+    chat = Chat(app, key, name)
+    await chat.onboard()
+    return chat
+
+
+async def finish(chat: Chat, lesson: Lesson) -> None:
+    """Open a lesson from a lesson screen, go through its steps and answer the quiz right."""
+    await chat.tap(f"open:{lesson.id}")
+    for step in range(len(lesson.steps)):
+        await chat.tap(f"nx:{lesson.id}:{step}")
+    await chat.tap(f"ans:{lesson.id}:{lesson.quiz.answer + 1}")
+    assert "Đúng rồi" in chat.text(), chat.text()
+
+
+def stored_step(app: BotApp, chat: Chat, lesson: Lesson) -> int:
+    user = app.services.users.by_key(chat.user_key)
+    assert user is not None
+    entry = app.services.lessons.learner(user.id).of(lesson.id)
+    assert entry is not None
+    return entry.step
+
+
+async def test_menu_lists_lessons_with_marks(app: BotApp) -> None:
+    chat = await farmer(app)
+    assert any("Học kỹ năng số" in label for label, _p in chat.buttons())
+    await chat.say("hoc ky nang so")
+    text = chat.text()
+    assert "Học kỹ năng số" in text and "0/8 bài cốt lõi" in text
+    assert f"1. ⬜ {first(app).title}" in text
+    optional = [x for x in lessons(app) if not x.core]
+    assert f"{optional[0].title} (tự chọn)" in text
+    ninth = lessons(app)[8]
+    assert ninth.title not in text  # eight lessons a page
+    await chat.tap("page:next")
+    assert f"1. ⬜ {ninth.title}" in chat.text()  # numbers restart on each page, like buttons
+    assert "page:prev" in [p for _l, p in chat.buttons()]
+
+
+async def test_whole_lesson_wrong_then_right_answer(app: BotApp) -> None:
+    chat = await farmer(app)
+    lesson = first(app)
+    await chat.say("/hoc")
+    await chat.say("1")  # the first lesson, by its number
+    assert f"{lesson.title} · bước 1/{len(lesson.steps)}" in chat.text()
+    await chat.say("tiếp")
+    assert f"bước 2/{len(lesson.steps)}" in chat.text()
+    await chat.say("quay lai")
+    assert f"bước 1/{len(lesson.steps)}" in chat.text()
+    for step in range(len(lesson.steps)):
+        await chat.say("tiep")
+        assert stored_step(app, chat, lesson) == step + 1  # stored on every step
+    quiz = chat.text()
+    assert lesson.quiz.question in quiz
+    for number, option in enumerate(lesson.quiz.options, 1):
+        assert f"{number}. {option}" in quiz
+    assert [label for label, _p in chat.buttons()][: len(lesson.quiz.options)] == ["1", "2", "3"]
+
+    wrong = 1 if lesson.quiz.answer != 0 else 2
+    await chat.say(str(wrong))
+    assert "Chưa đúng" in chat.text()
+    assert lesson.quiz.explanation.split("\n")[0][:40] in chat.text()
+    assert lesson.quiz.question in chat.text()  # another try
+    user = app.services.users.by_key(chat.user_key)
+    assert user is not None
+    entry = app.services.lessons.learner(user.id).of(lesson.id)
+    assert entry is not None and entry.attempts == 1 and not entry.done
+
+    await chat.tap(f"ans:{lesson.id}:{lesson.quiz.answer + 1}")
+    assert "Đúng rồi" in chat.text() and "đã học xong bài" in chat.text()
+    entry = app.services.lessons.learner(user.id).of(lesson.id)
+    assert entry is not None and entry.done and entry.attempts == 2
+    assert entry.completed_at.startswith("2026-11-26")
+    following = lessons(app)[1]
+    assert f"open:{following.id}" in [p for _l, p in chat.buttons()]
+    await chat.tap(f"open:{following.id}")
+    assert f"{following.title} · bước 1/" in chat.text()
+    await chat.tap(f"bk:{following.id}:0")  # back from the first step: the list
+    assert f"1. ✅ {lesson.title}" in chat.text()
+    assert f"2. ▶️ {following.title} — bước 1/" in chat.text()
+
+
+async def test_quiz_answered_by_the_options_words_without_diacritics(app: BotApp) -> None:
+    chat = await farmer(app)
+    lesson = next(x for x in lessons(app) if x.id == "epay-safety")
+    await chat.say("/hoc")
+    await chat.tap(f"open:{lesson.id}")
+    for step in range(len(lesson.steps)):
+        await chat.tap(f"nx:{lesson.id}:{step}")
+    await chat.say("khong dua ma, cup may, tu goi so tong dai cua ngan hang de hoi")
+    assert "Đúng rồi" in chat.text(), chat.text()
+
+
+async def test_resume_after_a_restart_mid_lesson(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(tmp_path / "data", clock)
+    chat = await farmer(app)
+    lesson = first(app)
+    await chat.say("/hoc")
+    await chat.say("1")
+    await chat.say("tiep")
+    await chat.say("tiep")
+    assert "bước 3/" in chat.text()
+    await app.stop()
+
+    app = make_app(tmp_path / "data", clock)
+    try:
+        chat = Chat(app, "web:lan", "Lan")
+        await chat.say("tiep")  # the conversation itself survived
+        assert f"{lesson.title} · bước 4/" in chat.text()
+        await chat.say("/menu")
+        await chat.say("hoc")  # and so did the progress
+        assert "▶️" in chat.text() and "bước 4/" in chat.text()
+        await chat.say("1")
+        assert f"{lesson.title} · bước 4/" in chat.text()
+    finally:
+        await app.stop()
+
+
+async def test_leaving_keeps_the_place(app: BotApp) -> None:
+    chat = await farmer(app)
+    lesson = first(app)
+    await chat.say("/hoc")
+    await chat.say("1")
+    await chat.say("tiep")
+    await chat.tap("leave")
+    assert "đã lưu" in chat.text() and "bước 2/" in chat.text()
+    assert "Menu chính" in chat.text()
+    await chat.say("thoat")  # typed at the menu: nothing breaks
+    await chat.say("hoc")
+    await chat.tap(f"open:{lesson.id}")
+    assert "bước 2/" in chat.text()
+
+
+async def test_stale_buttons_do_not_move_progress(app: BotApp) -> None:
+    chat = await farmer(app)
+    lesson = first(app)
+    await chat.say("/hoc")
+    await chat.say("1")
+    await chat.tap(f"nx:{lesson.id}:0")
+    await chat.tap(f"nx:{lesson.id}:1")
+    assert stored_step(app, chat, lesson) == 2
+    await chat.tap(f"nx:{lesson.id}:0")  # "Next" from the first step's message
+    assert "tin nhắn cũ" in chat.text(), chat.text()
+    assert "bước 3/" in chat.text()
+    assert stored_step(app, chat, lesson) == 2
+    await chat.tap(f"bk:{lesson.id}:0")
+    assert stored_step(app, chat, lesson) == 2
+    await chat.tap(f"ans:{lesson.id}:{lesson.quiz.answer + 1}")  # a quiz answer before the quiz
+    user = app.services.users.by_key(chat.user_key)
+    assert user is not None
+    assert not app.services.lessons.learner(user.id).is_done(lesson.id)
+    await chat.say("/menu")
+    await chat.tap(f"nx:{lesson.id}:2")  # a lesson button at the main menu
+    assert stored_step(app, chat, lesson) == 2
+
+
+async def test_certificate_after_the_core_course(app: BotApp) -> None:
+    chat = await farmer(app)
+    service = app.services.lessons
+    core = service.lessons.core()
+    await chat.say("/hoc")
+    for lesson in core[:-1]:
+        await finish(chat, lesson)
+        assert "GIẤY CHỨNG NHẬN" not in chat.text()
+    await finish(chat, core[-1])
+    text = chat.text()
+    assert "GIẤY CHỨNG NHẬN" in text
+    assert "Lan" in text and "Xã Chi Lăng" in text and "26/11/2026" in text
+    for lesson in core:
+        assert f"✅ {lesson.title}" in text
+    user = app.services.users.by_key(chat.user_key)
+    assert user is not None
+    assert service.is_trained(user.id)
+    assert service.trained_count() == 1
+    assert service.trained_count(user.area) == 1
+    assert service.trained_count("that-khe") == 0
+    await chat.say("/hoso")
+    assert "Đã học 8/8 bài cốt lõi" in chat.text()
+    assert "Đã hoàn thành khóa kỹ năng số ngày 26/11/2026" in chat.text()
+    await chat.say("/hoc")
+    await chat.tap("cert")
+    assert "GIẤY CHỨNG NHẬN" in chat.text()
+
+
+async def test_profile_shows_progress_and_deleting_data_erases_it(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("/hoc")
+    await finish(chat, first(app))
+    await chat.say("/hoso")
+    assert "Đã học 1/8 bài cốt lõi" in chat.text()
+    user = app.services.users.by_key(chat.user_key)
+    assert user is not None
+    app.services.delete_user(user)
+    assert app.services.lessons.learner(user.id).lessons == {}
