@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from bot.core.flow import Flow
-from handlers import lessons, lessons_team, listings, listings_mine, menu, onboarding, profile
+from handlers import buy, myorders, order_outside, orders
+from handlers import (
+    faq,
+    faq_admin,
+    lessons,
+    lessons_team,
+    listings,
+    listings_mine,
+    menu,
+    onboarding,
+    profile,
+    team,
+)
 
 
 def build_flows() -> list[Flow]:
@@ -11,10 +23,12 @@ def build_flows() -> list[Flow]:
     flows = [
         onboarding.build(),
         profile.build(),
+        *(faq.build(), faq_admin.build(), team.build()),
         lessons.build(),
         lessons_team.build(),
         listings.build(),
         listings_mine.build(),
+        *(buy.build(), myorders.build(), orders.build(), order_outside.build()),
     ]
     entries = [f.menu for f in flows if f.menu is not None]
     return [menu.build(entries), *flows]
