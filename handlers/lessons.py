@@ -210,7 +210,7 @@ def ask_lesson(ctx: Ctx) -> list[Reply]:
     options = "\n".join(f"{i}. {esc(option)}" for i, option in enumerate(quiz.options, 1))
     text = "\n\n".join(
         [
-            f"{title} · {_('quiz')}",
+            f"{title} · " + _("quiz"),
             f"❓ {esc(quiz.question)}",
             options,
             _("Tap the number of your answer, or type it."),

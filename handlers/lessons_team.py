@@ -115,7 +115,8 @@ def report(ctx: Ctx, area: str) -> list[Reply]:
         replies.append(Reply("\n".join([title, *_more(lines, len(learning))])))
     if idle:
         names = _more([esc(s.user.name or "—") for s in idle[:LIST_MAX]], len(idle))
-        replies.append(Reply(f"{_('<b>Not started:</b>')} {', '.join(names)}"))
+        label = _("<b>Not started:</b>")
+        replies.append(Reply(f"{label} {', '.join(names)}"))
     return replies
 
 
