@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     faq = sub.add_parser("faq", help="import or export the FAQ as CSV (works while the bot runs)")
     faq.add_argument("action", choices=("import", "export"))
     faq.add_argument("file", type=Path, help="CSV file: question,answer,alternatives,tags")
+    listings = sub.add_parser("listings", help="export every listing as a marketplace CSV")
+    listings.add_argument("action", choices=("export",))
+    listings.add_argument("file", type=Path, help="CSV file to write (UTF-8, opens in Excel)")
     return parser
 
 
@@ -58,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.faq_cli import run_faq
 
         return _with_store(settings, lambda: run_faq(settings, args.action, args.file))
+    if command == "listings":
+        from bot.listings_cli import run_listings
+
+        return _with_store(settings, lambda: run_listings(settings, args.action, args.file))
     if command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         return _with_store(settings, lambda: _chat(settings, args.name))

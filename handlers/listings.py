@@ -379,14 +379,14 @@ def confirm(ctx: Ctx) -> Outcome:
         _("Posted! Buyers can now find <b>{name}</b>. Share it to sell faster:"),
         name=listing.product_name,
     )
-    buttons = [
-        [
-            Button(_("📣 Share"), f"lst:sh:{listing.id}"),
-            Button(_("🔳 QR code"), f"lst:qr:{listing.id}"),
-        ],
-        [Button(_("📋 My listings"), "lst:list:0")],
+    after_post = [
+        Choice(f"lst:sh:{listing.id}", _("📣 Share")),
+        Choice(f"lst:qr:{listing.id}", _("🔳 QR code")),
+        Choice("lst:list:0", _("📋 My listings")),
+        Choice("sys:menu", _("Main menu")),
     ]
-    return Done([Reply(posted, buttons=buttons)])
+    # No menu after it: its numbered buttons would clash with these on channels without buttons.
+    return Done([Reply(posted, buttons=choice_buttons(after_post, columns=2))], show_menu=False)
 
 
 def build() -> Flow:
