@@ -165,7 +165,7 @@ def match_choice(msg: Incoming, choices: list[Choice]) -> Choice | None:
     for choice in choices:
         names = [fold(choice.label), *(fold(w) for w in choice.words)]
         score = max(fuzz.ratio(typed, n) for n in names)
-        score = max(score, *(fuzz.token_set_ratio(typed, n) for n in names if len(typed) >= 3))
+        score = max([score, *(fuzz.token_set_ratio(typed, n) for n in names if len(typed) >= 3)])
         if score > best[0]:
             best, runner_up = (score, choice), best[0]
         elif score > runner_up:
