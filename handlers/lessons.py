@@ -9,7 +9,6 @@ Button payloads carry the lesson id and the step they were shown at ("nx:<id>:<s
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from bot.core.flow import (
     Ask,
@@ -26,9 +25,9 @@ from bot.core.flow import (
 )
 from bot.core.fmt import esc, fmt
 from bot.core.types import Button, Incoming, Reply
-from bot.i18n import N_, _, format_day
+from bot.i18n import N_, _
 from bot.services.lesson_content import Lesson
-from bot.services.lessons import Learner
+from bot.services.lessons import Learner, local_day
 from bot.text import clip
 
 log = logging.getLogger(__name__)
@@ -328,7 +327,7 @@ async def answer_done(ctx: Ctx, msg: Incoming) -> Outcome:
 def certificate(ctx: Ctx, learner: Learner) -> Reply:
     """The certificate of the core course, for a trained learner."""
     service = ctx.services.lessons
-    day = format_day(datetime.fromisoformat(learner.trained_at)) if learner.trained_at else ""
+    day = local_day(learner.trained_at)
     area = ctx.services.areas.name(ctx.user.area) or "—"
     finished = [lesson for lesson in service.lessons.lessons if learner.is_done(lesson.id)]
     lines = [

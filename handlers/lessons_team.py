@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from bot.core.flow import (
     Ask,
@@ -21,8 +20,8 @@ from bot.core.flow import (
 )
 from bot.core.fmt import esc, fmt
 from bot.core.types import Button, Incoming, Reply
-from bot.i18n import N_, _, format_day
-from bot.services.lessons import LearnerStatus
+from bot.i18n import N_, _
+from bot.services.lessons import LearnerStatus, local_day
 from bot.services.users import ADMIN, TEAM, User
 from bot.text import display_phone
 
@@ -44,10 +43,6 @@ def _allowed(ctx: Ctx, area: str) -> bool:
 
 def _may_ask(ctx: Ctx) -> bool:
     return ctx.is_admin or ctx.services.users.is_team(ctx.user)
-
-
-def _day(stamp: str) -> str:
-    return format_day(datetime.fromisoformat(stamp)) if stamp else "—"
 
 
 def _who(status: LearnerStatus) -> str:
@@ -88,7 +83,7 @@ def report(ctx: Ctx, area: str) -> list[Reply]:
     ]
     replies = [Reply("\n".join(head))]
     if finished:
-        lines = [f"🎓 {_who(s)} — {_day(s.trained_at)}" for s in finished[:LIST_MAX]]
+        lines = [f"🎓 {_who(s)} — {local_day(s.trained_at)}" for s in finished[:LIST_MAX]]
         replies.append(Reply("\n".join([_("<b>Finished:</b>"), *_more(lines, len(finished))])))
     if learning:
         lines = []
@@ -108,7 +103,7 @@ def report(ctx: Ctx, area: str) -> list[Reply]:
                 _("{done}/{total} core, last active {day}"),
                 done=s.core_done,
                 total=total,
-                day=_day(s.updated_at),
+                day=local_day(s.updated_at),
             )
             lines.append(f"▶️ {_who(s)} — {where} ({since})")
         title = _("<b>Still learning</b> (longest without progress first):")

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.lesson_content import Lesson
+from bot.services.lessons import local_day
 from tests.helpers.driver import Chat, make_app
 
 
@@ -212,3 +213,9 @@ async def test_profile_shows_progress_and_deleting_data_erases_it(app: BotApp) -
     assert user is not None
     app.services.delete_user(user)
     assert app.services.lessons.learner(user.id).lessons == {}
+
+
+def test_dates_are_the_learners_day_in_vietnam() -> None:
+    assert local_day("2026-11-26T20:30:00+00:00") == "27/11/2026"  # 03:30 in Lạng Sơn
+    assert local_day("2026-11-26T08:00:00+00:00") == "26/11/2026"
+    assert local_day("") == "—"
