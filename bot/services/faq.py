@@ -74,6 +74,8 @@ class FaqRepo:
         self._store = store
         self._entries = {d.doc_id: _entry(dict(d), d.doc_id) for d in self._table.all()}
         self.matcher = Matcher((e.id, e.phrasings) for e in self._entries.values())
+        for entry in self._entries.values():
+            self.matcher.add_words(entry.answer)
         if seed is not None and not self._meta.all():
             self._seed(seed)
 
@@ -142,6 +144,7 @@ class FaqRepo:
         entry.id = self._table.insert(_doc(entry))
         self._entries[entry.id] = entry
         self.matcher.put(entry.id, entry.phrasings)
+        self.matcher.add_words(entry.answer)
         return entry
 
     def save(self, entry: FaqEntry) -> None:
@@ -152,6 +155,7 @@ class FaqRepo:
         self._table.update(_doc(entry), doc_ids=[entry.id])
         self._entries[entry.id] = entry
         self.matcher.put(entry.id, entry.phrasings)
+        self.matcher.add_words(entry.answer)
 
     def delete(self, entry_id: int) -> None:
         """Remove an entry and its votes."""

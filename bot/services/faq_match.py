@@ -149,9 +149,10 @@ _FILLER_RE = re.compile(r"\b(" + "|".join(map(re.escape, FILLER_PHRASES)) + r")\
 # rather than many confident ones: a "did you mean" costs a tap, a wrong answer costs trust.
 CONFIDENT = 0.45  # at or above: answer straight away (if clearly ahead of the next entry)
 MARGIN = 0.08  # how far ahead of the runner-up a confident answer must be
-SUGGEST = 0.30  # at or above, and close to the best: offer as "did you mean…"
+SUGGEST = 0.25  # at or above, and close to the best: offer as "did you mean…"
 SUGGEST_SPREAD = 0.15  # suggestions further below the best than this are noise
 MAX_SUGGESTIONS = 3
+GUESS_WEIGHT = 0.6  # share of a typo-corrected word's weight that counts as matched
 _SHORTLIST = 24  # entries scored in full after the inverted-index pass
 
 
@@ -205,6 +206,7 @@ class Matcher:
         self._postings: dict[str, set[int]] = defaultdict(set)
         self._vocab: dict[str, int] = defaultdict(int)  # syllable -> entries using it
         self._idf_cache: dict[str, float] = {}
+        self._lexicon: set[str] = set()  # real words seen anywhere (answers): never "corrected"
         for entry_id, phrasings in entries:
             self._add(entry_id, phrasings)
         self._refresh()
@@ -217,6 +219,11 @@ class Matcher:
         self._remove(entry_id)
         self._add(entry_id, phrasings)
         self._refresh()
+
+    def add_words(self, text: str) -> None:
+        """Learn real words (e.g. from answers) so queries using them are not "corrected"."""
+        self._lexicon.update(fold(text).split())
+        self._correct.cache_clear()
 
     def drop(self, entry_id: int) -> None:
         """Forget one entry."""
@@ -265,13 +272,16 @@ class Matcher:
     @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per process; cleared on every edit
     def _correct(self, token: str) -> str:
         """The known syllable a typed one most likely is (typos, missing letters)."""
-        if token in self._vocab or len(token) < 4 or token.isdigit():
+        if token in self._vocab or token in self._lexicon or len(token) < 4 or token.isdigit():
             return token
         found = process.extractOne(token, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
         return found[0] if found else token
 
-    def _query_tokens(self, text: str) -> list[str]:
-        tokens = [self._correct(t) for t in normalise(text)]
+    def _query_tokens(self, text: str) -> tuple[list[str], set[str]]:
+        """Query syllables after corrections, and the ones that were guessed by correction."""
+        typed = normalise(text)
+        tokens = [self._correct(t) for t in typed]
+        guessed = {c for t, c in zip(typed, tokens, strict=True) if c != t}
         merged: list[str] = []
         i = 0
         while i < len(tokens):  # "vo so" typed apart: glue when only the glued form is known
@@ -281,7 +291,7 @@ class Matcher:
             else:
                 merged.append(tokens[i])
                 i += 1
-        return merged
+        return merged, guessed
 
     def match(self, text: str) -> Result:
         """Rank entries for a query and decide: answer, suggest, or admit not knowing."""
@@ -297,9 +307,14 @@ class Matcher:
 
     def rank(self, text: str) -> list[Hit]:
         """The best-matching entries for a query, best first, with their scores."""
-        tokens = self._query_tokens(text)
+        tokens, guessed = self._query_tokens(text)
         feats = features(tokens)
-        weights = {f: self._idf(f) for f in feats if f in self._postings}
+        # A corrected typo is a guess: it counts for less than a word typed as we know it.
+        weights = {
+            f: self._idf(f) * (GUESS_WEIGHT if guessed & set(f.split()) else 1.0)
+            for f in feats
+            if f in self._postings
+        }
         total = sum(self._idf(f) for f in feats)
         if not weights or total <= 0:
             return []

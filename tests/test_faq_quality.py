@@ -1,0 +1,69 @@
+"""The FAQ matcher's quality floor on the labelled farmer queries (never its speed)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from bot.services.faq_csv import read_csv
+from bot.services.faq_match import Matcher
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "tests" / "data" / "faq_queries.csv"
+
+
+def seed_matcher() -> tuple[Matcher, dict[int, str]]:
+    rows = read_csv(ROOT / "content" / "faq.csv").rows
+    keys = {i: row.key for i, row in enumerate(rows)}
+    matcher = Matcher((i, [r.question, *r.alternatives]) for i, r in enumerate(rows))
+    for row in rows:
+        matcher.add_words(row.answer)  # as FaqRepo does
+    return matcher, keys
+
+
+def test_labelled_set_is_big_enough() -> None:
+    with QUERIES.open(encoding="utf-8") as f:
+        labelled = list(csv.DictReader(f))
+    assert len(labelled) >= 200
+    assert sum(1 for q in labelled if not q["expected_id"]) >= 40
+
+
+def test_quality_floor_on_labelled_queries() -> None:
+    matcher, keys = seed_matcher()
+    with QUERIES.open(encoding="utf-8") as f:
+        labelled = list(csv.DictReader(f))
+    in_scope = [q for q in labelled if q["expected_id"]]
+    out_of_scope = [q for q in labelled if not q["expected_id"]]
+    top1 = shown = wrong_confident = 0
+    for q in in_scope:
+        ranked = matcher.rank(q["query"])
+        top1 += bool(ranked) and keys[ranked[0].entry_id] == q["expected_id"]
+        best = matcher.match(q["query"]).best  # the answer, or the first "did you mean"
+        shown += best is not None and keys[best.entry_id] == q["expected_id"]
+    for q in out_of_scope:
+        wrong_confident += matcher.match(q["query"]).confident is not None
+    assert top1 / len(in_scope) >= 0.90, f"top-1 {top1}/{len(in_scope)}"
+    assert shown / len(in_scope) >= 0.87, f"shown first {shown}/{len(in_scope)}"
+    assert wrong_confident / len(out_of_scope) <= 0.05, f"{wrong_confident}/{len(out_of_scope)}"
+
+
+def test_confident_answers_are_rarely_wrong() -> None:
+    matcher, keys = seed_matcher()
+    with QUERIES.open(encoding="utf-8") as f:
+        in_scope = [q for q in csv.DictReader(f) if q["expected_id"]]
+    results = [(matcher.match(q["query"]).confident, q["expected_id"]) for q in in_scope]
+    confident = [(hit, key) for hit, key in results if hit is not None]
+    wrong = [key for hit, key in confident if keys[hit.entry_id] != key]
+    assert len(confident) >= 0.6 * len(in_scope)
+    assert len(wrong) <= 0.03 * len(in_scope)
+
+
+def test_edits_take_effect_at_once() -> None:
+    matcher, _keys = seed_matcher()
+    assert matcher.match("cach uom cay giong").confident is None
+    matcher.put(999, ["Ươm cây giống thế nào?"])
+    hit = matcher.match("cach uom cay giong").confident
+    assert hit is not None and hit.entry_id == 999
+    matcher.drop(999)
+    best = matcher.match("cach uom cay giong").best
+    assert best is None or best.entry_id != 999
