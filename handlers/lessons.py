@@ -28,7 +28,7 @@ from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.lesson_content import Lesson
 from bot.services.lessons import Learner, local_day
-from bot.text import clip
+from bot.text import clip, fold
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ DONE, DOING, NEW = "✅", "▶️", "⬜"
 NEXT_WORDS = ("tiep", "tiep theo", "tiep tuc", "next", "ok", "xong")
 BACK_WORDS = ("quay lai", "lui", "lui lai", "truoc", "back")
 LEAVE_WORDS = ("nghi", "de sau", "hoc sau", "leave", "dung")
+CONTINUE_WORDS = frozenset({"tiep", "hoc tiep", "tiep tuc", "continue"})
 
 
 def _mark(learner: Learner, lesson: Lesson) -> str:
@@ -99,7 +100,7 @@ def _list_choices(ctx: Ctx, learner: Learner) -> list[Choice]:
     if page > 0:
         choices.append(Choice("page:prev", _("◀️ Previous page"), ("trang truoc",)))
     if more:
-        choices.append(Choice("page:next", _("Next page ▶️"), ("trang sau", "tiep")))
+        choices.append(Choice("page:next", _("Next page ▶️"), ("trang sau",)))
     if learner.trained:
         choices.append(Choice("cert", _("🎓 My certificate"), ("chung nhan", "giay chung nhan")))
     choices.append(Choice("menu", _("Back to menu"), ("quay lai", "tro ve", "ve menu")))
@@ -136,13 +137,18 @@ def ask_list(ctx: Ctx) -> list[Reply]:
     lines += ["", _("✅ finished · ▶️ in progress · ⬜ not started")]
     doing = service.in_progress(learner)
     if doing is not None:
-        lines.append(fmt(_("You were learning: <b>{title}</b>."), title=doing.title))
+        lines.append(
+            fmt(_('You were learning: <b>{title}</b>. Type "tiep" to go on.'), title=doing.title)
+        )
     lines.append(_("Tap a lesson or type its number."))
     return [Reply("\n".join(lines), buttons=choice_buttons(_list_choices(ctx, learner)))]
 
 
 async def answer_list(ctx: Ctx, msg: Incoming) -> Outcome:
     learner = ctx.services.lessons.learner(ctx.user.id)
+    doing = ctx.services.lessons.in_progress(learner)
+    if doing is not None and msg.kind == "text" and fold(msg.text) in CONTINUE_WORDS:
+        return _open(ctx, doing.id)
     choice = match_choice(msg, _list_choices(ctx, learner))
     if choice is None:
         return _opened_by_button(ctx, msg) or Retry(_("Please tap a lesson or type its number."))

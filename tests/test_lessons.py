@@ -148,6 +148,11 @@ async def test_leaving_keeps_the_place(app: BotApp) -> None:
     assert "Menu chính" in chat.text()
     await chat.say("thoat")  # typed at the menu: nothing breaks
     await chat.say("hoc")
+    assert f"đang học dở bài: {lesson.title}" in chat.text()
+    await chat.say("tiep")  # at the list: go on with the lesson in progress
+    assert f"{lesson.title} · bước 2/" in chat.text()
+    await chat.tap("leave")
+    await chat.say("hoc")
     await chat.tap(f"open:{lesson.id}")
     assert "bước 2/" in chat.text()
 
