@@ -332,3 +332,42 @@ async def test_naughty_strings_round_trip_through_html(fake: FakeTelegram, bot: 
         sent = await bot.send_message(USER, html.escape(text), parse_mode="HTML")
         assert sent.text == text
     assert fake.violations == []
+
+
+async def test_user_media_updates_parse_in_ptb(fake: FakeTelegram) -> None:
+    kinds: list[str] = []
+
+    async def on_any(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """Record what kind of content arrived."""
+        message = update.message
+        assert message is not None
+        if message.sticker:
+            kinds.append(f"sticker {message.sticker.emoji}")
+        elif message.voice:
+            kinds.append(f"voice {message.voice.mime_type}")
+        elif message.location:
+            kinds.append(f"location {message.location.latitude:.2f}")
+        elif message.document:
+            kinds.append(f"document {message.document.file_name}")
+
+    app = fake.app_builder().build()
+    app.add_handler(MessageHandler(filters.ALL, on_any))
+    async with polling(app):
+        fake.send_sticker(USER)
+        fake.send_voice(USER, duration=4)
+        fake.send_location(USER, 21.85, 106.76)
+        fake.send_document(USER, file_name="so-tay.pdf")
+        await fake.wait_idle()
+    assert kinds == ["sticker 👍", "voice audio/ogg", "location 21.85", "document so-tay.pdf"]
+
+
+async def test_global_rate_limit_and_webhook_info(fake: FakeTelegram, bot: Bot) -> None:
+    fake.limit_rate(per_second=2)
+    await bot.send_message(USER, "1")
+    await bot.send_message(USER + 1, "2")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(USER + 2, "3")
+    await bot.send_chat_action(USER, "typing")  # chat actions are not messages
+    assert fake.throttled == 1
+    info = await bot.get_webhook_info()
+    assert info.url == "" and info.pending_update_count == 0

@@ -21,15 +21,18 @@ from tests.fakes.wire import read_params
 if TYPE_CHECKING:
     from telegram.ext import ApplicationBuilder
 
-IDLE_QUIET_SECONDS = 0.3
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class FakeTelegram:
     """A Bot API server for tests: real HTTP, Telegram's checks, and helpers to drive users."""
 
-    def __init__(self, *, token: str = TOKEN, self_check: bool = False) -> None:
+    def __init__(
+        self, *, token: str = TOKEN, self_check: bool = False, idle_quiet: float = 0.3
+    ) -> None:
         self.token = token
+        # How long the bot must make no call before wait_idle believes it is done.
+        self.idle_quiet = idle_quiet
         self.spec = load_spec()
         self.world = World(bot_id=int(token.split(":", 1)[0]))
         self.updates = UpdateQueue()
@@ -303,13 +306,17 @@ class FakeTelegram:
                 )
             await asyncio.sleep(0.01)
 
-    async def wait_idle(self, timeout: float = 10) -> None:
-        """Wait until every queued update was fetched and the bot made no call for ~0.3 s."""
+    async def wait_idle(self, timeout: float = 10, *, quiet: float | None = None) -> None:
+        """Wait until every queued update was fetched and the bot made no call for `quiet` s.
+
+        `quiet` defaults to the fake's idle_quiet (0.3 s).
+        """
+        quiet = self.idle_quiet if quiet is None else quiet
         deadline = time.monotonic() + timeout
         while True:
             now = time.monotonic()
             quiet_since = max(self._last_call, self.updates.last_delivery)
-            idle = self._in_flight == 0 and now - quiet_since >= IDLE_QUIET_SECONDS
+            idle = self._in_flight == 0 and now - quiet_since >= quiet
             if idle and self.updates.all_delivered():
                 return
             if now > deadline:
