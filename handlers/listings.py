@@ -26,6 +26,7 @@ from bot.core.flow import (
 from bot.core.fmt import fmt
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, format_vnd
+from bot.services.catalog import Entry
 from bot.services.listings import (
     AVAILABILITY_MAX,
     AVAILABLE_NOW,
@@ -43,12 +44,12 @@ from bot.text import fold, parse_number, parse_price, parse_quantity, price_per_
 from handlers import listings_media as media
 from handlers.listings_base import (
     EDITABLE,
-    ZERO,
     after,
     cats,
     clean,
     draft,
     is_skip,
+    not_positive,
     owner_phone,
     skip_button,
 )
@@ -112,12 +113,23 @@ async def answer_product(ctx: Ctx, msg: Incoming) -> Outcome:
     if entry is not None:
         _set_product(ctx, entry.id, entry.name)
         return await after(ctx, "product")
-    matches = products.match(name, limit=1)
-    if matches and matches[0].score >= PRODUCT_SURE:
-        ctx.data["pick"], ctx.data["typed"] = matches[0].entry.id, name
+    likely = _likely_specialty(ctx, name)
+    if likely is not None:
+        ctx.data["pick"], ctx.data["typed"] = likely.id, name
         return Ask("product_pick")
     _set_product(ctx, "", name)
     return await after(ctx, "product")
+
+
+def _likely_specialty(ctx: Ctx, name: str) -> Entry | None:
+    """A specialty the typed name probably means: a near spelling, or its name inside."""
+    products = ctx.services.products
+    matches = products.match(name, limit=1)
+    if matches and matches[0].score >= PRODUCT_SURE:
+        return matches[0].entry
+    typed = f" {fold(name)} "
+    inside = [e for e in products.entries if f" {fold(e.name)} " in typed]
+    return max(inside, key=lambda e: len(e.name), default=None)
 
 
 def _pick_choices(ctx: Ctx) -> list[Choice]:
@@ -198,8 +210,7 @@ async def answer_quantity(ctx: Ctx, msg: Incoming) -> Outcome:
     quantity = parse_quantity(msg.text, default_unit(ctx))
     if quantity is None:
         number = parse_number(msg.text)
-        negative = msg.text.strip().startswith("-")
-        if negative or (number is not None and number <= 0) or ZERO.match(fold(msg.text)):
+        if not_positive(msg.text):
             return Retry(_("The amount must be more than 0."))
         if number is not None:
             return Retry(_("Please add the unit, e.g. 200 kg, 50 hộp or 30 túi."))
@@ -241,7 +252,7 @@ async def answer_price(ctx: Ctx, msg: Incoming) -> Outcome:
     unit = ctx.data.get("unit", "kg")
     price = parse_price(msg.text)
     if price is None:
-        if ZERO.match(fold(msg.text)) or msg.text.strip().startswith("-"):
+        if not_positive(msg.text):
             return Retry(_("The price must be more than 0 đồng."))
         return Retry(_("I could not read that price. Please type e.g. 45k, 45.000 or 1,2 triệu."))
     per_unit = price_per_unit(price, unit)

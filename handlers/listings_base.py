@@ -12,13 +12,14 @@ from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.listings import Certs, Listing
 from bot.services.share import Catalogs
-from bot.text import display_phone, fold
+from bot.text import display_phone, fold, parse_number
 
 log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# "0", "0đ", "0k": typed zeros, told apart from text that is no number at all.
-ZERO = re.compile(r"^\s*0+(?:[.,]0+)?\s*(?:k|d|dong|vnd|nghin|ngan|trieu)?\s*$")
+# The number a typed amount or price starts with ("0đ", "-45000", "0 kg"), to tell zeros
+# and negatives apart from text that is no number at all.
+_LEADING_NUMBER = re.compile(r"\s*(-?)\s*([0-9]+(?:[.,][0-9]+)*)")
 FORM_FIELDS: tuple[str, ...] = ("product_id", "product_name", "grade", "quantity", "unit")
 FORM_FIELDS += ("price", "availability", "photos", "certs", "description", "show_phone")
 # The question after each one, when filling the form for the first time.
@@ -98,7 +99,8 @@ def is_skip(msg: Incoming) -> bool:
     """Whether the user skipped an optional question (button or typed)."""
     if msg.kind == "button":
         return msg.payload == "lf:skip"
-    return msg.kind == "text" and fold(msg.text) in ("bo qua", "skip", "khong", "ko", "k", "-")
+    typed = msg.text.strip() if msg.kind == "text" else ""
+    return typed == "-" or fold(typed) in ("bo qua", "skip", "khong", "ko", "k")
 
 
 async def after(ctx: Ctx, state: str, say: list[Reply] | None = None) -> Outcome:
@@ -124,3 +126,12 @@ def save_existing(ctx: Ctx, say: list[Reply]) -> Outcome:
     listing.updated_at = ctx.now.isoformat()
     repo.save(listing)
     return Start("mylistings", "view", {"id": listing.id}, say=[*say, Reply(_("Saved."))])
+
+
+def not_positive(text: str) -> bool:
+    """Whether typed text starts with a zero or negative number."""
+    m = _LEADING_NUMBER.match(text)
+    if m is None:
+        return False
+    value = parse_number(m[2])
+    return bool(m[1]) or (value is not None and value <= 0)

@@ -1,0 +1,361 @@
+"""The listing form and "my listings", driven through the engine as a farmer would."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApp
+from bot.core.clock import FakeClock
+from bot.core.engine import CANCEL_WORDS, HELP_WORDS
+from bot.core.fmt import to_plain
+from bot.core.types import Incoming
+from bot.services.listings import ACTIVE, MAX_ACTIVE_PER_FARMER, PAUSED, SOLD_OUT
+from bot.services.users import ADMIN
+from bot.text import fold
+from tests.helpers.driver import Chat, make_app
+from tests.listings_helpers import FARMER_KEY, farmer, fill_to_summary, stored, user_id
+
+SKIP_WORDS = frozenset({"bo qua", "skip", "khong", "ko", "k"})
+BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text())
+
+
+async def test_listing_with_three_photos_ocop4_price_45k_and_price_edit(app: BotApp) -> None:
+    chat = await farmer(app)
+    await fill_to_summary(chat)
+    card = chat.last[-1]
+    assert card.photos == ["tg:PHOTO1"]  # the summary is a photo with its caption
+    shown = chat.text()
+    assert "Na Chi Lăng (loại 1)" in shown
+    assert "45.000\xa0₫/kg" in shown
+    assert "OCOP 4 sao" in shown and "OCOP-LS-2024-017" in shown
+    assert "Còn: 200 kg" in shown and "3 ảnh" in shown
+
+    await chat.tap("lf:e:price")
+    assert "Giá mỗi kg" in chat.text()
+    await chat.say("50k")
+    assert "50.000\xa0₫/kg" in chat.text()  # straight back to the summary
+    assert app.services.listings.all() == []  # nothing stored before Confirm
+
+    await chat.tap("lf:ok")
+    assert "Đã đăng bán" in chat.text()
+    [listing] = app.services.listings.all()
+    assert listing.farmer_id == user_id(app, FARMER_KEY)
+    assert (listing.product_id, listing.product_name, listing.grade) == (
+        "na-chi-lang",
+        "Na Chi Lăng",
+        "loại 1",
+    )
+    assert (listing.quantity, listing.stock, listing.unit, listing.price) == (
+        "200",
+        "200",
+        "kg",
+        50000,
+    )
+    assert listing.photos == ["tg:PHOTO1", "tg:PHOTO2", "tg:PHOTO3"]
+    assert listing.certs.ocop == 4 and listing.certs.number == "OCOP-LS-2024-017"
+    assert listing.status == ACTIVE and listing.area == "chi-lang"
+
+
+async def test_restart_mid_form_and_listing_after_restart(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    data = tmp_path / "data"
+    app = make_app(data, clock)
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("hong khong hat")  # loose spelling finds the specialty
+    await chat.tap("lf:skip")
+    await chat.say("2 tạ")
+    await app.stop()
+
+    app = make_app(data, clock)
+    chat = Chat(app, FARMER_KEY, "Lan")
+    await chat.say("1,2 triệu một tạ")
+    assert "Khi nào có hàng" in chat.text()
+    await chat.say("tháng 9 – 10 âm lịch")
+    await chat.tap("lf:skip")
+    await chat.tap("lf:c:none")
+    await chat.tap("lf:skip")
+    assert "Hồng không hạt Bảo Lâm" in chat.text()
+    await chat.tap("lf:ok")
+    await app.stop()
+
+    app = make_app(data, clock)
+    try:
+        [listing] = app.services.listings.all()
+        assert listing.product_id == "hong-khong-hat-bao-lam"
+        assert (listing.quantity, listing.unit, listing.price) == ("2", "tạ", 1_200_000)
+        assert listing.availability == "tháng 9 – 10 âm lịch"
+        chat = Chat(app, FARMER_KEY, "Lan")
+        await chat.say("/tindang")
+        assert "Hồng không hạt Bảo Lâm" in chat.text()
+        assert "1.200.000\xa0₫/tạ" in chat.text()
+    finally:
+        await app.stop()
+
+
+async def test_price_per_another_weight_is_shown_per_unit(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.tap("lf:p:na-chi-lang")
+    await chat.tap("lf:skip")
+    await chat.say("500")
+    await chat.say("1,2 triệu một tạ")
+    assert "1.200.000\xa0₫ mỗi tạ tức là 12.000\xa0₫ mỗi kg" in chat.text()
+
+
+async def test_redelivered_confirm_and_double_tap_store_one_listing(app: BotApp) -> None:
+    chat = await farmer(app)
+    await fill_to_summary(chat)
+    confirm = Incoming("web", FARMER_KEY, "button", payload="lf:ok", event_id="evt-77")
+    first = await chat.send(confirm)
+    assert "Đã đăng bán" in "\n".join(to_plain(r.text) for r in first)
+    assert await chat.send(confirm) == []  # the same update again: handled once
+    await chat.tap("lf:ok")  # a second tap on the old button
+    assert "tin nhắn cũ" in chat.text()
+    assert len(app.services.listings.all()) == 1
+
+
+async def test_confirm_after_a_crash_between_save_and_reply_stores_once(app: BotApp) -> None:
+    chat = await farmer(app)
+    await fill_to_summary(chat)
+    conv = app.services.conversations.get(user_id(app, FARMER_KEY))
+    await chat.tap("lf:ok")
+    app.services.conversations.save(conv)  # as if the form's state was never cleared
+    await chat.tap("lf:ok")
+    assert "Đã đăng bán" in chat.text()
+    assert len(app.services.listings.all()) == 1
+
+
+async def test_bad_input_gets_a_correction_and_the_same_question(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.other("sticker")
+    assert "gõ tên sản phẩm" in chat.text()
+    await chat.say("na chi lang")
+    await chat.tap("lf:skip")
+    await chat.say("abc")
+    assert "chưa đọc được số lượng" in chat.text() and "bao nhiêu để bán" in chat.text()
+    await chat.say("0 kg")
+    assert "lớn hơn 0" in chat.text()
+    await chat.say("200")
+    await chat.other("sticker")
+    assert "gõ giá bằng số" in chat.text()
+    for zero in ("0", "0đ", "-45000"):
+        await chat.say(zero)
+        assert "Giá phải lớn hơn 0" in chat.text(), zero
+    await chat.say("45")
+    assert "thấp quá" in chat.text()
+    await chat.say("2 tỷ")
+    assert "cao quá" in chat.text()
+    await chat.say("45k/hộp")
+    assert "theo hộp" in chat.text()
+    await chat.say("45.000đ/kg")
+    assert "Khi nào có hàng" in chat.text()
+    await chat.tap("lf:now")
+    for i in range(5):
+        await chat.photo(f"tg:P{i}")
+    await chat.photo("tg:P5")
+    assert "không thêm" in chat.text()
+    await chat.say("hello")
+    assert "gửi ảnh" in chat.text()
+    await chat.tap("lf:done")
+    await chat.say("ocop 4 sao, vietgap")
+    assert "Đã chọn: OCOP 4 sao, VietGAP" in chat.text()
+    assert "2. ✅ OCOP 4 sao" in [label for label, _p in chat.buttons()]
+    await chat.tap("lf:c:done")
+    await chat.tap("lf:skip")
+    await chat.say("x" * 501)
+    assert "501 ký tự" in chat.text()
+    await chat.tap("lf:skip")
+    assert "5 ảnh" in chat.text() and "OCOP 4 sao, VietGAP" in chat.text()
+
+
+async def test_product_name_with_markup_is_kept_exactly_as_typed(app: BotApp) -> None:
+    name = 'Na Chi Lăng <loại 1> & "ngon"'
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say(name)
+    assert "Có phải đặc sản" in chat.text()  # the specialty is offered, not forced
+    await chat.tap("lf:keep")
+    await chat.tap("lf:skip")
+    await chat.say("30 hộp")
+    await chat.say("120k")
+    await chat.tap("lf:now")
+    await chat.tap("lf:skip")
+    await chat.tap("lf:c:none")
+    await chat.say("<b>ngon</b> & rẻ")
+    card = chat.last[-1].text
+    assert '&lt;loại 1&gt; &amp; "ngon"' in card and "&lt;b&gt;ngon&lt;/b&gt;" in card
+    assert name in chat.text()
+    await chat.tap("lf:ok")
+    [listing] = app.services.listings.all()
+    assert (listing.product_id, listing.product_name) == ("", name)
+    assert listing.description == "<b>ngon</b> & rẻ"
+
+
+async def test_typed_product_not_in_the_list_is_kept(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("Cải ngồng Lộc Bình")
+    assert "Loại hoặc giống" in chat.text()
+    await chat.tap("lf:skip")
+    await chat.say("20")
+    assert "thêm đơn vị" in chat.text()  # no default unit for a product typed freely
+    await chat.say("20 lít")
+    assert "Giá mỗi lít" in chat.text()
+
+
+async def test_blns_strings_are_saved_and_shown_exactly(app: BotApp) -> None:
+    chat = await farmer(app)
+    await fill_to_summary(chat, photos=0)
+    last = ""
+    for text in BLNS:
+        typed = text.strip()
+        if not typed or len(typed) > 500 or any(ord(c) < 32 for c in typed):
+            continue
+        words = fold(typed)
+        if words in SKIP_WORDS | CANCEL_WORDS | HELP_WORDS or typed[:1] in ("/", "-"):
+            continue  # these mean "skip", "cancel" or "help" everywhere
+        await chat.tap("lf:e:description")
+        await chat.say(typed)
+        card = chat.last[-1]
+        assert card.buttons, (typed, chat.text())
+        assert to_plain(card.text).count(typed) >= 1, typed
+        assert "<" not in card.text.replace("<b>", "").replace("</b>", ""), typed
+        last = typed
+    await chat.tap("lf:ok")
+    [listing] = app.services.listings.all()
+    assert listing.description == last
+
+
+async def test_only_farmers_see_the_listing_menu(app: BotApp) -> None:
+    buyer = Chat(app, "web:buyer1", "Minh")
+    await buyer.onboard(role="buyer")
+    payloads = [p for _label, p in buyer.buttons()]
+    assert "listings" not in payloads and "mylistings" not in payloads
+    await buyer.say("/dangban")
+    assert "chỉ người bán" in buyer.text()
+    seller = await farmer(app)
+    payloads = [p for _label, p in seller.buttons()]
+    assert payloads[:2] == ["listings", "mylistings"]
+    labels = " ".join(label for label, _p in seller.buttons())
+    assert "1. Đăng bán" in labels and "2. Tin đăng của tôi" in labels
+
+
+async def test_at_most_fifty_active_listings(app: BotApp) -> None:
+    chat = await farmer(app)
+    stored(app, user_id(app, FARMER_KEY), MAX_ACTIVE_PER_FARMER)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    assert "50 tin đăng bán" in chat.text() and "Menu chính" in chat.text()
+
+
+async def test_my_listings_paged_pause_sold_out_resume_delete(app: BotApp) -> None:
+    chat = await farmer(app)
+    items = stored(app, user_id(app, FARMER_KEY), 7)
+    await chat.tap("mylistings")
+    assert "trang 1/2" in chat.text()
+    assert sum(p.startswith("lst:v:") for _l, p in chat.buttons()) == 5
+    await chat.tap_label("Trang sau")
+    assert "trang 2/2" in chat.text() and "Na Chi Lăng 1" in chat.text()
+    await chat.say("1")  # the first listing on this page, by its number
+    assert "Na Chi Lăng 2" in chat.text() and "lst:pause:2" in [p for _l, p in chat.buttons()]
+
+    target = items[0].id
+    await chat.tap(f"lst:pause:{target}")
+    assert "Đã tạm dừng" in chat.text() and "⏸ tạm dừng" in chat.text()
+    assert app.services.listings.get(target).status == PAUSED  # type: ignore[union-attr]
+    await chat.tap(f"lst:resume:{target}")
+    await chat.tap(f"lst:sold:{target}")
+    assert app.services.listings.get(target).status == SOLD_OUT  # type: ignore[union-attr]
+    await chat.tap(f"lst:del:{target}")
+    assert "Xoá hẳn" in chat.text()
+    await chat.tap(f"lst:v:{target}")  # "No, keep it"
+    assert app.services.listings.get(target) is not None
+    await chat.tap(f"lst:del:{target}")
+    await chat.tap(f"lst:dy:{target}")
+    assert "Đã xoá" in chat.text() and "trang 1/2" in chat.text()
+    assert app.services.listings.get(target) is None
+
+
+async def test_edit_a_field_of_a_stored_listing(app: BotApp) -> None:
+    chat = await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    await chat.tap(f"lst:ed:{listing.id}")
+    await chat.tap(f"lst:ef:{listing.id}:price")
+    await chat.say("52.000đ")
+    assert "đã lưu" in chat.text().lower() and "52.000\xa0₫/kg" in chat.text()
+    await chat.tap(f"lst:ef:{listing.id}:quantity")
+    await chat.say("3 tạ")
+    assert "5.200.000\xa0₫/tạ" in chat.text()  # the price follows the new unit
+    fresh = app.services.listings.get(listing.id)
+    assert fresh is not None and (fresh.price, fresh.unit, fresh.stock) == (5_200_000, "tạ", "3")
+
+
+async def test_forged_button_from_another_user_is_refused_and_logged(
+    app: BotApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner = await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    other = await farmer(app, "web:farmer2", "Hoa")
+    with caplog.at_level(logging.WARNING):
+        for payload in (
+            f"lst:ef:{listing.id}:price",
+            f"lst:pause:{listing.id}",
+            f"lst:dy:{listing.id}",
+            f"lst:qr:{listing.id}",
+        ):
+            await other.tap(payload)
+            assert "chỉ quản lý được tin đăng của mình" in other.text(), payload
+    assert caplog.text.count(f"listing {listing.id} belongs to user") == 4
+    fresh = app.services.listings.get(listing.id)
+    assert fresh is not None and fresh.status == ACTIVE and fresh.price == 45000
+    await owner.tap(f"lst:pause:{listing.id}")
+    assert app.services.listings.get(listing.id).status == PAUSED  # type: ignore[union-attr]
+
+
+async def test_an_admin_may_manage_any_listing(app: BotApp) -> None:
+    await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    admin = await farmer(app, "web:admin", "Quản trị")
+    user = app.services.users.by_key("web:admin")
+    assert user is not None
+    user.roles.append(ADMIN)
+    app.services.users.save(user)
+    await admin.tap(f"lst:sold:{listing.id}")
+    assert app.services.listings.get(listing.id).status == SOLD_OUT  # type: ignore[union-attr]
+
+
+async def test_a_button_under_an_old_message_keeps_a_half_filled_form(app: BotApp) -> None:
+    chat = await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.tap(f"lst:po:{listing.id}:zalo")  # share a post while in the middle of the form
+    assert "#NaChiLang" in chat.text()
+    await chat.say("loại 2")
+    assert "bao nhiêu để bán" in chat.text()
+
+
+async def test_deleting_ones_data_deletes_ones_listings(app: BotApp) -> None:
+    chat = await farmer(app)
+    farmer_id = user_id(app, FARMER_KEY)
+    media = app.settings.data_dir / "media"
+    media.mkdir(parents=True)
+    (media / "photo1.jpg").write_bytes(b"\xff\xd8\xff")
+    [listing] = stored(app, farmer_id, photos=["media:photo1.jpg"])
+    await chat.tap(f"lst:qr:{listing.id}")
+    assert (media / f"qr-{listing.id}.png").exists()
+    other = await farmer(app, "web:farmer2", "Hoa")
+    [kept] = stored(app, user_id(app, "web:farmer2"))
+    await chat.say("/xoadulieu")
+    await chat.tap("del:yes")
+    assert app.services.listings.of_farmer(farmer_id) == []
+    assert not (media / "photo1.jpg").exists() and not (media / f"qr-{listing.id}.png").exists()
+    assert app.services.listings.get(kept.id) is not None
+    assert other.user_key == "web:farmer2"
