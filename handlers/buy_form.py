@@ -159,15 +159,18 @@ async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def ask_phone(ctx: Ctx) -> list[Reply]:
-    buttons = []
-    if ctx.user.phone:
-        label = fmt(_("Use: {phone}"), phone=display_phone(ctx.user.phone))
-        buttons = [[Button(label, "ph:keep")]]
     text = _(
         "Which phone number should the seller call about this order? Share it, or type it "
         "(e.g. 0912 345 678)."
     )
-    return [Reply(text, buttons=buttons, request_contact=_("📱 Share my phone number"))]
+    # Telegram shows one keyboard per message: the share button and the inline one go apart.
+    replies = [Reply(text, request_contact=_("📱 Share my phone number"))]
+    if ctx.user.phone:
+        label = fmt(_("Use: {phone}"), phone=display_phone(ctx.user.phone))
+        replies.append(
+            Reply(_("Or the number in your profile:"), buttons=[[Button(label, "ph:keep")]])
+        )
+    return replies
 
 
 async def answer_phone(ctx: Ctx, msg: Incoming) -> Outcome:

@@ -159,7 +159,7 @@ async def test_bad_phone_address_and_note(app: BotApp) -> None:
     assert "nm:keep" in dict(buyer.buttons()).values()
     await buyer.say("Chị Mai")
     await buyer.say("12345")
-    assert buyer.last[-1].request_contact
+    assert any(r.request_contact for r in buyer.last)
     await buyer.share_contact("+84 901 234 567")
     await buyer.say("  ")
     await buyer.other("photo")
