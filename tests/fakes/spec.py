@@ -57,6 +57,10 @@ class Spec:
         self.methods: dict[str, dict[str, Any]] = raw["methods"]
         self.types: dict[str, dict[str, Any]] = raw["types"]
         self._by_lower = {name.lower(): name for name in self.methods}
+        self._fields = {
+            name: {f["name"]: f for f in entry.get("fields", [])}
+            for name, entry in [*self.types.items(), *self.methods.items()]
+        }
         self.type_checks: dict[str, TypeCheck] = {}
 
     def method_name(self, name: str) -> str | None:
@@ -65,8 +69,7 @@ class Spec:
 
     def fields(self, method_or_type: str) -> dict[str, dict[str, Any]]:
         """Return the fields of a method or a type by name."""
-        entry = self.methods.get(method_or_type) or self.types[method_or_type]
-        return {f["name"]: f for f in entry.get("fields", [])}
+        return self._fields[method_or_type]
 
     def returns(self, method: str) -> list[str]:
         """Return the documented result types of a method."""
