@@ -244,7 +244,7 @@ def ask_results(ctx: Ctx) -> list[Reply]:
     shown, page, pages = _page(ctx)
     orders = ctx.services.orders
     replies = []
-    for n, item in enumerate(shown, 1 + page * PAGE_SIZE):
+    for n, item in enumerate(shown, 1):  # the same numbers as the 🛒 buttons below
         card = listing_card(item, ctx.services.areas, orders.available(item))
         replies.append(Reply(f"{n}. {card}", photos=item.photos[:1]))
     if not shown:
