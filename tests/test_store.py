@@ -112,9 +112,15 @@ def test_find_uses_equality_and_list_membership(tmp_path: Path) -> None:
         assert store.find(users, "phone", "+849") == []
         # Not indexed: the same answers by a scan.
         assert [d.doc_id for d in store.find(users, "ident", "telegram:2")] == [2]
+        both = {"area": "cao-loc", "ident": "telegram:2"}
+        assert [d.doc_id for d in store.find_where(users, both)] == [2]
+        assert store.count_where(users, {"area": "cao-loc", "phone": "+841"}) == 1
+        assert store.count_where(users, {"area": "cao-loc", "missing": None}) == 0
+        assert [d.doc_id for d in store.find_where(users, {})] == [1, 2, 3]
         plain = store.table("plain")
         plain.insert_multiple([{"tags": ["x", "y"]}, {"tags": "x"}, {"other": 1}])
         assert [d.doc_id for d in store.find(plain, "tags", "x")] == [1, 2]
+        assert store.count_where(plain, {"tags": "y"}) == 1
 
 
 def test_indexes_follow_random_writes_and_reopen(tmp_path: Path) -> None:

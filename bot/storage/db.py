@@ -10,17 +10,20 @@ live in memory with secondary indexes; a background compaction folds the log int
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from tinydb.table import Document, Table
 
+from bot.storage.backup import backup
 from bot.storage.engine import COMPACT_MIN_BYTES, LogStorage
 from bot.storage.errors import StoreError, StoreLocked
-from bot.storage.files import lock, unlock, write_snapshot
+from bot.storage.files import lock, unlock
 from bot.storage.table import LogTable, field_matches
 
 __all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreLocked"]
@@ -49,7 +52,8 @@ class Store:
         self._lock: IO[Any] | None = lock(data_dir)
         self._engine: LogStorage | None = None
         try:
-            self._engine = LogStorage(data_dir, compact_min_bytes=compact_min_bytes)
+            with _no_gc():
+                self._engine = LogStorage(data_dir, compact_min_bytes=compact_min_bytes)
             self._import_legacy()
             self._migrate(migrations)
         except BaseException:
@@ -71,7 +75,9 @@ class Store:
     def table(self, name: str, indexes: Sequence[str] = ()) -> Table:
         """Return a table; `indexes` names fields that `find` looks up by equality."""
         table = self.engine.table(name)
-        table.add_indexes(indexes)
+        if set(indexes) - set(table.indexed_fields):
+            with _no_gc():
+                table.add_indexes(indexes)
         return table
 
     def find(self, table: Table, field: str, value: Any) -> list[Document]:
@@ -79,6 +85,24 @@ class Store:
         if isinstance(table, LogTable):
             return table.find(field, value)
         return table.search(lambda d: field in d and field_matches(d[field], value))
+
+    def find_where(self, table: Table, conditions: Mapping[str, Any]) -> list[Document]:
+        """Documents meeting every `find` condition, e.g. {"product_id": p, "status": "active"}."""
+        if isinstance(table, LogTable):
+            return table.find_where(conditions)
+        return table.search(lambda d: _matches_all(d, conditions))
+
+    def find_ids(self, table: Table, conditions: Mapping[str, Any]) -> list[int]:
+        """Ids meeting every condition, ascending, copying no document (for paging)."""
+        if isinstance(table, LogTable):
+            return table.find_ids(conditions)
+        return [d.doc_id for d in table.search(lambda d: _matches_all(d, conditions))]
+
+    def count_where(self, table: Table, conditions: Mapping[str, Any]) -> int:
+        """How many documents meet every condition (through indexes, copying nothing)."""
+        if isinstance(table, LogTable):
+            return table.count_where(conditions)
+        return table.count(lambda d: _matches_all(d, conditions))
 
     def maybe_compact(self) -> bool:
         """Start a background compaction if the log has grown enough (writes also check)."""
@@ -89,9 +113,11 @@ class Store:
         return self.engine.compact(wait=wait)
 
     def backup(self, dest: Path) -> int:
-        """Write a consistent snapshot of the open store to `dest`; return its document count."""
-        engine = self.engine
-        return write_snapshot(dest, engine.freeze(), engine.schema)
+        """Write a consistent snapshot to `dest`; return its document count.
+
+        It reads the files, not memory, so it may run in a thread (`asyncio.to_thread`).
+        """
+        return backup(self.data_dir, dest)
 
     def close(self) -> None:
         """Release the store and its lock (waits for a running compaction)."""
@@ -136,3 +162,24 @@ class Store:
         while engine.schema < target:
             migrations[engine.schema - 1](self)
             engine.set_schema(engine.schema + 1)
+
+
+def _matches_all(doc: Mapping[str, Any], conditions: Mapping[str, Any]) -> bool:
+    return all(f in doc and field_matches(doc[f], v) for f, v in conditions.items())
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Load without the cyclic GC, then exempt what was loaded from future collections.
+
+    Millions of loaded objects make every full collection take seconds (a pause in the event
+    loop); stored documents hold no reference cycles, so freezing them leaks nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-import threading
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from tinydb.storages import Storage
 from tinydb.table import Document
 
+from bot.storage.codec import dumps
 from bot.storage.errors import StoreError
 from bot.storage.files import (
     Chain,
@@ -17,23 +21,24 @@ from bot.storage.files import (
     log_path,
     open_chain,
     remove_before,
+    remove_temps,
     snap_path,
     snapshot_records,
-    write_snapshot,
 )
 from bot.storage.log import LogWriter, encode_line, fsync_dir, iter_records, read_lines
-from bot.storage.table import LogTable, dumps
+from bot.storage.table import LogTable
 
 log = logging.getLogger(__name__)
 
 COMPACT_MIN_BYTES = 32 << 20
+_ROOT = Path(__file__).resolve().parents[2]  # where `bot` is importable from, for the child
 
 
 class LogStorage(Storage):
     """All tables of a DATA_DIR in memory, every change appended to the current log segment.
 
     The caller holds the DATA_DIR lock; `read_only` opens a running store's files without it
-    (for backups) and never changes them.
+    (for backups and compaction, up to segment `upto`) and never changes them.
     """
 
     def __init__(
@@ -41,6 +46,7 @@ class LogStorage(Storage):
         data_dir: Path,
         *,
         read_only: bool = False,
+        upto: int | None = None,
         compact_min_bytes: int = COMPACT_MIN_BYTES,
     ) -> None:
         if not data_dir.is_dir():
@@ -51,9 +57,9 @@ class LogStorage(Storage):
         self.compact_min_bytes = compact_min_bytes
         self.compactions = 0
         self._snap_bytes = 0
-        self._thread: threading.Thread | None = None
+        self._child: subprocess.Popen[bytes] | None = None
         self._writer: LogWriter | None = None
-        chain = open_chain(data_dir)
+        chain = open_chain(data_dir, upto)
         try:
             valid_size = self._replay(chain)
         finally:
@@ -61,6 +67,7 @@ class LogStorage(Storage):
         self._seq = chain.logs[-1][0] if chain.logs else max(chain.base, 1)
         if not read_only:
             remove_before(data_dir, chain.base)  # leftovers of an interrupted cleanup
+            remove_temps(data_dir)
             self._writer = LogWriter(log_path(data_dir, self._seq), valid_size)
             if not chain.logs:
                 fsync_dir(data_dir)
@@ -91,7 +98,7 @@ class LogStorage(Storage):
             table = self.tables[name] = LogTable(self, name, self)
         return table
 
-    def commit(self, payload: str) -> None:
+    def commit(self, payload: bytes) -> None:
         """Append one record and fsync it, or raise StoreError having written nothing."""
         if self._writer is None:
             raise StoreError("the store is closed or read-only")
@@ -111,8 +118,28 @@ class LogStorage(Storage):
 
     @property
     def compacting(self) -> bool:
-        """Whether a snapshot is being written in the background."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether a compaction child is still writing its snapshot."""
+        if self._child is None:
+            return False
+        code = self._child.poll()
+        if code is None:
+            return True
+        if code == 0:
+            self.compactions += 1
+            self._snap_bytes = self._current_snapshot_size()
+            # Documents written since open are long-lived too: keep full GCs short (see db.py).
+            gc.freeze()
+        else:
+            # The old snapshot and segments are still complete: retry when the log grows again.
+            log.warning("store compaction exited with %s", code)
+        self._child = None
+        return False
+
+    def _current_snapshot_size(self) -> int:
+        try:
+            return snap_path(self.data_dir, self._seq).stat().st_size
+        except FileNotFoundError:
+            return self._snap_bytes  # a later rotation already replaced it
 
     def maybe_compact(self) -> bool:
         """Start a compaction if the current segment has grown enough; return if started."""
@@ -123,7 +150,7 @@ class LogStorage(Storage):
         return self.compact(wait=False)
 
     def compact(self, wait: bool = True) -> bool:
-        """Start a new segment and snapshot the state before it in a thread; return if started."""
+        """Start a new segment and fold everything before it into a snapshot, in a child."""
         if self._writer is None or self.compacting:
             return False
         seq = self._seq + 1
@@ -135,24 +162,23 @@ class LogStorage(Storage):
             return False
         self._writer.close()
         self._writer, self._seq = writer, seq
-        frozen, schema = self.freeze(), self.schema
-        self._thread = threading.Thread(
-            target=self._write_snapshot, args=(seq, frozen, schema), name="store-compaction"
+        pid = str(os.getpid())
+        path = os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "bot.storage.compact", str(self.data_dir), str(seq), pid],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": path},
         )
-        self._thread.start()
         if wait:
-            self._thread.join()
+            self.wait_compaction()
         return True
 
-    def _write_snapshot(self, seq: int, frozen: Frozen, schema: int) -> None:
-        try:
-            write_snapshot(snap_path(self.data_dir, seq), frozen, schema)
-            self._snap_bytes = snap_path(self.data_dir, seq).stat().st_size
-            remove_before(self.data_dir, seq)
-            self.compactions += 1
-        except (StoreError, OSError) as exc:
-            # The old snapshot and segments are still complete: retry when the log grows again.
-            log.warning("compaction failed: %s", exc)
+    def wait_compaction(self) -> None:
+        """Block until a running compaction has finished."""
+        if self._child is not None:
+            self._child.wait()
+            self.compacting  # noqa: B018 - records the outcome
 
     # --- tinydb Storage ------------------------------------------------------------------
 
@@ -170,8 +196,7 @@ class LogStorage(Storage):
 
     def close(self) -> None:
         """Wait for a running compaction and close the log."""
-        if self._thread is not None:
-            self._thread.join()
+        self.wait_compaction()
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bot.storage.codec import dumps
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.log import encode_line, fsync_dir, read_lines
-from bot.storage.table import Doc, dumps
+from bot.storage.table import Doc
 
 FORMAT = "nds-store/1"
 _NAME = re.compile(r"(snap|log)-(\d{8})\.jsonl")
@@ -64,12 +65,15 @@ class Chain:
                 f.close()
 
 
-def open_chain(data_dir: Path, attempts: int = 20) -> Chain:
-    """Open the newest snapshot and its segments; open files survive a concurrent compaction."""
+def open_chain(data_dir: Path, upto: int | None = None, attempts: int = 20) -> Chain:
+    """Open the newest snapshot and its segments (those before `upto`, if given).
+
+    Open files stay readable when a concurrent compaction deletes them.
+    """
     for _ in range(attempts):
         snaps, logs = listing(data_dir)
-        base = max(snaps, default=0)
-        seqs = sorted(s for s in logs if s >= base)
+        base = max((s for s in snaps if upto is None or s < upto), default=0)
+        seqs = sorted(s for s in logs if s >= base and (upto is None or s < upto))
         if seqs and seqs != list(range(base or seqs[0], seqs[-1] + 1)):
             raise StoreError(f"{data_dir}: log segments {seqs} do not follow snapshot {base}")
         chain = Chain(base, None)
@@ -106,11 +110,11 @@ def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) ->
             unsynced = 0
             for name, (next_id, docs) in frozen.items():
                 name_json = dumps(name)
-                f.write(encode_line(f'[{name_json},"n",{next_id}]'))
+                f.write(encode_line(b'[%s,"n",%d]' % (name_json, next_id)))
                 items = list(docs.items())
                 for start in range(0, len(items), chunk):
                     part = {str(i): d for i, d in items[start : start + chunk]}
-                    line = encode_line(f'[{name_json},"s",{dumps(part)}]')
+                    line = encode_line(b'[%s,"s",%s]' % (name_json, dumps(part)))
                     f.write(line)
                     count += len(part)
                     unsynced += len(line)
@@ -131,15 +135,21 @@ def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) ->
 
 
 def remove_before(data_dir: Path, seq: int) -> None:
-    """Delete snapshots and segments that snapshot `seq` makes redundant, and stale temps."""
+    """Delete the snapshots and segments that snapshot `seq` makes redundant."""
     snaps, logs = listing(data_dir)
     doomed = [p for s, p in [*snaps.items(), *logs.items()] if s < seq]
-    doomed += [p for p in data_dir.glob("*.tmp") if p.name != snap_path(data_dir, seq).name]
     for path in doomed:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     if doomed:
         fsync_dir(data_dir)
+
+
+def remove_temps(data_dir: Path) -> None:
+    """Delete half-written snapshots of compactions that died (only with the lock held)."""
+    for path in data_dir.glob("*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 @contextlib.contextmanager

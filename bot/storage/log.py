@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from bot.storage.codec import loads
 from bot.storage.errors import StoreError
 
 # The system calls a write goes through; tests replace them to simulate a full disk.
@@ -23,10 +23,9 @@ _os_sync = os.fdatasync
 _os_truncate = os.ftruncate
 
 
-def encode_line(payload: str) -> bytes:
+def encode_line(payload: bytes) -> bytes:
     """One checksummed line holding an already-encoded JSON payload."""
-    data = payload.encode("utf-8")
-    return b"%08x %s\n" % (zlib.crc32(data), data)
+    return b"%08x %s\n" % (zlib.crc32(payload), payload)
 
 
 def decode_line(line: bytes) -> bytes | None:
@@ -69,7 +68,7 @@ def iter_records(payloads: list[bytes], batch: int = 2000) -> Iterator[Any]:
     """Decode payloads in batches: one json.loads per batch shares the key strings."""
     for start in range(0, len(payloads), batch):
         chunk = payloads[start : start + batch]
-        yield from json.loads(b"[" + b",".join(chunk) + b"]")
+        yield from loads(b"[" + b",".join(chunk) + b"]")
 
 
 def fsync_dir(path: Path) -> None:

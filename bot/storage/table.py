@@ -7,7 +7,6 @@ applies the change to memory and to the secondary indexes, so a failed write cha
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
@@ -15,28 +14,27 @@ from tinydb.queries import QueryLike
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
+from bot.storage.codec import dumps, loads
+
 Doc = dict[str, Any]
 Fields = Mapping[str, Any] | Callable[[MutableMapping[str, Any]], None]
 
-_KEYS: dict[str, str] = {}  # one string object per field name across all documents
+_SCALARS = (str, int, float, bool, type(None))
 
 
 class Committer(Protocol):
     """Where a table sends its encoded records."""
 
-    def commit(self, payload: str) -> None:
+    def commit(self, payload: bytes) -> None:
         """Make one record durable or raise StoreError."""
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON keeping Vietnamese letters readable in the files."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def clone(doc: Doc) -> Doc:
-    """A copy callers may mutate freely (nested lists and dicts included)."""
-    out = dict(doc)
-    for key, value in out.items():
+def clone(doc: Doc, doc_id: int) -> Document:
+    """A Document callers may mutate freely (nested lists and dicts included)."""
+    out = Document.__new__(Document)  # skips Document.__init__'s second copy
+    dict.update(out, doc)
+    out.doc_id = doc_id
+    for key, value in doc.items():
         if type(value) is list or type(value) is dict:
             out[key] = _deep(value)
     return out
@@ -50,20 +48,12 @@ def _deep(value: Any) -> Any:
     return value
 
 
-def _normalise(encoded: str) -> Doc:
-    """The document exactly as it will read back from disk, field names shared."""
-    raw: Doc = json.loads(encoded)
-    return {_KEYS.setdefault(k, k): v for k, v in raw.items()}
-
-
 def index_keys(value: Any) -> Iterator[Hashable]:
     """Index entries of a field value: the value itself, or each element of a list."""
-    if isinstance(value, list):
-        seen: set[Hashable] = set()
-        for item in value:
-            if isinstance(item, Hashable) and item not in seen:
-                seen.add(item)
-                yield item
+    if type(value) in _SCALARS:
+        yield value
+    elif type(value) is list:
+        yield from {item for item in value if type(item) in _SCALARS}
     elif isinstance(value, Hashable):
         yield value
 
@@ -107,18 +97,42 @@ class LogTable(Table):
 
     def find(self, field: str, value: Any) -> list[Document]:
         """Documents whose `field` equals `value` or, for a list field, contains it."""
-        index = self._indexes.get(field)
-        if index is None or not isinstance(value, Hashable) or isinstance(value, list):
-            return [
-                Document(clone(d), i)
-                for i, d in self._docs.items()
-                if field in d and field_matches(d[field], value)
-            ]
-        ids = index.get(value)
-        if not ids:
-            return []
+        return self.find_where({field: value})
+
+    def find_where(self, conditions: Mapping[str, Any]) -> list[Document]:
+        """Documents meeting every field condition of `find`, intersecting indexes first."""
+        return [clone(self._docs[i], i) for i in self._match_ids(conditions)]
+
+    def count_where(self, conditions: Mapping[str, Any]) -> int:
+        """How many documents `find_where` would return, without copying them."""
+        return len(self._match_ids(conditions))
+
+    def find_ids(self, conditions: Mapping[str, Any]) -> list[int]:
+        """Ids of the documents `find_where` would return, ascending: page, then `get`."""
+        return self._match_ids(conditions)
+
+    def _match_ids(self, conditions: Mapping[str, Any]) -> list[int]:
+        sets: list[set[int]] = []
+        rest: list[tuple[str, Any]] = []
+        for field, value in conditions.items():
+            index = self._indexes.get(field)
+            if index is None or not isinstance(value, Hashable) or isinstance(value, list):
+                rest.append((field, value))
+            else:
+                sets.append(index.get(value, set()))
+        if sets:
+            sets.sort(key=len)
+            candidates: Iterable[int] = sorted(sets[0].intersection(*sets[1:]))
+        else:
+            candidates = self._docs
+        if not rest:
+            return list(candidates)
         docs = self._docs
-        return [Document(clone(docs[i]), i) for i in sorted(ids)]
+        return [
+            i
+            for i in candidates
+            if all(f in docs[i] and field_matches(docs[i][f], v) for f, v in rest)
+        ]
 
     def _index_add(self, doc_id: int, doc: Doc) -> None:
         for field, index in self._indexes.items():
@@ -183,13 +197,14 @@ class LogTable(Table):
         if not changed:
             return
         encoded = {doc_id: dumps(doc) for doc_id, doc in changed.items()}
-        body = ",".join(f'"{doc_id}":{text}' for doc_id, text in encoded.items())
-        self._committer.commit(f'[{self._name_json},"s",{{{body}}}]')
-        self._apply_set({doc_id: _normalise(text) for doc_id, text in encoded.items()})
+        body = b",".join(b'"%d":%s' % (doc_id, text) for doc_id, text in encoded.items())
+        self._committer.commit(b'[%s,"s",{%s}]' % (self._name_json, body))
+        # Memory gets what a reopen would read: no aliasing with the caller's objects.
+        self._apply_set({doc_id: loads(text) for doc_id, text in encoded.items()})
 
     def _write_remove(self, doc_ids: list[int]) -> None:
         if doc_ids:
-            self._committer.commit(f'[{self._name_json},"r",{dumps(doc_ids)}]')
+            self._committer.commit(b'[%s,"r",%s]' % (self._name_json, dumps(doc_ids)))
             self._apply_remove(doc_ids)
 
     def _explicit_id(self, document: Document, taken: Mapping[int, Doc]) -> int:
@@ -265,7 +280,7 @@ class LogTable(Table):
 
     def truncate(self) -> None:
         """Remove every document (ids keep counting up, so old ids are never reused)."""
-        self._committer.commit(f'[{self._name_json},"x",null]')
+        self._committer.commit(b'[%s,"x",null]' % self._name_json)
         self._apply_truncate()
 
     # --- reads ---------------------------------------------------------------------------
@@ -279,14 +294,14 @@ class LogTable(Table):
         """One document by id or condition, or the documents of several ids."""
         if doc_id is not None:
             doc = self._docs.get(int(doc_id))
-            return None if doc is None else Document(clone(doc), int(doc_id))
+            return None if doc is None else clone(doc, int(doc_id))
         if doc_ids is not None:
             docs = self._docs
-            return [Document(clone(docs[i]), i) for i in dict.fromkeys(doc_ids) if i in docs]
+            return [clone(docs[i], i) for i in dict.fromkeys(doc_ids) if i in docs]
         if cond is not None:
             for i, d in self._docs.items():
                 if cond(d):
-                    return Document(clone(d), i)
+                    return clone(d, i)
             return None
         raise RuntimeError("You have to pass either cond or doc_id or doc_ids")
 
@@ -300,7 +315,7 @@ class LogTable(Table):
 
     def search(self, cond: QueryLike) -> list[Document]:
         """Documents matching a condition (a scan: use `Store.find` on hot paths)."""
-        return [Document(clone(d), i) for i, d in self._docs.items() if cond(d)]
+        return [clone(d, i) for i, d in self._docs.items() if cond(d)]
 
     def count(self, cond: QueryLike) -> int:
         """How many documents match a condition."""
@@ -312,7 +327,7 @@ class LogTable(Table):
 
     def __iter__(self) -> Iterator[Document]:
         for doc_id, doc in list(self._docs.items()):
-            yield Document(clone(doc), doc_id)
+            yield clone(doc, doc_id)
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -331,7 +346,7 @@ class LogTable(Table):
 def _updated(doc: Doc, fields: Fields) -> Doc:
     """A new version of a document; the stored one is left untouched."""
     if callable(fields):
-        new = clone(doc)
+        new: Doc = _deep(doc)
         fields(new)
         return new
     return {**doc, **fields}
