@@ -10,6 +10,7 @@ query the entry covers, and how well the single best phrasing matches the query 
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import re
@@ -203,6 +204,8 @@ class Matcher:
 
     def __init__(self, entries: Iterable[tuple[int, list[str]]] = ()) -> None:
         self._phrases: dict[int, list[_Phrase]] = {}
+        self._bags: dict[int, frozenset[str]] = {}  # every feature of an entry's phrasings
+        self._own: dict[int, float] = {}  # id(phrase) -> its total weight; reset on edits
         self._postings: dict[str, set[int]] = defaultdict(set)
         self._vocab: dict[str, int] = defaultdict(int)  # syllable -> entries using it
         self._idf_cache: dict[str, float] = {}
@@ -240,6 +243,7 @@ class Matcher:
                 phrases.append(_Phrase(entry_id, feats, " ".join(tokens)))
                 bag |= feats
         self._phrases[entry_id] = phrases
+        self._bags[entry_id] = frozenset(bag)
         for feat in bag:
             self._postings[feat].add(entry_id)
             if " " not in feat:
@@ -247,6 +251,7 @@ class Matcher:
 
     def _remove(self, entry_id: int) -> None:
         phrases = self._phrases.pop(entry_id, [])
+        self._bags.pop(entry_id, None)
         for feat in {f for p in phrases for f in p.feats}:
             self._postings[feat].discard(entry_id)
             if not self._postings[feat]:
@@ -258,6 +263,7 @@ class Matcher:
 
     def _refresh(self) -> None:
         self._idf_cache = {}
+        self._own = {}
         self._vocab_list = sorted(self._vocab)
         self._correct.cache_clear()
 
@@ -318,22 +324,37 @@ class Matcher:
         total = sum(self._idf(f) for f in feats)
         if not weights or total <= 0:
             return []
-        covered: dict[int, float] = defaultdict(float)
-        for feat, weight in weights.items():
+        # Candidates come from the rarer features only: a word in 4% of all entries
+        # ("bán", "giá") says little and would make every query walk thousands of postings.
+        by_rarity = sorted(weights, key=lambda f: len(self._postings[f]))
+        common = max(4 * _SHORTLIST, len(self._phrases) // 25)
+        seeds = [f for f in by_rarity if len(self._postings[f]) <= common] or by_rarity[:1]
+        rough: dict[int, float] = defaultdict(float)
+        for feat in seeds:
+            weight = weights[feat]
             for entry_id in self._postings[feat]:
-                covered[entry_id] += weight
-        shortlist = sorted(covered, key=covered.__getitem__, reverse=True)[:_SHORTLIST]
-        query_text = " ".join(tokens)
+                rough[entry_id] += weight
+        shortlist = heapq.nlargest(_SHORTLIST, rough, key=rough.__getitem__)
+        phrases = [p for entry_id in shortlist for p in self._phrases[entry_id]]
+        # One call scores every shortlisted phrasing in rapidfuzz's C loop.
+        fuzzy = [0.0] * len(phrases)
+        for _text, score, index in process.extract(
+            " ".join(tokens), [p.text for p in phrases], scorer=fuzz.token_sort_ratio, limit=None
+        ):
+            fuzzy[index] = score / 100
+        best: dict[int, float] = defaultdict(float)
+        for phrase, fuzzy_score in zip(phrases, fuzzy, strict=True):
+            shared = sum(weights.get(f, 0.0) for f in phrase.feats & feats)
+            own = self._own.get(id(phrase))
+            if own is None:
+                own = self._own[id(phrase)] = sum(self._idf(f) for f in phrase.feats)
+            score = 0.7 * (2 * shared / (total + own)) + 0.3 * fuzzy_score
+            if score > best[phrase.entry_id]:
+                best[phrase.entry_id] = score
         hits = []
         for entry_id in shortlist:
-            coverage = covered[entry_id] / total
-            best = 0.0
-            for phrase in self._phrases[entry_id]:
-                shared = sum(weights.get(f, 0.0) for f in phrase.feats & feats)
-                own = sum(self._idf(f) for f in phrase.feats)
-                dice = 2 * shared / (total + own)
-                fuzzy = fuzz.token_sort_ratio(query_text, phrase.text) / 100
-                best = max(best, 0.7 * dice + 0.3 * fuzzy)
-            hits.append(Hit(entry_id, round(0.5 * coverage + 0.5 * best, 4)))
+            bag = self._bags[entry_id]
+            coverage = sum(w for f, w in weights.items() if f in bag) / total
+            hits.append(Hit(entry_id, round(0.5 * coverage + 0.5 * best[entry_id], 4)))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits
