@@ -26,7 +26,7 @@ from bot.core.flow import (
 from bot.core.fmt import fmt
 from bot.core.types import Incoming, Reply
 from bot.i18n import N_, _
-from bot.services.listings import ACTIVE, Listing
+from bot.services.listings import Listing
 from bot.services.search import CERTS, OTHER_PRODUCT, Filters, listing_card, product_key, search
 from bot.text import clip
 from handlers import buy_form
@@ -43,9 +43,7 @@ def _filters(ctx: Ctx) -> Filters:
 
 def _offered(ctx: Ctx) -> list[Listing]:
     """Active listings with something left to order."""
-    orders = ctx.services.orders
-    active = orders.listings.with_status(ACTIVE)
-    return [item for item in active if orders.available(item) > 0]
+    return [item for item, _free in ctx.services.orders.offered()]
 
 
 def _results(ctx: Ctx) -> list[Listing]:

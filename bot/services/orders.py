@@ -190,6 +190,18 @@ class OrderRepo:
             (o.qty for o in self._many("listing_id", listing_id) if o.status == NEW), Decimal(0)
         )
 
+    def offered(self) -> list[tuple[Listing, Decimal]]:
+        """Active listings with what a buyer may still order of each (more than zero)."""
+        held: dict[int, Decimal] = {}
+        for order in self.with_status(NEW):
+            held[order.listing_id] = held.get(order.listing_id, Decimal(0)) + order.qty
+        found = []
+        for listing in self.listings.with_status(ACTIVE):
+            free = _stock(listing) - held.get(listing.id, Decimal(0))
+            if free > 0:
+                found.append((listing, free))
+        return found
+
     def available(self, listing: Listing) -> Decimal:
         """What a buyer may still order: stock not reserved, nor asked for by new orders."""
         if listing.status != ACTIVE:

@@ -53,13 +53,12 @@ def product_key(listing: Listing) -> str:
     return listing.product_id or OTHER_PRODUCT
 
 
-def _names(listing: Listing, products: Directory) -> set[str]:
-    """Every folded name a buyer might type for this listing's product."""
-    names = {fold(listing.product_name)}
-    entry = products.get(listing.product_id) if listing.product_id else None
-    if entry is not None:
-        names.update(fold(n) for n in (entry.name, *entry.aliases))
-    return {n for n in names if n}
+def _catalog_names(products: Directory, product_id: str) -> frozenset[str]:
+    """The folded name and aliases of a catalog product."""
+    entry = products.get(product_id) if product_id else None
+    if entry is None:
+        return frozenset()
+    return frozenset(fold(n) for n in (entry.name, *entry.aliases))
 
 
 def matches_filters(listing: Listing, filters: Filters) -> bool:
@@ -79,19 +78,24 @@ def search(listings: list[Listing], products: Directory, filters: Filters) -> li
         return sorted(pool, key=lambda item: -item.id)
     if len(query) < MIN_QUERY:
         return []
-    keys: list[str] = []
-    owners: list[int] = []
+    # Many listings share a product: each distinct name is scored once.
+    owners: dict[str, list[int]] = {}
+    known: dict[tuple[str, str], frozenset[str]] = {}
     for i, item in enumerate(pool):
-        for name in _names(item, products):
-            keys.append(name)
-            owners.append(i)
+        key = (item.product_id, item.product_name)
+        if key not in known:
+            names = {fold(item.product_name), *_catalog_names(products, item.product_id)}
+            known[key] = frozenset(names - {""})
+        for name in known[key]:
+            owners.setdefault(name, []).append(i)
+    keys = list(owners)
     found = process.extract(
         query, keys, scorer=fuzz.token_set_ratio, score_cutoff=MIN_SCORE, limit=None
     )
     best: dict[int, float] = {}
     for _key, score, index in found:
-        owner = owners[index]
-        best[owner] = max(best.get(owner, 0.0), float(score))
+        for owner in owners[keys[index]]:
+            best[owner] = max(best.get(owner, 0.0), float(score))
     if not best:
         return []
     top = max(best.values())
