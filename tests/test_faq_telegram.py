@@ -1,0 +1,69 @@
+"""Hỏi đáp end to end: real python-telegram-bot against the fake Bot API."""
+
+from __future__ import annotations
+
+from bot.services.handoff import ANSWERED
+from bot.services.users import TEAM
+from tests.helpers.telegram import TelegramBot, payloads, texts
+
+LAN = 7001
+HUNG = 7002
+
+
+async def onboard(tg: TelegramBot, user: int, name: str) -> None:
+    await tg.text(user, "/start", first_name=name)
+    await tg.tap(user, "name:keep")
+    await tg.contact(user, f"+8491234{user:04d}")
+    await tg.text(user, "chi lang")
+    await tg.tap(user, "farmer")
+    await tg.tap(user, "crop:na-chi-lang")
+    await tg.tap(user, "crop:done")
+    reply = await tg.tap(user, "consent:yes")
+    assert "Menu chính" in texts(reply)
+
+
+async def test_confident_answer_and_vote(tg: TelegramBot) -> None:
+    await onboard(tg, LAN, "Lan")
+    reply = await tg.text(LAN, "lam sao mo shop tren posmart")
+    assert "Mở gian hàng trên Postmart" in texts(reply)
+    up = next(p for p in payloads(reply) if p.startswith("faq:up:"))
+    thanks = await tg.tap(LAN, up)
+    assert "Cảm ơn" in texts(thanks) or "cảm ơn" in texts(thanks)
+    assert tg.app is not None
+    entry = tg.app.services.faq.get(int(up.rsplit(":", 1)[1]))
+    assert entry is not None and entry.up == 1
+    assert tg.fake.unanswered_callbacks() == []
+
+
+async def test_did_you_mean(tg: TelegramBot) -> None:
+    await onboard(tg, LAN, "Lan")
+    reply = await tg.text(LAN, "tien")
+    options = [p for p in payloads(reply) if p.startswith("faq:a:")]
+    assert 1 <= len(options) <= 3
+    answer = await tg.tap(LAN, options[0])
+    assert any(p.startswith("faq:up:") for p in payloads(answer))
+
+
+async def test_unknown_question_goes_to_team_and_reply_comes_back(tg: TelegramBot) -> None:
+    await onboard(tg, HUNG, "Hùng")
+    assert tg.app is not None
+    users = tg.app.services.users
+    hung = users.by_key(f"telegram:{HUNG}")
+    assert hung is not None
+    hung.roles, hung.team_areas = [TEAM], ["chi-lang"]
+    users.save(hung)
+    await onboard(tg, LAN, "Lan")
+    offer = await tg.text(LAN, "gia phan bon npk <b>hom nay</b> bao nhieu")
+    assert "chưa có câu trả lời" in texts(offer)
+    send = next(p for p in payloads(offer) if p.startswith("ho:send:"))
+    await tg.tap(LAN, send)
+    alert = tg.new_messages(HUNG)
+    assert "gia phan bon npk <b>hom nay</b>" in texts(alert)  # shown as typed, not as HTML
+    reply_button = next(p for p in payloads(alert) if p.startswith("tm:reply:"))
+    await tg.tap(HUNG, reply_button)
+    done = await tg.text(HUNG, "Dạ, NPK ở đại lý xã khoảng 15.000 đ/kg ạ.")
+    assert "Đã gửi" in texts(done)
+    relayed = tg.new_messages(LAN)
+    assert "15.000 đ/kg" in texts(relayed)
+    [handoff] = tg.app.services.handoffs.with_status(ANSWERED)
+    assert handoff.answer.startswith("Dạ, NPK")
