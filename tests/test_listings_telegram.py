@@ -1,0 +1,90 @@
+"""A listing end to end on real python-telegram-bot against the fake Bot API."""
+
+from __future__ import annotations
+
+from tests.helpers.telegram import TelegramBot, payloads, texts
+
+LAN = 7001
+HOA = 7002
+
+
+async def onboard(tg: TelegramBot, user: int, name: str) -> None:
+    await tg.text(user, "/start", first_name=name)
+    await tg.tap(user, "name:keep")
+    await tg.contact(user, "+84912345678" if user == LAN else "+84987654321")
+    await tg.text(user, "chi lang")
+    await tg.tap(user, "farmer")
+    await tg.tap(user, "crop:na-chi-lang")
+    await tg.tap(user, "crop:done")
+    assert "Menu chính" in texts(await tg.tap(user, "consent:yes"))
+
+
+async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
+    await onboard(tg, LAN, "Lan")
+    form = await tg.tap(LAN, "listings")
+    assert "lf:p:na-chi-lang" in payloads(form)
+    await tg.text(LAN, "na chi lang")
+    await tg.tap(LAN, "lf:skip")
+    assert "Giá mỗi kg" in texts(await tg.text(LAN, "200"))
+    await tg.restart()  # a deploy in the middle of the form
+    asked = await tg.text(LAN, "45k")
+    assert "Khi nào có hàng" in texts(asked)
+    await tg.tap(LAN, "lf:now")
+    for n in range(3):
+        tg.fake.send_photo(LAN, f"NA-PHOTO-{n}")
+    await tg.settle()
+    assert "Đã nhận ảnh 3" in texts(tg.new_messages(LAN))
+    await tg.tap(LAN, "lf:done")
+    await tg.tap(LAN, "lf:c:ocop4")
+    await tg.tap(LAN, "lf:c:done")
+    await tg.tap(LAN, "lf:skip")
+    summary = await tg.tap(LAN, "lf:skip")
+    card = summary[-1]
+    assert card.get("photo") and "45.000\xa0₫/kg" in card["caption"]  # photo with caption
+    assert "OCOP 4 sao" in card["caption"] and "lf:ok" in payloads([card])
+
+    await tg.tap(LAN, "lf:e:price")
+    again = await tg.text(LAN, "50.000")
+    assert "50.000\xa0₫/kg" in texts(again)
+
+    update_id = tg.fake.send_callback(LAN, "lf:ok")
+    await tg.settle()
+    assert "Đã đăng bán" in texts(tg.new_messages(LAN))
+    tg.fake.redeliver(update_id)  # Telegram sends the same press again after a crash
+    await tg.settle()
+    assert tg.new_messages(LAN) == []
+    # The press was answered the first time; answering it again is refused, as by Telegram.
+    assert [v for v in tg.fake.violations if "answerCallbackQuery" in v] == [
+        "answerCallbackQuery: Bad Request: query is too old and response timeout expired "
+        "or query ID is invalid"
+    ]
+    tg.fake.violations.clear()
+    assert tg.app is not None
+    [listing] = tg.app.services.listings.all()
+    assert listing.photos == [f"tg:NA-PHOTO-{n}" for n in range(3)]
+    assert (listing.price, listing.certs.ocop, listing.quantity) == (50000, 4, "200")
+
+    await tg.restart()
+    mine = await tg.text(LAN, "/tindang")
+    assert "Na Chi Lăng" in texts(mine) and f"lst:v:{listing.id}" in payloads(mine)
+    [doc] = await tg.tap(LAN, "lm:csv")
+    assert doc["document"]["file_name"] == "tin-dang.csv"
+
+    await tg.text(LAN, "/menu")
+    await tg.tap(LAN, "mylistings")
+    await tg.tap(LAN, f"lst:v:{listing.id}")
+    share = await tg.tap(LAN, f"lst:sh:{listing.id}")
+    assert f"/p/{listing.id}" in texts(share)
+    post = await tg.tap(LAN, f"lst:po:{listing.id}:facebook")
+    assert "#NaChiLang" in texts(post) and "50.000\xa0₫/kg" in texts(post)
+    tg.fake.send_callback(LAN, f"lst:qr:{listing.id}", message_id=share[-1]["message_id"])
+    await tg.settle()
+    qr = tg.new_messages(LAN)  # pressed under the share message, above the post
+    assert qr[-1].get("photo") and f"/p/{listing.id}" in qr[-1]["caption"]
+
+    await onboard(tg, HOA, "Hoa")
+    tg.fake.send_callback(HOA, f"lst:ef:{listing.id}:price", check=False)  # a forged button
+    await tg.settle()
+    assert "chỉ quản lý được tin đăng của mình" in texts(tg.new_messages(HOA))
+    assert tg.app.services.listings.get(listing.id).price == 50000  # type: ignore[union-attr]
+    assert tg.fake.unanswered_callbacks() == []
