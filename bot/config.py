@@ -30,6 +30,7 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
     admin_telegram_ids: frozenset[str] = field(default_factory=frozenset)
+    telegram_max_rate: float = 30.0  # messages per second overall (Telegram's broadcast limit)
     order_reminder_hours: float = 12.0
     order_expiry_hours: float = 24.0
     log_level: str = "INFO"

@@ -39,7 +39,7 @@ class User:
     @property
     def platform_ids(self) -> dict[str, str]:
         """Channel -> platform id, from the identities."""
-        return dict(key.split(":", 1) for key in self.ident if ":" in key)  # type: ignore[misc]
+        return dict(tuple(key.split(":", 1)) for key in self.ident if ":" in key)  # type: ignore[misc]
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], doc_id: int) -> User:

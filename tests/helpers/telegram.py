@@ -1,0 +1,103 @@
+"""A real bot (python-telegram-bot, the engine, the store) talking to the fake Bot API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.app import BotApp
+from bot.channels.telegram import TelegramChannel
+from bot.core.clock import FakeClock
+from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers.driver import make_app
+
+
+class TelegramBot:
+    """Start, restart and talk to the bot over the fake Telegram server."""
+
+    def __init__(
+        self, fake: FakeTelegram, data_dir: Path, clock: FakeClock, **settings: Any
+    ) -> None:
+        self.fake = fake
+        self.data_dir = data_dir
+        self.clock = clock
+        self.settings = settings
+        self.app: BotApp | None = None
+        self.channel: TelegramChannel | None = None
+
+    async def start(self) -> BotApp:
+        """Open the store and start long polling against the fake."""
+        app = make_app(
+            self.data_dir,
+            self.clock,
+            telegram_token=self.fake.token,
+            telegram_api_base_url=self.fake.base_url,
+            **self.settings,
+        )
+        channel = TelegramChannel(app.settings, app.engine)
+        await channel.start()
+        app.on_stop(channel.stop)
+        self.app, self.channel = app, channel
+        return app
+
+    async def stop(self) -> None:
+        """Stop polling and close the store."""
+        if self.app is not None:
+            await self.app.stop()
+            self.app = self.channel = None
+
+    async def restart(self) -> BotApp:
+        """Stop and start again on the same data dir (a deploy, a crash recovery)."""
+        await self.stop()
+        return await self.start()
+
+    async def settle(self, timeout: float = 10) -> None:
+        """Wait until the bot handled everything sent so far."""
+        await self.fake.wait_idle(timeout)
+
+    async def text(self, user_id: int, text: str, **kw: Any) -> list[dict[str, Any]]:
+        """A user types text; returns the bot's new messages to that chat."""
+        self.fake.send_text(user_id, text, **kw)
+        return await self._new(user_id)
+
+    async def tap(self, user_id: int, data: str) -> list[dict[str, Any]]:
+        """A user presses an inline button (on the bot's last message)."""
+        self.fake.send_callback(user_id, data)
+        return await self._new(user_id)
+
+    async def contact(self, user_id: int, phone: str, *, own: bool = True) -> list[dict[str, Any]]:
+        """A user shares a contact."""
+        self.fake.send_contact(user_id, phone, own=own)
+        return await self._new(user_id)
+
+    async def _new(self, chat_id: int) -> list[dict[str, Any]]:
+        await self.fake.wait_idle()
+        return self.new_messages(chat_id)
+
+    def new_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """Messages to the chat since the last call."""
+        sent = self.fake.messages_to(chat_id)
+        seen = self._seen.get(chat_id, 0)
+        self._seen[chat_id] = len(sent)
+        return sent[seen:]
+
+    @property
+    def _seen(self) -> dict[int, int]:
+        if not hasattr(self, "_seen_counts"):
+            self._seen_counts: dict[int, int] = {}
+        return self._seen_counts
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """The text (or caption) of messages, joined."""
+    return "\n".join(m.get("text") or m.get("caption") or "" for m in messages)
+
+
+def payloads(messages: list[dict[str, Any]]) -> list[str]:
+    """callback_data of every inline button in messages."""
+    out = []
+    for m in messages:
+        markup = m.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []):
+            out.extend(b["callback_data"] for b in row if "callback_data" in b)
+    return out
