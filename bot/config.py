@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from dotenv import dotenv_values
 
@@ -31,6 +32,16 @@ class Settings:
     telegram_webhook_secret: str = ""
     admin_telegram_ids: frozenset[str] = field(default_factory=frozenset)
     telegram_max_rate: float = 30.0  # messages per second overall (Telegram's broadcast limit)
+    zalo_oa_access_token: str = ""
+    zalo_oa_refresh_token: str = ""
+    zalo_app_id: str = ""
+    zalo_app_secret: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+    zalo_bot_token: str = ""
+    zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_webhook_secret: str = ""
     order_reminder_hours: float = 12.0
     order_expiry_hours: float = 24.0
     log_level: str = "INFO"
@@ -39,6 +50,11 @@ class Settings:
     def base_url(self) -> str:
         """Where the bot's web server is reached from outside (links, QR codes)."""
         return self.public_base_url.rstrip("/") or f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def zalo_oa_enabled(self) -> bool:
+        """Whether the Zalo Official Account channel has its credentials."""
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key and self.zalo_oa_access_token)
 
 
 def load_settings(
@@ -83,6 +99,7 @@ def load_settings(
         telegram_webhook_url=webhook_url,
         telegram_webhook_secret=secret,
         admin_telegram_ids=frozenset(admins),
+        **_zalo(get),
         order_reminder_hours=_hours(get("ORDER_REMINDER_HOURS", "12"), "ORDER_REMINDER_HOURS"),
         order_expiry_hours=_hours(get("ORDER_EXPIRY_HOURS", "24"), "ORDER_EXPIRY_HOURS"),
         log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -97,3 +114,73 @@ def _hours(text: str, name: str) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be a positive number of hours, not {text!r}")
     return value
+
+
+_ZALO_OA_VARS = ("ZALO_OA_ACCESS_TOKEN", "ZALO_APP_ID", "ZALO_OA_SECRET_KEY")
+
+
+class _ZaloSettings(TypedDict):
+    zalo_oa_access_token: str
+    zalo_oa_refresh_token: str
+    zalo_app_id: str
+    zalo_app_secret: str
+    zalo_oa_secret_key: str
+    zalo_api_base_url: str
+    zalo_oauth_base_url: str
+    zalo_bot_token: str
+    zalo_bot_api_base_url: str
+    zalo_bot_webhook_secret: str
+
+
+def _zalo(get: Callable[..., str]) -> _ZaloSettings:
+    """The ZALO_* settings, checked: a half-configured channel is an error, not silence."""
+    values = {
+        name: get(name)
+        for name in (
+            *_ZALO_OA_VARS,
+            "ZALO_OA_REFRESH_TOKEN",
+            "ZALO_APP_SECRET",
+            "ZALO_BOT_TOKEN",
+            "ZALO_BOT_WEBHOOK_SECRET",
+        )
+    }
+    oa_set = [n for n in _ZALO_OA_VARS if values[n]]
+    if oa_set and len(oa_set) < len(_ZALO_OA_VARS):
+        missing = ", ".join(n for n in _ZALO_OA_VARS if not values[n])
+        raise ConfigError(f"Zalo OA is half configured: also set {missing}")
+    if values["ZALO_OA_REFRESH_TOKEN"] and not values["ZALO_APP_SECRET"]:
+        raise ConfigError(
+            "ZALO_APP_SECRET is needed to renew the Zalo OA token (ZALO_OA_REFRESH_TOKEN)"
+        )
+    bot_token = values["ZALO_BOT_TOKEN"]
+    if bot_token and not re.fullmatch(r"[A-Za-z0-9_-]+:[A-Za-z0-9_-]+", bot_token):
+        raise ConfigError(
+            "ZALO_BOT_TOKEN looks wrong: it should be like 1234567890:AbCd... from Zalo Bot Manager"
+        )
+    secret = values["ZALO_BOT_WEBHOOK_SECRET"]
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{8,256}", secret):
+        raise ConfigError("ZALO_BOT_WEBHOOK_SECRET must be 8–256 letters, digits, _ or -")
+    if secret and not get("PUBLIC_BASE_URL").startswith("https://"):
+        raise ConfigError(
+            "ZALO_BOT_WEBHOOK_SECRET needs PUBLIC_BASE_URL (https://...) for Zalo to reach the webhook"
+        )
+    urls = {
+        "ZALO_API_BASE_URL": get("ZALO_API_BASE_URL", "https://openapi.zalo.me"),
+        "ZALO_OAUTH_BASE_URL": get("ZALO_OAUTH_BASE_URL", "https://oauth.zaloapp.com"),
+        "ZALO_BOT_API_BASE_URL": get("ZALO_BOT_API_BASE_URL", "https://bot-api.zaloplatforms.com"),
+    }
+    for name, url in urls.items():
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{name} must be an http(s):// address, not {url!r}")
+    return {
+        "zalo_oa_access_token": values["ZALO_OA_ACCESS_TOKEN"],
+        "zalo_oa_refresh_token": values["ZALO_OA_REFRESH_TOKEN"],
+        "zalo_app_id": values["ZALO_APP_ID"],
+        "zalo_app_secret": values["ZALO_APP_SECRET"],
+        "zalo_oa_secret_key": values["ZALO_OA_SECRET_KEY"],
+        "zalo_api_base_url": urls["ZALO_API_BASE_URL"].rstrip("/"),
+        "zalo_oauth_base_url": urls["ZALO_OAUTH_BASE_URL"].rstrip("/"),
+        "zalo_bot_token": bot_token,
+        "zalo_bot_api_base_url": urls["ZALO_BOT_API_BASE_URL"].rstrip("/"),
+        "zalo_bot_webhook_secret": secret,
+    }
