@@ -155,14 +155,14 @@ def _zalo(get: Callable[..., str]) -> _ZaloSettings:
     bot_token = values["ZALO_BOT_TOKEN"]
     if bot_token and not re.fullmatch(r"[A-Za-z0-9_-]+:[A-Za-z0-9_-]+", bot_token):
         raise ConfigError(
-            "ZALO_BOT_TOKEN looks wrong: it should be like 1234567890:AbCd... from Zalo Bot Manager"
+            "ZALO_BOT_TOKEN looks wrong: it should be like 1234567890:AbCd... (Zalo Bot Manager)"
         )
     secret = values["ZALO_BOT_WEBHOOK_SECRET"]
     if secret and not re.fullmatch(r"[A-Za-z0-9_-]{8,256}", secret):
         raise ConfigError("ZALO_BOT_WEBHOOK_SECRET must be 8–256 letters, digits, _ or -")
     if secret and not get("PUBLIC_BASE_URL").startswith("https://"):
         raise ConfigError(
-            "ZALO_BOT_WEBHOOK_SECRET needs PUBLIC_BASE_URL (https://...) for Zalo to reach the webhook"
+            "ZALO_BOT_WEBHOOK_SECRET needs an https:// PUBLIC_BASE_URL for Zalo to reach"
         )
     urls = {
         "ZALO_API_BASE_URL": get("ZALO_API_BASE_URL", "https://openapi.zalo.me"),
