@@ -27,6 +27,8 @@ class PlainSession:
             for button in (b for row in reply.buttons for b in row):
                 shown.append(button)
                 label = to_plain(button.label)
+                if label.strip() == str(len(shown)):
+                    continue  # a bare number button ("1") is already told by the message
                 if not _NUMBERED.match(label):
                     label = f"{len(shown)}. {label}"
                 lines.append(label)

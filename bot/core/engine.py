@@ -165,10 +165,9 @@ class Engine:
         said: list[Reply]
         if isinstance(outcome, Retry):
             conv.tries += 1
-            if ctx.msg.kind == "button":
+            correction = outcome.correction
+            if ctx.msg.kind == "button" and not self._offered(ctx, conv, ctx.msg.payload):
                 correction = _("That button is from an earlier message. Please answer this question:")
-            else:
-                correction = outcome.correction
             if conv.tries >= MAX_TRIES:
                 conv.tries = 0
                 self.services.conversations.save(conv)
@@ -206,6 +205,11 @@ class Engine:
         flow = self.flows[conv.flow or MENU_FLOW]
         state = flow.states.get(conv.state or flow.first) or flow.states[flow.first]
         return state.ask(ctx)
+
+    def _offered(self, ctx: Ctx, conv: Conversation, payload: str) -> bool:
+        """Whether the current question shows a button with this payload."""
+        asked = self._ask_again(ctx, conv)
+        return any(b.payload == payload for r in asked for row in r.buttons for b in row)
 
     def _help_offer(self) -> Reply:
         return Reply(

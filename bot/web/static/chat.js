@@ -4,6 +4,7 @@ const log = document.getElementById("log");
 const form = document.getElementById("composer");
 const input = document.getElementById("text");
 const photo = document.getElementById("photo");
+const placeholder = input.placeholder;
 
 function bubble(cls) {
   const div = document.createElement("div");
@@ -65,6 +66,7 @@ function showReply(reply) {
     input.placeholder = "0912 345 678";
     input.inputMode = "tel";
   } else {
+    input.placeholder = placeholder;
     input.inputMode = "text";
   }
   log.scrollTop = log.scrollHeight;
