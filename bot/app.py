@@ -40,7 +40,9 @@ class BotApp:
     def start_jobs(self) -> None:
         """Start the background jobs features registered (reminders, broadcast outbox...)."""
         for job in self.services.jobs:
-            self._tasks.append(asyncio.create_task(_forever(job), name=getattr(job, "__name__", "job")))
+            self._tasks.append(
+                asyncio.create_task(_forever(job), name=getattr(job, "__name__", "job"))
+            )
 
     async def stop(self) -> None:
         """Stop channels and jobs, then close the store."""

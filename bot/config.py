@@ -84,7 +84,9 @@ def load_settings(
         )
     port_text = get("WEB_PORT", "8080")
     if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
-        raise ConfigError(f"WEB_PORT must be a port number (1–65535, or 0 for any free port), not {port_text!r}")
+        raise ConfigError(
+            f"WEB_PORT must be a port number (1–65535, or 0 for any free port), not {port_text!r}"
+        )
     admins = {a.strip() for a in get("ADMIN_TELEGRAM_IDS").split(",") if a.strip()}
     bad = [a for a in admins if not a.lstrip("-").isdigit()]
     if bad:

@@ -13,6 +13,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.web.chat import WebChat
+from bot.web.console import add_console_routes
 from bot.web.public import add_public_routes
 from bot.web.webhooks import add_telegram_webhook
 
@@ -24,6 +25,7 @@ def build_web_app(bot: BotApp, telegram: TelegramChannel | None) -> web.Applicat
     app = web.Application(client_max_size=6 * 1024 * 1024)
     WebChat(bot.engine, bot.media_dir).add_routes(app)
     add_public_routes(app, bot.services)
+    add_console_routes(app, bot.services)
     if telegram is not None and bot.settings.telegram_webhook_url:
         add_telegram_webhook(app, telegram, bot.settings.telegram_webhook_secret)
 
@@ -56,7 +58,10 @@ async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp,
 async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM."""
     bot, _runner = await start(settings)
-    print(f"Nông Dân Số is running. Web chat: http://{settings.web_host}:{settings.web_port}/", flush=True)
+    print(
+        f"Nông Dân Số is running. Web chat: http://{settings.web_host}:{settings.web_port}/",
+        flush=True,
+    )
     if settings.telegram_token:
         mode = "webhook" if settings.telegram_webhook_url else "long polling"
         print(f"Telegram: {mode}.", flush=True)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from bot.core.flow import Choice, Ctx, Flow, MenuEntry, Outcome, Retry, Start, State, ask_choice, match_choice
-from bot.core.types import Incoming, Reply
+from bot.core.flow import (
+    Choice,
+    Ctx,
+    Flow,
+    MenuEntry,
+    Outcome,
+    Retry,
+    Start,
+    State,
+    ask_choice,
+    match_choice,
+)
 from bot.core.fmt import fmt
+from bot.core.types import Incoming, Reply
 from bot.i18n import _
 
 

@@ -69,7 +69,9 @@ def ask_name(ctx: Ctx) -> list[Reply]:
     question = _("What is your name?")
     buttons = []
     if ctx.user.name:
-        question += "\n" + fmt(_("Tap the button to use <b>{name}</b>, or type another name."), name=ctx.user.name)
+        question += "\n" + fmt(
+            _("Tap the button to use <b>{name}</b>, or type another name."), name=ctx.user.name
+        )
         buttons = [[Button(fmt(_("Use: {name}"), name=ctx.user.name)[:60], "name:keep")]]
     replies.append(Reply(question, buttons=buttons))
     return replies
@@ -84,7 +86,9 @@ async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
     if not name:
         return Retry(_("Please type your name in letters."))
     if len(name) > NAME_MAX:
-        return Retry(fmt(_("That is too long for a name (at most {max} characters)."), max=NAME_MAX))
+        return Retry(
+            fmt(_("That is too long for a name (at most {max} characters)."), max=NAME_MAX)
+        )
     ctx.user.name = name
     ctx.services.users.save(ctx.user)
     return _next(ctx, "phone")
@@ -114,7 +118,9 @@ async def answer_phone(ctx: Ctx, msg: Incoming) -> Outcome:
     phone = normalize_phone(raw)
     if phone is None:
         return Retry(
-            _("That does not look like a Vietnamese mobile number. Please type 10 digits, e.g. 0912 345 678.")
+            _(
+                "That does not look like a Vietnamese mobile number. Please type 10 digits, e.g. 0912 345 678."
+            )
         )
     ctx.user.phone = phone
     ctx.services.users.save(ctx.user)
@@ -125,15 +131,19 @@ async def answer_phone(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def ask_area(ctx: Ctx) -> list[Reply]:
-    return [Reply(_("Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."))]
+    return [
+        Reply(_("Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."))
+    ]
 
 
 async def answer_area(ctx: Ctx, msg: Incoming) -> Outcome:
     if not is_text(msg):
         return Retry(_("Please type the name of your commune or ward."))
     matches = ctx.services.areas.match(msg.text[:200])
-    if matches and matches[0].score >= AREA_SURE and (
-        len(matches) == 1 or matches[0].score - matches[1].score >= 8
+    if (
+        matches
+        and matches[0].score >= AREA_SURE
+        and (len(matches) == 1 or matches[0].score - matches[1].score >= 8)
     ):
         ctx.user.area = matches[0].entry.id
         ctx.services.users.save(ctx.user)
@@ -142,7 +152,9 @@ async def answer_area(ctx: Ctx, msg: Incoming) -> Outcome:
     if not likely:
         return Retry(
             fmt(
-                _("I could not find the commune \"{typed}\" in Lạng Sơn. Please check the name and type it again."),
+                _(
+                    'I could not find the commune "{typed}" in Lạng Sơn. Please check the name and type it again.'
+                ),
                 typed=msg.text[:60],
             )
         )
@@ -151,8 +163,13 @@ async def answer_area(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def _area_choices(ctx: Ctx) -> list[Choice]:
-    options = [Choice(f"area:{i}", ctx.services.areas.name(i)) for i in ctx.data.get("area_options", [])]
-    return [*options, Choice("area:retype", _("None of these — type again"), ("khong phai", "go lai"))]
+    options = [
+        Choice(f"area:{i}", ctx.services.areas.name(i)) for i in ctx.data.get("area_options", [])
+    ]
+    return [
+        *options,
+        Choice("area:retype", _("None of these — type again"), ("khong phai", "go lai")),
+    ]
 
 
 def ask_area_pick(ctx: Ctx) -> list[Reply]:
@@ -177,7 +194,11 @@ async def answer_area_pick(ctx: Ctx, msg: Incoming) -> Outcome:
 
 def _role_choices() -> list[Choice]:
     return [
-        Choice(FARMER, _("I grow or make products to sell"), ("nong dan", "nguoi ban", "ban", "farmer")),
+        Choice(
+            FARMER,
+            _("I grow or make products to sell"),
+            ("nong dan", "nguoi ban", "ban", "farmer"),
+        ),
         Choice(BUYER, _("I want to buy"), ("nguoi mua", "mua", "khach", "buyer")),
     ]
 
@@ -211,7 +232,9 @@ def _crop_choices(ctx: Ctx) -> list[Choice]:
 
 def ask_crops(ctx: Ctx) -> list[Reply]:
     chosen = ", ".join(esc(ctx.services.products.name(c)) for c in ctx.user.crops)
-    text = _("What do you grow or make? Tap each one (tap again to remove), or type names separated by commas. Tap <b>Done</b> when finished.")
+    text = _(
+        "What do you grow or make? Tap each one (tap again to remove), or type names separated by commas. Tap <b>Done</b> when finished."
+    )
     if chosen:
         text += "\n" + _("Chosen so far:") + f" {chosen}"
     return [Reply(text, buttons=choice_buttons(_crop_choices(ctx), columns=2))]
@@ -239,7 +262,13 @@ async def answer_crops(ctx: Ctx, msg: Incoming) -> Outcome:
                 continue
             known = ctx.services.products.exact(name)
             matches = [] if known else ctx.services.products.match(name, limit=1)
-            crop = known.id if known else matches[0].entry.id if matches and matches[0].score >= 90 else name
+            crop = (
+                known.id
+                if known
+                else matches[0].entry.id
+                if matches and matches[0].score >= 90
+                else name
+            )
             if crop not in ctx.user.crops:
                 ctx.user.crops.append(crop)
     else:
@@ -262,7 +291,9 @@ def _consent_choices() -> list[Choice]:
 
 def ask_consent(ctx: Ctx) -> list[Reply]:
     return ask_choice(
-        _("The commune's digital-tech team sometimes sends useful guidance (selling tips, scam warnings, training days). Would you like to receive it? You can change this any time."),
+        _(
+            "The commune's digital-tech team sometimes sends useful guidance (selling tips, scam warnings, training days). Would you like to receive it? You can change this any time."
+        ),
         _consent_choices(),
     )
 
@@ -277,7 +308,9 @@ async def answer_consent(ctx: Ctx, msg: Incoming) -> Outcome:
     ctx.user.registered = True
     ctx.services.users.save(ctx.user)
     done = fmt(
-        _("Thank you, {name}! You are registered in {area} with the number {phone}. Here is what I can do:"),
+        _(
+            "Thank you, {name}! You are registered in {area} with the number {phone}. Here is what I can do:"
+        ),
         name=ctx.user.name,
         area=ctx.services.areas.name(ctx.user.area),
         phone=display_phone(ctx.user.phone),

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from bot.core.flow import Ask, Choice, Ctx, Done, Flow, MenuEntry, Outcome, Retry, Start, State, ask_choice, match_choice
+from bot.core.flow import (
+    Ask,
+    Choice,
+    Ctx,
+    Done,
+    Flow,
+    MenuEntry,
+    Outcome,
+    Retry,
+    Start,
+    State,
+    ask_choice,
+    match_choice,
+)
 from bot.core.fmt import esc, fmt
 from bot.core.types import Incoming, Reply
 from bot.i18n import N_, _, set_locale
@@ -109,7 +122,9 @@ def _delete_choices() -> list[Choice]:
 
 def ask_delete(ctx: Ctx) -> list[Reply]:
     return ask_choice(
-        _("This deletes your profile and everything you stored with the bot (listings, lesson progress, questions). It cannot be undone. Delete?"),
+        _(
+            "This deletes your profile and everything you stored with the bot (listings, lesson progress, questions). It cannot be undone. Delete?"
+        ),
         _delete_choices(),
     )
 
@@ -121,7 +136,10 @@ async def answer_delete(ctx: Ctx, msg: Incoming) -> Outcome:
     if choice.key == "del:no":
         return Done([Reply(_("Nothing was deleted."))])
     ctx.services.delete_user(ctx.user)
-    return Done([Reply(_("Your data has been deleted. Type /start if you want to begin again."))], show_menu=False)
+    return Done(
+        [Reply(_("Your data has been deleted. Type /start if you want to begin again."))],
+        show_menu=False,
+    )
 
 
 def build() -> Flow:
@@ -134,6 +152,12 @@ def build() -> Flow:
             "language": State(ask_language, answer_language),
             "delete": State(ask_delete, answer_delete),
         },
-        commands={"hoso": "view", "profile": "view", "ngonngu": "language", "language": "language", "xoadulieu": "delete"},
+        commands={
+            "hoso": "view",
+            "profile": "view",
+            "ngonngu": "language",
+            "language": "language",
+            "xoadulieu": "delete",
+        },
         menu=MenuEntry("profile", N_("My profile"), 90, words=("ho so", "thong tin", "profile")),
     )

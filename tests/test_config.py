@@ -15,7 +15,9 @@ from bot.config import ConfigError, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_bot(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_bot(
+    env: dict[str, str], *args: str, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_"))}
     full.update(env)
     return subprocess.run(

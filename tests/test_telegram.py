@@ -152,7 +152,6 @@ async def test_retry_after_is_honoured(tg: TelegramBot) -> None:
 
 async def test_webhook_checks_its_secret(fake_telegram, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
     from bot.server import start
-
     from tests.helpers.driver import settings_for
 
     settings = settings_for(

@@ -39,7 +39,9 @@ async def server_url(tmp_path: Path, clock: FakeClock) -> AsyncIterator[str]:
         await app.stop()
 
 
-async def test_onboarding_by_clicking_on_a_phone_sized_screen(server_url: str, tmp_path: Path) -> None:
+async def test_onboarding_by_clicking_on_a_phone_sized_screen(
+    server_url: str, tmp_path: Path
+) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:

@@ -69,9 +69,13 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return name, args.strip()
 
 
-def incoming_text(channel: str, user_key: str, text: str, **extra: str) -> Incoming:
+def incoming_text(
+    channel: str, user_key: str, text: str, *, display_name: str = "", event_id: str = ""
+) -> Incoming:
     """An Incoming for typed text, recognising /commands."""
+    extra = {"display_name": display_name, "event_id": event_id}
     command = parse_command(text.strip())
     if command:
-        return Incoming(channel, user_key, "command", text=text, command=command[0], args=command[1], **extra)  # type: ignore[arg-type]
-    return Incoming(channel, user_key, "text", text=text, **extra)  # type: ignore[arg-type]
+        name, args = command
+        return Incoming(channel, user_key, "command", text=text, command=name, args=args, **extra)
+    return Incoming(channel, user_key, "text", text=text, **extra)

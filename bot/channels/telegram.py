@@ -66,7 +66,9 @@ def to_incoming(update: Update) -> Incoming | None:
     if message.text is not None:
         command = parse_command(message.text)
         if command:
-            return Incoming(kind="command", text=message.text, command=command[0], args=command[1], **base)
+            return Incoming(
+                kind="command", text=message.text, command=command[0], args=command[1], **base
+            )
         return Incoming(kind="text", text=message.text, **base)
     if message.contact is not None:
         own = message.contact.user_id == message.from_user.id
@@ -76,7 +78,9 @@ def to_incoming(update: Update) -> Incoming | None:
         return Incoming(kind="location", latitude=loc.latitude, longitude=loc.longitude, **base)
     if message.photo:
         best = max(message.photo, key=lambda p: p.width * p.height)
-        return Incoming(kind="photo", photo=PHOTO_PREFIX + best.file_id, text=message.caption or "", **base)
+        return Incoming(
+            kind="photo", photo=PHOTO_PREFIX + best.file_id, text=message.caption or "", **base
+        )
     if message.voice is not None or message.audio is not None:
         voice = message.voice or message.audio
         return Incoming(kind="voice", photo=PHOTO_PREFIX + voice.file_id if voice else "", **base)
@@ -125,7 +129,9 @@ class TelegramChannel:
             .token(settings.telegram_token)
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
-            .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
+            .rate_limiter(
+                AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3)
+            )
             .concurrent_updates(64)
         )
         if settings.telegram_webhook_url:
@@ -174,7 +180,9 @@ class TelegramChannel:
                     BotCommand("ngonngu", _("Change language")),
                 ]
             try:
-                await self.app.bot.set_my_commands(commands, language_code=None if lang == "vi" else lang)
+                await self.app.bot.set_my_commands(
+                    commands, language_code=None if lang == "vi" else lang
+                )
             except TelegramError:
                 log.warning("could not set the bot's command list", exc_info=True)
 
@@ -219,13 +227,24 @@ class TelegramChannel:
             markup = ReplyKeyboardRemove()  # type: ignore[assignment]
         if reply.document is not None:
             name, content = reply.document
-            await bot.send_document(chat, InputFile(content, filename=name), caption=reply.text[:CAPTION_LIMIT] or None, parse_mode=ParseMode.HTML)
+            await bot.send_document(
+                chat,
+                InputFile(content, filename=name),
+                caption=reply.text[:CAPTION_LIMIT] or None,
+                parse_mode=ParseMode.HTML,
+            )
             return
         text = reply.text
         if reply.photos:
             photos = [self._photo(p) for p in reply.photos[:MEDIA_GROUP_MAX]]
             if len(photos) == 1 and len(text) <= CAPTION_LIMIT:
-                await bot.send_photo(chat, photos[0], caption=text or None, parse_mode=ParseMode.HTML, reply_markup=markup)
+                await bot.send_photo(
+                    chat,
+                    photos[0],
+                    caption=text or None,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
                 return
             if len(photos) == 1:
                 await bot.send_photo(chat, photos[0])
@@ -239,7 +258,9 @@ class TelegramChannel:
         chunks = split_message(text, TEXT_LIMIT)
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            await bot.send_message(chat, chunk, parse_mode=ParseMode.HTML, reply_markup=markup if last else None)
+            await bot.send_message(
+                chat, chunk, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+            )
 
     async def _send_or_edit(self, chat: int, reply: Reply, markup: Any) -> None:
         key = (chat, reply.edit_key)
@@ -247,12 +268,16 @@ class TelegramChannel:
         text = reply.text[:TEXT_LIMIT]
         if message_id is not None:
             try:
-                await self.app.bot.edit_message_text(text, chat, message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+                await self.app.bot.edit_message_text(
+                    text, chat, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
                 return
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     return
-        sent: Message = await self.app.bot.send_message(chat, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        sent: Message = await self.app.bot.send_message(
+            chat, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
         self._edits[key] = sent.message_id
 
     def _photo(self, ref: str) -> Any:

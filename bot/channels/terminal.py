@@ -22,7 +22,10 @@ async def run_terminal(engine: Engine, name: str = "") -> None:
 
     engine.services.notifier.register("terminal", show)
     loop = asyncio.get_running_loop()
-    await show("local", await engine.handle(incoming_text("terminal", USER_KEY, "/start", display_name=name)))
+    await show(
+        "local",
+        await engine.handle(incoming_text("terminal", USER_KEY, "/start", display_name=name)),
+    )
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:

@@ -34,7 +34,7 @@ HELP_TEXT = N_(
     "skills and get answers.\n\n"
     "• Tap a button, or type its number, or type its words (with or without accents).\n"
     "• /menu shows the main menu.\n"
-    "• /huy (or type \"huy\", \"thoat\") leaves what you are doing.\n"
+    '• /huy (or type "huy", "thoat") leaves what you are doing.\n'
     "• /ngonngu changes the language.\n"
     "• Just type your question and the bot will try to answer it."
 )
@@ -78,10 +78,16 @@ class Engine:
             return replies
         except StoreError:
             log.exception("store failure while handling %s", msg.user_key)
-            return [Reply(_("Sorry, I could not save that just now. Please try again in a moment."))]
+            return [
+                Reply(_("Sorry, I could not save that just now. Please try again in a moment."))
+            ]
         except Exception:
             log.exception("error while handling an update from %s", msg.user_key)
-            return [Reply(_("Sorry, something went wrong on our side. Please try again, or type /menu."))]
+            return [
+                Reply(
+                    _("Sorry, something went wrong on our side. Please try again, or type /menu.")
+                )
+            ]
 
     def _user_for(self, msg: Incoming) -> User:
         users = self.services.users
@@ -123,8 +129,8 @@ class Engine:
             if target is None:
                 reply = Reply(_("I do not know that command. Type /help to see what I can do."))
                 return [reply, *self._ask_again(ctx, conv)]
-            flow, state = target
-            return self._apply(ctx, conv, Start(flow.name, state, {"args": msg.args}))
+            command_flow, entry = target
+            return self._apply(ctx, conv, Start(command_flow.name, entry, {"args": msg.args}))
         if msg.kind == "button" and ":" in msg.payload:
             prefix, *rest = msg.payload.split(":")
             action_flow = self._actions.get(prefix)
@@ -138,7 +144,9 @@ class Engine:
         flow = self.flows.get(conv.flow or MENU_FLOW)
         state = flow.states.get(conv.state or flow.first) if flow else None
         if flow is None or state is None:
-            log.warning("user %s was in unknown %s/%s; back to menu", user.id, conv.flow, conv.state)
+            log.warning(
+                "user %s was in unknown %s/%s; back to menu", user.id, conv.flow, conv.state
+            )
             return self._apply(ctx, conv, Done())
         outcome = await state.answer(ctx, msg)
         if (
@@ -167,7 +175,9 @@ class Engine:
             conv.tries += 1
             correction = outcome.correction
             if ctx.msg.kind == "button" and not self._offered(ctx, conv, ctx.msg.payload):
-                correction = _("That button is from an earlier message. Please answer this question:")
+                correction = _(
+                    "That button is from an earlier message. Please answer this question:"
+                )
             if conv.tries >= MAX_TRIES:
                 conv.tries = 0
                 self.services.conversations.save(conv)
@@ -213,7 +223,9 @@ class Engine:
 
     def _help_offer(self) -> Reply:
         return Reply(
-            _("This seems hard to answer here. You can try again, go back to the menu, or read the help."),
+            _(
+                "This seems hard to answer here. You can try again, go back to the menu, or read the help."
+            ),
             buttons=[
                 [Button(_("Try again"), "sys:retry")],
                 [Button(_("Main menu"), "sys:menu"), Button(_("Help"), "sys:help")],

@@ -70,7 +70,9 @@ class UserRepo:
 
     def by_phone(self, phone: str) -> list[User]:
         """Users registered with this +84 phone number."""
-        return [User.from_doc(dict(d), d.doc_id) for d in self._store.find(self._table, "phone", phone)]
+        return [
+            User.from_doc(dict(d), d.doc_id) for d in self._store.find(self._table, "phone", phone)
+        ]
 
     def in_area(self, area: str) -> list[User]:
         """Registered users of an area."""
@@ -79,7 +81,9 @@ class UserRepo:
 
     def with_role(self, role: str) -> list[User]:
         """Users holding a granted role (ADMIN or TEAM)."""
-        return [User.from_doc(dict(d), d.doc_id) for d in self._store.find(self._table, "roles", role)]
+        return [
+            User.from_doc(dict(d), d.doc_id) for d in self._store.find(self._table, "roles", role)
+        ]
 
     def all(self) -> list[User]:
         """Every user (for reports and broadcasts; not for hot paths)."""

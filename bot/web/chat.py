@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import secrets
 from collections import defaultdict
 from pathlib import Path
@@ -128,7 +129,9 @@ class WebChat:
         if isinstance(payload, str) and payload:
             return await self._answer(
                 request,
-                lambda key: Incoming(CHANNEL, key, "button", payload=payload[:64], display_name=name),
+                lambda key: Incoming(
+                    CHANNEL, key, "button", payload=payload[:64], display_name=name
+                ),
             )
         if not isinstance(text, str) or not text.strip():
             raise web.HTTPBadRequest(text="expected text or payload")
@@ -146,7 +149,9 @@ class WebChat:
         while chunk := await part.read_chunk():  # type: ignore[union-attr]
             data.extend(chunk)
             if len(data) > PHOTO_MAX_BYTES:
-                raise web.HTTPRequestEntityTooLarge(max_size=PHOTO_MAX_BYTES, actual_size=len(data))
+                raise web.HTTPRequestEntityTooLarge(
+                    max_size=PHOTO_MAX_BYTES, actual_size=len(data)
+                )
         ext = image_kind(bytes(data[:16]))
         if ext is None:
             return await self._answer(request, lambda key: Incoming(CHANNEL, key, "other"))
@@ -163,10 +168,8 @@ class WebChat:
         if not self._pending.get(session):
             event = self._wakeups[session]
             event.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
         replies = self._pending.pop(session, [])
         self._wakeups.pop(session, None)
         return _replies_response(replies, session if new else "")

@@ -31,11 +31,18 @@ class Chat:
         return self.last
 
     def _base(self, **extra: Any) -> dict[str, Any]:
-        return {"channel": self.channel, "user_key": self.user_key, "display_name": self.name, **extra}
+        return {
+            "channel": self.channel,
+            "user_key": self.user_key,
+            "display_name": self.name,
+            **extra,
+        }
 
     async def say(self, text: str) -> list[Reply]:
         """Type text (or a /command)."""
-        return await self.send(incoming_text(self.channel, self.user_key, text, display_name=self.name))
+        return await self.send(
+            incoming_text(self.channel, self.user_key, text, display_name=self.name)
+        )
 
     async def tap(self, payload: str) -> list[Reply]:
         """Press a button by its payload."""
