@@ -7,7 +7,15 @@ applies the change to memory and to the secondary indexes, so a failed write cha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+)
 from typing import Any, Protocol
 
 from tinydb.queries import QueryLike
@@ -15,11 +23,10 @@ from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
 from bot.storage.codec import dumps, loads
+from bot.storage.index import FieldIndex
 
 Doc = dict[str, Any]
 Fields = Mapping[str, Any] | Callable[[MutableMapping[str, Any]], None]
-
-_SCALARS = (str, int, float, bool, type(None))
 
 
 class Committer(Protocol):
@@ -48,16 +55,6 @@ def _deep(value: Any) -> Any:
     return value
 
 
-def index_keys(value: Any) -> Iterator[Hashable]:
-    """Index entries of a field value: the value itself, or each element of a list."""
-    if type(value) in _SCALARS:
-        yield value
-    elif type(value) is list:
-        yield from {item for item in value if type(item) in _SCALARS}
-    elif isinstance(value, Hashable):
-        yield value
-
-
 def field_matches(field_value: Any, value: Any) -> bool:
     """Equality, or membership when the stored field is a list."""
     if isinstance(field_value, list) and not isinstance(value, list):
@@ -74,7 +71,7 @@ class LogTable(Table):
         self._next = 1
         self._committer = committer
         self._name_json = dumps(name)
-        self._indexes: dict[str, dict[Hashable, set[int]]] = {}
+        self._indexes: dict[str, FieldIndex] = {}
 
     # --- indexes -------------------------------------------------------------------------
 
@@ -86,14 +83,14 @@ class LogTable(Table):
     def add_indexes(self, fields: Iterable[str]) -> None:
         """Declare indexed fields, building any new index from the documents in memory."""
         for field in fields:
-            if field in self._indexes:
-                continue
-            index: dict[Hashable, set[int]] = {}
-            for doc_id, doc in self._docs.items():
-                if field in doc:
-                    for key in index_keys(doc[field]):
-                        index.setdefault(key, set()).add(doc_id)
-            self._indexes[field] = index
+            if field not in self._indexes:
+                index = FieldIndex(field)
+                index.build(self._docs.items())
+                self._indexes[field] = index
+
+    def index_sets(self, field: str) -> dict[Hashable, set[int]]:
+        """One index as value -> set of ids (for consistency checks)."""
+        return self._indexes[field].as_sets()
 
     def find(self, field: str, value: Any) -> list[Document]:
         """Documents whose `field` equals `value` or, for a list field, contains it."""
@@ -112,43 +109,35 @@ class LogTable(Table):
         return self._match_ids(conditions)
 
     def _match_ids(self, conditions: Mapping[str, Any]) -> list[int]:
-        sets: list[set[int]] = []
+        sets: list[Collection[int]] = []
         rest: list[tuple[str, Any]] = []
         for field, value in conditions.items():
             index = self._indexes.get(field)
             if index is None or not isinstance(value, Hashable) or isinstance(value, list):
                 rest.append((field, value))
             else:
-                sets.append(index.get(value, set()))
+                sets.append(index.ids(value))
         if sets:
             sets.sort(key=len)
-            candidates: Iterable[int] = sorted(sets[0].intersection(*sets[1:]))
+            found = set(sets[0])
+            for other in sets[1:]:  # set & set walks the smaller one, in C
+                found &= other if isinstance(other, set) else set(other)
+            candidates: Iterable[int] = sorted(found)
         else:
             candidates = self._docs
-        if not rest:
-            return list(candidates)
         docs = self._docs
-        return [
-            i
-            for i in candidates
-            if all(f in docs[i] and field_matches(docs[i][f], v) for f, v in rest)
-        ]
+        ids = list(candidates)
+        for field, value in rest:  # one comprehension per condition: no per-document generator
+            ids = [i for i in ids if field in docs[i] and field_matches(docs[i][field], value)]
+        return ids
 
     def _index_add(self, doc_id: int, doc: Doc) -> None:
-        for field, index in self._indexes.items():
-            if field in doc:
-                for key in index_keys(doc[field]):
-                    index.setdefault(key, set()).add(doc_id)
+        for index in self._indexes.values():
+            index.add(doc_id, doc)
 
     def _index_drop(self, doc_id: int, doc: Doc) -> None:
-        for field, index in self._indexes.items():
-            if field in doc:
-                for key in index_keys(doc[field]):
-                    ids = index.get(key)
-                    if ids is not None:
-                        ids.discard(doc_id)
-                        if not ids:
-                            del index[key]
+        for index in self._indexes.values():
+            index.drop(doc_id, doc)
 
     # --- applying records (live writes and replay) ---------------------------------------
 

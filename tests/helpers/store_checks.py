@@ -9,7 +9,8 @@ from typing import Any
 from tinydb.table import Table
 
 from bot.storage.db import Store
-from bot.storage.table import LogTable, field_matches, index_keys
+from bot.storage.index import index_keys
+from bot.storage.table import LogTable, field_matches
 
 
 def assert_indexes_agree(store: Store, table: LogTable) -> None:
@@ -21,7 +22,7 @@ def assert_indexes_agree(store: Store, table: LogTable) -> None:
             if field in doc:
                 for key in index_keys(doc[field]):
                     rebuilt.setdefault(key, set()).add(doc_id)
-        assert table._indexes[field] == rebuilt, f"index {field} is stale"
+        assert table.index_sets(field) == rebuilt, f"index {field} is stale"
         for value in rebuilt:
             assert {d.doc_id for d in store.find(table, field, value)} == rebuilt[value]
         # `find` against a plain scan, for a sample of values (a scan per value is quadratic).
