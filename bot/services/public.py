@@ -59,22 +59,22 @@ def photo_src(ref: str) -> str | None:
 
 
 def _page(lang: str, page_title: str, body: str) -> str:
+    footer = _("Nông Dân Số — product traceability, Lạng Sơn")
     return (
         f'<!doctype html><html lang="{e(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<meta name="robots" content="noindex"><title>{e(page_title)}</title>'
         f"<style>{_STYLE}</style></head><body><main>{body}"
-        f"<footer>{e(_('Nông Dân Số — product traceability, Lạng Sơn'))}</footer>"
+        f"<footer>{e(footer)}</footer>"
         "</main></body></html>"
     )
 
 
 def not_found_page(lang: str) -> str:
     """The page for an unknown or deleted listing."""
+    heading = _("Product not found")
     text = _("This product page does not exist, or the seller has removed it.")
-    return _page(
-        lang, _("Product not found"), f"<h1>{e(_('Product not found'))}</h1><p>{e(text)}</p>"
-    )
+    return _page(lang, heading, f"<h1>{e(heading)}</h1><p>{e(text)}</p>")
 
 
 def listing_page(listing: Listing, cats: Catalogs, base_url: str, phone: str, lang: str) -> str:
@@ -112,11 +112,12 @@ def listing_page(listing: Listing, cats: Catalogs, base_url: str, phone: str, la
     if listing.description:
         parts.append(f"<p>{e(listing.description)}</p>")
     chat = base_url.rstrip("/") + "/"
-    order = [f"<h2>{e(_('How to order'))}</h2>"]
-    order.append(f'<p><a href="{e(chat)}">{e(_("Order through the Nông Dân Số chat"))}</a></p>')
+    how, link = _("How to order"), _("Order through the Nông Dân Số chat")
+    order = [f"<h2>{e(how)}</h2>", f'<p><a href="{e(chat)}">{e(link)}</a></p>']
     if phone:
         tel = "tel:" + "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-        order.append(f'<p>{e(_("Seller phone / Zalo:"))} <a href="{e(tel)}">{e(phone)}</a></p>')
+        label = _("Seller phone / Zalo:")
+        order.append(f'<p>{e(label)} <a href="{e(tel)}">{e(phone)}</a></p>')
     parts.append('<section class="order">' + "".join(order) + "</section>")
     qr_alt = e(_("QR code of this page"))
     parts.append(f'<p class="qr"><img src="/p/{listing.id}/qr.png" alt="{qr_alt}"></p>')
