@@ -10,19 +10,38 @@ from aiohttp import web
 
 from bot.app import BotApp
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo_bot import ZaloBotChannel
+from bot.channels.zalo_oa import ZaloOAChannel
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.web.chat import WebChat
 from bot.web.console import add_console_routes
 from bot.web.public import add_public_routes
 from bot.web.webhooks import add_telegram_webhook
+from bot.web.zalo_webhooks import add_zalo_bot_webhook, add_zalo_oa_webhook
 
 log = logging.getLogger(__name__)
 
 
-def build_web_app(bot: BotApp, telegram: TelegramChannel | None) -> web.Application:
+ZALO_OA_KEY = web.AppKey("zalo_oa", ZaloOAChannel)
+ZALO_BOT_KEY = web.AppKey("zalo_bot", ZaloBotChannel)
+
+
+def build_web_app(
+    bot: BotApp,
+    telegram: TelegramChannel | None,
+    zalo_oa: ZaloOAChannel | None = None,
+    zalo_bot: ZaloBotChannel | None = None,
+) -> web.Application:
     """The aiohttp application with every route the bot serves."""
     app = web.Application(client_max_size=6 * 1024 * 1024)
+    if zalo_oa is not None:
+        app[ZALO_OA_KEY] = zalo_oa
+        add_zalo_oa_webhook(app, zalo_oa)
+    if zalo_bot is not None:
+        app[ZALO_BOT_KEY] = zalo_bot
+        if zalo_bot.webhook_url:
+            add_zalo_bot_webhook(app, zalo_bot, bot.settings.zalo_bot_webhook_secret)
     WebChat(bot.engine, bot.media_dir).add_routes(app)
     add_public_routes(app, bot.services)
     add_console_routes(app, bot.services)
@@ -41,13 +60,20 @@ async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp,
     bot = BotApp(settings, clock)
     try:
         telegram = TelegramChannel(settings, bot.engine) if settings.telegram_token else None
-        runner = web.AppRunner(build_web_app(bot, telegram), access_log=None)
+        zalo_oa = ZaloOAChannel(settings, bot.engine) if settings.zalo_oa_enabled else None
+        zalo_bot = ZaloBotChannel(settings, bot.engine) if settings.zalo_bot_token else None
+        web_app = build_web_app(bot, telegram, zalo_oa, zalo_bot)
+        runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         bot.on_stop(runner.cleanup)
         if telegram is not None:
             await telegram.start()
             bot.on_stop(telegram.stop)
+        for zalo in (zalo_oa, zalo_bot):
+            if zalo is not None:
+                await zalo.start()
+                bot.on_stop(zalo.stop)
         bot.start_jobs()
     except BaseException:
         await bot.stop()
@@ -65,6 +91,10 @@ async def serve(settings: Settings) -> None:
     if settings.telegram_token:
         mode = "webhook" if settings.telegram_webhook_url else "long polling"
         print(f"Telegram: {mode}.", flush=True)
+    if settings.zalo_oa_enabled:
+        print("Zalo OA: webhook /webhooks/zalo-oa.", flush=True)
+    if settings.zalo_bot_token:
+        print(f"Zalo Bot: {'webhook' if settings.zalo_bot_webhook_secret else 'long polling'}.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

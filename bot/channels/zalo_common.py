@@ -1,0 +1,58 @@
+"""What both Zalo channels share: media links, menus as numbered lines, per-user sessions."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
+
+from bot.channels.plain import PlainSession
+from bot.core.types import Reply
+
+# Sessions kept in memory (least recently used dropped): a typed digit presses a button of
+# the last menu; after a restart or eviction, flows still understand typed numbers and words.
+SESSIONS_MAX = 10_000
+
+
+class ZaloError(Exception):
+    """A Zalo API call failed (its JSON said so, or the server could not be reached)."""
+
+
+class Sessions:
+    """The PlainSession of each chat, bounded."""
+
+    def __init__(self, limit: int = SESSIONS_MAX) -> None:
+        self._limit = limit
+        self._sessions: OrderedDict[str, PlainSession] = OrderedDict()
+
+    def get(self, chat_id: str) -> PlainSession:
+        """The chat's session (a new one if none)."""
+        session = self._sessions.pop(chat_id, None) or PlainSession()
+        self._sessions[chat_id] = session
+        while len(self._sessions) > self._limit:
+            self._sessions.popitem(last=False)
+        return session
+
+
+def without_keyboards(reply: Reply) -> Reply:
+    """The reply minus Telegram-only keyboards (share contact/location): Zalo users type."""
+    return replace(reply, request_contact="", request_location="")
+
+
+def media_url(ref: str, base_url: str) -> str | None:
+    """A URL Zalo can fetch for a photo ref; None for refs of other platforms ("tg:...")."""
+    if ref.startswith("media:"):
+        return f"{base_url}/media/{ref.removeprefix('media:')}"
+    if ref.startswith(("https://", "http://")):
+        return ref
+    return None
+
+
+def publish_document(media_dir: Path, base_url: str, name: str, content: bytes) -> str:
+    """Save a file (e.g. a CSV export) under an unguessable name; return its download link."""
+    media_dir.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60] or "file"
+    stored = f"doc-{secrets.token_urlsafe(12)}-{safe}"
+    (media_dir / stored).write_bytes(content)
+    return f"{base_url}/media/{stored}"

@@ -1,0 +1,107 @@
+"""Zalo OA state that must survive restarts: the token pair and each user's reply window."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.storage.db import Store
+
+# After a user's message the OA may reply for free for 48 hours, at most 8 messages; the
+# count starts again whenever the user writes.
+WINDOW = timedelta(hours=48)
+FREE_MESSAGES = 8
+
+
+@dataclass(frozen=True)
+class OAToken:
+    """An access token and the single-use refresh token that renews it."""
+
+    access_token: str
+    refresh_token: str
+
+
+class TokenFile:
+    """The current token pair in DATA_DIR, replaced atomically (a refresh token works once)."""
+
+    def __init__(self, path: Path, initial: OAToken) -> None:
+        self.path = path
+        self._initial = initial
+
+    def load(self) -> OAToken:
+        """The stored pair; the configured one until the first refresh."""
+        if not self.path.is_file():
+            return self._initial
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        return OAToken(str(data["access_token"]), str(data["refresh_token"]))
+
+    def save(self, token: OAToken) -> None:
+        """Write the pair durably: temp file, fsync, rename, fsync the directory."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(asdict(token), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)  # a secret: readable by the bot's account only
+        os.replace(tmp, self.path)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class OutsideWindow(Exception):
+    """The OA may not message this user now (no recent message from them, or quota used)."""
+
+    def __init__(self, user_id: str, reason: str) -> None:
+        super().__init__(f"Zalo OA user {user_id} is outside the reply window: {reason}")
+        self.user_id = user_id
+        self.reason = reason
+
+
+class WindowBook:
+    """When each OA user last wrote, and how many messages the OA sent them since."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._table = store.table("zalo_oa_windows", indexes=("user",))
+
+    def user_wrote(self, user_id: str, at: datetime) -> None:
+        """Open a new window: the user just sent something."""
+        doc = {"user": user_id, "last_in": at.timestamp(), "sent": 0}
+        found = self._store.find(self._table, "user", user_id)
+        if found:
+            self._table.update(doc, doc_ids=[found[0].doc_id])
+        else:
+            self._table.insert(doc)
+
+    def refusal(self, user_id: str, at: datetime) -> str | None:
+        """Why a message to this user may not go now, or None when it may."""
+        found = self._store.find(self._table, "user", user_id)
+        if not found:
+            return "the user never wrote to the OA"
+        doc = found[0]
+        if at.timestamp() - float(doc.get("last_in", 0)) > WINDOW.total_seconds():
+            return "more than 48 hours since the user's last message"
+        if int(doc.get("sent", 0)) >= FREE_MESSAGES:
+            return f"{FREE_MESSAGES} messages already sent since the user's last message"
+        return None
+
+    def sent(self, user_id: str) -> None:
+        """Count one message sent in the user's window."""
+        found = self._store.find(self._table, "user", user_id)
+        if found:
+            self._table.update(
+                {"sent": int(found[0].get("sent", 0)) + 1}, doc_ids=[found[0].doc_id]
+            )
+
+    def forget(self, user_id: str) -> None:
+        """Drop what is known of a user's window (data deletion)."""
+        ids = [d.doc_id for d in self._store.find(self._table, "user", user_id)]
+        if ids:
+            self._table.remove(doc_ids=ids)
