@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     listings = sub.add_parser("listings", help="export every listing as a marketplace CSV")
     listings.add_argument("action", choices=("export",))
     listings.add_argument("file", type=Path, help="CSV file to write (UTF-8, opens in Excel)")
+    link = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
+    link.add_argument("telegram_id", nargs="?", default="", help="default: the first admin")
     return parser
 
 
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.listings_cli import run_listings
 
         return _with_store(settings, lambda: run_listings(settings, args.action, args.file))
+    if command == "console-link":
+        return _console_link(settings, args.telegram_id)
     if command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         return _with_store(settings, lambda: _chat(settings, args.name))
@@ -85,6 +89,18 @@ def _with_store(settings: Settings, run: Callable[[], int]) -> int:
         return _fail(f"cannot write to DATA_DIR={settings.data_dir}: {exc.strerror}")
     except KeyboardInterrupt:
         return 0
+
+
+def _console_link(settings: Settings, telegram_id: str) -> int:
+    from bot.core.clock import Clock
+    from bot.services.console_links import Links
+
+    chosen = telegram_id.strip() or min(settings.admin_telegram_ids, default="")
+    if not chosen.lstrip("-").isdigit():
+        return _fail("give a numeric Telegram id (or set ADMIN_TELEGRAM_IDS)")
+    # Written as a file, not into the store: this works while the bot is running.
+    print(Links(settings.data_dir, Clock()).url(settings.base_url, f"telegram:{chosen}"))
+    return 0
 
 
 def _chat(settings: Settings, name: str) -> int:

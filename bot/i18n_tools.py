@@ -24,6 +24,8 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {"_": None, "N_": None}
 def domain_of(path: Path) -> str:
     """The catalog domain a source file's messages belong to."""
     rel = path.relative_to(ROOT)
+    if rel.parts[:3] == ("bot", "web", "console"):
+        return "console"  # the web console's pages share the /console command's catalog
     if rel.parts[0] == "handlers" or rel.parts[:2] == ("bot", "services"):
         return path.stem if path.stem != "__init__" else "core"
     return "core"

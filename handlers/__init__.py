@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.flow import Flow
 from handlers import buy, myorders, order_outside, orders
 from handlers import (
+    console,
     faq,
     faq_admin,
     lessons,
@@ -26,6 +27,7 @@ def build_flows() -> list[Flow]:
         *(faq.build(), faq_admin.build(), team.build()),
         lessons.build(),
         lessons_team.build(),
+        console.build(),
         listings.build(),
         listings_mine.build(),
         *(buy.build(), myorders.build(), orders.build(), order_outside.build()),

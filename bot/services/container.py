@@ -9,7 +9,9 @@ from pathlib import Path
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.notify import Notifier
+from bot.services.broadcast import BroadcastRepo
 from bot.services.catalog import Directory
+from bot.services.console_links import Links
 from bot.services.conversations import ConversationRepo, SeenUpdates
 from bot.services.faq import FaqRepo
 from bot.services.faq_inbox import FaqInbox
@@ -18,6 +20,8 @@ from bot.services.lessons import LessonService
 from bot.services.listings import ListingRepo, farmer_eraser
 from bot.services.order_jobs import order_clock
 from bot.services.orders import OrderRepo
+from bot.services.outbox import BROADCAST_SHARE, Outbox
+from bot.services.roles import RoleService
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 
@@ -42,12 +46,17 @@ class Services:
     faq: FaqRepo
     handoffs: HandoffRepo
     orders: OrderRepo
+    roles: RoleService
+    broadcasts: BroadcastRepo
+    console_links: Links
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
     # What each feature erases when a user deletes their data.
     deletion_hooks: list[Callable[[User], None]] = field(default_factory=list)
     # Long-running jobs the app starts (reminders, the broadcast outbox); each loops forever.
     jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The broadcast outbox; built right after the notifier it reports through.
+    outbox: Outbox = field(init=False)
 
     def delete_user(self, user: User) -> None:
         """Erase a user and everything features stored for them."""
@@ -81,7 +90,18 @@ def build_services(
         faq=FaqRepo(store, content_dir / "faq.csv"),
         handoffs=HandoffRepo(store),
         orders=OrderRepo(store, settings.order_reminder_hours, settings.order_expiry_hours),
+        roles=RoleService(store, users),
+        broadcasts=BroadcastRepo(store, users, lessons.is_trained),
+        console_links=Links(settings.data_dir, clock or Clock()),
     )
+    rate = settings.telegram_max_rate * BROADCAST_SHARE
+    services.outbox = Outbox(
+        store, users, services.broadcasts, services.notifier, services.clock, rate=rate
+    )
+    services.jobs.append(services.outbox.job())
+    services.deletion_hooks.append(services.roles.forget_user)
+    services.deletion_hooks.append(services.broadcasts.forget_author)
+    services.deletion_hooks.append(services.outbox.forget_user)
     services.profile_lines.append(lessons.profile_lines)
     services.deletion_hooks.append(lessons.delete)
     services.deletion_hooks.append(lambda user: services.faq.forget_user(user.id))
