@@ -8,6 +8,7 @@ updates handed out one per getUpdates call (or posted to the bot's webhook).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -275,10 +276,8 @@ class FakeZaloBot(_Server):
         wait = min(float(params.get("timeout", 0) or 0), self.poll_timeout_cap)
         if not self._queue:
             self._arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), wait)
-            except TimeoutError:
-                pass
         if not self._queue:
             return self._error(408, "Request timeout")
         self.handed_out += 1
