@@ -27,6 +27,7 @@ from bot.core.types import Button, Incoming, Reply
 from bot.i18n import _
 from bot.services.users import BUYER, FARMER
 from bot.text import display_phone, fold, normalize_phone
+from handlers import linking
 
 NAME_MAX = 64
 CROP_MAX = 10
@@ -124,6 +125,8 @@ async def answer_phone(ctx: Ctx, msg: Incoming) -> Outcome:
         )
     ctx.user.phone = phone
     ctx.services.users.save(ctx.user)
+    if not ctx.data.get("edit") and (link := linking.offer(ctx)) is not None:
+        return link  # the number is registered from another app: offer to link them
     return _next(ctx, "area")
 
 
@@ -331,5 +334,6 @@ def build() -> Flow:
             "role": State(ask_role, answer_role),
             "crops": State(ask_crops, answer_crops),
             "consent": State(ask_consent, answer_consent),
+            **linking.states(),
         },
     )
