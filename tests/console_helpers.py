@@ -80,13 +80,17 @@ def client() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
-async def sign_in(http: aiohttp.ClientSession, server: Server, user_key: str) -> aiohttp.ClientResponse:
+async def sign_in(
+    http: aiohttp.ClientSession, server: Server, user_key: str
+) -> aiohttp.ClientResponse:
     """Open a fresh link and press "Sign in", as a browser would."""
     token = link_token(server.app, user_key)
     return await redeem(http, server, token)
 
 
-async def redeem(http: aiohttp.ClientSession, server: Server, token: str) -> aiohttp.ClientResponse:
+async def redeem(
+    http: aiohttp.ClientSession, server: Server, token: str
+) -> aiohttp.ClientResponse:
     """Open the link page for `token` and submit its form."""
     async with http.get(f"{server.base}/console/login/{token}") as page:
         csrf = csrf_of(await page.text())

@@ -21,7 +21,9 @@ from tests.console_helpers import (
 from tests.helpers.driver import Chat
 
 
-async def test_link_signs_in_once_and_a_replay_is_refused(tmp_path: Path, clock: FakeClock) -> None:
+async def test_link_signs_in_once_and_a_replay_is_refused(
+    tmp_path: Path, clock: FakeClock
+) -> None:
     async with running(tmp_path / "d", clock) as server, client() as http:
         admin(server.app)
         token = link_token(server.app, f"telegram:{ADMIN_TG}")
@@ -92,13 +94,22 @@ async def test_cookie_is_http_only_strict_and_secure_behind_https(
 ) -> None:
     async with running(tmp_path / "d", clock, public_base_url="https://x.example") as server:
         admin(server.app)
+        token = link_token(server.app, f"telegram:{ADMIN_TG}")
         async with client() as http:
-            response = await sign_in(http, server, f"telegram:{ADMIN_TG}")
-            cookie = next(
-                h for r in response.history for h in r.headers.getall("Set-Cookie", [])
-                if h.startswith("ndc_session=")
-            )
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
+            async with http.get(f"{server.base}/console/login/{token}") as page:
+                pre = page.cookies["ndc_pre"]
+                csrf = csrf_of(await page.text())
+            assert pre["secure"] and pre["httponly"] and pre["samesite"] == "Strict"
+            async with http.post(
+                f"{server.base}/console/login",
+                data={"token": token, "csrf": csrf},
+                headers={"Cookie": f"ndc_pre={pre.value}"},
+                allow_redirects=False,
+            ) as response:
+                assert response.status == 303
+                session = response.cookies["ndc_session"]
+        assert session["secure"] and session["httponly"] and session["samesite"] == "Strict"
+        assert session["path"] == "/console"
 
 
 async def test_revoked_role_ends_the_session(tmp_path: Path, clock: FakeClock) -> None:

@@ -7,12 +7,17 @@ from aiohttp import web
 from bot.services.container import Services
 from bot.web.console.base import Console
 from bot.web.console.dashboard import Dashboard
+from bot.web.console.faq_pages import FaqPages
+from bot.web.console.lessons_pages import LessonPages
+from bot.web.console.questions import QuestionPages
 from bot.web.console.signin import SignIn
+from bot.web.console.users_pages import UserPages
 
 
 def add_console_routes(app: web.Application, services: Services) -> Console:
     """Mount every console page on the bot's web app."""
     console = Console(services)
-    for pages in (SignIn(console), Dashboard(console)):
-        pages.add_routes(app)
+    pages = (SignIn, Dashboard, FaqPages, QuestionPages, UserPages, LessonPages)
+    for kind in pages:
+        kind(console).add_routes(app)
     return console

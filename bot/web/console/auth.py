@@ -136,4 +136,3 @@ def viewer_for(users: UserRepo, user: User | None, csrf: str) -> Viewer | None:
     if not admin and not users.is_team(user):
         return None
     return Viewer(user, admin, tuple(user.team_areas), csrf)
-
