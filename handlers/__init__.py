@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.flow import Flow
 from handlers import buy, myorders, order_outside, orders
+from handlers import broadcast, roles
 from handlers import (
     console,
     faq,
@@ -31,6 +32,7 @@ def build_flows() -> list[Flow]:
         listings.build(),
         listings_mine.build(),
         *(buy.build(), myorders.build(), orders.build(), order_outside.build()),
+        *(roles.build(), broadcast.build()),
     ]
     entries = [f.menu for f in flows if f.menu is not None]
     return [menu.build(entries), *flows]

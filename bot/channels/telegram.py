@@ -26,6 +26,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.channels.plain import parse_command
+from bot.channels.telegram_broadcast import TelegramDirect
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.types import Incoming, Reply
@@ -142,6 +143,7 @@ class TelegramChannel:
         self._keyboard_open: set[int] = set()
         self._edits: dict[tuple[int, str], int] = {}
         engine.services.notifier.register(CHANNEL, self.send)
+        engine.services.outbox.register(CHANNEL, TelegramDirect(settings, self._photo))
 
     async def start(self) -> None:
         """Connect to the Bot API and start receiving updates."""

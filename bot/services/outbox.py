@@ -1,0 +1,468 @@
+"""The broadcast outbox: one stored row per recipient, and the job that delivers them.
+
+Each row moves pending -> sending -> sent | failed | blocked | skipped (opted out, deleted).
+
+Exactly once, and the window that remains: a network send and a disk write cannot be made
+atomic. A row is written "sending" (fsync'd) BEFORE its message goes out and "sent" after the
+platform answered. A row found "sending" after a crash (or SIGKILL) may or may not have reached
+the recipient; we send it again, because a missed notice is worse than a repeated one. So the
+only possible duplicates are the sends in flight at the moment of the crash whose request the
+platform had accepted: at most one message per in-flight send per crash (at most
+MAX_IN_FLIGHT, in practice rate x round-trip, well under one at 30 msg/s). A send that timed
+out (unknown outcome) is retried the same way. Nobody is skipped: every row not "sent" is
+sent again or ends in a stated status.
+
+Pacing: sends start evenly spaced at `rate` per second (never bursting to catch up after a
+delay), at most one per chat per second; a 429 pauses all sending for its `retry_after`;
+transient errors retry with exponential backoff up to MAX_ATTEMPTS; a 403 marks the user
+blocked. Opt-outs are read from the user right before each send. The job yields to the event
+loop between sends, so conversations keep being answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.core.types import Button, Reply
+from bot.i18n import _, format_number, use_locale
+from bot.services.broadcast import CANCELLED, DONE, SENDING, Audience, Broadcast, render
+from bot.services.users import User
+
+if TYPE_CHECKING:
+    from bot.core.clock import Clock
+    from bot.core.notify import Notifier
+    from bot.services.broadcast import BroadcastRepo
+    from bot.services.users import UserRepo
+    from bot.storage.db import Store
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+IN_FLIGHT = "sending"
+SENT = "sent"
+FAILED = "failed"
+BLOCKED = "blocked"
+SKIPPED = "skipped"
+STATUSES = (PENDING, IN_FLIGHT, SENT, FAILED, BLOCKED, SKIPPED)
+
+MAX_IN_FLIGHT = 16
+# Broadcasts use this share of the channel's rate, leaving room for conversation replies and
+# for the jitter between when a send starts here and when the platform counts it.
+BROADCAST_SHARE = 0.97
+MAX_ATTEMPTS = 5
+PER_CHAT_SECONDS = 1.0  # Telegram: about one message per second to one chat
+BATCH = 500  # pending rows read at a time
+
+
+class Blocked(Exception):
+    """The recipient blocked the bot (Telegram 403): never send to them again."""
+
+
+class RetryLater(Exception):
+    """Try again later: `seconds` from a flood limit (pauses all sending), or None (backoff)."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        super().__init__(f"retry after {seconds}" if seconds is not None else "transient error")
+        self.seconds = seconds
+
+
+class Failed(Exception):
+    """A permanent failure for this recipient (bad request, chat not found...)."""
+
+
+class DirectSender(Protocol):
+    """A channel's raw sender: one Reply to one chat, raising Blocked / RetryLater / Failed."""
+
+    async def __call__(self, chat_id: str, reply: Reply) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Where a broadcast's rows stand."""
+
+    by_status: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """Every row."""
+        return sum(self.by_status.values())
+
+    @property
+    def done(self) -> int:
+        """Rows that reached a final status."""
+        return self.total - self.by_status[PENDING] - self.by_status[IN_FLIGHT]
+
+    def __getitem__(self, status: str) -> int:
+        return self.by_status[status]
+
+
+class Outbox:
+    """The outbox table, and the delivery job registered in Services.jobs."""
+
+    def __init__(
+        self,
+        store: Store,
+        users: UserRepo,
+        broadcasts: BroadcastRepo,
+        notifier: Notifier,
+        clock: Clock,
+        *,
+        rate: float = 30.0,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        backoff: float = 1.0,
+        progress_every: float = 3.0,
+        idle_tick: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._table = store.table("outbox", indexes=("broadcast_id", "status", "user_id"))
+        self._users = users
+        self.broadcasts = broadcasts
+        self._notifier = notifier
+        self._clock = clock
+        self.rate = rate
+        self._max_in_flight = max_in_flight
+        self.backoff = backoff  # seconds before the first retry of a transient error
+        self.progress_every = progress_every
+        self._idle_tick = idle_tick
+        self._senders: dict[str, DirectSender] = {}
+        self._wake = asyncio.Event()
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._chat_last: dict[str, float] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._claimed: set[int] = set()  # rows handed to a task, not yet written "sending"
+        self._progress_task: asyncio.Task[None] | None = None
+        self.sends = 0  # calls made to channel senders (for benches and logs)
+
+    # --- rows -----------------------------------------------------------------------------
+
+    def register(self, channel: str, sender: DirectSender) -> None:
+        """Let `channel` deliver broadcast messages with its raw sender."""
+        self._senders[channel] = sender
+
+    def start(self, broadcast: Broadcast, now: datetime) -> int:
+        """Write one pending row per recipient (once), mark the broadcast sending; return count."""
+        table = self._table
+        total = self._store.count_where(table, {"broadcast_id": broadcast.id})
+        if not total:
+            users = self.broadcasts.recipients(Audience.from_dict(broadcast.audience))
+            rows = [
+                {
+                    "broadcast_id": broadcast.id,
+                    "user_id": u.id,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_try_at": 0.0,
+                }
+                for u in users
+            ]
+            if rows:
+                table.insert_multiple(rows)  # one durable record for every recipient
+            total = len(rows)
+        self.broadcasts.update(
+            broadcast.id, status=SENDING, total=total, started_at=now.isoformat()
+        )
+        self.wake()
+        return total
+
+    def counts(self, broadcast_id: int) -> Counts:
+        """How many of a broadcast's rows are in each status."""
+        table = self._table
+        return Counts(
+            {
+                s: self._store.count_where(table, {"broadcast_id": broadcast_id, "status": s})
+                for s in STATUSES
+            }
+        )
+
+    def cancel(self, broadcast_id: int, now: datetime) -> bool:
+        """Stop a scheduled or running broadcast; False if it had already ended."""
+        found = self.broadcasts.get(broadcast_id)
+        if found is None or found.status in (DONE, CANCELLED):
+            return False
+        self.broadcasts.update(broadcast_id, status=CANCELLED, finished_at=now.isoformat())
+        self.wake()
+        return True
+
+    def forget_user(self, user: User) -> None:
+        """Drop a deleted user's rows (they will not be sent to)."""
+        ids = [d.doc_id for d in self._store.find(self._table, "user_id", user.id)]
+        if ids:
+            self._table.remove(doc_ids=ids)
+
+    def _set(self, row_id: int, status: str, **extra: Any) -> None:
+        self._table.update({"status": status, **extra}, doc_ids=[row_id])
+
+    def recover(self) -> int:
+        """After a crash: rows left "sending" go back to pending (see the module docstring)."""
+        ids = self._store.find_ids(self._table, {"status": IN_FLIGHT})
+        if ids:
+            self._table.update({"status": PENDING}, doc_ids=ids)
+            log.warning("%d broadcast message(s) were in flight at a crash; resending", len(ids))
+        return len(ids)
+
+    # --- the job --------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Make the job look for work now (a new or cancelled broadcast)."""
+        self._wake.set()
+
+    def job(self) -> Callable[[], Awaitable[None]]:
+        """The background job for Services.jobs."""
+
+        async def broadcast_outbox() -> None:
+            await self.run()
+
+        return broadcast_outbox
+
+    async def run(self) -> None:
+        """Deliver broadcasts forever."""
+        self.recover()
+        try:
+            while True:
+                for due in self.broadcasts.due(self._clock.now()):
+                    self.start(due, self._clock.now())
+                active = self.broadcasts.with_status(SENDING)
+                for broadcast in active:
+                    await self._drain(broadcast.id)
+                if not active:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._idle_tick)
+        finally:
+            for task in list(self._in_flight):
+                task.cancel()
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            for sender in self._senders.values():
+                await sender.close()
+
+    async def _drain(self, broadcast_id: int) -> None:
+        """Send a broadcast's pending rows until none is left or it is cancelled."""
+        last_progress = time.monotonic()
+        while True:
+            broadcast = self.broadcasts.get(broadcast_id)
+            if broadcast is None or broadcast.status != SENDING:
+                break
+            ids = self._store.find_ids(
+                self._table, {"broadcast_id": broadcast_id, "status": PENDING}
+            )
+            if not ids and not self._in_flight:
+                self._finish(broadcast)
+                return
+            ready, wait = self._ready(ids[: BATCH * 4])
+            if not ready:
+                await asyncio.sleep(min(wait, 0.05) if self._in_flight else wait)
+                continue
+            for row_id in ready:
+                if self._cancelled(broadcast_id):
+                    break
+                await self._pace()
+                while len(self._in_flight) >= self._max_in_flight:
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                self._claimed.add(row_id)
+                task = asyncio.create_task(self._deliver(broadcast, row_id))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+                if time.monotonic() - last_progress >= self.progress_every:
+                    last_progress = time.monotonic()
+                    self._progress(broadcast)
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        broadcast = self.broadcasts.get(broadcast_id)
+        if broadcast is not None and broadcast.status == CANCELLED:
+            await self._report(broadcast, final=True)
+
+    def _cancelled(self, broadcast_id: int) -> bool:
+        found = self.broadcasts.get(broadcast_id)
+        return found is None or found.status != SENDING
+
+    def _ready(self, ids: list[int]) -> tuple[list[int], float]:
+        """Rows whose backoff is over (up to BATCH), and how long until the next one is."""
+        now = time.time()
+        ready: list[int] = []
+        soonest = self._idle_tick
+        for row_id in ids:
+            if row_id in self._claimed:
+                continue
+            doc = self._table.get(doc_id=row_id)
+            if doc is None or isinstance(doc, list):
+                continue
+            due = float(doc.get("next_try_at") or 0.0)
+            if due <= now:
+                ready.append(row_id)
+                if len(ready) >= BATCH:
+                    break
+            else:
+                soonest = min(soonest, due - now)
+        return ready, max(soonest, 0.0)
+
+    async def _pace(self) -> None:
+        """Wait for the next send slot: evenly spaced, after any flood pause; always yields."""
+        interval = 1.0 / self.rate
+        while True:
+            now = time.monotonic()
+            wait = max(self._next_slot, self._paused_until) - now
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        await asyncio.sleep(0)
+        self._next_slot = max(time.monotonic(), self._next_slot) + interval
+
+    async def _per_chat(self, key: str) -> None:
+        """Keep to about one message per second per chat."""
+        last = self._chat_last.get(key)
+        if last is not None:
+            wait = last + PER_CHAT_SECONDS - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        now = time.monotonic()
+        self._chat_last[key] = now
+        if len(self._chat_last) > 4096:
+            old = [k for k, t in self._chat_last.items() if now - t > PER_CHAT_SECONDS]
+            for k in old:
+                del self._chat_last[k]
+
+    async def _deliver(self, broadcast: Broadcast, row_id: int) -> None:
+        """Send one row (claimed by the caller) and record the outcome."""
+        try:
+            await self._deliver_claimed(broadcast, row_id)
+        finally:
+            self._claimed.discard(row_id)
+
+    async def _deliver_claimed(self, broadcast: Broadcast, row_id: int) -> None:
+        """Read the user's consent right before sending; write the row before and after."""
+        doc = self._table.get(doc_id=row_id)
+        if doc is None or isinstance(doc, list) or doc.get("status") != PENDING:
+            return
+        user = self._users.get(int(doc["user_id"]))
+        if user is None or not user.consent:
+            self._set(row_id, SKIPPED)
+            return
+        if user.blocked:
+            self._set(row_id, BLOCKED)
+            return
+        route = self._route(user)
+        if route is None:  # a channel without a raw sender (web chat): best effort, no pacing
+            if await self._notifier.notify(
+                user, lambda: [render(broadcast.text, broadcast.photo)]
+            ):
+                self._set(row_id, SENT, sent_at=time.time())
+            else:
+                self._set(row_id, FAILED, error="unreachable")
+            return
+        channel, chat_id = route
+        with use_locale(user.lang):
+            reply = render(broadcast.text, broadcast.photo)
+        attempts = int(doc.get("attempts") or 0) + 1
+        await self._per_chat(f"{channel}:{chat_id}")
+        self._set(row_id, IN_FLIGHT, attempts=attempts)  # fsync'd before the send: see above
+        try:
+            self.sends += 1
+            await self._senders[channel](chat_id, reply)
+        except Blocked:
+            self._set(row_id, BLOCKED)
+            self._mark_blocked(user.id)
+        except RetryLater as exc:
+            self._retry(row_id, attempts, exc.seconds)
+        except Failed as exc:
+            log.info("broadcast %s to user %s failed: %s", broadcast.id, user.id, exc)
+            self._set(row_id, FAILED, error=str(exc)[:200])
+        except asyncio.CancelledError:
+            raise  # the row stays "sending": resent on restart, as documented
+        except Exception as exc:  # an unknown error: treat as transient, within the attempts
+            log.exception("broadcast %s to user %s: unexpected error", broadcast.id, user.id)
+            self._retry(row_id, attempts, None, str(exc))
+        else:
+            self._set(row_id, SENT, sent_at=time.time())
+
+    def _retry(self, row_id: int, attempts: int, seconds: float | None, error: str = "") -> None:
+        if seconds is not None:  # a flood limit: everyone waits, this row is not at fault
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._set(row_id, PENDING, attempts=attempts - 1)
+            return
+        if attempts >= MAX_ATTEMPTS:
+            self._set(row_id, FAILED, error=error or "gave up after retries")
+            return
+        delay = self.backoff * 2 ** (attempts - 1)
+        self._set(row_id, PENDING, next_try_at=time.time() + delay)
+
+    def _route(self, user: User) -> tuple[str, str] | None:
+        """(channel, chat id) through a channel that has a raw sender."""
+        for key in (user.last_channel, *user.ident):
+            channel, _sep, chat_id = key.partition(":")
+            if channel in self._senders and key in user.ident:
+                return channel, chat_id
+        return None
+
+    def _mark_blocked(self, user_id: int) -> None:
+        user = self._users.get(user_id)
+        if user is not None and not user.blocked:
+            user.blocked = True
+            self._users.save(user)
+            log.info("user %s blocked the bot; no more broadcasts to them", user_id)
+
+    # --- telling the author ---------------------------------------------------------------
+
+    def _finish(self, broadcast: Broadcast) -> None:
+        self.broadcasts.update(
+            broadcast.id, status=DONE, finished_at=self._clock.now().isoformat()
+        )
+        broadcast.status = DONE
+        self._progress(broadcast, final=True)
+
+    def _progress(self, broadcast: Broadcast, final: bool = False) -> None:
+        """Update the author's progress message in the background (never slows sending)."""
+        if self._progress_task is not None and not self._progress_task.done() and not final:
+            return
+        self._progress_task = asyncio.create_task(self._report(broadcast, final))
+
+    async def _report(self, broadcast: Broadcast, final: bool = False) -> None:
+        author = self._users.get(broadcast.author_id) if broadcast.author_id else None
+        if author is None:
+            return
+        counts = self.counts(broadcast.id)
+        status = self.broadcasts.get(broadcast.id)
+        state = status.status if status else broadcast.status
+        try:
+            await self._notifier.notify(
+                author, lambda: progress_replies(broadcast.id, counts, state, final)
+            )
+        except Exception:
+            log.exception("could not report broadcast %s progress", broadcast.id)
+
+
+def progress_replies(broadcast_id: int, counts: Counts, state: str, final: bool) -> list[Reply]:
+    """The author's progress message (updated in place) and, at the end, the report."""
+    key = f"bc{broadcast_id}"
+    done = counts[SENT] + counts[FAILED] + counts[BLOCKED] + counts[SKIPPED]
+    line = _("Broadcast #{id}: sent {done} of {total}").format(
+        id=broadcast_id, done=format_number(done), total=format_number(counts.total)
+    )
+    if not final:
+        stop = Button(_("⏹ Stop sending"), f"bc:stop:{broadcast_id}")
+        return [Reply(line, buttons=[[stop]], edit_key=key)]
+    title = (
+        _("<b>Broadcast #{id} was stopped.</b>")
+        if state == CANCELLED
+        else _("<b>Broadcast #{id} is finished.</b>")
+    ).format(id=broadcast_id)
+    report = [
+        title,
+        _("Delivered: {n}").format(n=format_number(counts[SENT])),
+        _("Failed: {n}").format(n=format_number(counts[FAILED])),
+        _("Blocked the bot: {n}").format(n=format_number(counts[BLOCKED])),
+        _("Skipped (opted out): {n}").format(n=format_number(counts[SKIPPED])),
+    ]
+    left = counts[PENDING] + counts[IN_FLIGHT]
+    if left:
+        report.append(_("Not sent (stopped): {n}").format(n=format_number(left)))
+    return [Reply(line, edit_key=key), Reply("\n".join(report))]
