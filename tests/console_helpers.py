@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import aiohttp
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.server import start
+from bot.services.listings import PAUSED, Listing
 from bot.services.users import ADMIN, FARMER, TEAM, User
 from tests.helpers.driver import settings_for
 
@@ -62,7 +64,7 @@ def person(
 
 def admin(app: BotApp) -> User:
     """The configured admin (ADMIN_TELEGRAM_IDS)."""
-    return person(app, f"telegram:{ADMIN_TG}", "Admin", roles=(ADMIN,))
+    return person(app, f"telegram:{ADMIN_TG}", "Admin", roles=(ADMIN,), role="buyer")
 
 
 def team_member(app: BotApp, area: str = "chi-lang") -> User:
@@ -102,3 +104,80 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found, html[:500]
     return found.group(1)
+
+
+def seed(server: Server) -> None:
+    """Farmers in two areas over two months, some trained; listings; orders in every status."""
+    app, clock = server.app, server.clock
+    services = app.services
+    buyer = person(app, "web:buyer", "Khách", role="buyer", area="ky-lua")
+    core = services.lessons.lessons.core()
+    farmers = []
+    for i, (area, trained) in enumerate(
+        [
+            ("chi-lang", True),
+            ("chi-lang", True),
+            ("chi-lang", False),
+            ("that-khe", True),
+            ("that-khe", False),
+            ("that-khe", False),
+            ("that-khe", False),
+        ]
+    ):
+        farmer = person(app, f"web:f{i}", f"Nông dân {i}", area=area)
+        farmers.append(farmer)
+        if trained:
+            for lesson in core:
+                services.lessons.answer(farmer.id, lesson, lesson.quiz.answer, clock.now())
+    unregistered = services.users.create("web:half", "Chưa xong", clock.now().isoformat())
+    assert not unregistered.registered
+    listings = [
+        services.listings.add(
+            Listing(
+                farmer_id=f.id,
+                area=f.area,
+                product_name="Na",
+                quantity="100",
+                stock="100",
+                price=40000 + 1000 * n,
+                created_at=clock.now().isoformat(),
+            )
+        )
+        for n, f in enumerate(farmers[:5])
+    ]
+    paused = listings[4]
+    paused.status = PAUSED
+    services.listings.save(paused)
+    orders = services.orders
+    for n, listing in enumerate(listings[:4]):
+        placed = orders.place(
+            listing.id,
+            buyer,
+            Decimal(2 + n),
+            name="Khách",
+            phone="+84912000000",
+            address="Lạng Sơn",
+            note="",
+            form_id=f"seed{n}",
+            now=clock.now(),
+        )
+        if n == 0:
+            orders.confirm(placed.id, clock.now())
+        elif n == 1:
+            orders.cancel(placed.id, "buyer", "", clock.now())
+    clock.advance(days=10)  # into December: a second month of figures
+    late = person(app, "web:f9", "Nông dân 9", area="chi-lang")
+    services.lessons.answer(late.id, core[0], core[0].quiz.answer, clock.now())
+    placed = orders.place(
+        listings[3].id,
+        buyer,
+        Decimal(5),
+        name="Khách",
+        phone="+84912000000",
+        address="Lạng Sơn",
+        note="",
+        form_id="seed-dec",
+        now=clock.now(),
+    )
+    orders.confirm(placed.id, clock.now())
+    orders.ship(placed.id, "", clock.now())
