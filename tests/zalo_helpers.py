@@ -62,19 +62,18 @@ async def start_zalo_bot(
     **overrides: Any,
 ) -> ZaloBot:
     """Start the bot (web server, both Zalo channels) against the fakes."""
-    settings = settings_for(
-        data_dir,
-        zalo_oa_access_token=oa_fake.access_token,
-        zalo_oa_refresh_token=oa_fake.refresh_token,
-        zalo_app_id=oa_fake.app_id,
-        zalo_app_secret=oa_fake.app_secret,
-        zalo_oa_secret_key=oa_fake.oa_secret_key,
-        zalo_api_base_url=oa_fake.url,
-        zalo_oauth_base_url=oa_fake.url,
-        zalo_bot_token=bot_fake.token,
-        zalo_bot_api_base_url=bot_fake.url,
-        **overrides,
-    )
+    credentials: dict[str, Any] = {
+        "zalo_oa_access_token": oa_fake.access_token,
+        "zalo_oa_refresh_token": oa_fake.refresh_token,
+        "zalo_app_id": oa_fake.app_id,
+        "zalo_app_secret": oa_fake.app_secret,
+        "zalo_oa_secret_key": oa_fake.oa_secret_key,
+        "zalo_api_base_url": oa_fake.url,
+        "zalo_oauth_base_url": oa_fake.url,
+        "zalo_bot_token": bot_fake.token,
+        "zalo_bot_api_base_url": bot_fake.url,
+    }
+    settings = settings_for(data_dir, **{**credentials, **overrides})
     app, runner = await start(settings, clock)
     bot = ZaloBot(app, runner, oa_fake, bot_fake)
     oa_fake.webhook_url = f"http://127.0.0.1:{bot.port}/webhooks/zalo-oa"
@@ -115,6 +114,22 @@ class OAUser:
         """Titles of the last template buttons."""
         return [b["title"] for b in self.bot.oa_fake.buttons(self.user_id)]
 
+    async def choose(self, fragment: str) -> str:
+        """Pick an option as a person would: tap its button, or type the number of its line."""
+        if any(fragment.lower() in title.lower() for title in self.buttons()):
+            return await self.tap(fragment)
+        return await self.say(number_of(self.bot.oa_fake.texts(self.user_id), fragment))
+
+
+def number_of(texts: list[str], fragment: str) -> str:
+    """The number of the latest numbered line containing `fragment`."""
+    for text in reversed(texts):
+        for line in text.splitlines():
+            number, dot, label = line.partition(". ")
+            if dot and number.isdigit() and fragment.lower() in label.lower():
+                return number
+    raise AssertionError(f"no numbered line with {fragment!r} in {texts[-3:]}")
+
 
 class BotUser:
     """One person chatting with the Zalo Bot."""
@@ -127,6 +142,10 @@ class BotUser:
     async def say(self, text: str) -> str:
         """Type text; the text the bot answered with."""
         return await self.send(self.bot.bot_fake.update(self.chat_id, text))
+
+    async def choose(self, fragment: str) -> str:
+        """Pick a numbered option by typing its number."""
+        return await self.say(number_of(self.bot.bot_fake.texts(self.chat_id), fragment))
 
     async def send(self, update: dict[str, Any]) -> str:
         """Deliver any update (by long polling); the answer."""

@@ -141,7 +141,7 @@ class FakeZaloOA(_Server):
         if form.get("app_id") != self.app_id or form.get("grant_type") != "refresh_token":
             return web.json_response({"error": -14002, "error_description": "bad request"})
         if form.get("refresh_token") != self.refresh_token:
-            self.violations.append(f"refresh token reused or unknown: {form.get('refresh_token')}")
+            self.violations.append(f"refresh token reused or unknown: {form.get('refresh_token')!r}")
             return web.json_response(
                 {"error": -14014, "error_description": "invalid refresh token"}
             )
@@ -234,6 +234,7 @@ class FakeZaloBot(_Server):
         self.calls: list[str] = []
         self.webhook: dict[str, str] = {}
         self.handed_out = 0
+        self.fail_updates = 0  # answer this many getUpdates calls with a server error
         self.poll_timeout_cap = 0.2  # seconds a getUpdates call waits here (tests stay quick)
         self._queue: deque[dict[str, Any]] = deque()
         self._arrived = asyncio.Event()
@@ -273,6 +274,9 @@ class FakeZaloBot(_Server):
     async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
         if self.webhook:
             return self._error(400, "getUpdates is not allowed while a webhook is set", True)
+        if self.fail_updates:
+            self.fail_updates -= 1
+            return self._error(500, "Internal server error")
         wait = min(float(params.get("timeout", 0) or 0), self.poll_timeout_cap)
         if not self._queue:
             self._arrived.clear()
