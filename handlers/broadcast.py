@@ -199,6 +199,11 @@ async def answer_areas(ctx: Ctx, msg: Incoming) -> Outcome:
             if not part.strip():
                 continue
             area, likely = match_area(ctx, part)
+            if not area and likely and not ctx.is_admin:
+                # A team member picks among their own communes only: an unsure match to one of
+                # them is enough, and an outside one is refused below.
+                own = [a for a in likely if a in ctx.user.team_areas]
+                area = (own or likely)[0]
             if not area:
                 if likely:
                     ctx.data["options"] = likely
@@ -252,7 +257,7 @@ def _areas_text(ctx: Ctx, areas: list[str]) -> str:
 
 
 def ask_audience(ctx: Ctx) -> list[Reply]:
-    count = len(ctx.services.broadcasts.recipients(_audience(ctx)))
+    count = len(ctx.services.broadcasts.recipients(_audience(ctx), ctx.user.id))
     text = fmt(
         _(
             "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue."
@@ -323,7 +328,7 @@ def _preview_choices(count: int) -> list[Choice]:
 
 def ask_preview(ctx: Ctx) -> list[Reply]:
     audience = _audience(ctx)
-    count = len(ctx.services.broadcasts.recipients(audience))
+    count = len(ctx.services.broadcasts.recipients(audience, ctx.user.id))
     shown = render(str(ctx.data.get("text", "")), str(ctx.data.get("photo", "")), preview=True)
     if count:
         text = fmt(
@@ -337,7 +342,7 @@ def ask_preview(ctx: Ctx) -> list[Reply]:
 
 
 async def answer_preview(ctx: Ctx, msg: Incoming) -> Outcome:
-    count = len(ctx.services.broadcasts.recipients(_audience(ctx)))
+    count = len(ctx.services.broadcasts.recipients(_audience(ctx), ctx.user.id))
     choice = match_choice(msg, _preview_choices(count))
     if choice is None:
         return Retry(_("Please choose from the buttons."))

@@ -107,8 +107,11 @@ class BroadcastRepo:
         """Whether lesson progress is known, so "trained / not trained" can narrow an audience."""
         return self._is_trained is not None
 
-    def recipients(self, audience: Audience) -> list[User]:
-        """Registered, reachable users who agreed to guidance and fit the audience."""
+    def recipients(self, audience: Audience, author_id: int = 0) -> list[User]:
+        """Registered, reachable users who agreed to guidance and fit the audience.
+
+        The author is left out: they saw the preview.
+        """
         if audience.areas:
             found = {u.id: u for area in audience.areas for u in self._users.in_area(area)}
             users = list(found.values())
@@ -117,7 +120,7 @@ class BroadcastRepo:
         wanted_crops = set(audience.crops)
         out = []
         for user in users:
-            if not user.consent or user.blocked:
+            if not user.consent or user.blocked or user.id == author_id:
                 continue
             if audience.role == TEAM and TEAM not in user.roles:
                 continue

@@ -132,6 +132,7 @@ class Outbox:
         self._max_in_flight = max_in_flight
         self.backoff = backoff  # seconds before the first retry of a transient error
         self.progress_every = progress_every
+        self.per_chat_seconds = PER_CHAT_SECONDS
         self._idle_tick = idle_tick
         self._senders: dict[str, DirectSender] = {}
         self._wake = asyncio.Event()
@@ -154,7 +155,8 @@ class Outbox:
         table = self._table
         total = self._store.count_where(table, {"broadcast_id": broadcast.id})
         if not total:
-            users = self.broadcasts.recipients(Audience.from_dict(broadcast.audience))
+            audience = Audience.from_dict(broadcast.audience)
+            users = self.broadcasts.recipients(audience, broadcast.author_id)
             rows = [
                 {
                     "broadcast_id": broadcast.id,
@@ -229,13 +231,13 @@ class Outbox:
         self.recover()
         try:
             while True:
+                self._wake.clear()  # before looking: a wake() from now on is not lost
                 for due in self.broadcasts.due(self._clock.now()):
                     self.start(due, self._clock.now())
                 active = self.broadcasts.with_status(SENDING)
                 for broadcast in active:
                     await self._drain(broadcast.id)
                 if not active:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_tick)
         finally:
@@ -321,13 +323,13 @@ class Outbox:
         """Keep to about one message per second per chat."""
         last = self._chat_last.get(key)
         if last is not None:
-            wait = last + PER_CHAT_SECONDS - time.monotonic()
+            wait = last + self.per_chat_seconds - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
         now = time.monotonic()
         self._chat_last[key] = now
         if len(self._chat_last) > 4096:
-            old = [k for k, t in self._chat_last.items() if now - t > PER_CHAT_SECONDS]
+            old = [k for k, t in self._chat_last.items() if now - t > self.per_chat_seconds]
             for k in old:
                 del self._chat_last[k]
 
