@@ -69,7 +69,9 @@ def admin(app: BotApp) -> User:
 
 def team_member(app: BotApp, area: str = "chi-lang") -> User:
     """A team member serving one area."""
-    return person(app, "telegram:222", "Tổ CNS", roles=(TEAM,), areas=(area,), area=area)
+    return person(
+        app, "telegram:222", "Tổ CNS", roles=(TEAM,), areas=(area,), area=area, role="buyer"
+    )
 
 
 def link_token(app: BotApp, user_key: str) -> str:
