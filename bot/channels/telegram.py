@@ -190,6 +190,8 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand one update to the engine and send its replies."""
+        if self.engine.already_handled(CHANNEL, str(update.update_id)):
+            return  # redelivered after a crash: answered and handled the first time
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()

@@ -64,6 +64,10 @@ class Engine:
             if not self._waiting[key]:  # keep the lock table as small as the active users
                 del self._waiting[key], self._locks[key]
 
+    def already_handled(self, channel: str, event_id: str) -> bool:
+        """Whether this platform update was handled before (a redelivery)."""
+        return self.services.seen.seen(f"{channel}:{event_id}")
+
     async def _handle_locked(self, msg: Incoming) -> list[Reply]:
         seen_key = f"{msg.channel}:{msg.event_id}" if msg.event_id else ""
         try:
