@@ -7,11 +7,13 @@ follow the farmers' clock (Vietnam, UTC+7).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from bot.i18n import N_
+from bot.services.broadcast import CANCELLED as STOPPED
+from bot.services.broadcast import DONE, SENDING
 from bot.services.listings import ACTIVE
 from bot.services.orders import CANCELLED, EARNING, STATUSES
 from bot.services.users import FARMER
@@ -33,11 +35,7 @@ class Figures:
     listings_active: int = 0  # listings on sale now
     orders: int = 0  # orders placed, cancelled ones left out
     revenue: int = 0  # VND of confirmed, shipping and delivered orders
-
-    def add(self, other: Figures) -> None:
-        """Add another row into this one."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+    broadcasts: int = 0  # broadcasts started (a province-wide one has no area)
 
 
 # Column headers, in table order; translated with _() where shown.
@@ -48,6 +46,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("listings_new", N_("New listings")),
     ("orders", N_("Orders")),
     ("revenue", N_("Revenue (VND)")),
+    ("broadcasts", N_("Broadcasts sent")),
 )
 
 
@@ -89,6 +88,20 @@ class _Tally:
         for row in rows:
             setattr(row, name, getattr(row, name) + amount)
 
+    def count_once(self, areas: list[str], month: str, name: str) -> None:
+        """Count one thing that concerns several areas: in each area's row, once in the total."""
+        seen = [a for a in areas if self.scope is None or a in self.scope]
+        if not seen:
+            return
+        for area in seen:
+            row = self.report.by_area.setdefault(area, Figures())
+            setattr(row, name, getattr(row, name) + 1)
+        rows = [self.report.total]
+        if month:
+            rows.append(self.report.by_month.setdefault(month, Figures()))
+        for row in rows:
+            setattr(row, name, getattr(row, name) + 1)
+
 
 def build_report(services: Services, areas: Collection[str] | None = None) -> Report:
     """Every figure, limited to `areas` when given (a team member's areas)."""
@@ -96,6 +109,7 @@ def build_report(services: Services, areas: Collection[str] | None = None) -> Re
     _users(services, tally)
     _listings(services, tally)
     _orders(services, tally)
+    _broadcasts(services, tally)
     if areas is not None:
         for area in areas:
             tally.report.by_area.setdefault(area, Figures())
@@ -151,3 +165,16 @@ def _farmer_area(services: Services, farmer_id: int, cache: dict[int, str]) -> s
         farmer = services.users.get(farmer_id) if farmer_id else None
         cache[farmer_id] = farmer.area if farmer else NO_AREA
     return cache[farmer_id]
+
+
+def _broadcasts(services: Services, tally: _Tally) -> None:
+    """Broadcasts that started sending (running, finished, or stopped part way)."""
+    broadcasts = getattr(services, "broadcasts", None)
+    if broadcasts is None:
+        return
+    for status in (SENDING, DONE, STOPPED):
+        for broadcast in broadcasts.with_status(status):
+            if not broadcast.started_at:
+                continue  # cancelled before its scheduled time: never sent
+            areas = list(broadcast.audience.get("areas") or []) or [NO_AREA]
+            tally.count_once(areas, month_of(broadcast.started_at), "broadcasts")

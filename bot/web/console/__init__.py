@@ -6,6 +6,7 @@ from aiohttp import web
 
 from bot.services.container import Services
 from bot.web.console.base import Console
+from bot.web.console.broadcasts_pages import BroadcastPages
 from bot.web.console.dashboard import Dashboard
 from bot.web.console.faq_pages import FaqPages
 from bot.web.console.lessons_pages import LessonPages
@@ -17,7 +18,7 @@ from bot.web.console.users_pages import UserPages
 def add_console_routes(app: web.Application, services: Services) -> Console:
     """Mount every console page on the bot's web app."""
     console = Console(services)
-    pages = (SignIn, Dashboard, FaqPages, QuestionPages, UserPages, LessonPages)
+    pages = (SignIn, Dashboard, FaqPages, QuestionPages, UserPages, LessonPages, BroadcastPages)
     for kind in pages:
         kind(console).add_routes(app)
     return console

@@ -135,6 +135,8 @@ NOTICES = {
     "faq": N_("FAQ entry created from the answer."),
     "roles": N_("Roles updated."),
     "reloaded": N_("Lessons reloaded."),
+    "broadcast": N_("The broadcast is being sent."),
+    "stopped": N_("The broadcast was stopped."),
 }
 
 

@@ -84,6 +84,7 @@ NAV: tuple[tuple[str, str, bool], ...] = (
     ("/console/questions", N_("Questions"), False),
     ("/console/users", N_("Users"), True),
     ("/console/lessons", N_("Lessons"), False),
+    ("/console/broadcasts", N_("Broadcasts"), False),
 )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 
@@ -26,19 +25,13 @@ class UserPages:
         self.console = console
         self.services = console.services
 
-    @property
-    def roles(self) -> Any:
-        """The roles service (grants with invite codes), when that feature is present."""
-        return getattr(self.services, "roles", None)
-
     def add_routes(self, app: web.Application) -> None:
         """Mount the pages (admin-only)."""
         page = self.console.page
         app.router.add_get("/console/users", page(self.index, admin_only=True))
         app.router.add_get("/console/users/{id:\\d{1,9}}", page(self.show, admin_only=True))
         app.router.add_post("/console/users/{id:\\d{1,9}}", page(self.change, admin_only=True))
-        if self.roles is not None:
-            app.router.add_post("/console/users/invite", page(self.invite, admin_only=True))
+        app.router.add_post("/console/users/invite", page(self.invite, admin_only=True))
 
     def _area(self, area: str) -> str:
         return self.services.areas.name(area) or area or "—"
@@ -84,7 +77,7 @@ class UserPages:
             search=_("Search"),
             what=_("Search results") if query else _("People with a role"),
             table=table([_("Name"), _("Phone"), _("Area"), _("Roles")], rows, numeric_from=9),
-            invite=self._invite_form(viewer) if self.roles is not None else Safe(""),
+            invite=self._invite_form(viewer),
         )
         return self.console.html(request, viewer, _("Users and roles"), body)
 
@@ -116,7 +109,7 @@ class UserPages:
         area = str((await request.post()).get("area", ""))
         if self.services.areas.get(area) is None:
             raise web.HTTPBadRequest()
-        invite = self.roles.make_invite(area, viewer.user, self.services.clock.now())
+        invite = self.services.roles.make_invite(area, viewer.user, self.services.clock.now())
         body = self._invite_form(viewer, invite.code)
         return self.console.html(request, viewer, _("Users and roles"), body)
 
@@ -200,32 +193,10 @@ $select<button type="submit">$add</button></form>""",
         if role == ADMIN and action == "revoke" and user.id == viewer.user.id:
             raise web.HTTPBadRequest(text="An admin cannot revoke their own admin role.")
         if action == "grant":
-            self._grant(user, role, area)
+            self.services.roles.grant(user, role, area)
         else:
-            self._revoke(user, role, area)
+            self.services.roles.revoke(user, role, area)
         log.info(
             "console: user %s %sed %s %s to user %s", viewer.user.id, action, role, area, user.id
         )
         raise self.console.back(f"/console/users/{user.id}", "roles")
-
-    def _grant(self, user: User, role: str, area: str) -> None:
-        if self.roles is not None:
-            self.roles.grant(user, role, area)
-            return
-        if role not in user.roles:
-            user.roles.append(role)
-        if role == TEAM and area not in user.team_areas:
-            user.team_areas.append(area)
-        self.services.users.save(user)
-
-    def _revoke(self, user: User, role: str, area: str) -> None:
-        if self.roles is not None:
-            self.roles.revoke(user, role, area)
-            return
-        if role == TEAM and area:
-            user.team_areas = [a for a in user.team_areas if a != area]
-            if not user.team_areas and TEAM in user.roles:
-                user.roles.remove(TEAM)
-        elif role in user.roles:
-            user.roles.remove(role)
-        self.services.users.save(user)
