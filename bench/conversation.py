@@ -1,0 +1,187 @@
+"""Conversation throughput: simulated users on real python-telegram-bot against a fake Bot API.
+
+Many users at once go through onboarding, the menu and a whole listing, on the full bot with a
+province-sized store loaded; then the same users and steps hit a bare python-telegram-bot echo
+bot on the same fake server — the ceiling of the stack. Prints updates/s and reply latency for
+both, the ratio, and one JSON line of every figure.
+
+    .venv/bin/python bench/conversation.py --users 300 --concurrency 60 --store /tmp/ndsbench
+
+`--store DIR` copies a store built by bench/store.py (100k users, 100k listings, 300k orders)
+into a temp DATA_DIR first; without it the bot starts on an empty store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from telegram import Update  # noqa: E402
+from telegram.ext import ContextTypes, TypeHandler  # noqa: E402
+
+from bot.core.clock import Clock  # noqa: E402
+from bot.i18n import load_catalogs  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from tests.helpers.telegram import TelegramBot  # noqa: E402
+
+Step = tuple[str, str]  # ("text" | "tap" | "contact", value)
+
+SCRIPT: list[Step] = [
+    ("text", "/start"),
+    ("tap", "name:keep"),
+    ("contact", "+84912345678"),
+    ("text", "chi lang"),
+    ("tap", "farmer"),
+    ("tap", "crop:na-chi-lang"),
+    ("tap", "crop:done"),
+    ("tap", "consent:yes"),
+    ("text", "ho so"),
+    ("tap", "back"),
+    ("tap", "listings"),
+    ("text", "na chi lang"),
+    ("tap", "lf:skip"),
+    ("text", "200"),
+    ("text", "45k"),
+    ("tap", "lf:now"),
+    ("tap", "lf:skip"),
+    ("tap", "lf:c:ocop4"),
+    ("tap", "lf:c:done"),
+    ("tap", "lf:skip"),
+    ("tap", "lf:skip"),
+    ("tap", "lf:ok"),
+]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0–100) of samples."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def drive(
+    fake: FakeTelegram, users: list[int], concurrency: int, script: list[Step]
+) -> dict[str, Any]:
+    """Run the script for every user, `concurrency` users at a time; time each reply."""
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(user: int) -> None:
+        async with gate:
+            for kind, value in script:
+                fake.clear(user)
+                started = time.perf_counter()
+                if kind == "text":
+                    fake.send_text(user, value, first_name="Lan")
+                elif kind == "contact":
+                    fake.send_contact(user, value)
+                else:
+                    fake.send_callback(user, value, check=False)
+                await fake.wait_for(user, 1, timeout=60)
+                latencies.append(time.perf_counter() - started)
+                await asyncio.sleep(0.05)  # let the rest of a multi-message reply arrive
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(u) for u in users))
+    elapsed = time.perf_counter() - started
+    handled = len(users) * len(script)
+    pauses = len(script) * 0.05 * len(users) / concurrency
+    return {
+        "updates": handled,
+        "seconds": round(elapsed, 2),
+        "updates_per_s": round(handled / max(elapsed - pauses, 1e-9), 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+    }
+
+
+async def run_bot(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    """The whole bot: engine, store, flows."""
+    async with FakeTelegram() as fake:
+        bot = TelegramBot(fake, data_dir, Clock(), telegram_max_rate=1_000_000)  # type: ignore[arg-type]
+        opened = time.perf_counter()
+        await bot.start()
+        open_s = time.perf_counter() - opened
+        try:
+            users = [900_000_000 + i for i in range(args.users)]
+            result = await drive(fake, users, args.concurrency, SCRIPT)
+            result["open_s"] = round(open_s, 2)
+            result["violations"] = len(fake.violations)
+            return result
+        finally:
+            await bot.stop()
+
+
+async def run_echo(args: argparse.Namespace) -> dict[str, Any]:
+    """A bare python-telegram-bot that answers every update with one message."""
+    async with FakeTelegram() as fake:
+        app = fake.app_builder().concurrent_updates(64).build()
+
+        async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            chat = update.effective_chat
+            if chat is not None:
+                await context.bot.send_message(chat.id, "ok")
+
+        app.add_handler(TypeHandler(Update, echo))
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, allowed_updates=Update.ALL_TYPES)
+        try:
+            users = [800_000_000 + i for i in range(args.users)]
+            return await drive(fake, users, args.concurrency, SCRIPT)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+
+
+def main() -> None:
+    """Run both, print the comparison and one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=60)
+    parser.add_argument("--store", type=Path, help="a store dir built by bench/store.py")
+    args = parser.parse_args()
+    load_catalogs()
+    work = Path(tempfile.mkdtemp(prefix="nds-conv-"))
+    data_dir = work / "data"
+    try:
+        if args.store is not None:
+            shutil.copytree(args.store, data_dir, ignore=shutil.ignore_patterns(".lock"))
+        runner: Callable[[], Awaitable[dict[str, Any]]] = lambda: run_bot(args, data_dir)  # noqa: E731
+        bot = asyncio.run(runner())
+        echo = asyncio.run(run_echo(args))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ratio = bot["updates_per_s"] / echo["updates_per_s"] if echo["updates_per_s"] else 0.0
+    print(f"users {args.users}, {len(SCRIPT)} steps each, {args.concurrency} at a time")
+    print(f"store: {args.store or 'empty'} (opened in {bot['open_s']} s)")
+    for name, r in (("bot ", bot), ("echo", echo)):
+        print(
+            f"{name}: {r['updates_per_s']:>7} updates/s   reply p50 {r['p50_ms']} ms"
+            f"   p95 {r['p95_ms']} ms   ({r['updates']} updates in {r['seconds']} s)"
+        )
+    print(
+        f"bot / echo throughput: {ratio:.0%} (goal >= 70%)   Bot API violations: {bot['violations']}"
+    )
+    print(json.dumps({"bench": "conversation", "users": args.users, "concurrency": args.concurrency,
+                      "store": str(args.store or ""), "bot": bot, "echo": echo,
+                      "ratio": round(ratio, 3)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
