@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -67,7 +66,7 @@ SCRIPT: list[Step] = [
 def percentile(samples: list[float], q: float) -> float:
     """The q-th percentile (0–100) of samples."""
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def drive(
