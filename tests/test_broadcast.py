@@ -241,6 +241,7 @@ async def test_restart_mid_broadcast_resumes_and_sends_nobody_twice(
             await stuck.wait()  # the process dies while these requests are in flight
 
     recorder.hook = hang_on_the_tenth
+    app.services.outbox.drain_seconds = 0.05  # the hung sends never finish: a crash, in effect
     app.start_jobs()
     broadcast_id = await compose(team)
     await until(lambda: recorder.calls >= 10)

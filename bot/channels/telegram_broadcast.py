@@ -70,9 +70,9 @@ class TelegramDirect:
             bot = await self._ready()
             await self._send(bot, int(chat_id), reply)
         except RetryAfter as exc:
-            after = exc.retry_after
-            seconds = after if isinstance(after, int) else after.total_seconds()
-            raise RetryLater(float(seconds)) from exc
+            # The timedelta PTB keeps (as its own AIORateLimiter reads it): the public int
+            # attribute warns of a coming type change.
+            raise RetryLater(exc._retry_after.total_seconds()) from exc
         except Forbidden as exc:
             raise Blocked(str(exc)) from exc
         except BadRequest as exc:  # a subclass of NetworkError in PTB: check it first

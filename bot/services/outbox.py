@@ -133,6 +133,7 @@ class Outbox:
         self.backoff = backoff  # seconds before the first retry of a transient error
         self.progress_every = progress_every
         self.per_chat_seconds = PER_CHAT_SECONDS
+        self.drain_seconds = 5.0  # how long a stop waits for the sends in flight
         self._idle_tick = idle_tick
         self._senders: dict[str, DirectSender] = {}
         self._wake = asyncio.Event()
@@ -142,6 +143,7 @@ class Outbox:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._claimed: set[int] = set()  # rows handed to a task, not yet written "sending"
         self._progress_task: asyncio.Task[None] | None = None
+        self._reported: dict[int, tuple[int, str, bool]] = {}  # last progress told, per broadcast
         self.sends = 0  # calls made to channel senders (for benches and logs)
 
     # --- rows -----------------------------------------------------------------------------
@@ -241,6 +243,10 @@ class Outbox:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_tick)
         finally:
+            # A stop (deploy, SIGTERM) lets the sends in flight finish and record their outcome,
+            # so a graceful restart repeats nobody; only a hard kill leaves rows "sending".
+            if self._in_flight:
+                await asyncio.wait(set(self._in_flight), timeout=self.drain_seconds)
             for task in list(self._in_flight):
                 task.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
@@ -320,12 +326,15 @@ class Outbox:
         self._next_slot = max(time.monotonic(), self._next_slot) + interval
 
     async def _per_chat(self, key: str) -> None:
-        """Keep to about one message per second per chat."""
+        """Keep to about one message per second per chat, counted from the last answer."""
         last = self._chat_last.get(key)
         if last is not None:
             wait = last + self.per_chat_seconds - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+
+    def _chat_sent(self, key: str) -> None:
+        """Remember when a chat's send was answered (the platform counted it by then)."""
         now = time.monotonic()
         self._chat_last[key] = now
         if len(self._chat_last) > 4096:
@@ -365,11 +374,15 @@ class Outbox:
         with use_locale(user.lang):
             reply = render(broadcast.text, broadcast.photo)
         attempts = int(doc.get("attempts") or 0) + 1
-        await self._per_chat(f"{channel}:{chat_id}")
+        key = f"{channel}:{chat_id}"
+        await self._per_chat(key)
         self._set(row_id, IN_FLIGHT, attempts=attempts)  # fsync'd before the send: see above
         try:
             self.sends += 1
-            await self._senders[channel](chat_id, reply)
+            try:
+                await self._senders[channel](chat_id, reply)
+            finally:
+                self._chat_sent(key)
         except Blocked:
             self._set(row_id, BLOCKED)
             self._mark_blocked(user.id)
@@ -434,6 +447,10 @@ class Outbox:
         counts = self.counts(broadcast.id)
         status = self.broadcasts.get(broadcast.id)
         state = status.status if status else broadcast.status
+        seen = (counts.done, state, final)
+        if self._reported.get(broadcast.id) == seen:
+            return  # nothing new: an identical edit is an error on Telegram
+        self._reported[broadcast.id] = seen
         try:
             await self._notifier.notify(
                 author, lambda: progress_replies(broadcast.id, counts, state, final)
