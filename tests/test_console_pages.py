@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -286,3 +287,23 @@ async def test_team_csv_exports_only_their_areas(tmp_path: Path, clock: FakeCloc
         async with http.get(f"{server.base}/console/dashboard/months.csv") as response:
             months = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
         assert [r[0] for r in months[1:]] == ["2026-11", "2026-12"]  # the December order
+
+
+async def test_invite_code_made_in_the_console_works_in_the_chat(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from tests.helpers.driver import Chat
+
+    async with running(tmp_path / "d", clock) as server, client() as http:
+        admin(server.app)
+        await sign_in(http, server, ADMIN_KEY)
+        made = await form_post(
+            http, server, "/console/users", "/console/users/invite", {"area": "that-khe"}
+        )
+        code = re.search(r"<strong>(TCN-[A-Z0-9-]+)</strong>", await made.text())
+        assert code is not None
+        helper = Chat(server.app, "web:helper", "Hà")
+        await helper.onboard()
+        await helper.say(f"/ma {code.group(1)}")
+        joined = server.app.services.users.by_key("web:helper")
+        assert joined is not None and joined.team_areas == ["that-khe"]

@@ -54,7 +54,9 @@ def post_button(viewer: Viewer, action: str, label: str, cls: str = "") -> Safe:
     )
 
 
-def table(head: Sequence[str], rows: Iterable[Sequence[Any]], numeric_from: int = 1) -> Safe:
+def table(
+    head: Sequence[str], rows: Iterable[Sequence[Any]], numeric_from: int = 1, cls: str = ""
+) -> Safe:
     """A table; columns from `numeric_from` on are right-aligned figures."""
     cells = join(
         h('<th class="$c">$t</th>', t=t, c="num" if i >= numeric_from else "")
@@ -71,8 +73,9 @@ def table(head: Sequence[str], rows: Iterable[Sequence[Any]], numeric_from: int 
         for row in rows
     )
     return h(
-        '<div class="scroll"><table><thead><tr>$head</tr></thead>'
+        '<div class="scroll"><table class="$cls"><thead><tr>$head</tr></thead>'
         "<tbody>$body</tbody></table></div>",
+        cls=cls,
         head=cells,
         body=body,
     )
