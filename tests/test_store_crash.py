@@ -29,16 +29,15 @@ Model = dict[int, dict[str, Any]]
 
 def start_writer(
     data_dir: Path, mode: str, seed: int, compact_bytes: int
-) -> subprocess.Popen[str]:
+) -> subprocess.Popen[bytes]:
     """Start the helper writing to `data_dir` and wait until it has opened the store."""
+    # Bytes, not text: a kill can cut a line inside a multi-byte Vietnamese letter.
     proc = subprocess.Popen(
         [sys.executable, str(WRITER), str(data_dir), mode, str(seed), str(compact_bytes)],
         stdout=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline().startswith("R "), "writer did not open the store"
+    assert proc.stdout.readline().startswith(b"R "), "writer did not open the store"
     return proc
 
 
@@ -111,7 +110,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
         time.sleep(rng.uniform(0.0, 0.1) if rng.random() < 0.7 else rng.uniform(0.3, 0.8))
         proc.send_signal(signal.SIGKILL)
         assert proc.stdout is not None
-        lines = proc.stdout.readlines()
+        lines = [line.decode("utf-8", "replace") for line in proc.stdout.readlines()]
         proc.wait()
         kills += 1
         pending = replay_protocol(lines, model)
@@ -138,10 +137,10 @@ def test_backup_while_writing_is_a_consistent_prefix(tmp_path: Path) -> None:
     proc = start_writer(data_dir, "append", 1, 40_000)
     acked = 0
 
-    def count_acks(out: IO[str]) -> None:
+    def count_acks(out: IO[bytes]) -> None:
         nonlocal acked
         for line in out:
-            if line.startswith("A "):
+            if line.startswith(b"A "):
                 acked += 1
 
     assert proc.stdout is not None

@@ -35,7 +35,7 @@ def new_doc(rng: random.Random, n: int) -> dict[str, Any]:
 
 def emit(tag: str, value: Any) -> None:
     """Print one protocol line and flush it to the parent."""
-    sys.stdout.write(f"{tag} {json.dumps(value, ensure_ascii=False)}\n")
+    sys.stdout.write(f"{tag} {json.dumps(value)}\n")  # ASCII: any locale can print it
     sys.stdout.flush()
 
 
