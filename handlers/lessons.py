@@ -418,7 +418,7 @@ def build() -> Flow:
         commands={"hoc": "list", "baihoc": "list", "lessons": "list", "napbaihoc": "reload"},
         menu=MenuEntry(
             "lessons",
-            N_("Learn digital skills"),
+            N_("🎓 Learn digital skills"),
             30,
             visible=lambda user: user.registered,
             words=("hoc", "bai hoc", "hoc ky nang", "ky nang so", "lessons"),

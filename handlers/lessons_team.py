@@ -214,7 +214,7 @@ def build() -> Flow:
         commands={"tiendo": "view"},
         menu=MenuEntry(
             "lesson_team",
-            N_("Lesson progress of my area"),
+            N_("📊 Lesson progress of my area"),
             70,
             visible=_may_see_menu,
             words=("tien do", "tien do hoc", "tien do bai hoc"),

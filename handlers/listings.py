@@ -421,7 +421,7 @@ def build() -> Flow:
         commands={"dangban": "product"},
         menu=MenuEntry(
             "listings",
-            N_("Sell a product"),
+            N_("📝 Sell a product"),
             10,
             visible=lambda user: user.role == FARMER,
             words=("dang ban", "ban hang", "dang tin", "ban"),

@@ -370,7 +370,7 @@ def build() -> Flow:
         commands={"tindang": "list"},
         menu=MenuEntry(
             "mylistings",
-            N_("My listings"),
+            N_("📦 My listings"),
             20,
             visible=lambda user: user.role == FARMER,
             words=("tin dang", "tin cua toi", "quan ly"),

@@ -244,7 +244,7 @@ async def test_only_farmers_see_the_listing_menu(app: BotApp) -> None:
     payloads = [p for _label, p in seller.buttons()]
     assert payloads[:2] == ["listings", "mylistings"]
     labels = " ".join(label for label, _p in seller.buttons())
-    assert "1. Đăng bán" in labels and "2. Tin đăng của tôi" in labels
+    assert "1. 📝 Đăng bán" in labels and "2. 📦 Tin đăng của tôi" in labels
 
 
 async def test_at_most_fifty_active_listings(app: BotApp) -> None:
