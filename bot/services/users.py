@@ -55,7 +55,7 @@ class UserRepo:
 
     def __init__(self, store: Store, admin_telegram_ids: frozenset[str] = frozenset()) -> None:
         self._store = store
-        self._table = store.table("users", indexes=("ident", "phone", "area", "roles"))
+        self._table = store.table("users", indexes=("ident", "phone", "area", "role", "roles"))
         self._admin_keys = {f"telegram:{i}" for i in admin_telegram_ids}
 
     def get(self, user_id: int) -> User | None:
