@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     listings = sub.add_parser("listings", help="export every listing as a marketplace CSV")
     listings.add_argument("action", choices=("export",))
     listings.add_argument("file", type=Path, help="CSV file to write (UTF-8, opens in Excel)")
+    backup = sub.add_parser("backup", help="write a consistent snapshot (works while running)")
+    backup.add_argument("file", type=Path)
+    restore = sub.add_parser("restore", help="bring a backup back into an empty DATA_DIR")
+    restore.add_argument("file", type=Path)
     link = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
     link.add_argument("telegram_id", nargs="?", default="", help="default: the first admin")
     return parser
@@ -67,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.listings_cli import run_listings
 
         return _with_store(settings, lambda: run_listings(settings, args.action, args.file))
+    if command in ("backup", "restore"):
+        return _with_store(settings, lambda: _backup_or_restore(settings, command, args.file))
     if command == "console-link":
         return _console_link(settings, args.telegram_id)
     if command == "chat":
@@ -89,6 +95,20 @@ def _with_store(settings: Settings, run: Callable[[], int]) -> int:
         return _fail(f"cannot write to DATA_DIR={settings.data_dir}: {exc.strerror}")
     except KeyboardInterrupt:
         return 0
+
+
+def _backup_or_restore(settings: Settings, command: str, file: Path) -> int:
+    from bot.storage.backup import backup, restore
+
+    if command == "backup":
+        count = backup(settings.data_dir, file)
+        print(f"backup of {settings.data_dir} written to {file}: {count} documents")
+    else:
+        if not file.is_file():
+            return _fail(f"no backup file at {file}")
+        count = restore(file, settings.data_dir)
+        print(f"restored {count} documents from {file} into {settings.data_dir}")
+    return 0
 
 
 def _console_link(settings: Settings, telegram_id: str) -> int:

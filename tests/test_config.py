@@ -120,3 +120,30 @@ def test_cli_second_process_on_same_data_dir_is_refused(tmp_path: Path) -> None:
     finally:
         first.kill()
         first.wait()
+
+
+def test_cli_backup_and_restore(tmp_path: Path) -> None:
+    data = tmp_path / "live"
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--name", "Lan"],
+        cwd=ROOT,
+        env={**os.environ, "DATA_DIR": str(data)},
+        input="Lan\n0912345678\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert chat.returncode == 0
+    snapshot = tmp_path / "snap.bak"
+    made = run_bot({"DATA_DIR": str(data)}, "backup", str(snapshot))
+    assert made.returncode == 0 and snapshot.is_file()
+    restored = run_bot({"DATA_DIR": str(tmp_path / "new")}, "restore", str(snapshot))
+    assert restored.returncode == 0, restored.stderr
+    again = run_bot({"DATA_DIR": str(tmp_path / "new")}, "restore", str(snapshot))
+    assert again.returncode != 0 and "empty" in again.stderr and "Traceback" not in again.stderr
+
+    from bot.storage.db import Store
+
+    with Store(tmp_path / "new") as store:
+        users = store.table("users").all()
+    assert [u["phone"] for u in users] == ["+84912345678"]
