@@ -32,6 +32,7 @@ TEXT_LIMIT = 2000
 POLL_TIMEOUT = 30  # seconds Zalo holds a getUpdates call open
 WEBHOOK_PATH = "/webhooks/zalo-bot"
 BACKOFF_MAX = 30.0
+NO_UPDATE = 408  # getUpdates' error code when the long poll ends with nothing new
 
 
 def to_incoming(update: dict[str, Any]) -> Incoming | None:
@@ -88,6 +89,7 @@ class ZaloBotChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
+        self.received = 0  # updates accepted so far (tests wait on it; a health figure)
         engine.services.notifier.register(CHANNEL, self.send)
 
     @property
@@ -132,7 +134,11 @@ class ZaloBotChannel:
         if not isinstance(data, dict):
             raise ZaloError(f"{method}: unexpected answer (HTTP {response.status})")
         if not data.get("ok"):
-            raise ZaloError(f"{method}: {data.get('error_code')} {data.get('description', '')}")
+            code = data.get("error_code")
+            raise ZaloError(
+                f"{method}: {code} {data.get('description', '')}",
+                code if isinstance(code, int) else 0,
+            )
         return data.get("result")
 
     async def _poll(self) -> None:
@@ -143,7 +149,9 @@ class ZaloBotChannel:
                 result = await self.call("getUpdates", {"timeout": POLL_TIMEOUT})
             except asyncio.CancelledError:
                 raise
-            except (TimeoutError, ZaloError, aiohttp.ClientError, ValueError) as exc:
+            except (ZaloError, TimeoutError, aiohttp.ClientError, ValueError) as exc:
+                if isinstance(exc, ZaloError) and exc.code == NO_UPDATE:
+                    continue
                 log.warning("Zalo Bot getUpdates failed (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
@@ -154,6 +162,7 @@ class ZaloBotChannel:
 
     def accept(self, update: dict[str, Any]) -> None:
         """Handle an update in the background (polling goes on; webhooks answer at once)."""
+        self.received += 1
         task = asyncio.create_task(self.process(update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

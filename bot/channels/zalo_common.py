@@ -18,6 +18,10 @@ SESSIONS_MAX = 10_000
 class ZaloError(Exception):
     """A Zalo API call failed (its JSON said so, or the server could not be reached)."""
 
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
 
 class Sessions:
     """The PlainSession of each chat, bounded."""
