@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.core.clock import FakeClock
@@ -31,7 +32,8 @@ async def test_onboarding_menu_and_listing_by_typing(zalo: ZaloBot) -> None:
     assert "Nông Dân Số" in first and "tên là gì" in first
     assert "1. Dùng tên: Nguyen Van A" in first  # the display name offered, as a numbered line
     menu = await onboard(user, greet=False)
-    assert "Menu chính" in menu and "\n1. Đăng bán" in menu and "Chia sẻ" not in menu
+    assert "Menu chính" in menu and "Chia sẻ" not in menu
+    assert re.search(r"\n1\. \W*Đăng bán", menu), menu
     registered = zalo.app.services.users.by_key("zalo_bot:chat1")
     assert registered is not None and registered.registered and registered.name == "Minh"
     assert "sản phẩm gì" in await user.say("1")  # a digit picks the menu line
