@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +26,8 @@ DEFAULT_LOCALE = "vi"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 # No CLDR data exists for Tày or Nùng: numbers and dates always use Vietnamese conventions.
 FORMAT_LOCALE = "vi_VN"
+# Vietnam's clock (UTC+7 all year, no daylight saving): what users read and type.
+VN_TZ = timezone(timedelta(hours=7))
 
 _current: ContextVar[str] = ContextVar("locale", default=DEFAULT_LOCALE)
 _catalogs: dict[str, NullTranslations] = {}
@@ -111,11 +113,18 @@ def format_number(value: int | float | Decimal) -> str:
     return format_decimal(value, locale=FORMAT_LOCALE)
 
 
+def local_time(value: datetime) -> datetime:
+    """An aware moment on Vietnam's clock (naive values are taken as already local)."""
+    return value.astimezone(VN_TZ) if value.tzinfo else value
+
+
 def format_day(value: date | datetime) -> str:
-    """A date as Vietnamese people write it: 29/11/2026."""
+    """A date as Vietnamese people write it, on Vietnam's clock: 29/11/2026."""
+    if isinstance(value, datetime):
+        value = local_time(value)
     return _babel_date(value, "dd/MM/yyyy", locale=FORMAT_LOCALE)
 
 
 def format_moment(value: datetime) -> str:
-    """A date and time: 14:05 29/11/2026."""
-    return _babel_datetime(value, "HH:mm dd/MM/yyyy", locale=FORMAT_LOCALE)
+    """A date and time on Vietnam's clock: 14:05 29/11/2026."""
+    return _babel_datetime(local_time(value), "HH:mm dd/MM/yyyy", locale=FORMAT_LOCALE)

@@ -58,3 +58,13 @@ def test_vietnamese_formatting() -> None:
     assert format_vnd(1_200_000) == "1.200.000\xa0₫"
     assert format_number(Decimal("1234.5")) == "1.234,5"
     assert format_day(date(2026, 11, 29)) == "29/11/2026"
+
+
+def test_dates_are_shown_on_vietnam_clock() -> None:
+    from datetime import UTC, datetime
+
+    from bot.i18n import format_moment
+
+    late_evening_utc = datetime(2026, 11, 29, 18, 30, tzinfo=UTC)  # 01:30 on the 30th in Hà Nội
+    assert format_day(late_evening_utc) == "30/11/2026"
+    assert format_moment(late_evening_utc) == "01:30 30/11/2026"

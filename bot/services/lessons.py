@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,11 @@ log = logging.getLogger(__name__)
 # Button payloads carry the lesson id ("nx:<id>:<step>"); Telegram allows 64 bytes in all.
 MAX_ID_BYTES = 40
 # Stamps are stored in UTC; a certificate's date is the learner's: Vietnam has no daylight saving.
-VN_TZ = timezone(timedelta(hours=7))
 
 
 def local_day(stamp: str) -> str:
     """A stored ISO time stamp as the day it was in Vietnam (29/11/2026), or "—"."""
-    return format_day(datetime.fromisoformat(stamp).astimezone(VN_TZ)) if stamp else "—"
+    return format_day(datetime.fromisoformat(stamp)) if stamp else "—"
 
 
 @dataclass
