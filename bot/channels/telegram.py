@@ -216,6 +216,7 @@ class TelegramChannel:
         try:
             for reply in replies:
                 await self._send_one(chat, reply)
+                self.engine.services.outbox.note_sent()  # broadcasts leave room for replies
         except Forbidden:
             self._mark_blocked(chat)
             raise

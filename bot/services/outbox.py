@@ -3,20 +3,23 @@
 Each row moves pending -> sending -> sent | failed | blocked | skipped (opted out, deleted).
 
 Exactly once, and the window that remains: a network send and a disk write cannot be made
-atomic. A row is written "sending" (fsync'd) BEFORE its message goes out and "sent" after the
-platform answered. A row found "sending" after a crash (or SIGKILL) may or may not have reached
-the recipient; we send it again, because a missed notice is worse than a repeated one. So the
-only possible duplicates are the sends in flight at the moment of the crash whose request the
-platform had accepted: at most one message per in-flight send per crash (at most
-MAX_IN_FLIGHT, in practice rate x round-trip, well under one at 30 msg/s). A send that timed
-out (unknown outcome) is retried the same way. Nobody is skipped: every row not "sent" is
+atomic. Rows are written "sending" (fsync'd, a few rows per write) BEFORE their messages go
+out, and each is written "sent" (fsync'd) as soon as the platform answered. After a crash or
+SIGKILL, rows found "sending" are sent again, because a missed notice is worse than a repeated
+one; most of them never went out, so they are no duplicates. The only possible duplicates are
+the sends whose request the platform had accepted but whose "sent" write had not happened:
+at most one message per send in flight at the moment of the kill, so at most MAX_IN_FLIGHT
+per crash (in practice rate x round-trip time: a fraction of one at 30 msg/s). A graceful stop
+lets the sends in flight finish first, so a deploy repeats nobody. A send that timed out
+(outcome unknown) is retried, the same window. Nobody is skipped: every row not "sent" is
 sent again or ends in a stated status.
 
-Pacing: sends start evenly spaced at `rate` per second (never bursting to catch up after a
-delay), at most one per chat per second; a 429 pauses all sending for its `retry_after`;
-transient errors retry with exponential backoff up to MAX_ATTEMPTS; a 403 marks the user
-blocked. Opt-outs are read from the user right before each send. The job yields to the event
-loop between sends, so conversations keep being answered.
+Pacing: no 1-second window holds more than `rate` messages as the platform counts them (see
+`_pace`), conversation replies included; at most one message per chat per second; a 429
+pauses all sending for its `retry_after`; transient errors retry with exponential backoff up
+to MAX_ATTEMPTS; a 403 marks the user blocked. Opt-outs are read from the user right before
+each send. The job yields to the event loop between sends, so conversations keep being
+answered.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,13 +57,16 @@ BLOCKED = "blocked"
 SKIPPED = "skipped"
 STATUSES = (PENDING, IN_FLIGHT, SENT, FAILED, BLOCKED, SKIPPED)
 
-MAX_IN_FLIGHT = 16
+MAX_IN_FLIGHT = 4
 # Broadcasts use this share of the channel's rate, leaving room for conversation replies and
 # for the jitter between when a send starts here and when the platform counts it.
 BROADCAST_SHARE = 0.97
 MAX_ATTEMPTS = 5
 PER_CHAT_SECONDS = 1.0  # Telegram: about one message per second to one chat
 BATCH = 500  # pending rows read at a time
+# Rows marked "sending" with one fsync: about CHUNK_SECONDS of sending, at most MAX_CHUNK.
+CHUNK_SECONDS = 0.05
+MAX_CHUNK = 16
 
 
 class Blocked(Exception):
@@ -137,7 +145,8 @@ class Outbox:
         self._idle_tick = idle_tick
         self._senders: dict[str, DirectSender] = {}
         self._wake = asyncio.Event()
-        self._next_slot = 0.0
+        self._window: deque[float] = deque()  # when recent messages were answered
+        self._last_start = 0.0
         self._paused_until = 0.0
         self._chat_last: dict[str, float] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -211,7 +220,9 @@ class Outbox:
         ids = self._store.find_ids(self._table, {"status": IN_FLIGHT})
         if ids:
             self._table.update({"status": PENDING}, doc_ids=ids)
-            log.warning("%d broadcast message(s) were in flight at a crash; resending", len(ids))
+            log.warning(
+                "%d broadcast row(s) were marked sending at a crash; sending them again", len(ids)
+            )
         return len(ids)
 
     # --- the job --------------------------------------------------------------------------
@@ -270,24 +281,37 @@ class Outbox:
             if not ready:
                 await asyncio.sleep(min(wait, 0.05) if self._in_flight else wait)
                 continue
-            for row_id in ready:
+            chunk = max(1, min(MAX_CHUNK, round(self.rate * CHUNK_SECONDS)))
+            for start in range(0, len(ready), chunk):
+                rows = ready[start : start + chunk]
+                # One fsync marks a few rows "sending" before any of them goes out (see above).
+                self._claimed.update(rows)
+                self._table.update({"status": IN_FLIGHT}, doc_ids=rows)
+                for n, row_id in enumerate(rows):
+                    if self._cancelled(broadcast_id):
+                        self._unclaim(rows[n:])
+                        break
+                    await self._pace()
+                    while len(self._in_flight) >= self._max_in_flight:
+                        await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    task = asyncio.create_task(self._deliver(broadcast, row_id))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+                    if time.monotonic() - last_progress >= self.progress_every:
+                        last_progress = time.monotonic()
+                        self._progress(broadcast)
                 if self._cancelled(broadcast_id):
                     break
-                await self._pace()
-                while len(self._in_flight) >= self._max_in_flight:
-                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-                self._claimed.add(row_id)
-                task = asyncio.create_task(self._deliver(broadcast, row_id))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-                if time.monotonic() - last_progress >= self.progress_every:
-                    last_progress = time.monotonic()
-                    self._progress(broadcast)
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         broadcast = self.broadcasts.get(broadcast_id)
         if broadcast is not None and broadcast.status == CANCELLED:
             await self._report(broadcast, final=True)
+
+    def _unclaim(self, rows: list[int]) -> None:
+        """Rows marked "sending" that were not handed to a sender go back to pending."""
+        self._table.update({"status": PENDING}, doc_ids=rows)
+        self._claimed.difference_update(rows)
 
     def _cancelled(self, broadcast_id: int) -> bool:
         found = self.broadcasts.get(broadcast_id)
@@ -314,16 +338,35 @@ class Outbox:
         return ready, max(soonest, 0.0)
 
     async def _pace(self) -> None:
-        """Wait for the next send slot: evenly spaced, after any flood pause; always yields."""
-        interval = 1.0 / self.rate
+        """Wait until one more send keeps every 1-second window within `rate`.
+
+        A message counts from when the platform answered it (or from a conversation reply's
+        answer, see `note_sent`), and a send in flight holds a slot: a new send may start once
+        the message `rate` places back was answered a full second ago. As the platform counted
+        that message before it answered, and counts the new one after it starts, no window
+        the platform sees holds more than `rate`, whatever the network delays. Starts are at
+        least half an interval apart, so the pace is smooth but can catch up after a pause.
+        """
+        capacity = max(1, math.floor(self.rate))
+        spacing = 0.5 / self.rate
+        window = self._window
         while True:
             now = time.monotonic()
-            wait = max(self._next_slot, self._paused_until) - now
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            waits = [self._paused_until - now, self._last_start + spacing - now]
+            if len(window) + len(self._in_flight) >= capacity:
+                waits.append(window[0] + 1.0 - now if window else 0.001)
+            wait = max(waits)
             if wait <= 0:
                 break
-            await asyncio.sleep(wait)
+            await asyncio.sleep(max(wait, 0.0005))
+        self._last_start = time.monotonic()
         await asyncio.sleep(0)
-        self._next_slot = max(time.monotonic(), self._next_slot) + interval
+
+    def note_sent(self) -> None:
+        """Count a message the channel sent outside the outbox (a conversation reply)."""
+        self._window.append(time.monotonic())
 
     async def _per_chat(self, key: str) -> None:
         """Keep to about one message per second per chat, counted from the last answer."""
@@ -352,7 +395,7 @@ class Outbox:
     async def _deliver_claimed(self, broadcast: Broadcast, row_id: int) -> None:
         """Read the user's consent right before sending; write the row before and after."""
         doc = self._table.get(doc_id=row_id)
-        if doc is None or isinstance(doc, list) or doc.get("status") != PENDING:
+        if doc is None or isinstance(doc, list) or doc.get("status") != IN_FLIGHT:
             return
         user = self._users.get(int(doc["user_id"]))
         if user is None or not user.consent:
@@ -376,28 +419,28 @@ class Outbox:
         attempts = int(doc.get("attempts") or 0) + 1
         key = f"{channel}:{chat_id}"
         await self._per_chat(key)
-        self._set(row_id, IN_FLIGHT, attempts=attempts)  # fsync'd before the send: see above
         try:
             self.sends += 1
             try:
                 await self._senders[channel](chat_id, reply)
             finally:
                 self._chat_sent(key)
+                self._window.append(time.monotonic())  # a refused send counted too: be safe
         except Blocked:
-            self._set(row_id, BLOCKED)
+            self._set(row_id, BLOCKED, attempts=attempts)
             self._mark_blocked(user.id)
         except RetryLater as exc:
             self._retry(row_id, attempts, exc.seconds)
         except Failed as exc:
             log.info("broadcast %s to user %s failed: %s", broadcast.id, user.id, exc)
-            self._set(row_id, FAILED, error=str(exc)[:200])
+            self._set(row_id, FAILED, attempts=attempts, error=str(exc)[:200])
         except asyncio.CancelledError:
             raise  # the row stays "sending": resent on restart, as documented
         except Exception as exc:  # an unknown error: treat as transient, within the attempts
             log.exception("broadcast %s to user %s: unexpected error", broadcast.id, user.id)
             self._retry(row_id, attempts, None, str(exc))
         else:
-            self._set(row_id, SENT, sent_at=time.time())
+            self._set(row_id, SENT, attempts=attempts, sent_at=time.time())
 
     def _retry(self, row_id: int, attempts: int, seconds: float | None, error: str = "") -> None:
         if seconds is not None:  # a flood limit: everyone waits, this row is not at fault
@@ -405,10 +448,10 @@ class Outbox:
             self._set(row_id, PENDING, attempts=attempts - 1)
             return
         if attempts >= MAX_ATTEMPTS:
-            self._set(row_id, FAILED, error=error or "gave up after retries")
+            self._set(row_id, FAILED, attempts=attempts, error=error or "gave up after retries")
             return
         delay = self.backoff * 2 ** (attempts - 1)
-        self._set(row_id, PENDING, next_try_at=time.time() + delay)
+        self._set(row_id, PENDING, attempts=attempts, next_try_at=time.time() + delay)
 
     def _route(self, user: User) -> tuple[str, str] | None:
         """(channel, chat id) through a channel that has a raw sender."""
