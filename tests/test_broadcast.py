@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
@@ -272,3 +275,27 @@ def test_typed_times_become_the_next_such_moment_in_vietnam() -> None:
     assert parse_when("25:00", now) is None
     assert parse_when("31/2 08:00", now) is None
     assert parse_when("mai", now) is None
+
+
+async def test_naughty_strings_are_shown_as_typed_and_never_break_the_message(
+    app: BotApp,
+) -> None:
+    naughty: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text())
+    wire(app)
+    seed(app, 1)
+    team = await team_member(app, ["chi-lang"])
+    taken = 0
+    for text in [t for t in naughty if t.strip()][:120]:
+        await team.say("/thongbao")
+        await team.say(text)
+        if "nophoto" not in [p for _l, p in team.buttons()]:
+            continue  # a command-like or cancel word: not taken as the message
+        await team.tap("nophoto")
+        await team.tap("aud:go")
+        shown = team.last[1].text
+        body = shown.split("\n\n", 1)[1]
+        assert html.unescape(body) == text.strip()
+        assert "<" not in body and ">" not in body
+        taken += 1
+        await team.say("/huy")
+    assert taken >= 100
