@@ -184,8 +184,13 @@ async def test_48_hour_window(zalo: ZaloBot, clock: FakeClock) -> None:
     assert not notified and len(zalo.oa_fake.sent) == sent  # skipped, nothing went out
     # Writing again opens a new window with the free quota.
     await user.say("menu")
-    for i in range(FREE_MESSAGES - 1):  # the menu answer used one
+    for i in range(FREE_MESSAGES - 2):  # the menu answer used one
         await oa.send("u8", [Reply(f"Tin {i}")])
+    sent = len(zalo.oa_fake.sent)
+    with pytest.raises(OutsideWindow, match="8 messages"):  # a photo and its text: 2 messages
+        await oa.send("u8", [Reply("Ảnh na", photos=["https://zalo.example/na.jpg"])])
+    assert len(zalo.oa_fake.sent) == sent  # all or nothing
+    await oa.send("u8", [Reply("Tin cuối.")])
     with pytest.raises(OutsideWindow, match="8 messages"):
         await oa.send("u8", [Reply("Một tin quá nhiều.")])
 

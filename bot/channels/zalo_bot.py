@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels.plain import incoming_text
+from bot.channels.zalo_broadcast import ZaloBotDirect
 from bot.channels.zalo_common import (
     Sessions,
     ZaloError,
@@ -91,6 +92,7 @@ class ZaloBotChannel:
         self._http: aiohttp.ClientSession | None = None
         self.received = 0  # updates accepted so far (tests wait on it; a health figure)
         engine.services.notifier.register(CHANNEL, self.send)
+        engine.services.outbox.register(CHANNEL, ZaloBotDirect(self))
 
     @property
     def webhook_url(self) -> str:

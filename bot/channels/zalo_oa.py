@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels.plain import incoming_text
+from bot.channels.zalo_broadcast import ZaloOADirect
 from bot.channels.zalo_common import (
     Sessions,
     ZaloError,
@@ -111,6 +112,7 @@ class ZaloOAChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
         engine.services.notifier.register(CHANNEL, self.send)
+        engine.services.outbox.register(CHANNEL, ZaloOADirect(self))
         engine.services.deletion_hooks.append(self._forget)
 
     async def start(self) -> None:
@@ -170,7 +172,7 @@ class ZaloOAChannel:
         msg = self._press(user_id, msg)
         replies = await self.engine.handle(msg)
         try:
-            await self.send(user_id, replies)
+            await self.send(user_id, replies, partial=True)
         except (TimeoutError, ZaloError, OutsideWindow, aiohttp.ClientError):
             log.exception("could not answer OA user %s", user_id)
 
@@ -206,16 +208,24 @@ class ZaloOAChannel:
             return False
         return self.windows.refusal(user_id, self.engine.services.clock.now()) is None
 
-    async def send(self, user_id: str, replies: list[Reply]) -> None:
-        """Deliver replies to a user; raises OutsideWindow when the OA may not write now."""
+    async def send(self, user_id: str, replies: list[Reply], *, partial: bool = False) -> None:
+        """Deliver replies to a user; raises OutsideWindow when the OA may not write now.
+
+        All or nothing: when the window lacks room for every message, none is sent, unless
+        `partial` (an answer to the user's own message: what fits beats nothing).
+        """
         replies = [without_keyboards(r) for r in replies]
-        session = self._sessions.get(user_id)
-        session.render(replies)  # remembers every button, so a typed number presses it
+        self._sessions.get(user_id).render(replies)  # remembers buttons for typed numbers
+        messages: list[dict[str, Any]] = []
         number = 0
         for reply in replies:
-            messages, number = self._messages(reply, number)
-            for message in messages:
-                await self._send_message(user_id, message)
+            made, number = self._messages(reply, number)
+            messages.extend(made)
+        reason = self.windows.refusal(user_id, self.engine.services.clock.now(), len(messages))
+        if reason is not None and not partial:
+            raise OutsideWindow(user_id, reason)
+        for message in messages:
+            await self._send_message(user_id, message)
 
     def _messages(self, reply: Reply, number: int) -> tuple[list[dict[str, Any]], int]:
         """OA message bodies for one reply, and the running button number after it."""

@@ -80,15 +80,15 @@ class WindowBook:
         else:
             self._table.insert(doc)
 
-    def refusal(self, user_id: str, at: datetime) -> str | None:
-        """Why a message to this user may not go now, or None when it may."""
+    def refusal(self, user_id: str, at: datetime, needed: int = 1) -> str | None:
+        """Why `needed` messages to this user may not go now, or None when they may."""
         found = self._store.find(self._table, "user", user_id)
         if not found:
             return "the user never wrote to the OA"
         doc = found[0]
         if at.timestamp() - float(doc.get("last_in", 0)) > WINDOW.total_seconds():
             return "more than 48 hours since the user's last message"
-        if int(doc.get("sent", 0)) >= FREE_MESSAGES:
+        if int(doc.get("sent", 0)) + needed > FREE_MESSAGES:
             return f"{FREE_MESSAGES} messages already sent since the user's last message"
         return None
 

@@ -1,0 +1,60 @@
+"""The Zalo channels' raw senders for the broadcast outbox: one reply to one chat, errors mapped.
+
+A Zalo OA user outside the 48-hour reply window cannot be sent a free message: the row ends
+with an error that starts with "skipped:" and says why, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from bot.channels.zalo_common import ZaloError
+from bot.channels.zalo_oa_state import OutsideWindow
+from bot.core.types import Reply
+from bot.services.outbox import Failed, RetryLater
+
+if TYPE_CHECKING:
+    from bot.channels.zalo_bot import ZaloBotChannel
+    from bot.channels.zalo_oa import ZaloOAChannel
+
+SKIPPED_PREFIX = "skipped: "
+
+
+class ZaloOADirect:
+    """Send one broadcast message to an OA user, within the reply window only."""
+
+    def __init__(self, channel: ZaloOAChannel) -> None:
+        self._channel = channel
+
+    async def __call__(self, chat_id: str, reply: Reply) -> None:
+        try:
+            await self._channel.send(chat_id, [reply])
+        except OutsideWindow as exc:
+            raise Failed(SKIPPED_PREFIX + exc.reason) from exc
+        except ZaloError as exc:
+            raise Failed(str(exc)) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater() from exc
+
+    async def close(self) -> None:
+        """Nothing to close: the channel owns the HTTP session."""
+
+
+class ZaloBotDirect:
+    """Send one broadcast message to a Zalo Bot chat."""
+
+    def __init__(self, channel: ZaloBotChannel) -> None:
+        self._channel = channel
+
+    async def __call__(self, chat_id: str, reply: Reply) -> None:
+        try:
+            await self._channel.send(chat_id, [reply])
+        except ZaloError as exc:
+            raise Failed(str(exc)) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater() from exc
+
+    async def close(self) -> None:
+        """Nothing to close: the channel owns the HTTP session."""
