@@ -19,6 +19,7 @@ from bot.core.flow import (
     MenuEntry,
     Outcome,
     Retry,
+    Start,
     State,
     Stay,
     ask_choice,
@@ -471,6 +472,11 @@ async def answer_done(ctx: Ctx, msg: Incoming) -> Outcome:
 async def on_button(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
     """Buttons under notices ("off", "on", "pv") and under the progress ("stop:<id>")."""
     action = rest[0] if rest else ""
+    conv = ctx.services.conversations.get(ctx.user.id)
+    if action in ("off", "on") and conv.flow == "broadcast" and conv.state in ("off", "on"):
+        # Standing at /tatthongbao or /batthongbao, whose question sets the consent: move there,
+        # or re-asking the old one would undo the button.
+        return Start("broadcast", action)
     if action == "off":
         _set_consent(ctx, False)
         return Done([_off_reply()], show_menu=False)

@@ -299,3 +299,24 @@ async def test_naughty_strings_are_shown_as_typed_and_never_break_the_message(
         taken += 1
         await team.say("/huy")
     assert taken >= 100
+
+
+async def test_notices_are_turned_off_and_on_by_command(app: BotApp) -> None:
+    seed(app, 1)
+    lan = Chat(app, "web:s100")
+    await lan.say("/tatthongbao")
+    assert "không nhận thông báo" in lan.text()
+    user = app.services.users.by_key("web:s100")
+    assert user is not None and not user.consent
+    team = await team_member(app, ["chi-lang"])
+    await team.say("/thongbao")
+    await team.say("Họp thôn")
+    await team.tap("nophoto")
+    assert "Số người sẽ nhận: 0" in team.text()
+    await lan.tap("bc:on")
+    assert "nhận lại thông báo" in lan.text()
+    await team.tap("aud:role")
+    await team.tap("aud:role")
+    await team.tap("aud:role")
+    await team.tap("aud:role")  # back to everyone
+    assert "Số người sẽ nhận: 1" in team.text()
