@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.core.clock import FakeClock
 from bot.services.users import ADMIN
 from tests.console_helpers import (
@@ -154,3 +156,27 @@ async def test_console_command_gives_links_to_staff_only(tmp_path: Path, clock: 
         async with client() as http:
             response = await redeem(http, server, token)
             assert response.url.path == "/console/dashboard"
+
+
+async def test_command_line_link_signs_the_first_admin_in(
+    tmp_path: Path,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.__main__ import main
+
+    data = tmp_path / "d"
+    async with running(data, clock) as server:  # the bot is running: the store is locked
+        admin(server.app)
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("DATA_DIR", str(data))
+        monkeypatch.setenv("ADMIN_TELEGRAM_IDS", f"{ADMIN_TG},999999")
+        assert main(["console-link"]) == 0
+        link = capsys.readouterr().out.strip()
+        assert link.startswith("http://127.0.0.1:8080/console/login/")
+        async with client() as http:
+            response = await redeem(http, server, link.rsplit("/", 1)[1])
+            assert response.url.path == "/console/dashboard"
+        monkeypatch.setenv("ADMIN_TELEGRAM_IDS", "")
+        assert main(["console-link"]) == 2
