@@ -267,6 +267,13 @@ class LessonService:
             return len(trained)
         return sum(1 for user in self._users.in_area(area) if user.id in trained)
 
+    def trained_users(self) -> dict[int, str]:
+        """User id -> when they became trained, for every trained learner (one indexed read)."""
+        return {
+            int(d.get("user_id", 0)): str(d.get("trained_at", ""))
+            for d in self._store.find(self._table, "trained", True)
+        }
+
     def area_report(self, area: str) -> list[LearnerStatus]:
         """The farmers (and any other learners) of an area, with their lesson standing."""
         report = []

@@ -118,15 +118,14 @@ def build_report(services: Services, areas: Collection[str] | None = None) -> Re
 
 def _users(services: Services, tally: _Tally) -> None:
     lessons = getattr(services, "lessons", None)
+    trained: dict[int, str] = lessons.trained_users() if lessons is not None else {}
     for user in services.users.all():
         if not user.registered:
             continue
         if user.role == FARMER:
             tally.count(user.area, month_of(user.created_at), "farmers")
-        if lessons is not None:
-            learner = lessons.learner(user.id)
-            if learner.trained:
-                tally.count(user.area, month_of(learner.trained_at), "trained")
+        if user.id in trained:
+            tally.count(user.area, month_of(trained[user.id]), "trained")
 
 
 def _listings(services: Services, tally: _Tally) -> None:
