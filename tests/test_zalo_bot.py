@@ -146,3 +146,10 @@ async def test_polling_goes_on_after_server_errors(zalo: ZaloBot) -> None:
     zalo.bot_fake.fail_updates = 2  # the Bot API answers getUpdates with errors for a while
     answer = await BotUser(zalo, "chat8").say("Xin chào")
     assert "tên là gì" in answer and zalo.bot_fake.fail_updates == 0
+
+
+async def test_progress_updated_in_place_goes_out_once(zalo: ZaloBot) -> None:
+    for done in (1, 2, 3):
+        await zalo.zbot.send("chat9", [Reply(f"Thông báo #1: đã gửi {done}/3", edit_key="bc1")])
+    await zalo.zbot.send("chat9", [Reply("Đã gửi xong.")])
+    assert zalo.bot_fake.texts("chat9") == ["Thông báo #1: đã gửi 1/3", "Đã gửi xong."]

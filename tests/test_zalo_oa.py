@@ -125,7 +125,11 @@ async def test_expired_token_is_refreshed_once_and_the_send_retried(zalo: ZaloBo
     assert "Số điện thoại" in answer
     assert fake.refreshes == 1 and fake.rejected_sends == 1
     stored = json.loads((zalo.app.settings.data_dir / "zalo_oa_token.json").read_text())
-    assert stored == {"access_token": fake.access_token, "refresh_token": fake.refresh_token}
+    assert stored == {
+        "access_token": fake.access_token,
+        "refresh_token": fake.refresh_token,
+        "configured": "refresh-1",  # the configured pair it replaced
+    }
     await user.say("0912345678")
     assert fake.refreshes == 1  # the new token keeps working
 
@@ -227,3 +231,21 @@ async def test_location_sticker_and_audio_are_understood(zalo: ZaloBot) -> None:
         answer = await user.send(event)
         assert "tên" in answer  # asked again for the name, in words the user can follow
     assert not zalo.oa_fake.violations
+
+
+async def test_a_newly_configured_token_pair_wins_over_the_stored_one(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    data = tmp_path / "data"
+    async with FakeZaloOA() as oa_fake, FakeZaloBot() as bot_fake:
+        zalo = await start_zalo_bot(data, clock, oa_fake, bot_fake)
+        await OAUser(zalo, "u11").say("Xin chào")
+        oa_fake.expire_token()
+        await OAUser(zalo, "u11").say("Lan")  # renewed: the pair is stored
+        await zalo.app.stop()
+        # The operator re-authorised the OA and put a brand-new pair in the environment.
+        oa_fake.access_token, oa_fake.refresh_token = "access-new", "refresh-new"
+        zalo = await start_zalo_bot(data, clock, oa_fake, bot_fake)
+        answer = await OAUser(zalo, "u11").say("0912345678")
+        await zalo.app.stop()
+        assert "xã/phường" in answer and oa_fake.refreshes == 1 and oa_fake.rejected_sends == 1

@@ -15,6 +15,7 @@ import aiohttp
 from bot.channels.plain import incoming_text
 from bot.channels.zalo_broadcast import ZaloBotDirect
 from bot.channels.zalo_common import (
+    Progress,
     Sessions,
     ZaloError,
     media_url,
@@ -87,6 +88,7 @@ class ZaloBotChannel:
         self.engine = engine
         self.media_dir = settings.data_dir / "media"
         self._sessions = Sessions()
+        self._progress = Progress()
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -203,7 +205,7 @@ class ZaloBotChannel:
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Deliver replies to a chat: photos by URL, text in pieces of at most 2,000."""
-        replies = [without_keyboards(r) for r in replies]
+        replies = [without_keyboards(r) for r in self._progress.keep(chat_id, replies)]
         texts = self._sessions.get(chat_id).render(replies)
         for reply, text in zip(replies, texts, strict=True):
             for ref in reply.photos:

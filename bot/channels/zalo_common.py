@@ -39,6 +39,28 @@ class Sessions:
         return session
 
 
+class Progress:
+    """Messages "updated in place" (edit_key) go out once per chat: Zalo cannot edit them."""
+
+    def __init__(self, limit: int = SESSIONS_MAX) -> None:
+        self._limit = limit
+        self._shown: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def keep(self, chat_id: str, replies: list[Reply]) -> list[Reply]:
+        """The replies minus updates of a message this chat was already shown."""
+        kept = []
+        for reply in replies:
+            if reply.edit_key:
+                key = (chat_id, reply.edit_key)
+                if key in self._shown:
+                    continue
+                self._shown[key] = None
+                while len(self._shown) > self._limit:
+                    self._shown.popitem(last=False)
+            kept.append(reply)
+        return kept
+
+
 def without_keyboards(reply: Reply) -> Reply:
     """The reply minus Telegram-only keyboards (share contact/location): Zalo users type."""
     return replace(reply, request_contact="", request_location="")

@@ -20,6 +20,7 @@ import aiohttp
 from bot.channels.plain import incoming_text
 from bot.channels.zalo_broadcast import ZaloOADirect
 from bot.channels.zalo_common import (
+    Progress,
     Sessions,
     ZaloError,
     media_url,
@@ -108,6 +109,7 @@ class ZaloOAChannel:
         self._token = self.tokens.load()
         self.windows = WindowBook(engine.services.store)
         self._sessions = Sessions()
+        self._progress = Progress()
         self._refresh_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
@@ -214,7 +216,7 @@ class ZaloOAChannel:
         All or nothing: when the window lacks room for every message, none is sent, unless
         `partial` (an answer to the user's own message: what fits beats nothing).
         """
-        replies = [without_keyboards(r) for r in replies]
+        replies = [without_keyboards(r) for r in self._progress.keep(user_id, replies)]
         self._sessions.get(user_id).render(replies)  # remembers buttons for typed numbers
         messages: list[dict[str, Any]] = []
         number = 0

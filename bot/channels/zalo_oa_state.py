@@ -32,10 +32,12 @@ class TokenFile:
         self._initial = initial
 
     def load(self) -> OAToken:
-        """The stored pair; the configured one until the first refresh."""
+        """The stored pair; the configured one until the first refresh, or once it changes."""
         if not self.path.is_file():
             return self._initial
         data = json.loads(self.path.read_text(encoding="utf-8"))
+        if data.get("configured", "") != self._initial.refresh_token:
+            return self._initial  # the operator configured a new pair since: it is newer
         return OAToken(str(data["access_token"]), str(data["refresh_token"]))
 
     def save(self, token: OAToken) -> None:
@@ -43,7 +45,7 @@ class TokenFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as f:
-            json.dump(asdict(token), f)
+            json.dump({**asdict(token), "configured": self._initial.refresh_token}, f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o600)  # a secret: readable by the bot's account only
