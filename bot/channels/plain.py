@@ -44,7 +44,7 @@ class PlainSession:
     def press(self, msg: Incoming) -> Incoming:
         """Turn a typed digit into a press of the matching button of the last message."""
         typed = msg.text.strip()
-        if msg.kind == "text" and typed.isdigit() and 0 < int(typed) <= len(self.buttons):
+        if msg.kind == "text" and typed.isascii() and typed.isdigit() and 0 < int(typed) <= len(self.buttons):
             button = self.buttons[int(typed) - 1]
             return Incoming(
                 channel=msg.channel,

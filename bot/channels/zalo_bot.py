@@ -167,9 +167,15 @@ class ZaloBotChannel:
     def accept(self, update: dict[str, Any]) -> None:
         """Handle an update in the background (polling goes on; webhooks answer at once)."""
         self.received += 1
-        task = asyncio.create_task(self.process(update))
+        task = asyncio.create_task(self._process_logged(update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _process_logged(self, update: dict[str, Any]) -> None:
+        try:
+            await self.process(update)
+        except Exception:  # a background task: nobody else would ever see the error
+            log.exception("error while handling a %s event", CHANNEL)
 
     async def idle(self) -> None:
         """Wait until every accepted update has been handled."""

@@ -147,9 +147,15 @@ class ZaloOAChannel:
 
     def accept(self, data: dict[str, Any]) -> None:
         """Handle a verified event in the background (the webhook must answer within 2 s)."""
-        task = asyncio.create_task(self.process(data))
+        task = asyncio.create_task(self._process_logged(data))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _process_logged(self, data: dict[str, Any]) -> None:
+        try:
+            await self.process(data)
+        except Exception:  # a background task: nobody else would ever see the error
+            log.exception("error while handling a %s event", CHANNEL)
 
     async def idle(self) -> None:
         """Wait until every accepted event has been handled."""
