@@ -68,3 +68,19 @@ def test_dates_are_shown_on_vietnam_clock() -> None:
     late_evening_utc = datetime(2026, 11, 29, 18, 30, tzinfo=UTC)  # 01:30 on the 30th in Hà Nội
     assert format_day(late_evening_utc) == "30/11/2026"
     assert format_moment(late_evening_utc) == "01:30 30/11/2026"
+
+
+def test_a_message_has_one_translation_across_domains() -> None:
+    """All domains merge into one catalog: two translations of one msgid would fight."""
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import LOCALES_DIR
+
+    found: dict[str, dict[str, list[str]]] = {}
+    for path in sorted((LOCALES_DIR / "vi" / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as f:
+            for msg in read_po(f):
+                if msg.id and isinstance(msg.id, str) and msg.string:
+                    found.setdefault(msg.id, {}).setdefault(str(msg.string), []).append(path.stem)
+    conflicts = {msgid: ways for msgid, ways in found.items() if len(ways) > 1}
+    assert conflicts == {}
