@@ -1,12 +1,11 @@
 """Mua hàng: find a product by typing it loosely or browsing, then order it (handlers/buy_form).
 
 The search is kept in the form (text and filters), never the results: each page is worked out
-again when shown, so a listing sold out meanwhile simply drops out.
+again when shown, so a listing sold out meanwhile simply drops out. Results come from the offer
+index in memory (bot/services/listing_index); only the shown page's listings are loaded.
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 from bot.core.flow import (
     Ask,
@@ -26,8 +25,9 @@ from bot.core.flow import (
 from bot.core.fmt import fmt
 from bot.core.types import Incoming, Reply
 from bot.i18n import N_, _
+from bot.services.listing_index import OfferIndex
 from bot.services.listings import Listing
-from bot.services.search import CERTS, OTHER_PRODUCT, Filters, listing_card, product_key, search
+from bot.services.search import CERTS, OTHER_PRODUCT, Filters, find, listing_card
 from bot.text import clip
 from handlers import buy_form
 
@@ -41,13 +41,14 @@ def _filters(ctx: Ctx) -> Filters:
     return Filters(d.get("q", ""), d.get("product", ""), d.get("area", ""), d.get("cert", ""))
 
 
-def _offered(ctx: Ctx) -> list[Listing]:
+def _offers(ctx: Ctx) -> OfferIndex:
     """Active listings with something left to order."""
-    return [item for item, _free in ctx.services.orders.offered()]
+    return ctx.services.listings.offers
 
 
-def _results(ctx: Ctx) -> list[Listing]:
-    return search(_offered(ctx), ctx.services.products, _filters(ctx))
+def _results(ctx: Ctx) -> list[int]:
+    """Ids of the listings found, in the order they are shown."""
+    return find(_offers(ctx), ctx.services.products, _filters(ctx))
 
 
 def _cert_label(ctx: Ctx) -> str:
@@ -125,7 +126,7 @@ def _text_search(ctx: Ctx, text: str) -> Outcome:
 
 
 def _product_choices(ctx: Ctx) -> list[Choice]:
-    counts = Counter(product_key(item) for item in _offered(ctx))
+    counts = _offers(ctx).counts("product")
     names = ctx.services.products
     keys = sorted(counts, key=lambda k: (k == OTHER_PRODUCT, names.name(k)))[:BROWSE_MAX]
     choices = [
@@ -158,7 +159,7 @@ async def answer_product(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def _area_choices(ctx: Ctx) -> list[Choice]:
-    counts = Counter(item.area for item in _offered(ctx) if item.area)
+    counts = {k: n for k, n in _offers(ctx).counts("area").items() if k}
     areas = ctx.services.areas
     keys = sorted(counts, key=areas.name)[:BROWSE_MAX]
     choices = [Choice(f"a:{k}", f"{areas.name(k)} ({counts[k]})") for k in keys]
@@ -217,7 +218,8 @@ def _page(ctx: Ctx) -> tuple[list[Listing], int, int]:
     found = _results(ctx)
     pages = max(1, -(-len(found) // PAGE_SIZE))
     page = min(max(int(ctx.data.get("page", 0)), 0), pages - 1)
-    return found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], page, pages
+    ids = found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    return ctx.services.listings.on_sale(ids), page, pages
 
 
 def _result_choices(ctx: Ctx) -> list[Choice]:

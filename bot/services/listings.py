@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tinydb.table import Document, Table
+
+from bot.services import listing_index
+from bot.services.listing_index import OfferIndex
 from bot.storage.db import Store
 
 if TYPE_CHECKING:
@@ -15,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTIVE = "active"
+ACTIVE = listing_index.ACTIVE  # "active"
 PAUSED = "paused"
 SOLD_OUT = "soldout"
 STATUSES = (ACTIVE, PAUSED, SOLD_OUT)
@@ -89,14 +94,40 @@ class Listing:
         return listing
 
 
+# One offer index per listings table (every repo on a table shares it); gone with the table.
+_OFFERS: weakref.WeakKeyDictionary[Table, OfferIndex] = weakref.WeakKeyDictionary()
+LOAD_CHUNK = 5000  # documents copied at a time while building the offer index
+
+
+def _offer_index(store: Store, table: Table) -> OfferIndex:
+    """The table's offer index, built from the stored active listings the first time."""
+    index = _OFFERS.get(table)
+    if index is None:
+        index = OfferIndex()
+        ids = store.find_ids(table, {"status": ACTIVE})
+        for start in range(0, len(ids), LOAD_CHUNK):
+            index.load((d.doc_id, d) for d in _docs(table, ids[start : start + LOAD_CHUNK]))
+        _OFFERS[table] = index
+    return index
+
+
+def _docs(table: Table, ids: list[int]) -> list[Document]:
+    found = table.get(doc_ids=ids) if ids else []
+    return found if isinstance(found, list) else [found] if found is not None else []
+
+
 class ListingRepo:
-    """Stored listings, found by farmer, product and status through indexes."""
+    """Stored listings, found by farmer, product and status through indexes.
+
+    Every write also updates the offer index (`self.offers`) that buyers' searches read.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._table = store.table(
             "listings", indexes=("farmer_id", "product_id", "status", "area", "form_id")
         )
+        self.offers = _offer_index(store, self._table)
 
     def get(self, listing_id: int) -> Listing | None:
         """The listing with this id, if any."""
@@ -115,19 +146,35 @@ class ListingRepo:
         docs = self._store.find(self._table, "farmer_id", farmer_id)
         return sorted((Listing.from_doc(dict(d), d.doc_id) for d in docs), key=lambda x: -x.id)
 
-    def with_status(self, status: str) -> list[Listing]:
-        """All listings in a status (e.g. every active one, for search)."""
-        docs = self._store.find(self._table, "status", status)
-        return [Listing.from_doc(dict(d), d.doc_id) for d in docs]
+    def on_sale(self, ids: Iterable[int]) -> list[Listing]:
+        """The listings of these ids (in this order) that buyers may order now.
+
+        A listing the offer index wrongly holds (written around this repo) is corrected here.
+        """
+        wanted = list(ids)
+        docs = {d.doc_id: d for d in _docs(self._table, wanted)}
+        found = []
+        for listing_id in wanted:
+            doc = docs.get(listing_id)
+            if doc is None or doc.get("status") != ACTIVE:
+                log.warning("offer index was stale for listing %s; corrected", listing_id)
+                self.offers.put(listing_id, doc)
+                continue
+            found.append(Listing.from_doc(dict(doc), listing_id))
+        return found
 
     def add(self, listing: Listing) -> Listing:
         """Store a new listing (durably) and give it its id."""
-        listing.id = self._table.insert(listing.to_doc())
+        doc = listing.to_doc()
+        listing.id = self._table.insert(doc)
+        self.offers.put(listing.id, doc)
         return listing
 
     def save(self, listing: Listing) -> None:
         """Write a listing back (durably)."""
-        self._table.update(listing.to_doc(), doc_ids=[listing.id])
+        doc = listing.to_doc()
+        written = self._table.update(doc, doc_ids=[listing.id])
+        self.offers.put(listing.id, doc if written else None)
 
     def add_once(self, listing: Listing) -> tuple[Listing, bool]:
         """Store a listing unless its form run already stored one; say whether it is new."""
@@ -150,12 +197,15 @@ class ListingRepo:
     def delete(self, listing_id: int) -> None:
         """Remove a listing for good."""
         self._table.remove(doc_ids=[listing_id])
+        self.offers.put(listing_id, None)
 
     def delete_of_farmer(self, farmer_id: int) -> list[Listing]:
         """Remove every listing of a farmer (when she deletes her data); return them."""
         gone = self.of_farmer(farmer_id)
         if gone:
             self._table.remove(doc_ids=[x.id for x in gone])
+        for listing in gone:
+            self.offers.put(listing.id, None)
         return gone
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from bot.services.listings import ACTIVE, SOLD_OUT, Listing, ListingRepo
 from bot.services.users import User
 from bot.storage.db import Store
+from bot.text import KG_PER_UNIT
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ UNAVAILABLE = "unavailable"  # the listing is gone, paused or has nothing left
 TOO_MUCH = "too_much"  # more than what is free
 WRONG_STATE = "wrong_state"  # the order is no longer in a status that allows it
 OWN = "own"  # a farmer ordering from her own listing
+BELOW_SOLD = "below_sold"  # a listing's quantity set below what confirmed orders took
+OTHER_UNIT = "other_unit"  # a listing's unit changed to one its orders cannot be counted in
+OPEN = (NEW, CONFIRMED, SHIPPING)  # orders still under way
 
 
 class OrderRefused(Exception):
@@ -84,6 +88,7 @@ class Order:
     expire_at: str = ""  # when an unconfirmed order is cancelled
     reminded_at: str = ""
     history: list[list[str]] = field(default_factory=list)  # [[moment, status], ...]
+    notice: str = ""  # "buyer"/"farmer": that party is still to be told of a cancellation
 
     @property
     def qty(self) -> Decimal:
@@ -123,6 +128,16 @@ def _stock(listing: Listing) -> Decimal:
         return Decimal(0)
 
 
+def in_unit(quantity: Decimal, unit: str, target: str) -> Decimal | None:
+    """A quantity in another unit (100 kg → 1 tạ), or None if the two do not convert."""
+    if unit == target:
+        return quantity
+    source_kg, target_kg = KG_PER_UNIT.get(unit), KG_PER_UNIT.get(target)
+    if source_kg is None or target_kg is None:
+        return None
+    return quantity * source_kg / target_kg
+
+
 def _text(value: Decimal) -> str:
     """A Decimal as stored: no exponent, no trailing zeros."""
     if value == value.to_integral_value():
@@ -147,9 +162,13 @@ class OrderRepo:
         self._store = store
         self._table = store.table(
             "orders",
-            indexes=("buyer_id", "farmer_id", "listing_id", "status", "code", "day", "form_id"),
+            indexes=(
+                *("buyer_id", "farmer_id", "listing_id", "status", "code", "day", "form_id"),
+                "notice",
+            ),
         )
-        self.listings = ListingRepo(store)  # the same table as the listings feature's repo
+        self.listings = ListingRepo(store)  # the same table (and offer index) as services'
+        self._load_held()
         self.reminder = timedelta(hours=reminder_hours)
         self.expiry = timedelta(hours=expiry_hours)
 
@@ -184,23 +203,70 @@ class OrderRepo:
         """Every order in a status, newest first."""
         return self._many("status", status)
 
-    def pending(self, listing_id: int) -> Decimal:
-        """What new (unconfirmed) orders of a listing ask for."""
-        return sum(
-            (o.qty for o in self._many("listing_id", listing_id) if o.status == NEW), Decimal(0)
-        )
-
-    def offered(self) -> list[tuple[Listing, Decimal]]:
-        """Active listings with what a buyer may still order of each (more than zero)."""
-        held: dict[int, Decimal] = {}
-        for order in self.with_status(NEW):
-            held[order.listing_id] = held.get(order.listing_id, Decimal(0)) + order.qty
+    def _of_listing(self, listing_id: int, statuses: tuple[str, ...]) -> list[Order]:
+        """A listing's orders in some statuses, newest first."""
         found = []
-        for listing in self.listings.with_status(ACTIVE):
-            free = _stock(listing) - held.get(listing.id, Decimal(0))
-            if free > 0:
-                found.append((listing, free))
-        return found
+        for status in statuses:
+            docs = self._store.find_where(
+                self._table, {"listing_id": listing_id, "status": status}
+            )
+            found += [Order.from_doc(dict(d), d.doc_id) for d in docs]
+        return sorted(found, key=lambda o: -o.id)
+
+    def _unit_of(self, listing_id: int) -> str | None:
+        listing = self.listings.get(listing_id)
+        return listing.unit if listing else None
+
+    def pending(self, listing_id: int) -> Decimal:
+        """What new (unconfirmed) orders of a listing ask for, in the listing's unit."""
+        unit = self._unit_of(listing_id)
+        total = Decimal(0)
+        for order in self._of_listing(listing_id, (NEW,)):
+            # An order the unit no longer converts for counts as typed: under-selling, not over.
+            taken = in_unit(order.qty, order.unit, unit or order.unit)
+            total += order.qty if taken is None else taken
+        return total
+
+    def committed(self, listing_id: int, unit: str) -> Decimal | None:
+        """What confirmed, shipping and delivered orders of a listing took, in `unit`.
+
+        None when one of them is in a unit that does not convert to `unit`.
+        """
+        total = Decimal(0)
+        for order in self._of_listing(listing_id, EARNING):
+            taken = in_unit(order.qty, order.unit, unit)
+            if taken is None:
+                return None
+            total += taken
+        return total
+
+    def open_orders(self, listing_id: int) -> list[Order]:
+        """A listing's orders still under way (new, confirmed, shipping), newest first."""
+        return self._of_listing(listing_id, OPEN)
+
+    def stock_for(self, listing_id: int, quantity: Decimal, unit: str) -> Decimal:
+        """The stock of a listing whose quantity is set to `quantity` (in `unit`).
+
+        What confirmed orders took stays taken. Raises OrderRefused(BELOW_SOLD, sold) when the
+        quantity is less than that, OrderRefused(OTHER_UNIT) when their unit does not convert.
+        """
+        sold = self.committed(listing_id, unit)
+        if sold is None:
+            raise OrderRefused(OTHER_UNIT)
+        if quantity < sold:
+            raise OrderRefused(BELOW_SOLD, sold)
+        return quantity - sold
+
+    def _load_held(self) -> None:
+        """Tell the offer index what every new order asks for (at start)."""
+        held: dict[int, Decimal] = {}
+        for listing_id in {o.listing_id for o in self.with_status(NEW)}:
+            held[listing_id] = self.pending(listing_id)
+        self.listings.offers.load_held(held)
+
+    def _sync_held(self, listing_id: int) -> None:
+        """Tell the offer index what new orders of a listing ask for now."""
+        self.listings.offers.set_held(listing_id, self.pending(listing_id))
 
     def available(self, listing: Listing) -> Decimal:
         """What a buyer may still order: stock not reserved, nor asked for by new orders."""
@@ -216,6 +282,7 @@ class OrderRepo:
             order.history.append([now.isoformat(), status])
         order.updated_at = now.isoformat()
         self._table.update(order.to_doc(), doc_ids=[order.id])
+        self._sync_held(order.listing_id)
 
     def _new_code(self, now: datetime) -> tuple[str, str]:
         """(code, day) for an order created now: DDMM and the day's sequence number."""
@@ -233,6 +300,7 @@ class OrderRepo:
         order.created_at = order.updated_at = now.isoformat()
         order.history = [[now.isoformat(), order.status]]
         order.id = self._table.insert(order.to_doc())
+        self._sync_held(order.listing_id)
         return order
 
     def by_form(self, form_id: str) -> Order | None:
@@ -339,7 +407,13 @@ class OrderRepo:
         listing = self.listings.get(order.listing_id)
         if listing is None:
             return
-        listing.stock = _text(_stock(listing) + order.qty)
+        back = in_unit(order.qty, order.unit, listing.unit)
+        if back is None:  # the farmer may not change to such a unit: see stock_for
+            log.error(
+                "order %s (%s) cannot go back to listing %s", order.id, order.unit, listing.id
+            )
+            return
+        listing.stock = _text(_stock(listing) + back)
         if listing.status == SOLD_OUT:
             listing.status = ACTIVE
         listing.updated_at = now.isoformat()
@@ -353,12 +427,16 @@ class OrderRepo:
         listing = self.listings.get(order.listing_id)
         if listing is None:
             raise OrderRefused(UNAVAILABLE)
+        wanted = in_unit(order.qty, order.unit, listing.unit)
+        if wanted is None:
+            raise OrderRefused(UNAVAILABLE)
         stock = _stock(listing)
-        if order.qty > stock:
-            raise OrderRefused(TOO_MUCH, max(stock, Decimal(0)))
+        if wanted > stock:
+            left = in_unit(max(stock, Decimal(0)), listing.unit, order.unit)
+            raise OrderRefused(TOO_MUCH, left if left is not None else Decimal(0))
         # Stock first, then the order: a crash in between leaves stock taken for an order still
         # "new" — the farmer may sell a little less, never more than she has.
-        self._take(listing, order.qty, now)
+        self._take(listing, wanted, now)
         order.reserved = True
         self._save(order, now, CONFIRMED)
         return order
@@ -404,6 +482,31 @@ class OrderRepo:
         self._save(order, now)
         return order
 
+    def cancel_for_listing(self, listing_id: int, reason: str, now: datetime) -> list[Order]:
+        """Cancel a listing's new and confirmed orders (the farmer is deleting it).
+
+        Each is marked for its buyer to be told (`notice`), durably, before anyone is told.
+        """
+        done = []
+        for order in self._of_listing(listing_id, (NEW, CONFIRMED)):
+            cancelled = self.cancel(order.id, "farmer", reason, now)
+            cancelled.notice = "buyer"
+            self._save(cancelled, now)
+            done.append(cancelled)
+        return done
+
+    def notices(self) -> list[Order]:
+        """Orders whose cancellation a party is still to be told of, oldest first."""
+        found = self._many("notice", "buyer") + self._many("notice", "farmer")
+        return sorted(found, key=lambda o: o.id)
+
+    def told(self, order_id: int, now: datetime) -> None:
+        """Note that an order's pending notice went out."""
+        order = self.get(order_id)
+        if order is not None and order.notice:
+            order.notice = ""
+            self._save(order, now)
+
     # --- figures and erasure ------------------------------------------------------------
 
     def month_totals(self, farmer_id: int, now: datetime) -> MonthTotals:
@@ -425,12 +528,16 @@ class OrderRepo:
         """Blank a deleting user's personal fields; their new orders are cancelled.
 
         The other party keeps the order's history (product, quantity, money, status), but no
-        longer the deleted person's name, phone, address or note.
+        longer the deleted person's name, phone, address or note. They are told of each
+        cancelled order later, by the order clock (`notice`): this hook cannot await.
         """
         for order in self.of_buyer(user.id):
             if order.status == NEW:
                 self.cancel(order.id, "deleted", "", now)
                 order = self.get(order.id) or order
+                order.notice = "farmer" if order.farmer_id else ""
+            elif order.notice == "buyer":
+                order.notice = ""
             order.buyer_id = 0
             order.buyer_name = order.phone = order.address = order.note = ""
             self._save(order, now)
@@ -438,6 +545,9 @@ class OrderRepo:
             if order.status == NEW:
                 self.cancel(order.id, "deleted", "", now)
                 order = self.get(order.id) or order
+                order.notice = "buyer" if order.buyer_id else ""
+            elif order.notice == "farmer":
+                order.notice = ""
             order.farmer_id = 0
             if order.channel != BOT:  # her own notes about buyers met elsewhere
                 order.buyer_name = order.phone = ""

@@ -9,11 +9,13 @@ from rapidfuzz import fuzz, process
 
 from bot.core.fmt import esc, fmt
 from bot.i18n import N_, _, format_number, format_vnd
+from bot.services import listing_index
 from bot.services.catalog import Directory
+from bot.services.listing_index import OfferIndex
 from bot.services.listings import Listing
 from bot.text import UNITS, clip, fold
 
-OTHER_PRODUCT = "_other"  # browse key of listings typed freely (no catalog product)
+OTHER_PRODUCT = listing_index.OTHER_PRODUCT  # browse key of listings typed freely
 CERTS: dict[str, str] = {
     "ocop": N_("OCOP"),
     "vietgap": N_("VietGAP"),
@@ -53,54 +55,80 @@ def product_key(listing: Listing) -> str:
     return listing.product_id or OTHER_PRODUCT
 
 
-def _catalog_names(products: Directory, product_id: str) -> frozenset[str]:
-    """The folded name and aliases of a catalog product."""
-    entry = products.get(product_id) if product_id else None
-    if entry is None:
-        return frozenset()
-    return frozenset(fold(n) for n in (entry.name, *entry.aliases))
+def _catalog_names(products: Directory, product_ids: list[str]) -> dict[str, list[str]]:
+    """Folded names and aliases of these catalog products -> the products that carry them."""
+    found: dict[str, list[str]] = {}
+    for product_id in product_ids:
+        entry = products.get(product_id)
+        if entry is None:
+            continue
+        for name in {fold(n) for n in (entry.name, *entry.aliases)} - {""}:
+            found.setdefault(name, []).append(product_id)
+    return found
 
 
-def matches_filters(listing: Listing, filters: Filters) -> bool:
-    """Whether a listing passes the product, area and certification filters."""
-    if filters.product and product_key(listing) != filters.product:
-        return False
-    if filters.area and listing.area != filters.area:
-        return False
-    return not filters.cert or has_cert(listing, filters.cert)
+def _pool(offers: OfferIndex, filters: Filters) -> set[int] | None:
+    """The offered ids passing the product, area and certification filters (None: no filter)."""
+    wanted = [("product", filters.product), ("area", filters.area), ("cert", filters.cert)]
+    sets = sorted((offers.ids(field, key) for field, key in wanted if key), key=len)
+    if not sets:
+        return None
+    pool = set(sets[0])
+    for other in sets[1:]:
+        pool &= other
+    return pool
 
 
-def search(listings: list[Listing], products: Directory, filters: Filters) -> list[Listing]:
-    """Listings for the filters, best match first (newest first when no text was typed)."""
-    pool = [item for item in listings if matches_filters(item, filters)]
+def find(offers: OfferIndex, products: Directory, filters: Filters) -> list[int]:
+    """Ids of the listings on sale for the filters, best match first (newest when no text).
+
+    Results are remembered until the index next changes: each step of a results page asks
+    more than once, and buyers page through the same search.
+    """
+    key = (id(products), filters)
+    found: list[int] | None = offers.memo(key)
+    if found is None:
+        found = _find(offers, products, filters)
+        offers.remember(key, found)
+    return found
+
+
+def _find(offers: OfferIndex, products: Directory, filters: Filters) -> list[int]:
+    pool = _pool(offers, filters)
     query = fold(filters.text)
     if not query:
-        return sorted(pool, key=lambda item: -item.id)
+        return sorted(offers.offered() if pool is None else pool, reverse=True)
     if len(query) < MIN_QUERY:
         return []
-    # Many listings share a product: each distinct name is scored once.
-    owners: dict[str, list[int]] = {}
-    known: dict[tuple[str, str], frozenset[str]] = {}
-    for i, item in enumerate(pool):
-        key = (item.product_id, item.product_name)
-        if key not in known:
-            names = {fold(item.product_name), *_catalog_names(products, item.product_id)}
-            known[key] = frozenset(names - {""})
-        for name in known[key]:
-            owners.setdefault(name, []).append(i)
-    keys = list(owners)
-    found = process.extract(
-        query, keys, scorer=fuzz.token_set_ratio, score_cutoff=MIN_SCORE, limit=None
-    )
-    best: dict[int, float] = {}
-    for _key, score, index in found:
-        for owner in owners[keys[index]]:
-            best[owner] = max(best.get(owner, 0.0), float(score))
-    if not best:
-        return []
-    top = max(best.values())
-    kept = [(score, pool[i]) for i, score in best.items() if score >= top - SPREAD]
-    return [item for _score, item in sorted(kept, key=lambda p: (-p[0], -p[1].id))]
+    # Each distinct name is scored once; a listing scores its best name (its own, as typed,
+    # or its catalog product's name and aliases).
+    levels: dict[float, list[set[int]]] = {}
+    names = offers.names()
+    for name, score, _i in process.extract(
+        query, names, scorer=fuzz.token_set_ratio, score_cutoff=MIN_SCORE, limit=None
+    ):
+        levels.setdefault(float(score), []).append(offers.ids("name", name))
+    catalog = _catalog_names(products, [p for p in offers.counts("product") if p != OTHER_PRODUCT])
+    for name, score, _i in process.extract(
+        query, list(catalog), scorer=fuzz.token_set_ratio, score_cutoff=MIN_SCORE, limit=None
+    ):
+        for product_id in catalog[name]:
+            levels.setdefault(float(score), []).append(offers.ids("product", product_id))
+    found: list[int] = []
+    seen: set[int] = set()
+    top: float | None = None
+    for score in sorted(levels, reverse=True):
+        if top is not None and score < top - SPREAD:
+            break
+        level = set().union(*levels[score]) - seen
+        if pool is not None:
+            level &= pool
+        if not level:
+            continue
+        top = score if top is None else top
+        seen |= level
+        found.extend(sorted(level, reverse=True))
+    return found
 
 
 def unit_label(unit: str) -> str:
