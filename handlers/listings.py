@@ -51,6 +51,7 @@ from handlers.listings_base import (
     is_skip,
     not_positive,
     owner_phone,
+    quantity_problem,
     skip_button,
 )
 
@@ -216,6 +217,12 @@ async def answer_quantity(ctx: Ctx, msg: Incoming) -> Outcome:
             return Retry(_("Please add the unit, e.g. 200 kg, 50 hộp or 30 túi."))
         return Retry(_("I could not read that amount. Please type e.g. 200 kg, 2 tạ or 50 hộp."))
     old_unit = ctx.data.get("unit")
+    if ctx.data.get("listing_id"):
+        problem = quantity_problem(
+            ctx, int(ctx.data["listing_id"]), quantity.amount, quantity.unit, old_unit or ""
+        )
+        if problem:
+            return Retry(problem)
     ctx.data["quantity"], ctx.data["unit"] = str(quantity.amount), quantity.unit
     ctx.data["quantity_changed"] = True
     price = ctx.data.get("price")

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 import re
+from decimal import Decimal
 from typing import Any
 
 from bot.core.flow import Ask, Ctx, Done, Outcome, Start
+from bot.core.fmt import fmt
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
-from bot.services.listings import Certs, Listing
+from bot.services.listings import ACTIVE, SOLD_OUT, Certs, Listing
+from bot.services.orders import BELOW_SOLD, OrderRefused, stored_amount
+from bot.services.search import amount, unit_label
 from bot.services.share import Catalogs
 from bot.text import display_phone, fold, parse_number
 
@@ -68,8 +72,6 @@ def apply_form(listing: Listing, data: dict[str, Any]) -> None:
         if key in data:
             value = data[key]
             setattr(listing, key, Certs(**value) if key == "certs" else value)
-    if "quantity" in data and data.get("quantity_changed"):
-        listing.stock = data["quantity"]
 
 
 def draft(ctx: Ctx) -> Listing:
@@ -122,10 +124,66 @@ def save_existing(ctx: Ctx, say: list[Reply]) -> Outcome:
     if listing.farmer_id != ctx.user.id and not ctx.is_admin:
         log.warning("user %s tried to edit listing %s of another user", ctx.user.id, listing.id)
         return Done([Reply(_("Sorry, you can only change your own listings."))])
+    old_unit = listing.unit
     apply_form(listing, ctx.data)
+    if ctx.data.get("quantity_changed"):
+        # Checked again here, not only when the amount was typed: the farmer may confirm an
+        # order (a notification button) between that answer and this save.
+        problem = restock(ctx, listing, old_unit)
+        if problem:
+            return Ask("quantity", [*say, Reply(problem)])
     listing.updated_at = ctx.now.isoformat()
     repo.save(listing)
     return Start("mylistings", "view", {"id": listing.id}, say=[*say, Reply(_("Saved."))])
+
+
+def quantity_problem(
+    ctx: Ctx, listing_id: int, quantity: Decimal, unit: str, old_unit: str
+) -> str:
+    """Why a stored listing may not get this quantity ("" when it may).
+
+    Confirmed, shipping and delivered orders keep what they took: the new quantity may not be
+    less, nor in a unit their amounts cannot be counted in.
+    """
+    try:
+        ctx.services.orders.stock_for(listing_id, quantity, unit)
+    except OrderRefused as refused:
+        if refused.reason == BELOW_SOLD:
+            return fmt(
+                _(
+                    "Confirmed orders have already taken {sold} of this listing, so the "
+                    "quantity cannot be less than that. Please type the whole amount you put "
+                    "on sale, sold part included."
+                ),
+                sold=amount(refused.available, unit),
+            )
+        return fmt(
+            _(
+                "This listing has orders counted in {unit}. Please type the amount in {unit} "
+                "(or another weight unit, if it is sold by weight)."
+            ),
+            unit=unit_label(old_unit),
+        )
+    return ""
+
+
+def restock(ctx: Ctx, listing: Listing, old_unit: str) -> str:
+    """Set a stored listing's stock from its new quantity: what orders took stays taken.
+
+    Returns why it cannot be done ("" when done). A listing sold out gets back on sale when
+    stock is added; one whose stock is all taken becomes sold out.
+    """
+    quantity = Decimal(listing.quantity)
+    problem = quantity_problem(ctx, listing.id, quantity, listing.unit, old_unit)
+    if problem:
+        return problem
+    stock = ctx.services.orders.stock_for(listing.id, quantity, listing.unit)
+    listing.stock = stored_amount(stock)
+    if stock <= 0 and listing.status == ACTIVE:
+        listing.status = SOLD_OUT
+    elif stock > 0 and listing.status == SOLD_OUT:
+        listing.status = ACTIVE
+    return ""
 
 
 def not_positive(text: str) -> bool:

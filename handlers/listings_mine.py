@@ -28,6 +28,8 @@ from bot.core.fmt import esc, fmt
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.listings import ACTIVE, MAX_ACTIVE_PER_FARMER, PAUSED, SOLD_OUT, Listing
+from bot.services.order_notices import tell_buyer_change
+from bot.services.orders import CONFIRMED, NEW, SHIPPING, Order
 from bot.services.share import (
     CSV_NAME,
     PLATFORMS,
@@ -202,28 +204,102 @@ async def answer_edit(ctx: Ctx, msg: Incoming) -> Outcome:
     return await act(ctx, msg, choice.key.split(":")[1:])
 
 
-def _delete_choices(listing_id: int) -> list[Choice]:
-    return [
-        Choice(f"lst:dy:{listing_id}", _("Yes, delete it"), ("co", "xoa", "dong y", "yes")),
-        Choice(f"lst:v:{listing_id}", _("No, keep it"), ("khong", "giu", "no", "ko")),
+def _open_orders(ctx: Ctx, listing_id: int) -> list[Order]:
+    return ctx.services.orders.open_orders(listing_id)
+
+
+def _delete_choices(ctx: Ctx, listing_id: int) -> list[Choice]:
+    keep = Choice(f"lst:v:{listing_id}", _("No, keep it"), ("khong", "giu", "no", "ko"))
+    under_way = _open_orders(ctx, listing_id)
+    if not under_way:
+        yes = Choice(f"lst:dy:{listing_id}", _("Yes, delete it"), ("co", "xoa", "dong y", "yes"))
+        return [yes, keep]
+    # Deleting would cancel buyers' orders: pausing or "sold out" keeps them, so they come first.
+    choices = [
+        Choice(f"lst:pause:{listing_id}", _("⏸ Pause it instead"), ("tam dung", "dung")),
+        Choice(f"lst:sold:{listing_id}", _("⛔ Mark it sold out instead"), ("het hang", "het")),
     ]
+    if any(o.status in (NEW, CONFIRMED) for o in under_way):
+        label = _("🗑 Delete and cancel the orders")
+        choices.append(Choice(f"lst:dyc:{listing_id}", label, ("xoa va huy", "huy don")))
+    else:
+        choices.append(Choice(f"lst:dyc:{listing_id}", _("🗑 Delete it"), ("xoa",)))
+    return [*choices, keep]
+
+
+def _delete_text(ctx: Ctx, listing: Listing) -> str:
+    under_way = _open_orders(ctx, listing.id)
+    if not under_way:
+        return fmt(
+            _("Delete <b>{name}</b> for good? Buyers will no longer see it."), name=title(listing)
+        )
+    count = {s: sum(1 for o in under_way if o.status == s) for s in (NEW, CONFIRMED, SHIPPING)}
+    lines = [
+        fmt(
+            _(
+                "<b>{name}</b> has orders under way: {new} new, {confirmed} confirmed, "
+                "{shipping} on the way."
+            ),
+            name=title(listing),
+            new=count[NEW],
+            confirmed=count[CONFIRMED],
+            shipping=count[SHIPPING],
+        )
+    ]
+    if count[NEW] or count[CONFIRMED]:
+        lines.append(
+            _(
+                "Deleting it cancels the new and confirmed orders, and their buyers are told. "
+                "To stop selling but keep those orders, pause it or mark it sold out instead."
+            )
+        )
+    if count[SHIPPING]:
+        lines.append(
+            _("Orders on the way are kept: you can still mark them delivered under 📋 Orders.")
+        )
+    return "\n".join(lines)
 
 
 def ask_delete(ctx: Ctx) -> list[Reply]:
     listing = _current(ctx)
     if listing is None:
         return ask_view(ctx)
-    text = fmt(
-        _("Delete <b>{name}</b> for good? Buyers will no longer see it."), name=title(listing)
-    )
-    return [Reply(text, buttons=choice_buttons(_delete_choices(listing.id)))]
+    buttons = choice_buttons(_delete_choices(ctx, listing.id))
+    return [Reply(_delete_text(ctx, listing), buttons=buttons)]
 
 
 async def answer_delete(ctx: Ctx, msg: Incoming) -> Outcome:
-    choice = match_choice(msg, _delete_choices(int(ctx.data.get("id", 0))))
+    choice = match_choice(msg, _delete_choices(ctx, int(ctx.data.get("id", 0))))
     if choice is None:
-        return Retry(_("Please choose 1 (delete) or 2 (keep)."))
+        return Retry(_("Please pick one of the buttons."))
     return await act(ctx, msg, choice.key.split(":")[1:])
+
+
+async def _delete(ctx: Ctx, listing: Listing, cancel_orders: bool) -> Outcome:
+    """Delete a listing; its new and confirmed orders only when the farmer agreed to cancel."""
+    orders = ctx.services.orders
+    under_way = orders.open_orders(listing.id)
+    if under_way and not cancel_orders:
+        # Orders came in since the question was asked (or an old button): ask again.
+        return Start("mylistings", "delete", {"id": listing.id})
+    # Every write first (orders cancelled and marked to be told, then the listing); the
+    # messages after, so a crash leaves them to the order clock rather than losing them.
+    cancelled = orders.cancel_for_listing(listing.id, ctx.now)
+    ctx.services.listings.delete(listing.id)
+    qr_file(_media_dir(ctx), listing.id).unlink(missing_ok=True)
+    log.info(
+        "user %s deleted listing %s, cancelling orders %s",
+        ctx.user.id,
+        listing.id,
+        [o.id for o in cancelled],
+    )
+    for order in cancelled:
+        await tell_buyer_change(ctx.services, order)
+        orders.told(order.id, ctx.now)
+    done = fmt(_("Deleted: {name}."), name=title(listing))
+    if cancelled:
+        done += "\n" + fmt(_("{n} orders were cancelled and their buyers told."), n=len(cancelled))
+    return Start("mylistings", "list", say=[Reply(done)])
 
 
 # --- the actions --------------------------------------------------------------------------
@@ -267,12 +343,8 @@ async def _run(ctx: Ctx, verb: str, listing: Listing, args: list[str]) -> Outcom
         return Start("listings", args[0], {"listing_id": listing.id, **form_data(listing)})
     if verb == "del":
         return Start("mylistings", "delete", view)
-    if verb == "dy":
-        repo.delete(listing.id)
-        qr_file(_media_dir(ctx), listing.id).unlink(missing_ok=True)
-        log.info("user %s deleted listing %s", ctx.user.id, listing.id)
-        done = fmt(_("Deleted: {name}."), name=title(listing))
-        return Start("mylistings", "list", say=[Reply(done)])
+    if verb in ("dy", "dyc"):
+        return await _delete(ctx, listing, cancel_orders=verb == "dyc")
     if verb in ("pause", "resume", "sold", "ph"):
         return _change(ctx, verb, listing)
     if verb == "sh":

@@ -33,7 +33,7 @@ from bot.services.order_notices import (
     tell_buyer_change,
     tell_farmer_cancelled,
 )
-from bot.services.orders import CONFIRMED, NEW, TOO_MUCH, Order, OrderRefused
+from bot.services.orders import CONFIRMED, NEW, TOO_MUCH, UNAVAILABLE, Order, OrderRefused
 from bot.services.search import amount
 from handlers.buy_form import clean
 
@@ -128,6 +128,15 @@ async def act(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
                 ),
                 code=order.code,
                 stock=amount(refused.available, order.unit),
+            )
+            return Stay([card_reply(ctx, fresh, text)])
+        if refused.reason == UNAVAILABLE and fresh.status == NEW:
+            text = fmt(
+                _(
+                    "Cannot confirm order {code}: its listing was deleted. Please decline it, "
+                    "so the buyer knows."
+                ),
+                code=order.code,
             )
             return Stay([card_reply(ctx, fresh, text)])
         return _too_late(ctx, fresh)

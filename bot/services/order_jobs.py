@@ -12,7 +12,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.services.order_notices import tell_expired, tell_reminder
+from bot.services.order_notices import (
+    tell_buyer_change,
+    tell_expired,
+    tell_farmer_cancelled,
+    tell_reminder,
+)
 from bot.services.orders import NEW, OrderRefused
 
 if TYPE_CHECKING:
@@ -55,6 +60,25 @@ async def run_due(services: Services) -> int:
     return handled
 
 
+async def send_notices(services: Services) -> int:
+    """Tell parties of cancellations noted for them (`Order.notice`); return how many.
+
+    They are written where telling at once is impossible (a user's data deletion runs in a
+    synchronous hook) or may be cut short (a crash). The notice is cleared after the message
+    went out: a crash in between may repeat one message, never lose it.
+    """
+    orders = services.orders
+    sent = 0
+    for order in orders.notices():
+        if order.notice == "buyer":
+            await tell_buyer_change(services, order)
+        else:
+            await tell_farmer_cancelled(services, order)
+        orders.told(order.id, services.clock.now())
+        sent += 1
+    return sent
+
+
 def order_clock(services: Services) -> Callable[[], Awaitable[None]]:
     """The background job: a pass every TICK_SECONDS, forever."""
 
@@ -62,6 +86,7 @@ def order_clock(services: Services) -> Callable[[], Awaitable[None]]:
         while True:
             try:
                 await run_due(services)
+                await send_notices(services)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -50,6 +50,7 @@ CANCELLED_BY = {
     "farmer": N_("the seller declined it"),
     "expired": N_("not confirmed in time"),
     "deleted": N_("a party deleted their data"),
+    "withdrawn": N_("the seller withdrew the product"),
 }
 
 

@@ -45,6 +45,7 @@ OWN = "own"  # a farmer ordering from her own listing
 BELOW_SOLD = "below_sold"  # a listing's quantity set below what confirmed orders took
 OTHER_UNIT = "other_unit"  # a listing's unit changed to one its orders cannot be counted in
 OPEN = (NEW, CONFIRMED, SHIPPING)  # orders still under way
+WITHDRAWN = "withdrawn"  # cancelled_by: the farmer deleted the listing
 
 
 class OrderRefused(Exception):
@@ -138,7 +139,7 @@ def in_unit(quantity: Decimal, unit: str, target: str) -> Decimal | None:
     return quantity * source_kg / target_kg
 
 
-def _text(value: Decimal) -> str:
+def stored_amount(value: Decimal) -> str:
     """A Decimal as stored: no exponent, no trailing zeros."""
     if value == value.to_integral_value():
         return str(value.quantize(Decimal(1)))
@@ -341,7 +342,7 @@ class OrderRepo:
             buyer_id=buyer.id,
             product_name=listing.product_name,
             unit=listing.unit,
-            quantity=_text(quantity),
+            quantity=stored_amount(quantity),
             price=listing.price,
             total=total_of(quantity, listing.price),
             buyer_name=name,
@@ -381,7 +382,7 @@ class OrderRepo:
             farmer_id=fresh.farmer_id,
             product_name=fresh.product_name,
             unit=fresh.unit,
-            quantity=_text(quantity),
+            quantity=stored_amount(quantity),
             price=fresh.price,
             total=total_of(quantity, fresh.price),
             buyer_name=name,
@@ -396,7 +397,7 @@ class OrderRepo:
     def _take(self, listing: Listing, quantity: Decimal, now: datetime) -> None:
         """Reserve from the stock; a listing with nothing left becomes sold out."""
         left = _stock(listing) - quantity
-        listing.stock = _text(max(left, Decimal(0)))
+        listing.stock = stored_amount(max(left, Decimal(0)))
         if left <= 0:
             listing.status = SOLD_OUT
         listing.updated_at = now.isoformat()
@@ -413,7 +414,7 @@ class OrderRepo:
                 "order %s (%s) cannot go back to listing %s", order.id, order.unit, listing.id
             )
             return
-        listing.stock = _text(_stock(listing) + back)
+        listing.stock = stored_amount(_stock(listing) + back)
         if listing.status == SOLD_OUT:
             listing.status = ACTIVE
         listing.updated_at = now.isoformat()
@@ -444,7 +445,7 @@ class OrderRepo:
     def cancel(self, order_id: int, by: str, reason: str, now: datetime) -> Order:
         """Cancel (buyer: while new; farmer: until shipped); reserved stock goes back."""
         order = self.get(order_id)
-        allowed = (NEW,) if by in ("buyer", "expired") else (NEW, CONFIRMED)
+        allowed = (NEW,) if by in ("buyer", "expired", "deleted") else (NEW, CONFIRMED)
         if order is None or order.status not in allowed:
             raise OrderRefused(WRONG_STATE)
         was_reserved = order.reserved
@@ -482,14 +483,14 @@ class OrderRepo:
         self._save(order, now)
         return order
 
-    def cancel_for_listing(self, listing_id: int, reason: str, now: datetime) -> list[Order]:
+    def cancel_for_listing(self, listing_id: int, now: datetime) -> list[Order]:
         """Cancel a listing's new and confirmed orders (the farmer is deleting it).
 
         Each is marked for its buyer to be told (`notice`), durably, before anyone is told.
         """
         done = []
         for order in self._of_listing(listing_id, (NEW, CONFIRMED)):
-            cancelled = self.cancel(order.id, "farmer", reason, now)
+            cancelled = self.cancel(order.id, WITHDRAWN, "", now)
             cancelled.notice = "buyer"
             self._save(cancelled, now)
             done.append(cancelled)
