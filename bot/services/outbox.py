@@ -146,6 +146,7 @@ class Outbox:
         self._senders: dict[str, DirectSender] = {}
         self._wake = asyncio.Event()
         self._window: deque[float] = deque()  # when recent messages were answered
+        self._held = 0  # pace slots of sends started and not answered yet
         self._last_start = 0.0
         self._paused_until = 0.0
         self._chat_last: dict[str, float] = {}
@@ -291,9 +292,10 @@ class Outbox:
                     if self._cancelled(broadcast_id):
                         self._unclaim(rows[n:])
                         break
-                    await self._pace()
                     while len(self._in_flight) >= self._max_in_flight:
                         await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    await self._pace()
+                    self._held += 1  # no await since the check: the slot is ours
                     task = asyncio.create_task(self._deliver(broadcast, row_id))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
@@ -350,19 +352,19 @@ class Outbox:
         capacity = max(1, math.floor(self.rate))
         spacing = 0.5 / self.rate
         window = self._window
+        await asyncio.sleep(0)  # always let conversations run between sends
         while True:
             now = time.monotonic()
             while window and window[0] <= now - 1.0:
                 window.popleft()
             waits = [self._paused_until - now, self._last_start + spacing - now]
-            if len(window) + len(self._in_flight) >= capacity:
+            if len(window) + self._held >= capacity:
                 waits.append(window[0] + 1.0 - now if window else 0.001)
             wait = max(waits)
             if wait <= 0:
                 break
             await asyncio.sleep(max(wait, 0.0005))
         self._last_start = time.monotonic()
-        await asyncio.sleep(0)
 
     def note_sent(self) -> None:
         """Count a message the channel sent outside the outbox (a conversation reply)."""
@@ -386,13 +388,23 @@ class Outbox:
                 del self._chat_last[k]
 
     async def _deliver(self, broadcast: Broadcast, row_id: int) -> None:
-        """Send one row (claimed by the caller) and record the outcome."""
+        """Send one row (claimed by the caller, holding a pace slot) and record the outcome."""
+        slot = [True]  # still held: released when the platform answered, or when no send
         try:
-            await self._deliver_claimed(broadcast, row_id)
+            await self._deliver_claimed(broadcast, row_id, slot)
         finally:
             self._claimed.discard(row_id)
+            self._release(slot, counted=False)
 
-    async def _deliver_claimed(self, broadcast: Broadcast, row_id: int) -> None:
+    def _release(self, slot: list[bool], counted: bool) -> None:
+        """Give back a pace slot; a message the platform answered stays in the window."""
+        if slot[0]:
+            slot[0] = False
+            self._held -= 1
+            if counted:
+                self._window.append(time.monotonic())
+
+    async def _deliver_claimed(self, broadcast: Broadcast, row_id: int, slot: list[bool]) -> None:
         """Read the user's consent right before sending; write the row before and after."""
         doc = self._table.get(doc_id=row_id)
         if doc is None or isinstance(doc, list) or doc.get("status") != IN_FLIGHT:
@@ -425,7 +437,7 @@ class Outbox:
                 await self._senders[channel](chat_id, reply)
             finally:
                 self._chat_sent(key)
-                self._window.append(time.monotonic())  # a refused send counted too: be safe
+                self._release(slot, counted=True)  # a refused send counted too: be safe
         except Blocked:
             self._set(row_id, BLOCKED, attempts=attempts)
             self._mark_blocked(user.id)
