@@ -249,10 +249,12 @@ class OrderRepo:
         """The stock of a listing whose quantity is set to `quantity` (in `unit`).
 
         What confirmed orders took stays taken. Raises OrderRefused(BELOW_SOLD, sold) when the
-        quantity is less than that, OrderRefused(OTHER_UNIT) when their unit does not convert.
+        quantity is less than that, OrderRefused(OTHER_UNIT) when the unit of an order not
+        cancelled (new ones included) does not convert.
         """
         sold = self.committed(listing_id, unit)
-        if sold is None:
+        waiting = self._of_listing(listing_id, (NEW,))
+        if sold is None or any(in_unit(o.qty, o.unit, unit) is None for o in waiting):
             raise OrderRefused(OTHER_UNIT)
         if quantity < sold:
             raise OrderRefused(BELOW_SOLD, sold)
