@@ -185,3 +185,17 @@ async def test_profile_phone_change_offers_no_link(zalo: ZaloBot) -> None:
     assert "đã lưu" in web.text() and inbox.sent == []
     changed = zalo.app.services.users.by_key("web:w1")
     assert changed is not None and changed.ident == ["web:w1"] and changed.phone == "+84912345678"
+
+
+async def test_unfollowing_one_app_keeps_the_other(zalo: ZaloBot) -> None:
+    inbox = TelegramInbox(zalo)
+    await telegram_farmer(zalo)
+    user = OAUser(zalo, "z7")
+    await zalo_up_to_phone(user)
+    await user.choose("liên kết")
+    await user.say(inbox.code())
+    await user.send(zalo.oa_fake.event("unfollow", "z7"))
+    linked = zalo.app.services.users.by_key("zalo_oa:z7")
+    assert linked is not None and not linked.blocked and linked.last_channel == "telegram:1"
+    assert await zalo.app.services.notifier.notify(linked, lambda: [Reply("Có đơn hàng mới")])
+    assert inbox.sent[-1] == ("1", "Có đơn hàng mới")

@@ -20,6 +20,7 @@ from bot.channels.zalo_common import (
     ZaloError,
     media_url,
     publish_document,
+    set_following,
     without_keyboards,
 )
 from bot.config import Settings
@@ -186,7 +187,15 @@ class ZaloBotChannel:
         """Answer one update through the engine."""
         event = str(update.get("event_name", ""))
         if event in ("user.follow", "user.unfollow"):
-            self._set_following(update, event == "user.follow")
+            message = update.get("message")
+            who = (
+                (message.get("from") or message.get("chat") or {})
+                if isinstance(message, dict)
+                else {}
+            )
+            if who.get("id"):
+                key = f"{CHANNEL}:{who['id']}"
+                set_following(self.engine.services.users, key, event == "user.follow")
             return
         msg = to_incoming(update)
         if msg is None:
@@ -197,17 +206,6 @@ class ZaloBotChannel:
             await self.send(chat_id, replies)
         except (TimeoutError, ZaloError, aiohttp.ClientError):
             log.exception("could not answer Zalo Bot chat %s", chat_id)
-
-    def _set_following(self, update: dict[str, Any], following: bool) -> None:
-        message = update.get("message") or {}
-        who = (
-            (message.get("from") or message.get("chat") or {}) if isinstance(message, dict) else {}
-        )
-        users = self.engine.services.users
-        user = users.by_key(f"{CHANNEL}:{who.get('id')}") if who.get("id") else None
-        if user is not None and user.blocked == following:
-            user.blocked = not following
-            users.save(user)
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Deliver replies to a chat: photos by URL, text in pieces of at most 2,000."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import replace
@@ -9,6 +10,9 @@ from pathlib import Path
 
 from bot.channels.plain import PlainSession
 from bot.core.types import Reply
+from bot.services.users import UserRepo
+
+log = logging.getLogger(__name__)
 
 # Sessions kept in memory (least recently used dropped): a typed digit presses a button of
 # the last menu; after a restart or eviction, flows still understand typed numbers and words.
@@ -82,3 +86,22 @@ def publish_document(media_dir: Path, base_url: str, name: str, content: bytes) 
     stored = f"doc-{secrets.token_urlsafe(12)}-{safe}"
     (media_dir / stored).write_bytes(content)
     return f"{base_url}/media/{stored}"
+
+
+def set_following(users: UserRepo, user_key: str, following: bool) -> None:
+    """Record a (un)follow: an unfollowed account is unreachable, unless linked to another app."""
+    user = users.by_key(user_key)
+    if user is None:
+        return
+    others = [key for key in user.ident if key != user_key]
+    if not following and others:
+        # One farmer, two apps: keep reaching them on the other one, never block them all.
+        if user.last_channel == user_key:
+            user.last_channel = others[0]
+            users.save(user)
+        log.info("user %s unfollowed on %s; reached elsewhere", user.id, user_key.split(":")[0])
+        return
+    if user.blocked == following:
+        user.blocked = not following  # unfollowed: broadcasts and notices skip them
+        users.save(user)
+        log.info("user %s %s on %s", user.id, "followed" if following else "unfollowed", user_key)

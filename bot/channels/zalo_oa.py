@@ -25,6 +25,7 @@ from bot.channels.zalo_common import (
     ZaloError,
     media_url,
     publish_document,
+    set_following,
     without_keyboards,
 )
 from bot.channels.zalo_oa_state import OAToken, OutsideWindow, TokenFile, WindowBook
@@ -166,7 +167,10 @@ class ZaloOAChannel:
         """Handle one event: follow/unfollow, or a message answered through the engine."""
         event = str(data.get("event_name", ""))
         if event in ("follow", "unfollow"):
-            self._set_following(_follower(data), event == "follow")
+            if _follower(data):
+                set_following(
+                    self.engine.services.users, f"{CHANNEL}:{_follower(data)}", event == "follow"
+                )
             return
         msg = to_incoming(data)
         if msg is None:
@@ -192,14 +196,6 @@ class ZaloOAChannel:
                 CHANNEL, msg.user_key, "button", payload=payload, event_id=msg.event_id
             )
         return self._sessions.get(user_id).press(msg)
-
-    def _set_following(self, user_id: str, following: bool) -> None:
-        users = self.engine.services.users
-        user = users.by_key(f"{CHANNEL}:{user_id}") if user_id else None
-        if user is not None and user.blocked == following:
-            user.blocked = not following  # unfollowed: broadcasts and notices skip them
-            users.save(user)
-            log.info("OA user %s %s", user.id, "followed" if following else "unfollowed")
 
     def _forget(self, user: User) -> None:
         for key in user.ident:
