@@ -44,6 +44,7 @@ CHANNEL = "zalo_oa"
 TEXT_LIMIT = 2000
 BUTTONS_MAX = 5
 TITLE_MAX = 100
+WORKERS = 16
 # Our payloads come back as the user's text; the mark tells them from anything typed.
 BUTTON_MARK = "#nds:"
 # Error codes that mean the access token is invalid or expired: renew it and retry once.
@@ -113,6 +114,8 @@ class ZaloOAChannel:
         self._progress = Progress()
         self._refresh_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Few events worked on at once, so the webhook's own answers are never kept waiting.
+        self._working = asyncio.Semaphore(WORKERS)
         self._http: aiohttp.ClientSession | None = None
         engine.services.notifier.register(CHANNEL, self.send)
         engine.services.outbox.register(CHANNEL, ZaloOADirect(self))
@@ -154,7 +157,8 @@ class ZaloOAChannel:
 
     async def _process_logged(self, data: dict[str, Any]) -> None:
         try:
-            await self.process(data)
+            async with self._working:  # FIFO: a user's events still start in arrival order
+                await self.process(data)
         except Exception:  # a background task: nobody else would ever see the error
             log.exception("error while handling a %s event", CHANNEL)
 
@@ -225,11 +229,21 @@ class ZaloOAChannel:
         for reply in replies:
             made, number = self._messages(reply, number)
             messages.extend(made)
-        reason = self.windows.refusal(user_id, self.engine.services.clock.now(), len(messages))
+        now = self.engine.services.clock.now()
+        reason = self.windows.refusal(user_id, now, len(messages))
         if reason is not None and not partial:
             raise OutsideWindow(user_id, reason)
-        for message in messages:
-            await self._send_message(user_id, message)
+        fits = messages[: self.windows.room(user_id, now)] if reason else messages
+        done = 0
+        try:
+            for message in fits:
+                await self._send_message(user_id, message)
+                done += 1
+        finally:
+            if done:
+                self.windows.sent(user_id, done)
+        if reason is not None:
+            raise OutsideWindow(user_id, f"{len(messages) - done} not sent: {reason}")
 
     def _messages(self, reply: Reply, number: int) -> tuple[list[dict[str, Any]], int]:
         """OA message bodies for one reply, and the running button number after it."""
@@ -274,9 +288,7 @@ class ZaloOAChannel:
         return {"title": title, "type": "oa.query.hide", "payload": BUTTON_MARK + button.payload}
 
     async def _send_message(self, user_id: str, message: dict[str, Any]) -> None:
-        reason = self.windows.refusal(user_id, self.engine.services.clock.now())
-        if reason is not None:
-            raise OutsideWindow(user_id, reason)
+        """POST one message (the caller checked the window), renewing the token once."""
         body = {"recipient": {"user_id": user_id}, "message": message}
         url = f"{self.settings.zalo_api_base_url}/v3.0/oa/message/cs"
         used = self._token
@@ -287,7 +299,6 @@ class ZaloOAChannel:
             data = await self._post_json(url, body, self._token.access_token)
         if _error(data) != 0:
             raise ZaloError(f"OA send failed: {_error(data)} {data.get('message', '')}")
-        self.windows.sent(user_id)
 
     async def _post_json(self, url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         http = self._session()

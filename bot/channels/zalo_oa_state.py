@@ -94,13 +94,22 @@ class WindowBook:
             return f"{FREE_MESSAGES} messages already sent since the user's last message"
         return None
 
-    def sent(self, user_id: str) -> None:
-        """Count one message sent in the user's window."""
+    def room(self, user_id: str, at: datetime) -> int:
+        """How many more messages may go to this user now."""
+        found = self._store.find(self._table, "user", user_id)
+        if (
+            not found
+            or at.timestamp() - float(found[0].get("last_in", 0)) > WINDOW.total_seconds()
+        ):
+            return 0
+        return max(0, FREE_MESSAGES - int(found[0].get("sent", 0)))
+
+    def sent(self, user_id: str, count: int = 1) -> None:
+        """Count messages sent in the user's window (one write per batch)."""
         found = self._store.find(self._table, "user", user_id)
         if found:
-            self._table.update(
-                {"sent": int(found[0].get("sent", 0)) + 1}, doc_ids=[found[0].doc_id]
-            )
+            total = int(found[0].get("sent", 0)) + count
+            self._table.update({"sent": total}, doc_ids=[found[0].doc_id])
 
     def forget(self, user_id: str) -> None:
         """Drop what is known of a user's window (data deletion)."""
