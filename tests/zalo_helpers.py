@@ -14,7 +14,7 @@ from aiohttp import web
 from bot.app import BotApp
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
-from bot.core.clock import FakeClock
+from bot.core.clock import Clock, FakeClock
 from bot.server import ZALO_BOT_KEY, ZALO_OA_KEY, start
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 from tests.helpers.driver import settings_for
@@ -56,7 +56,7 @@ class ZaloBot:
 
 async def start_zalo_bot(
     data_dir: Path,
-    clock: FakeClock,
+    clock: Clock,
     oa_fake: FakeZaloOA,
     bot_fake: FakeZaloBot,
     **overrides: Any,
