@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.zalo_common import ZaloError
 from bot.channels.zalo_oa import ZaloOAChannel
 from bot.channels.zalo_oa_state import FREE_MESSAGES, OutsideWindow
 from bot.core.clock import FakeClock
@@ -249,3 +250,14 @@ async def test_a_newly_configured_token_pair_wins_over_the_stored_one(
         answer = await OAUser(zalo, "u11").say("0912345678")
         await zalo.app.stop()
         assert "xã/phường" in answer and oa_fake.refreshes == 1 and oa_fake.rejected_sends == 1
+
+
+async def test_a_failed_renewal_is_not_retried_in_a_loop(zalo: ZaloBot) -> None:
+    fake = zalo.oa_fake
+    await OAUser(zalo, "u12").say("Xin chào")
+    fake.expire_token()
+    fake.app_secret = "rotated-in-the-console"  # our secret no longer renews the token
+    with pytest.raises(ZaloError, match="renewing the OA token failed"):
+        await zalo.oa.send("u12", [Reply("Tin")])
+    assert fake.rejected_sends == 1 and fake.refreshes == 0
+    assert not (zalo.app.settings.data_dir / "zalo_oa_token.json").exists()
