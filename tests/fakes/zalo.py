@@ -141,7 +141,9 @@ class FakeZaloOA(_Server):
         if form.get("app_id") != self.app_id or form.get("grant_type") != "refresh_token":
             return web.json_response({"error": -14002, "error_description": "bad request"})
         if form.get("refresh_token") != self.refresh_token:
-            self.violations.append(f"refresh token reused or unknown: {form.get('refresh_token')!r}")
+            self.violations.append(
+                f"refresh token reused or unknown: {form.get('refresh_token')!r}"
+            )
             return web.json_response(
                 {"error": -14014, "error_description": "invalid refresh token"}
             )
