@@ -38,7 +38,7 @@ from bot.storage.table import LogTable
 
 # The indexes the repositories declare (bot/services/users.py, listings.py, orders.py).
 INDEXES = {
-    "users": ("ident", "phone", "area", "roles"),
+    "users": ("ident", "phone", "area", "role", "roles"),
     "listings": ("farmer_id", "product_id", "status", "area", "form_id"),
     "orders": ("buyer_id", "farmer_id", "listing_id", "status", "code", "day", "form_id"),
 }

@@ -9,17 +9,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bot.storage.compact import add_indexes
 from bot.storage.engine import LogStorage
 from bot.storage.errors import StoreError
 from bot.storage.files import FORMAT, locked, snap_path, snapshot_records, write_snapshot
 from bot.storage.log import fsync_dir, iter_records
 
 
-def backup(data_dir: Path, dest: Path) -> int:
-    """Write a consistent snapshot of DATA_DIR to `dest`; return how many documents it holds."""
+def backup(data_dir: Path, dest: Path, indexes: Mapping[str, Sequence[str]] | None = None) -> int:
+    """Write a consistent snapshot of DATA_DIR to `dest`; return how many documents it holds.
+
+    It saves the indexes the store's snapshot had plus `indexes` (table -> fields), so a
+    restored store opens without building them.
+    """
     engine = LogStorage(data_dir, read_only=True)
+    add_indexes(engine, indexes or {})
     return write_snapshot(dest, engine.freeze(), engine.schema)
 
 

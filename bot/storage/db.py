@@ -117,7 +117,7 @@ class Store:
 
         It reads the files, not memory, so it may run in a thread (`asyncio.to_thread`).
         """
-        return backup(self.data_dir, dest)
+        return backup(self.data_dir, dest, self.engine.index_fields())
 
     def close(self) -> None:
         """Release the store and its lock (waits for a running compaction)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 from tinydb.storages import Storage
 from tinydb.table import Document
 
-from bot.storage.codec import dumps
+from bot.storage.codec import dumps, loads
 from bot.storage.errors import StoreError
 from bot.storage.files import (
     Chain,
@@ -24,7 +25,9 @@ from bot.storage.files import (
     remove_temps,
     snap_path,
     snapshot_records,
+    split_docs,
 )
+from bot.storage.index import INDEX_VERSION
 from bot.storage.log import LogWriter, encode_line, fsync_dir, iter_records, read_lines
 from bot.storage.table import LogTable
 
@@ -77,12 +80,36 @@ class LogStorage(Storage):
         if chain.snap is not None:
             payloads = snapshot_records(chain.snap, chain.snap.name)
             self._snap_bytes = sum(len(p) for p in payloads)
-            self._apply_all(payloads)
+            self._load_snapshot(payloads, chain.snap.name)
+            del payloads  # the documents are slices: free the file's text before the next one
         valid: int | None = None
         for _, f in chain.logs:
             payloads, valid, _size = read_lines(f)
             self._apply_all(payloads)
         return valid
+
+    def _load_snapshot(self, payloads: list[bytes], name: str) -> None:
+        """Slice documents out of their records and load saved indexes, decoding no document."""
+        header = loads(payloads[0])[2]
+        self.schema = int(header["schema"])
+        saved_indexes = header.get("index") == INDEX_VERSION  # else rebuilt when declared
+        pending: tuple[LogTable, Any] | None = None
+        for payload in payloads[1:-1]:
+            if pending is not None:
+                table, offsets = pending
+                table.load_encoded(split_docs(payload, table.name_json, offsets))
+                pending = None
+                continue
+            table_name, op, data = loads(payload)
+            if op == "o":
+                pending = self.table(table_name), data
+            elif op == "ix":
+                if saved_indexes:
+                    self.table(table_name).load_index(data)
+            else:
+                self.table(table_name).apply(op, data)  # "n", and "s" of version-1 files
+        if pending is not None:
+            raise StoreError(f"{name}: documents missing after their offsets")
 
     def _apply_all(self, payloads: list[bytes]) -> None:
         for name, op, data in iter_records(payloads):
@@ -111,8 +138,14 @@ class LogStorage(Storage):
         self.schema = version
 
     def freeze(self) -> Frozen:
-        """A consistent copy of every table that later writes do not change."""
+        """Every table's state, for a snapshot (of a read-only storage, which nothing changes)."""
         return {name: table.frozen() for name, table in self.tables.items()}
+
+    def index_fields(self) -> dict[str, list[str]]:
+        """Indexed fields by table, for a compaction or backup to save their indexes."""
+        return {
+            name: list(t.indexed_fields) for name, t in self.tables.items() if t.indexed_fields
+        }
 
     # --- compaction ----------------------------------------------------------------------
 
@@ -165,7 +198,15 @@ class LogStorage(Storage):
         pid = str(os.getpid())
         path = os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "bot.storage.compact", str(self.data_dir), str(seq), pid],
+            [
+                sys.executable,
+                "-m",
+                "bot.storage.compact",
+                str(self.data_dir),
+                str(seq),
+                pid,
+                json.dumps(self.index_fields()),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": path},

@@ -19,14 +19,15 @@ from typing import IO, Any
 
 from bot.storage.codec import dumps
 from bot.storage.errors import StoreError, StoreLocked
+from bot.storage.index import INDEX_VERSION, FieldIndex
 from bot.storage.log import encode_line, fsync_dir, read_lines
-from bot.storage.table import Doc
 
-FORMAT = "nds-store/1"
+FORMAT = "nds-store/1"  # version 1 files (no "o" or "ix" records) are read the same way
 _NAME = re.compile(r"(snap|log)-(\d{8})\.jsonl")
 _SYNC_EVERY = 8 << 20  # flush snapshot data as it goes, so the log's fsyncs stay short
 
-Frozen = dict[str, tuple[int, dict[int, Doc]]]  # table -> (next id, documents)
+# table -> (next id, encoded documents, indexes)
+Frozen = dict[str, tuple[int, dict[int, bytes], dict[str, FieldIndex]]]
 
 
 def log_path(data_dir: Path, seq: int) -> Path:
@@ -101,28 +102,34 @@ def snapshot_records(f: IO[bytes], name: str) -> list[bytes]:
 
 
 def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) -> int:
-    """Write a frozen state to `path` (temp file, fsync, rename); return its document count."""
+    """Write a frozen state to `path` (temp file, fsync, rename); return its document count.
+
+    Per table: its next id; chunks of documents, each an `s` record (as the log writes them)
+    after an `o` record of their ids and byte lengths, so an open slices them out undecoded;
+    then each index's entries (`ix`), so an open builds no index either.
+    """
     tmp = path.with_name(path.name + ".tmp")
     count = 0
+    header = {"format": FORMAT, "schema": schema, "index": INDEX_VERSION}
     try:
         with tmp.open("wb") as f:
-            f.write(encode_line(dumps(["", "snap", {"format": FORMAT, "schema": schema}])))
-            unsynced = 0
-            for name, (next_id, docs) in frozen.items():
+            out = _SyncedWriter(f)
+            out.write(encode_line(dumps(["", "snap", header])))
+            for name, (next_id, docs, indexes) in frozen.items():
                 name_json = dumps(name)
-                f.write(encode_line(b'[%s,"n",%d]' % (name_json, next_id)))
+                out.write(encode_line(b'[%s,"n",%d]' % (name_json, next_id)))
                 items = list(docs.items())
                 for start in range(0, len(items), chunk):
-                    part = {str(i): d for i, d in items[start : start + chunk]}
-                    line = encode_line(b'[%s,"s",%s]' % (name_json, dumps(part)))
-                    f.write(line)
+                    part = items[start : start + chunk]
+                    offsets = dumps([[i for i, _ in part], [len(d) for _, d in part]])
+                    out.write(encode_line(b'[%s,"o",%s]' % (name_json, offsets)))
+                    body = b",".join(b'"%d":%s' % (i, d) for i, d in part)
+                    out.write(encode_line(b'[%s,"s",{%s}]' % (name_json, body)))
                     count += len(part)
-                    unsynced += len(line)
-                    if unsynced > _SYNC_EVERY:
-                        f.flush()
-                        os.fdatasync(f.fileno())
-                        unsynced = 0
-            f.write(encode_line(dumps(["", "end", {"docs": count}])))
+                for field, index in indexes.items():
+                    entries = dumps([field, *index.dump()])
+                    out.write(encode_line(b'[%s,"ix",%s]' % (name_json, entries)))
+            out.write(encode_line(dumps(["", "end", {"docs": count}])))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -132,6 +139,38 @@ def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) ->
             tmp.unlink()
         raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
     return count
+
+
+class _SyncedWriter:
+    """Flushes snapshot data to disk as it goes, so the log's fsyncs meanwhile stay short."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self._f = f
+        self._unsynced = 0
+
+    def write(self, line: bytes) -> None:
+        """Write one line, syncing every few megabytes."""
+        self._f.write(line)
+        self._unsynced += len(line)
+        if self._unsynced > _SYNC_EVERY:
+            self._f.flush()
+            os.fdatasync(self._f.fileno())
+            self._unsynced = 0
+
+
+def split_docs(payload: bytes, name_json: bytes, offsets: list[Any]) -> list[tuple[int, bytes]]:
+    """The documents of a snapshot's `s` record, sliced by the `o` record before it."""
+    ids, lengths = offsets
+    pos = len(name_json) + 7  # past `[name,"s",{`
+    out: list[tuple[int, bytes]] = []
+    append = out.append
+    for doc_id, length in zip(ids, lengths, strict=True):
+        pos += len(str(doc_id)) + 3  # past `"id":`
+        append((doc_id, payload[pos : pos + length]))
+        pos += length + 1  # past the comma, or the closing brace
+    if pos != len(payload) - 1 or not payload.startswith(b'[%s,"s",{' % name_json):
+        raise StoreError("a snapshot record does not match its offsets")
+    return out
 
 
 def remove_before(data_dir: Path, seq: int) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterable
 from typing import Any
 
+# Bump when `index_keys` changes meaning: snapshots store index entries, written by this rule.
+INDEX_VERSION = 1
+
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MISSING = object()
 
@@ -79,6 +82,32 @@ class FieldIndex:
         if ids is None:
             return ()
         return (ids,) if isinstance(ids, int) else ids
+
+    def dump(self) -> list[Any]:
+        """The entries as JSON lists: [single keys, their ids, shared keys, their id lists]."""
+        keys: list[Hashable] = []
+        ids: list[int] = []
+        shared_keys: list[Hashable] = []
+        shared_ids: list[list[int]] = []
+        for key, value in self.entries.items():
+            if type(value) is int:
+                keys.append(key)
+                ids.append(value)
+            else:
+                shared_keys.append(key)
+                shared_ids.append(sorted(value))  # type: ignore[arg-type]
+        return [keys, ids, shared_keys, shared_ids]
+
+    @classmethod
+    def load(cls, field: str, dumped: list[Any]) -> FieldIndex:
+        """An index from `dump`'s lists (the open path: dict building in C, no document read)."""
+        keys, ids, shared_keys, shared_ids = dumped
+        if len(keys) != len(ids) or len(shared_keys) != len(shared_ids):
+            raise ValueError(f"index {field!r}: keys and ids differ in length")
+        index = cls(field)
+        index.entries = dict(zip(keys, ids, strict=True))
+        index.entries.update(zip(shared_keys, map(set, shared_ids), strict=True))
+        return index
 
     def as_sets(self) -> dict[Hashable, set[int]]:
         """The index as plain sets (for checks)."""

@@ -36,23 +36,22 @@ class Committer(Protocol):
         """Make one record durable or raise StoreError."""
 
 
-def clone(doc: Doc, doc_id: int) -> Document:
-    """A Document callers may mutate freely (nested lists and dicts included)."""
-    out = Document.__new__(Document)  # skips Document.__init__'s second copy
+_CHUNK = 2000  # documents decoded per orjson call when reading many
+
+
+def decode_many(encoded: list[bytes]) -> list[Doc]:
+    """Decode many stored documents in one call (fresh objects: callers may mutate them)."""
+    if not encoded:
+        return []
+    return loads(b"[" + b",".join(encoded) + b"]")
+
+
+def as_document(doc: Doc, doc_id: int) -> Document:
+    """A freshly decoded dict as a TinyDB Document."""
+    out = Document.__new__(Document)  # skips Document.__init__'s checks; one shallow copy
     dict.update(out, doc)
     out.doc_id = doc_id
-    for key, value in doc.items():
-        if type(value) is list or type(value) is dict:
-            out[key] = _deep(value)
     return out
-
-
-def _deep(value: Any) -> Any:
-    if type(value) is dict:
-        return {k: _deep(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_deep(v) for v in value]
-    return value
 
 
 def field_matches(field_value: Any, value: Any) -> bool:
@@ -63,14 +62,18 @@ def field_matches(field_value: Any, value: Any) -> bool:
 
 
 class LogTable(Table):
-    """In-memory documents, secondary indexes, and log records per write."""
+    """Documents kept as their encoded bytes, secondary indexes, and log records per write.
+
+    Bytes cost a fifth of the memory of decoded dicts, open without decoding (snapshots record
+    where each document starts), and every read decodes a fresh object no caller can share.
+    """
 
     def __init__(self, storage: Storage, name: str, committer: Committer) -> None:
         super().__init__(storage, name)
-        self._docs: dict[int, Doc] = {}
+        self._docs: dict[int, bytes] = {}
         self._next = 1
         self._committer = committer
-        self._name_json = dumps(name)
+        self.name_json = dumps(name)
         self._indexes: dict[str, FieldIndex] = {}
 
     # --- indexes -------------------------------------------------------------------------
@@ -80,13 +83,26 @@ class LogTable(Table):
         """Fields with a secondary index."""
         return tuple(self._indexes)
 
+    @property
+    def indexes(self) -> dict[str, FieldIndex]:
+        """The secondary indexes by field (for snapshots; not to be changed)."""
+        return self._indexes
+
     def add_indexes(self, fields: Iterable[str]) -> None:
-        """Declare indexed fields, building any new index from the documents in memory."""
-        for field in fields:
-            if field not in self._indexes:
-                index = FieldIndex(field)
-                index.build(self._docs.items())
-                self._indexes[field] = index
+        """Declare indexed fields, building the new ones in one decoding pass."""
+        new = [FieldIndex(f) for f in dict.fromkeys(fields) if f not in self._indexes]
+        if not new:
+            return
+        for chunk in self._decoded(list(self._docs)):
+            for index in new:
+                index.build(chunk)
+        for index in new:
+            self._indexes[index.field] = index
+
+    def load_index(self, dumped: list[Any]) -> None:
+        """Install an index saved in a snapshot with the documents loaded before it."""
+        field, *lists = dumped
+        self._indexes[field] = FieldIndex.load(field, lists)
 
     def index_sets(self, field: str) -> dict[Hashable, set[int]]:
         """One index as value -> set of ids (for consistency checks)."""
@@ -98,17 +114,21 @@ class LogTable(Table):
 
     def find_where(self, conditions: Mapping[str, Any]) -> list[Document]:
         """Documents meeting every field condition of `find`, intersecting indexes first."""
-        return [clone(self._docs[i], i) for i in self._match_ids(conditions)]
+        ids, docs = self._match(conditions)
+        if docs is None:
+            docs = [d for chunk in self._decoded(ids) for _, d in chunk]
+        return [as_document(d, i) for i, d in zip(ids, docs, strict=True)]
 
     def count_where(self, conditions: Mapping[str, Any]) -> int:
-        """How many documents `find_where` would return, without copying them."""
-        return len(self._match_ids(conditions))
+        """How many documents `find_where` would return, without decoding them if indexed."""
+        return len(self._match(conditions)[0])
 
     def find_ids(self, conditions: Mapping[str, Any]) -> list[int]:
         """Ids of the documents `find_where` would return, ascending: page, then `get`."""
-        return self._match_ids(conditions)
+        return self._match(conditions)[0]
 
-    def _match_ids(self, conditions: Mapping[str, Any]) -> list[int]:
+    def _match(self, conditions: Mapping[str, Any]) -> tuple[list[int], list[Doc] | None]:
+        """Matching ids, and their decoded documents if unindexed conditions needed them."""
         sets: list[Collection[int]] = []
         rest: list[tuple[str, Any]] = []
         for field, value in conditions.items():
@@ -122,29 +142,41 @@ class LogTable(Table):
             found = set(sets[0])
             for other in sets[1:]:  # set & set walks the smaller one, in C
                 found &= other if isinstance(other, set) else set(other)
-            candidates: Iterable[int] = sorted(found)
+            ids = sorted(found)
         else:
-            candidates = self._docs
+            ids = list(self._docs)
+        if not rest:
+            return ids, None
+        kept: list[int] = []
+        docs: list[Doc] = []
+        for chunk in self._decoded(ids):
+            for doc_id, doc in chunk:
+                if all(f in doc and field_matches(doc[f], v) for f, v in rest):
+                    kept.append(doc_id)
+                    docs.append(doc)
+        return kept, docs
+
+    def _decoded(self, ids: list[int]) -> Iterator[list[tuple[int, Doc]]]:
+        """(id, fresh decoded document) for existing ids, a chunk at a time."""
         docs = self._docs
-        ids = list(candidates)
-        for field, value in rest:  # one comprehension per condition: no per-document generator
-            ids = [i for i in ids if field in docs[i] and field_matches(docs[i][field], value)]
-        return ids
+        for start in range(0, len(ids), _CHUNK):
+            part = [i for i in ids[start : start + _CHUNK] if i in docs]
+            yield list(zip(part, decode_many([docs[i] for i in part]), strict=True))
 
-    def _index_add(self, doc_id: int, doc: Doc) -> None:
-        for index in self._indexes.values():
-            index.add(doc_id, doc)
-
-    def _index_drop(self, doc_id: int, doc: Doc) -> None:
-        for index in self._indexes.values():
-            index.drop(doc_id, doc)
+    def _scan(self, cond: QueryLike) -> Iterator[tuple[int, Doc]]:
+        """Every document matching a condition, decoded, in id order of insertion."""
+        for chunk in self._decoded(list(self._docs)):
+            for doc_id, doc in chunk:
+                if cond(doc):
+                    yield doc_id, doc
 
     # --- applying records (live writes and replay) ---------------------------------------
 
     def apply(self, op: str, data: Any) -> None:
         """Apply one decoded log record to memory and indexes."""
         if op == "s":
-            self._apply_set({int(k): v for k, v in data.items()})
+            docs = {int(k): v for k, v in data.items()}
+            self._apply_set({i: dumps(d) for i, d in docs.items()}, docs)
         elif op == "r":
             self._apply_remove(data)
         elif op == "x":
@@ -154,46 +186,66 @@ class LogTable(Table):
         else:
             raise ValueError(f"unknown record {op!r}")
 
-    def _apply_set(self, docs: dict[int, Doc]) -> None:
-        for doc_id, doc in docs.items():
-            old = self._docs.get(doc_id)
-            if old is not None:
-                self._index_drop(doc_id, old)
-            self._docs[doc_id] = doc
-            self._index_add(doc_id, doc)
+    def load_encoded(self, docs: list[tuple[int, bytes]]) -> None:
+        """Add documents from a snapshot as they are (their indexes come after them)."""
+        self._docs.update(docs)
+        if docs:
+            self._next = max(self._next, max(docs)[0] + 1)
+
+    def _apply_set(
+        self,
+        encoded: dict[int, bytes],
+        decoded: Mapping[int, Doc],
+        olds: Mapping[int, Doc] | None = None,
+    ) -> None:
+        """Store new versions; `decoded` are the same documents as objects, for the indexes."""
+        indexes = self._indexes.values()
+        for doc_id, data in encoded.items():
+            if indexes:
+                old = self._docs.get(doc_id)
+                if old is not None:
+                    old_doc = olds[doc_id] if olds is not None else loads(old)
+                    for index in indexes:
+                        index.drop(doc_id, old_doc)
+                for index in indexes:
+                    index.add(doc_id, decoded[doc_id])
+            self._docs[doc_id] = data
             if doc_id >= self._next:
                 self._next = doc_id + 1
 
     def _apply_remove(self, doc_ids: Iterable[int]) -> None:
         for doc_id in doc_ids:
             old = self._docs.pop(doc_id, None)
-            if old is not None:
-                self._index_drop(doc_id, old)
+            if old is not None and self._indexes:
+                old_doc = loads(old)
+                for index in self._indexes.values():
+                    index.drop(doc_id, old_doc)
 
     def _apply_truncate(self) -> None:
         self._docs.clear()
         for index in self._indexes.values():
             index.clear()
 
-    def frozen(self) -> tuple[int, dict[int, Doc]]:
-        """Next id and a shallow copy of the documents: stored documents are never mutated."""
-        return self._next, dict(self._docs)
+    def frozen(self) -> tuple[int, dict[int, bytes], dict[str, FieldIndex]]:
+        """Next id, documents and indexes of a table no one writes to any more (snapshots)."""
+        return self._next, self._docs, self._indexes
 
     # --- writes --------------------------------------------------------------------------
 
-    def _write_set(self, changed: dict[int, Doc]) -> None:
+    def _write_set(self, changed: dict[int, Doc], olds: Mapping[int, Doc] | None = None) -> None:
         """Log then apply new versions of some documents (all or none)."""
         if not changed:
             return
         encoded = {doc_id: dumps(doc) for doc_id, doc in changed.items()}
         body = b",".join(b'"%d":%s' % (doc_id, text) for doc_id, text in encoded.items())
-        self._committer.commit(b'[%s,"s",{%s}]' % (self._name_json, body))
-        # Memory gets what a reopen would read: no aliasing with the caller's objects.
-        self._apply_set({doc_id: loads(text) for doc_id, text in encoded.items()})
+        self._committer.commit(b'[%s,"s",{%s}]' % (self.name_json, body))
+        # Indexes get what a reopen would read, not the caller's objects (tuples, int keys).
+        decoded = {i: loads(t) for i, t in encoded.items()} if self._indexes else {}
+        self._apply_set(encoded, decoded, olds)
 
     def _write_remove(self, doc_ids: list[int]) -> None:
         if doc_ids:
-            self._committer.commit(b'[%s,"r",%s]' % (self._name_json, dumps(doc_ids)))
+            self._committer.commit(b'[%s,"r",%s]' % (self.name_json, dumps(doc_ids)))
             self._apply_remove(doc_ids)
 
     def _explicit_id(self, document: Document, taken: Mapping[int, Doc]) -> int:
@@ -231,28 +283,41 @@ class LogTable(Table):
         """Update matching documents (by ids, by condition, or all); return their ids."""
         if doc_ids is not None:
             ids = [i for i in dict.fromkeys(doc_ids) if i in self._docs]
+            olds = {i: d for chunk in self._decoded(ids) for i, d in chunk}
         elif cond is not None:
-            ids = [i for i, d in self._docs.items() if cond(d)]
+            olds = dict(self._scan(cond))
         else:
-            ids = list(self._docs)
-        self._write_set({i: _updated(self._docs[i], fields) for i in ids})
-        return ids
+            olds = {i: d for chunk in self._decoded(list(self._docs)) for i, d in chunk}
+        self._write_set({i: self._updated(d, fields) for i, d in olds.items()}, olds)
+        return list(olds)
 
     def update_multiple(self, updates: Iterable[tuple[Fields, QueryLike]]) -> list[int]:
         """Apply each (fields, condition) pair to the documents it matches, in one record."""
         pairs = list(updates)
         changed: dict[int, Doc] = {}
+        olds: dict[int, Doc] = {}
         ids: list[int] = []
-        for doc_id, doc in self._docs.items():
-            new = doc
-            for fields, cond in pairs:
-                if cond(new):
-                    new = _updated(new, fields)
-                    ids.append(doc_id)
-            if new is not doc:
-                changed[doc_id] = new
-        self._write_set(changed)
+        for chunk in self._decoded(list(self._docs)):
+            for doc_id, doc in chunk:
+                new = doc
+                for fields, cond in pairs:
+                    if cond(new):
+                        new = self._updated(new, fields)
+                        ids.append(doc_id)
+                if new is not doc:
+                    changed[doc_id] = new
+                    olds[doc_id] = doc
+        self._write_set(changed, olds)
         return ids
+
+    @staticmethod
+    def _updated(doc: Doc, fields: Fields) -> Doc:
+        """A new version of `doc`, which stays as it was (the old version, for the indexes)."""
+        if callable(fields):
+            new: Doc = loads(dumps(doc))  # a deep copy, in C
+            fields(new)  # TinyDB's contract: the function changes the document in place
+            return new
+        return {**doc, **fields}
 
     def remove(
         self, cond: QueryLike | None = None, doc_ids: Iterable[int] | None = None
@@ -261,7 +326,7 @@ class LogTable(Table):
         if doc_ids is not None:
             ids = [i for i in dict.fromkeys(doc_ids) if i in self._docs]
         elif cond is not None:
-            ids = [i for i, d in self._docs.items() if cond(d)]
+            ids = [i for i, _ in self._scan(cond)]
         else:
             raise RuntimeError("Use truncate() to remove all documents")
         self._write_remove(ids)
@@ -269,7 +334,7 @@ class LogTable(Table):
 
     def truncate(self) -> None:
         """Remove every document (ids keep counting up, so old ids are never reused)."""
-        self._committer.commit(b'[%s,"x",null]' % self._name_json)
+        self._committer.commit(b'[%s,"x",null]' % self.name_json)
         self._apply_truncate()
 
     # --- reads ---------------------------------------------------------------------------
@@ -282,15 +347,14 @@ class LogTable(Table):
     ) -> Document | list[Document] | None:
         """One document by id or condition, or the documents of several ids."""
         if doc_id is not None:
-            doc = self._docs.get(int(doc_id))
-            return None if doc is None else clone(doc, int(doc_id))
+            data = self._docs.get(int(doc_id))
+            return None if data is None else as_document(loads(data), int(doc_id))
         if doc_ids is not None:
-            docs = self._docs
-            return [clone(docs[i], i) for i in dict.fromkeys(doc_ids) if i in docs]
+            wanted = list(dict.fromkeys(doc_ids))
+            return [as_document(d, i) for chunk in self._decoded(wanted) for i, d in chunk]
         if cond is not None:
-            for i, d in self._docs.items():
-                if cond(d):
-                    return clone(d, i)
+            for i, d in self._scan(cond):
+                return as_document(d, i)
             return None
         raise RuntimeError("You have to pass either cond or doc_id or doc_ids")
 
@@ -299,24 +363,25 @@ class LogTable(Table):
         if doc_id is not None:
             return int(doc_id) in self._docs
         if cond is not None:
-            return any(cond(d) for d in self._docs.values())
+            return any(True for _ in self._scan(cond))
         raise RuntimeError("You have to pass either cond or doc_id")
 
     def search(self, cond: QueryLike) -> list[Document]:
         """Documents matching a condition (a scan: use `Store.find` on hot paths)."""
-        return [clone(d, i) for i, d in self._docs.items() if cond(d)]
+        return [as_document(d, i) for i, d in self._scan(cond)]
 
     def count(self, cond: QueryLike) -> int:
         """How many documents match a condition."""
-        return sum(1 for d in self._docs.values() if cond(d))
+        return sum(1 for _ in self._scan(cond))
 
     def all(self) -> list[Document]:
         """Every document."""
         return list(iter(self))
 
     def __iter__(self) -> Iterator[Document]:
-        for doc_id, doc in list(self._docs.items()):
-            yield clone(doc, doc_id)
+        for chunk in self._decoded(list(self._docs)):
+            for doc_id, doc in chunk:
+                yield as_document(doc, doc_id)
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -325,17 +390,8 @@ class LogTable(Table):
         return self._next
 
     def _read_table(self) -> dict[str, Mapping[str, Any]]:
-        return {str(i): d for i, d in self._docs.items()}
+        return {str(i): d for chunk in self._decoded(list(self._docs)) for i, d in chunk}
 
     def _update_table(self, updater: Callable[[dict[int, Mapping[str, Any]]], None]) -> None:
         # Every writing method is overridden; reaching this would rewrite the whole table.
         raise NotImplementedError("LogTable writes records per document")
-
-
-def _updated(doc: Doc, fields: Fields) -> Doc:
-    """A new version of a document; the stored one is left untouched."""
-    if callable(fields):
-        new: Doc = _deep(doc)
-        fields(new)
-        return new
-    return {**doc, **fields}
