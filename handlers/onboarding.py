@@ -99,6 +99,15 @@ async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def ask_phone(ctx: Ctx) -> list[Reply]:
+    if ctx.msg.channel != "telegram":  # only Telegram has a "share my phone" button
+        return [
+            Reply(
+                _(
+                    "What is your phone number? Buyers and the team use it to reach you.\n"
+                    "Please type it, e.g. 0912 345 678."
+                )
+            )
+        ]
     return [
         Reply(
             _(

@@ -16,7 +16,7 @@ BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read
 
 
 async def test_onboarding_by_buttons(app: BotApp) -> None:
-    chat = Chat(app, "web:lan", "Hoàng Thị Lan")
+    chat = Chat(app, "telegram:77", "Hoàng Thị Lan")
     await chat.say("/start")
     assert "Nông Dân Số" in chat.text()
     assert "Hoàng Thị Lan" in chat.text()  # offered as the default name
@@ -31,7 +31,7 @@ async def test_onboarding_by_buttons(app: BotApp) -> None:
     await chat.tap("crop:done")
     await chat.tap("consent:yes")
     assert "Menu chính" in chat.text()
-    user = app.services.users.by_key("web:lan")
+    user = app.services.users.by_key("telegram:77")
     assert user is not None and user.registered
     assert (user.name, user.phone, user.area, user.role) == (
         "Hoàng Thị Lan",
