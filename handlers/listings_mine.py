@@ -333,7 +333,6 @@ async def act(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
 
 
 async def _run(ctx: Ctx, verb: str, listing: Listing, args: list[str]) -> Outcome:
-    repo = ctx.services.listings
     view = {"id": listing.id}
     if verb == "v":
         return Start("mylistings", "view", view)
