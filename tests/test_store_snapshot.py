@@ -34,6 +34,7 @@ def seed(users: LogTable, count: int) -> None:
             "ident": [f"telegram:{n}", f"zalo:{n % 7}"],
             "area": AREAS[n % 3],
             "crops": {"lua": n},
+            "note": "tab\t, newline\n,\t",  # the documents' separator, escaped inside
         }
         for n in range(count)
     )
@@ -108,13 +109,13 @@ def test_indexes_saved_by_another_index_version_are_rebuilt(
         assert_indexes_agree(store, users)
 
 
-def test_offsets_that_do_not_fit_their_record_are_damage() -> None:
-    payload = b'["t","s",{"1":{"a":1},"23":[2]}]'
-    assert split_docs(payload, b'"t"', [[1, 23], [7, 3]]) == [(1, b'{"a":1}'), (23, b"[2]")]
+def test_documents_that_do_not_fit_their_ids_are_damage() -> None:
+    payload = b'["t","docs",[{"a":"x,y"},\t[2,3]]]'
+    assert split_docs(payload, b'"t"', [1, 23]) == [(1, b'{"a":"x,y"}'), (23, b"[2,3]")]
     with pytest.raises(StoreError):
-        split_docs(payload, b'"t"', [[1, 23], [7, 2]])
+        split_docs(payload, b'"t"', [1])
     with pytest.raises(StoreError):
-        split_docs(payload, b'"u"', [[1, 23], [7, 3]])
+        split_docs(payload, b'"u"', [1, 23])
 
 
 def test_every_read_returns_its_own_objects(tmp_path: Path) -> None:
@@ -137,5 +138,6 @@ def test_every_read_returns_its_own_objects(tmp_path: Path) -> None:
             "ident": ["telegram:0", "zalo:0"],
             "area": "cao-loc",
             "crops": {"lua": 0},
+            "note": "tab\t, newline\n,\t",
         }
         assert store.find(users, "ident", "web:x") == []

@@ -64,7 +64,7 @@ def verify(src: Path) -> int:
     for name, op, data in iter_records(payloads):
         if not name and op == "snap" and data.get("format") != FORMAT:
             raise StoreError(f"{src}: unknown format {data.get('format')!r}")
-        if name and op == "s":
+        if name and op in ("s", "docs"):
             count += len(data)
         if not name and op == "end":
             expected = int(data["docs"])

@@ -93,15 +93,15 @@ class LogStorage(Storage):
         header = loads(payloads[0])[2]
         self.schema = int(header["schema"])
         saved_indexes = header.get("index") == INDEX_VERSION  # else rebuilt when declared
-        pending: tuple[LogTable, Any] | None = None
+        pending: tuple[LogTable, list[int]] | None = None
         for payload in payloads[1:-1]:
             if pending is not None:
-                table, offsets = pending
-                table.load_encoded(split_docs(payload, table.name_json, offsets))
+                table, ids = pending
+                table.load_encoded(split_docs(payload, table.name_json, ids))
                 pending = None
                 continue
             table_name, op, data = loads(payload)
-            if op == "o":
+            if op == "ids":
                 pending = self.table(table_name), data
             elif op == "ix":
                 if saved_indexes:
@@ -109,7 +109,7 @@ class LogStorage(Storage):
             else:
                 self.table(table_name).apply(op, data)  # "n", and "s" of version-1 files
         if pending is not None:
-            raise StoreError(f"{name}: documents missing after their offsets")
+            raise StoreError(f"{name}: documents missing after their ids")
 
     def _apply_all(self, payloads: list[bytes]) -> None:
         for name, op, data in iter_records(payloads):

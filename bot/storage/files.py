@@ -101,12 +101,16 @@ def snapshot_records(f: IO[bytes], name: str) -> list[bytes]:
     return payloads
 
 
+_DOC_SEP = b",\t"  # between documents of a `docs` record: JSON, yet in no encoded document
+
+
 def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) -> int:
     """Write a frozen state to `path` (temp file, fsync, rename); return its document count.
 
-    Per table: its next id; chunks of documents, each an `s` record (as the log writes them)
-    after an `o` record of their ids and byte lengths, so an open slices them out undecoded;
-    then each index's entries (`ix`), so an open builds no index either.
+    Per table: its next id; chunks of documents, each an `ids` record then a `docs` record
+    whose array items are separated by `,<tab>` (encoded JSON has no raw tab), so an open
+    splits the documents out in C without decoding them; then each index's entries (`ix`), so
+    an open builds no index either.
     """
     tmp = path.with_name(path.name + ".tmp")
     count = 0
@@ -118,13 +122,12 @@ def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) ->
             for name, (next_id, docs, indexes) in frozen.items():
                 name_json = dumps(name)
                 out.write(encode_line(b'[%s,"n",%d]' % (name_json, next_id)))
-                items = list(docs.items())
-                for start in range(0, len(items), chunk):
-                    part = items[start : start + chunk]
-                    offsets = dumps([[i for i, _ in part], [len(d) for _, d in part]])
-                    out.write(encode_line(b'[%s,"o",%s]' % (name_json, offsets)))
-                    body = b",".join(b'"%d":%s' % (i, d) for i, d in part)
-                    out.write(encode_line(b'[%s,"s",{%s}]' % (name_json, body)))
+                ids = list(docs)
+                for start in range(0, len(ids), chunk):
+                    part = ids[start : start + chunk]
+                    out.write(encode_line(b'[%s,"ids",%s]' % (name_json, dumps(part))))
+                    body = _DOC_SEP.join([docs[i] for i in part])
+                    out.write(encode_line(b'[%s,"docs",[%s]]' % (name_json, body)))
                     count += len(part)
                 for field, index in indexes.items():
                     entries = dumps([field, *index.dump()])
@@ -158,19 +161,15 @@ class _SyncedWriter:
             self._unsynced = 0
 
 
-def split_docs(payload: bytes, name_json: bytes, offsets: list[Any]) -> list[tuple[int, bytes]]:
-    """The documents of a snapshot's `s` record, sliced by the `o` record before it."""
-    ids, lengths = offsets
-    pos = len(name_json) + 7  # past `[name,"s",{`
-    out: list[tuple[int, bytes]] = []
-    append = out.append
-    for doc_id, length in zip(ids, lengths, strict=True):
-        pos += len(str(doc_id)) + 3  # past `"id":`
-        append((doc_id, payload[pos : pos + length]))
-        pos += length + 1  # past the comma, or the closing brace
-    if pos != len(payload) - 1 or not payload.startswith(b'[%s,"s",{' % name_json):
-        raise StoreError("a snapshot record does not match its offsets")
-    return out
+def split_docs(payload: bytes, name_json: bytes, ids: list[int]) -> list[tuple[int, bytes]]:
+    """The documents of a snapshot's `docs` record with the ids of the `ids` record before it."""
+    prefix = b'[%s,"docs",[' % name_json
+    if not payload.startswith(prefix) or not payload.endswith(b"]]"):
+        raise StoreError("a snapshot's documents are not where their ids say")
+    docs = payload[len(prefix) : -2].split(_DOC_SEP)
+    if len(docs) != len(ids):
+        raise StoreError(f"a snapshot record holds {len(docs)} documents for {len(ids)} ids")
+    return list(zip(ids, docs, strict=True))
 
 
 def remove_before(data_dir: Path, seq: int) -> None:

@@ -22,7 +22,7 @@ from tinydb.queries import QueryLike
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from bot.storage.codec import dumps, loads
+from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.index import FieldIndex
 
 Doc = dict[str, Any]
@@ -176,7 +176,7 @@ class LogTable(Table):
         """Apply one decoded log record to memory and indexes."""
         if op == "s":
             docs = {int(k): v for k, v in data.items()}
-            self._apply_set({i: dumps(d) for i, d in docs.items()}, docs)
+            self._apply_set({i: dumps_kept(d) for i, d in docs.items()}, docs)
         elif op == "r":
             self._apply_remove(data)
         elif op == "x":
@@ -236,7 +236,7 @@ class LogTable(Table):
         """Log then apply new versions of some documents (all or none)."""
         if not changed:
             return
-        encoded = {doc_id: dumps(doc) for doc_id, doc in changed.items()}
+        encoded = {doc_id: dumps_kept(doc) for doc_id, doc in changed.items()}
         body = b",".join(b'"%d":%s' % (doc_id, text) for doc_id, text in encoded.items())
         self._committer.commit(b'[%s,"s",{%s}]' % (self.name_json, body))
         # Indexes get what a reopen would read, not the caller's objects (tuples, int keys).
