@@ -128,11 +128,12 @@ def _text_search(ctx: Ctx, text: str) -> Outcome:
 def _product_choices(ctx: Ctx) -> list[Choice]:
     counts = _offers(ctx).counts("product")
     names = ctx.services.products
+    other = _("Other products")
     keys = sorted(counts, key=lambda k: (k == OTHER_PRODUCT, names.name(k)))[:BROWSE_MAX]
     choices = [
         Choice(
             f"p:{k}",
-            f"{_('Other products') if k == OTHER_PRODUCT else names.name(k)} ({counts[k]})",
+            f"{other if k == OTHER_PRODUCT else names.name(k)} ({counts[k]})",
         )
         for k in keys
     ]

@@ -89,7 +89,8 @@ def is_junk(text: str) -> bool:
 
 def answer_reply(entry: FaqEntry) -> Reply:
     """An FAQ answer with the 👍/👎 question under it."""
-    text = f"<b>{esc(entry.question)}</b>\n\n{esc(entry.answer)}\n\n<i>{_('Did this help?')}</i>"
+    question = _("Did this help?")
+    text = f"<b>{esc(entry.question)}</b>\n\n{esc(entry.answer)}\n\n<i>{question}</i>"
     return Reply(
         text,
         buttons=[[Button("👍", f"faq:up:{entry.id}"), Button("👎", f"faq:dn:{entry.id}")]],

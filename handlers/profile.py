@@ -51,7 +51,8 @@ def profile_card(ctx: Ctx) -> str:
         lines.append(f"{_(FIELDS['crops'])}: {esc(crops)}")
     consent = _("yes") if u.consent else _("no")
     lines.append(f"{_(FIELDS['consent'])}: {consent}")
-    lines.append(f"{_('Language')}: {LANGUAGES.get(u.lang, u.lang)}")
+    language = _("Language")
+    lines.append(f"{language}: {LANGUAGES.get(u.lang, u.lang)}")
     if user.is_admin(u):
         lines.append(_("Role: administrator"))
     if user.is_team(u):

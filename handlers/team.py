@@ -78,7 +78,8 @@ def ask_reply(ctx: Ctx) -> list[Reply]:
     if handoff is None:
         return [Reply(_("That question no longer exists. Type /menu."))]
     intro = _describe(ctx, handoff)
-    return [Reply(f"{intro}\n\n{_('Type your answer; I will send it to them. /huy to stop.')}")]
+    hint = _("Type your answer; I will send it to them. /huy to stop.")
+    return [Reply(f"{intro}\n\n{hint}")]
 
 
 async def answer_reply(ctx: Ctx, msg: Incoming) -> Outcome:

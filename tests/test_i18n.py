@@ -84,3 +84,20 @@ def test_a_message_has_one_translation_across_domains() -> None:
                     found.setdefault(msg.id, {}).setdefault(str(msg.string), []).append(path.stem)
     conflicts = {msgid: ways for msgid, ways in found.items() if len(ways) > 1}
     assert conflicts == {}
+
+
+def test_no_message_hides_inside_an_f_string() -> None:
+    """Babel cannot extract _("...") written inside an f-string: it would stay untranslated."""
+    import re
+
+    from bot.i18n import LOCALES_DIR
+
+    hidden = re.compile(r"""\bf(["']).*\{N?_\(["']""")
+    offenders = [
+        f"{path}:{n}"
+        for base in ("bot", "handlers")
+        for path in sorted((LOCALES_DIR.parent / base).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if hidden.search(line)
+    ]
+    assert offenders == []
