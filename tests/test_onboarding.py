@@ -217,3 +217,21 @@ async def test_every_naughty_string_gets_a_reply(app: BotApp, field: str) -> Non
             conv = app.services.conversations.get(user.id)
             conv.flow, conv.state = "onboarding", "area"
             app.services.conversations.save(conv)
+
+
+def test_plain_channels_number_buttons_across_replies() -> None:
+    from bot.channels.plain import PlainSession
+    from bot.core.types import Button, Reply
+
+    session = PlainSession()
+    texts = session.render(
+        [
+            Reply("Did this help?", buttons=[[Button("👍", "faq:up:1"), Button("👎", "faq:dn:1")]]),
+            Reply("Menu", buttons=[[Button("1. Sell", "listings")], [Button("2. Learn", "lessons")]]),
+        ]
+    )
+    assert texts[1].endswith("3. Sell\n4. Learn")
+    pressed = session.press(Incoming("zalo_bot", "zalo_bot:1", "text", text="3"))
+    assert (pressed.kind, pressed.payload) == ("button", "listings")
+    listed = session.render([Reply("Lessons\n1. Postmart", buttons=[[Button("1. Postmart", "l:1")]])])
+    assert listed == ["Lessons\n1. Postmart"]  # not listed twice

@@ -18,24 +18,31 @@ class PlainSession:
     buttons: list[Button] = field(default_factory=list)
 
     def render(self, replies: list[Reply]) -> list[str]:
-        """Plain-text messages for `replies`; buttons become numbered lines."""
+        """Plain-text messages for `replies`; buttons become numbered lines.
+
+        Buttons are numbered across all the replies of one answer (a vote under an answer,
+        then the menu) so that every number typed back presses exactly the button shown.
+        """
         out = []
         shown: list[Button] = []
         for reply in replies:
             text = to_plain(reply.text)
+            written = {line.strip() for line in text.splitlines()}
             lines = []
             for button in (b for row in reply.buttons for b in row):
                 shown.append(button)
-                label = to_plain(button.label)
-                if label.strip() == str(len(shown)):
+                number = len(shown)
+                label = _NUMBERED.sub("", to_plain(button.label), count=1)
+                if label.strip() == str(number):
                     continue  # a bare number button ("1") is already told by the message
-                if not _NUMBERED.match(label):
-                    label = f"{len(shown)}. {label}"
-                lines.append(label)
+                line = f"{number}. {label}"
+                if line.rstrip("…") in written or any(
+                    w.startswith(line.rstrip("…")) for w in written
+                ):
+                    continue  # the message already lists this option under the same number
+                lines.append(line)
             if lines:
                 text = f"{text}\n\n" + "\n".join(lines)
-            if reply.request_contact:
-                text += "\n(" + to_plain(reply.request_contact).lstrip("📱 ") + ")"
             out.append(text)
         if shown:
             self.buttons = shown
@@ -44,7 +51,12 @@ class PlainSession:
     def press(self, msg: Incoming) -> Incoming:
         """Turn a typed digit into a press of the matching button of the last message."""
         typed = msg.text.strip()
-        if msg.kind == "text" and typed.isascii() and typed.isdigit() and 0 < int(typed) <= len(self.buttons):
+        if (
+            msg.kind == "text"
+            and typed.isascii()
+            and typed.isdigit()
+            and 0 < int(typed) <= len(self.buttons)
+        ):
             button = self.buttons[int(typed) - 1]
             return Incoming(
                 channel=msg.channel,
