@@ -294,8 +294,8 @@ async def _delete(ctx: Ctx, listing: Listing, cancel_orders: bool) -> Outcome:
         [o.id for o in cancelled],
     )
     for order in cancelled:
-        await tell_buyer_change(ctx.services, order)
-        orders.told(order.id, ctx.now)
+        if await tell_buyer_change(ctx.services, order):
+            orders.told(order.id, ctx.now)  # else the order clock tries again, or gives up
     done = fmt(_("Deleted: {name}."), name=title(listing))
     if cancelled:
         done += "\n" + fmt(_("{n} orders were cancelled and their buyers told."), n=len(cancelled))

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
+from bot.core.types import Reply
 from bot.services.listings import ACTIVE, PAUSED, SOLD_OUT
 from bot.services.order_jobs import send_notices
 from bot.services.orders import CANCELLED, NEW, SHIPPING, Order
@@ -225,3 +226,29 @@ async def test_buyers_are_told_when_the_farmer_deletes_her_data_even_after_a_res
         assert await send_notices(again.services) == 0  # told once
     finally:
         await again.stop()
+
+
+async def test_a_notice_that_fails_is_tried_again_and_one_for_nobody_is_dropped(
+    app: BotApp,
+) -> None:
+    farmer, (buyer, gone) = await _people(app, 2)
+    listing = add_listing(app, farmer, stock="50")
+    first = await _order(app, buyer, listing.id, "10 kg")
+    second = await _order(app, gone, listing.id, "5 kg")
+    gone_user = app.services.users.by_key(gone.user_key)
+    assert gone_user is not None
+
+    async def down(platform_id: str, replies: list[Reply]) -> None:
+        raise ConnectionError("channel down")
+
+    app.services.notifier.register("web", down)
+    await farmer.tap(f"lst:del:{listing.id}")
+    await farmer.tap(f"lst:dyc:{listing.id}")
+    assert {o.id for o in app.services.orders.notices()} == {first.id, second.id}
+    assert await send_notices(app.services) == 0  # still down: both kept for later
+    app.services.delete_user(gone_user)  # nobody left to tell about the second order
+
+    inbox = Inbox(app)  # the channel is back
+    assert await send_notices(app.services) == 1
+    assert first.code in inbox.take(buyer.user_key)
+    assert app.services.orders.notices() == []

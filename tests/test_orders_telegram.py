@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.services.listings import Certs, Listing, ListingRepo
-from bot.services.order_jobs import run_due
+from bot.services.order_jobs import run_due, send_notices
 from bot.services.orders import CANCELLED, DELIVERED, NEW
 from tests.helpers.telegram import TelegramBot, payloads, texts
 
@@ -129,3 +129,51 @@ async def test_expiry_across_a_restart_over_telegram(tg: TelegramBot) -> None:
     tg.clock.advance(days=2)
     assert await run_due(app.services) == 0
     assert tg.new_messages(FARMER) == [] and tg.new_messages(BUYER) == []
+
+
+async def test_deleting_a_listing_with_an_order_over_telegram(tg: TelegramBot) -> None:
+    await _onboard(tg, FARMER, "Hoa", "+84912345678", "farmer")
+    await _onboard(tg, BUYER, "Minh", "+84987654321", "buyer")
+    listing = _listing(tg)
+    await _order(tg, listing)
+    assert tg.app is not None
+    order = tg.app.services.orders.by_code("DH2611-0001")
+    assert order is not None
+    tg.new_messages(FARMER)
+    tg.new_messages(BUYER)
+
+    asked = await _press(tg, FARMER, f"lst:del:{listing.id}")
+    assert "1 đơn mới" in texts(asked)
+    assert payloads(asked)[:3] == [
+        f"lst:pause:{listing.id}",
+        f"lst:sold:{listing.id}",
+        f"lst:dyc:{listing.id}",
+    ]
+    done = await _press(tg, FARMER, f"lst:dyc:{listing.id}")
+    assert "Đã xoá" in texts(done)
+    told = tg.new_messages(BUYER)
+    assert "DH2611-0001" in texts(told) and "ngừng bán" in texts(told)
+    assert tg.app.services.orders.get(order.id).status == CANCELLED  # type: ignore[union-attr]
+    assert tg.app.services.listings.get(listing.id) is None
+    # The buyer still sees the order, from its own copy of the product and price.
+    seen = await _press(tg, BUYER, f"ord:v:{order.id}")
+    assert "Na Chi Lăng" in texts(seen) and "450.000\xa0₫" in texts(seen)
+    assert tg.fake.unanswered_callbacks() == []
+
+
+async def test_buyer_told_by_the_order_clock_after_the_farmer_deletes_her_data(
+    tg: TelegramBot,
+) -> None:
+    await _onboard(tg, FARMER, "Hoa", "+84912345678", "farmer")
+    await _onboard(tg, BUYER, "Minh", "+84987654321", "buyer")
+    listing = _listing(tg)
+    await _order(tg, listing)
+    assert tg.app is not None
+    tg.new_messages(BUYER)
+    await tg.text(FARMER, "/xoadulieu")
+    await tg.tap(FARMER, "del:yes")
+    assert tg.new_messages(BUYER) == []  # the deletion hook cannot send
+    assert await send_notices(tg.app.services) == 1
+    told = tg.new_messages(BUYER)
+    assert "DH2611-0001" in texts(told)
+    assert await send_notices(tg.app.services) == 0

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30.0
+NOTICE_TRIES = 10  # passes a failing notice is tried on (about five minutes)
 
 
 def _due(iso: str, now: datetime) -> bool:
@@ -61,21 +62,33 @@ async def run_due(services: Services) -> int:
 
 
 async def send_notices(services: Services) -> int:
-    """Tell parties of cancellations noted for them (`Order.notice`); return how many.
+    """Tell parties of cancellations noted for them (`Order.notice`); return how many went.
 
     They are written where telling at once is impossible (a user's data deletion runs in a
-    synchronous hook) or may be cut short (a crash). The notice is cleared after the message
-    went out: a crash in between may repeat one message, never lose it.
+    synchronous hook) or may be cut short (a crash, a channel failing). The notice is cleared
+    after the message went out: a crash in between may repeat one message, never lose it. A
+    failed send is tried again on later passes, NOTICE_TRIES times at most; a party no channel
+    can reach (deleted, blocked) is not waited for.
     """
     orders = services.orders
     sent = 0
     for order in orders.notices():
+        party = order.buyer_id if order.notice == "buyer" else order.farmer_id
+        user = services.users.get(party) if party else None
+        if user is None or user.blocked or services.notifier.route(user) is None:
+            orders.told(order.id, services.clock.now())
+            continue
         if order.notice == "buyer":
-            await tell_buyer_change(services, order)
+            went = await tell_buyer_change(services, order)
         else:
-            await tell_farmer_cancelled(services, order)
-        orders.told(order.id, services.clock.now())
-        sent += 1
+            went = await tell_farmer_cancelled(services, order)
+        now = services.clock.now()
+        if went:
+            orders.told(order.id, now)
+            sent += 1
+        elif orders.notice_failed(order.id, now) >= NOTICE_TRIES:
+            log.warning("gave up telling the %s of order %s", order.notice, order.id)
+            orders.told(order.id, now)
     return sent
 
 

@@ -90,6 +90,7 @@ class Order:
     reminded_at: str = ""
     history: list[list[str]] = field(default_factory=list)  # [[moment, status], ...]
     notice: str = ""  # "buyer"/"farmer": that party is still to be told of a cancellation
+    notice_tries: int = 0  # failed attempts at telling them
 
     @property
     def qty(self) -> Decimal:
@@ -504,11 +505,20 @@ class OrderRepo:
         return sorted(found, key=lambda o: o.id)
 
     def told(self, order_id: int, now: datetime) -> None:
-        """Note that an order's pending notice went out."""
+        """Note that an order's pending notice went out (or can never go)."""
         order = self.get(order_id)
         if order is not None and order.notice:
             order.notice = ""
             self._save(order, now)
+
+    def notice_failed(self, order_id: int, now: datetime) -> int:
+        """Count a failed attempt at an order's notice; return how many failed so far."""
+        order = self.get(order_id)
+        if order is None or not order.notice:
+            return 0
+        order.notice_tries += 1
+        self._save(order, now)
+        return order.notice_tries
 
     # --- figures and erasure ------------------------------------------------------------
 
