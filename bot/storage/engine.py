@@ -178,7 +178,8 @@ class LogStorage(Storage):
         """Start a compaction if the current segment has grown enough; return if started."""
         if self._writer is None or self.compacting:
             return False
-        if self._writer.size < max(self.compact_min_bytes, self._snap_bytes // 2):
+        # A quarter of the snapshot: replaying the segment on open stays well under loading it.
+        if self._writer.size < max(self.compact_min_bytes, self._snap_bytes // 4):
             return False
         return self.compact(wait=False)
 

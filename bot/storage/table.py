@@ -61,6 +61,23 @@ def field_matches(field_value: Any, value: Any) -> bool:
     return bool(field_value == value)
 
 
+def _reindex(indexes: Iterable[FieldIndex], doc_id: int, old: Doc | None, new: Doc) -> None:
+    """Move a document's index entries from its old version to its new one.
+
+    Most updates touch no indexed field (stock, a status history): those indexes are left alone.
+    """
+    for index in indexes:
+        if old is not None:
+            before, after = old.get(index.field, _MISSING), new.get(index.field, _MISSING)
+            if type(before) is type(after) and before == after:
+                continue
+            index.drop(doc_id, old)
+        index.add(doc_id, new)
+
+
+_MISSING = object()
+
+
 class LogTable(Table):
     """Documents kept as their encoded bytes, secondary indexes, and log records per write.
 
@@ -203,12 +220,8 @@ class LogTable(Table):
         for doc_id, data in encoded.items():
             if indexes:
                 old = self._docs.get(doc_id)
-                if old is not None:
-                    old_doc = olds[doc_id] if olds is not None else loads(old)
-                    for index in indexes:
-                        index.drop(doc_id, old_doc)
-                for index in indexes:
-                    index.add(doc_id, decoded[doc_id])
+                old_doc = None if old is None else olds[doc_id] if olds else loads(old)
+                _reindex(indexes, doc_id, old_doc, decoded[doc_id])
             self._docs[doc_id] = data
             if doc_id >= self._next:
                 self._next = doc_id + 1
