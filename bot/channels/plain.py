@@ -85,9 +85,19 @@ def incoming_text(
     channel: str, user_key: str, text: str, *, display_name: str = "", event_id: str = ""
 ) -> Incoming:
     """An Incoming for typed text, recognising /commands."""
-    extra = {"display_name": display_name, "event_id": event_id}
     command = parse_command(text.strip())
     if command:
         name, args = command
-        return Incoming(channel, user_key, "command", text=text, command=name, args=args, **extra)
-    return Incoming(channel, user_key, "text", text=text, **extra)
+        return Incoming(
+            channel,
+            user_key,
+            "command",
+            text=text,
+            command=name,
+            args=args,
+            display_name=display_name,
+            event_id=event_id,
+        )
+    return Incoming(
+        channel, user_key, "text", text=text, display_name=display_name, event_id=event_id
+    )
