@@ -125,7 +125,7 @@ async def test_csv_export_for_marketplaces(shop: BotApp) -> None:
     assert row[:5] == ["Na Chi Lăng 1", "Trái cây", "45000", "kg", "100"]
     assert row[5] == '\'=HYPERLINK("x")'  # never run as a spreadsheet formula
     assert row[6] == "Xã Chi Lăng, Lạng Sơn" and row[7] == "OCOP 4 sao, VietGAP (OCOP-17)"
-    assert row[8] == f"{BASE}/media/abc.jpg | tg:FILE1"
+    assert row[8] == f"{BASE}/p/{first.id}/photo/0 | {BASE}/p/{first.id}/photo/1"
     assert row[9] == "đang bán" and row[10] == f"{BASE}/p/{first.id}"
     other = by_id[str(second.id)]
     assert other[:4] == [NAME, "", "120000", "hộp"]
@@ -183,7 +183,8 @@ async def test_public_page_shows_the_product_and_no_personal_data(
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "OCOP 4 sao, VietGAP" in page and "OCOP-17" in page and "tháng 8–9" in page
     assert "Xã Chi Lăng, Lạng Sơn" in page and "45.000\xa0₫/kg" in page
-    assert 'src="/media/abc.jpg"' in page and "FILE1" not in page
+    assert f'src="/p/{listing.id}/photo/0"' in page and "FILE1" not in page
+    assert f'src="/p/{listing.id}/photo/1"' in page  # a Telegram photo, fetched when asked
     assert 'name="viewport"' in page and 'lang="vi"' in page
     assert "0912" not in page and "Lan" not in page.replace("Lạng", "")  # no name, no phone
     assert f'src="/p/{listing.id}/qr.png"' in page

@@ -185,3 +185,19 @@ async def test_webhook_checks_its_secret(fake_telegram, tmp_path, clock) -> None
         assert "Nông Dân Số" in texts(messages)
     finally:
         await app.stop()
+
+
+async def test_a_telegram_photo_is_fetched_once_for_public_pages(tg: TelegramBot) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + b"na-chi-lang" * 50
+    file_id = tg.fake.add_file(picture, name="na.png")
+    assert tg.app is not None
+    media = tg.app.services.media
+    path = await media.local_file(f"tg:{file_id}")
+    assert path is not None and path.read_bytes() == picture
+    calls = len(tg.fake.calls)
+    again = await media.local_file(f"tg:{file_id}")
+    assert again == path and len(tg.fake.calls) == calls  # served from the local copy
+    assert await media.local_file("tg:NO-SUCH-FILE") is None
+    assert tg.fake.violations == ["getFile: Bad Request: invalid file_id"]  # as Telegram says
+    tg.fake.violations.clear()
+    assert await media.local_file("media:../../etc/passwd") is None

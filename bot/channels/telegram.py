@@ -143,6 +143,7 @@ class TelegramChannel:
         self._keyboard_open: set[int] = set()
         self._edits: dict[tuple[int, str], int] = {}
         engine.services.notifier.register(CHANNEL, self.send)
+        engine.services.media.register(PHOTO_PREFIX, self.download)
         engine.services.outbox.register(CHANNEL, TelegramDirect(settings, self._photo))
 
     async def start(self) -> None:
@@ -171,6 +172,11 @@ class TelegramChannel:
         """Queue an update that arrived on our webhook."""
         update = Update.de_json(data, self.app.bot)
         await self.app.update_queue.put(update)
+
+    async def download(self, file_id: str) -> bytes:
+        """The bytes of a file a user sent (a listing photo shown on the public page)."""
+        file = await self.app.bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray())
 
     async def _set_commands(self) -> None:
         for lang in ("vi", "en"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.clock import Clock
+from bot.core.media import MediaStore
 from bot.core.notify import Notifier
 from bot.services.broadcast import BroadcastRepo
 from bot.services.catalog import Directory
@@ -49,6 +50,7 @@ class Services:
     roles: RoleService
     broadcasts: BroadcastRepo
     console_links: Links
+    media: MediaStore
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
     # What each feature erases when a user deletes their data.
@@ -80,6 +82,7 @@ def build_services(
         store=store,
         clock=clock or Clock(),
         notifier=Notifier(),
+        media=MediaStore(settings.data_dir / "media"),
         users=users,
         conversations=ConversationRepo(store),
         seen=SeenUpdates(store),

@@ -48,14 +48,11 @@ def e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def photo_src(ref: str) -> str | None:
-    """Where a browser can load a listing photo (None for another channel's file ids)."""
-    if ref.startswith("media:"):
-        name = ref.removeprefix("media:")
-        return None if "/" in name or name.startswith(".") else "/media/" + name
+def photo_src(listing_id: int, index: int, ref: str) -> str:
+    """Where a browser can load a listing photo: the page's own photo route for any ref."""
     if ref.startswith("https://"):
         return ref
-    return None
+    return f"/p/{listing_id}/photo/{index}"
 
 
 def _page(lang: str, page_title: str, body: str) -> str:
@@ -85,11 +82,10 @@ def listing_page(listing: Listing, cats: Catalogs, base_url: str, phone: str, la
             _("Paused for now: not taking orders.") if listing.status == PAUSED else _("Sold out.")
         )
         parts.append(f'<p class="banner">{e(banner)}</p>')
-    for ref in listing.photos:
-        src = photo_src(ref)
-        if src:
-            alt = e(listing.product_name)
-            parts.append(f'<img class="photo" src="{e(src)}" alt="{alt}" loading="lazy">')
+    for index, ref in enumerate(listing.photos):
+        src = photo_src(listing.id, index, ref)
+        alt = e(listing.product_name)
+        parts.append(f'<img class="photo" src="{e(src)}" alt="{alt}" loading="lazy">')
     parts.append(f'<p class="price">{e(price_text(listing))}</p>')
     rows = [
         (_("In stock"), f"{amount_text(listing.stock)} {unit_name(listing.unit)}"),

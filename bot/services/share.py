@@ -259,11 +259,11 @@ def _cell(value: str) -> str:
 
 
 def photo_refs(listing: Listing, base_url: str) -> list[str]:
-    """Where each photo can be fetched: a URL for uploaded files, the channel ref otherwise."""
+    """A public URL for each photo, whatever app it was sent from (the page's photo route)."""
     base = base_url.rstrip("/")
     return [
-        f"{base}/media/{p.removeprefix('media:')}" if p.startswith("media:") else p
-        for p in listing.photos
+        p if p.startswith("https://") else f"{base}/p/{listing.id}/photo/{n}"
+        for n, p in enumerate(listing.photos)
     ]
 
 

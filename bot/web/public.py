@@ -24,6 +24,7 @@ class PublicPages:
         """Mount the page and its QR image."""
         app.router.add_get("/p/{listing_id}", self.page)
         app.router.add_get("/p/{listing_id}/qr.png", self.qr)
+        app.router.add_get("/p/{listing_id}/photo/{index}", self.photo)
 
     def _listing_id(self, request: web.Request) -> int | None:
         raw = request.match_info["listing_id"]
@@ -53,6 +54,18 @@ class PublicPages:
             raise web.HTTPNotFound()
         png = qr_png(public_url(self.services.settings.base_url, listing_id))
         return web.Response(body=png, content_type="image/png", headers={"Cache-Control": _CACHE})
+
+    async def photo(self, request: web.Request) -> web.StreamResponse:
+        """A listing's photo, copied from the farmer's app the first time it is asked for."""
+        listing_id = self._listing_id(request)
+        listing = self.services.listings.get(listing_id) if listing_id else None
+        raw = request.match_info["index"]
+        if listing is None or not raw.isdigit() or int(raw) >= len(listing.photos):
+            raise web.HTTPNotFound()
+        path = await self.services.media.local_file(listing.photos[int(raw)])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": _CACHE})
 
 
 def add_public_routes(app: web.Application, services: Services) -> None:
