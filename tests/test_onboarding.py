@@ -226,12 +226,29 @@ def test_plain_channels_number_buttons_across_replies() -> None:
     session = PlainSession()
     texts = session.render(
         [
-            Reply("Did this help?", buttons=[[Button("👍", "faq:up:1"), Button("👎", "faq:dn:1")]]),
-            Reply("Menu", buttons=[[Button("1. Sell", "listings")], [Button("2. Learn", "lessons")]]),
+            Reply(
+                "Did this help?", buttons=[[Button("👍", "faq:up:1"), Button("👎", "faq:dn:1")]]
+            ),
+            Reply(
+                "Menu", buttons=[[Button("1. Sell", "listings")], [Button("2. Learn", "lessons")]]
+            ),
         ]
     )
     assert texts[1].endswith("3. Sell\n4. Learn")
     pressed = session.press(Incoming("zalo_bot", "zalo_bot:1", "text", text="3"))
     assert (pressed.kind, pressed.payload) == ("button", "listings")
-    listed = session.render([Reply("Lessons\n1. Postmart", buttons=[[Button("1. Postmart", "l:1")]])])
+    listed = session.render(
+        [Reply("Lessons\n1. Postmart", buttons=[[Button("1. Postmart", "l:1")]])]
+    )
     assert listed == ["Lessons\n1. Postmart"]  # not listed twice
+
+
+async def test_handled_update_ids_are_forgotten_after_two_days(
+    app: BotApp, clock: FakeClock
+) -> None:
+    seen = app.services.seen
+    now = clock.now().timestamp()
+    seen.mark("telegram:1", now)
+    seen.mark("telegram:2", now - 3 * 86_400)
+    assert seen.prune(now) == 1
+    assert seen.seen("telegram:1") and not seen.seen("telegram:2")

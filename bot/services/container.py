@@ -115,5 +115,6 @@ def build_services(
     orders = services.orders
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))
+    services.jobs.append(lambda: services.seen.pruner(lambda: services.clock.now().timestamp()))
     services.deletion_hooks.append(farmer_eraser(services.listings, settings.data_dir / "media"))
     return services

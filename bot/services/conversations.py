@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,24 +83,39 @@ class ConversationRepo:
             self._table.remove(doc_ids=ids)
 
 
+SECONDS_PER_DAY = 86_400
+# Platforms stop redelivering within a day (Telegram keeps updates 24 h); two days is safe.
+SEEN_KEEP_DAYS = 2
+
+
 class SeenUpdates:
     """Platform update ids already handled, so a redelivered update changes nothing."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._table = store.table("seen_updates", indexes=("key",))
+        self._table = store.table("seen_updates", indexes=("key", "day"))
 
     def seen(self, key: str) -> bool:
         """Whether this update was handled before."""
-        return bool(self._store.find(self._table, "key", key))
+        return bool(self._store.find_ids(self._table, {"key": key}))
 
     def mark(self, key: str, at: float) -> None:
         """Remember that this update was handled."""
-        self._table.insert({"key": key, "at": at})
+        self._table.insert({"key": key, "at": at, "day": int(at // SECONDS_PER_DAY)})
 
-    def prune(self, before: float) -> int:
-        """Forget updates handled before `before` (epoch seconds); platforms stop redelivering."""
-        old = [d.doc_id for d in self._table.all() if d.get("at", 0) < before]
-        if old:
-            self._table.remove(doc_ids=old)
-        return len(old)
+    def prune(self, now: float, keep_days: int = SEEN_KEEP_DAYS) -> int:
+        """Forget updates older than `keep_days`, a day at a time through the day index."""
+        today = int(now // SECONDS_PER_DAY)
+        removed = 0
+        for day in range(today - keep_days - 30, today - keep_days):
+            ids = self._store.find_ids(self._table, {"day": day})
+            if ids:
+                self._table.remove(doc_ids=ids)
+                removed += len(ids)
+        return removed
+
+    async def pruner(self, now: Callable[[], float], every: float = 3600.0) -> None:
+        """A job: prune once an hour."""
+        while True:
+            self.prune(now())
+            await asyncio.sleep(every)
