@@ -1,8 +1,9 @@
 """Secondary indexes: field value -> the ids of the documents holding it.
 
 Most indexed fields are nearly unique (phone, platform id, order code), so an entry holds a bare
-int until a second document shares the value, and only then a set: a set per document would
-cost ~200 bytes each and most of the time spent building indexes on open.
+int until a second document shares the value, then a tuple while a few do (a buyer's orders, a
+listing's orders), and a set only beyond that: a set costs 216 bytes at 2-4 ids and 728 at 5-18,
+a tuple 40 + 8 per id, and these small entries were most of the indexes' memory.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterable
 from typing import Any
 
-# Bump when `index_keys` changes meaning: snapshots store index entries, written by this rule.
-INDEX_VERSION = 1
+# Bump when `index_keys` or `dump` change: snapshots store index entries written by these rules.
+INDEX_VERSION = 2
 
+SMALL = 16  # the most ids an entry holds as a tuple (adding one copies it)
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MISSING = object()
+
+Ids = int | tuple[int, ...] | set[int]
 
 
 def index_keys(value: Any) -> Collection[Hashable]:
@@ -34,10 +38,10 @@ class FieldIndex:
 
     def __init__(self, field: str) -> None:
         self.field = field
-        self.entries: dict[Hashable, int | set[int]] = {}
+        self.entries: dict[Hashable, Ids] = {}
 
     def build(self, docs: Iterable[tuple[int, dict[str, Any]]]) -> None:
-        """Index many documents (the open path: one tight loop)."""
+        """Index many documents (one tight loop)."""
         field, entries = self.field, self.entries
         get = entries.get
         for doc_id, doc in docs:
@@ -51,7 +55,10 @@ class FieldIndex:
                     entries[key] = doc_id
                 elif isinstance(ids, int):
                     if ids != doc_id:
-                        entries[key] = {ids, doc_id}
+                        entries[key] = (ids, doc_id)
+                elif isinstance(ids, tuple):
+                    if doc_id not in ids:
+                        entries[key] = (*ids, doc_id) if len(ids) < SMALL else {*ids, doc_id}
                 else:
                     ids.add(doc_id)
 
@@ -71,10 +78,14 @@ class FieldIndex:
             if isinstance(ids, int):
                 if ids == doc_id:
                     del entries[key]
-                continue
-            ids.discard(doc_id)
-            if len(ids) == 1:
-                entries[key] = next(iter(ids))
+            elif isinstance(ids, tuple):
+                if doc_id in ids:
+                    rest = tuple(i for i in ids if i != doc_id)
+                    entries[key] = rest[0] if len(rest) == 1 else rest
+            else:
+                ids.discard(doc_id)
+                if len(ids) == 1:
+                    entries[key] = next(iter(ids))
 
     def ids(self, key: Hashable) -> Collection[int]:
         """Ids of the documents whose field equals or contains `key`."""
@@ -84,29 +95,29 @@ class FieldIndex:
         return (ids,) if isinstance(ids, int) else ids
 
     def dump(self) -> list[Any]:
-        """The entries as JSON lists: [single keys, their ids, shared keys, their id lists]."""
-        keys: list[Hashable] = []
-        ids: list[int] = []
-        shared_keys: list[Hashable] = []
-        shared_ids: list[list[int]] = []
+        """The entries as JSON lists: keys with one id, with a few (tuples), with many (sets)."""
+        lists: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        one_keys, one_ids, few_keys, few_ids, many_keys, many_ids = lists
         for key, value in self.entries.items():
-            if type(value) is int:
-                keys.append(key)
-                ids.append(value)
+            if isinstance(value, int):
+                one_keys.append(key)
+                one_ids.append(value)
+            elif isinstance(value, tuple):
+                few_keys.append(key)
+                few_ids.append(value)
             else:
-                shared_keys.append(key)
-                shared_ids.append(sorted(value))  # type: ignore[arg-type]
-        return [keys, ids, shared_keys, shared_ids]
+                many_keys.append(key)
+                many_ids.append(sorted(value))
+        return list(lists)
 
     @classmethod
     def load(cls, field: str, dumped: list[Any]) -> FieldIndex:
-        """An index from `dump`'s lists (the open path: dict building in C, no document read)."""
-        keys, ids, shared_keys, shared_ids = dumped
-        if len(keys) != len(ids) or len(shared_keys) != len(shared_ids):
-            raise ValueError(f"index {field!r}: keys and ids differ in length")
+        """An index from `dump`'s lists (the open path: dicts built in C, no document read)."""
+        one_keys, one_ids, few_keys, few_ids, many_keys, many_ids = dumped
         index = cls(field)
-        index.entries = dict(zip(keys, ids, strict=True))
-        index.entries.update(zip(shared_keys, map(set, shared_ids), strict=True))
+        entries = index.entries = dict(zip(one_keys, one_ids, strict=True))
+        entries.update(zip(few_keys, map(tuple, few_ids), strict=True))
+        entries.update(zip(many_keys, map(set, many_ids), strict=True))
         return index
 
     def as_sets(self) -> dict[Hashable, set[int]]:
