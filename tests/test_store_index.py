@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Hashable
 
+import pytest
+
 from bot.storage.codec import dumps, loads
 from bot.storage.index import SMALL, FieldIndex
 
@@ -37,7 +39,11 @@ def test_dump_and_load_give_the_same_entries() -> None:
         (i, {"ident": [f"zalo:{i % 100}", f"telegram:{i}", i % 2 == 0, None, 1.5]})
         for i in range(1, 700)
     )
-    loaded = FieldIndex.load("ident", loads(dumps(index.dump())))
+    ids = {i: i for i in range(1, 700)}
+    loaded = FieldIndex.load("ident", loads(dumps(index.dump())), ids)
     assert loaded.as_sets() == index.as_sets()
     assert {type(v) for v in loaded.entries.values()} == {int, tuple, set}
     assert sorted(loaded.ids("zalo:3")) == sorted(index.ids("zalo:3"))
+    assert all(i is ids[i] for i in loaded.ids("zalo:3")), "ids are the table's own int objects"
+    with pytest.raises(KeyError):
+        FieldIndex.load("ident", loads(dumps(index.dump())), {i: i for i in range(1, 600)})

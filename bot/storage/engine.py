@@ -93,6 +93,7 @@ class LogStorage(Storage):
         header = loads(payloads[0])[2]
         self.schema = int(header["schema"])
         saved_indexes = header.get("index") == INDEX_VERSION  # else rebuilt when declared
+        id_objects: dict[str, dict[int, int]] = {}  # per table, built at its first index
         pending: tuple[LogTable, list[int]] | None = None
         for payload in payloads[1:-1]:
             if pending is not None:
@@ -105,7 +106,10 @@ class LogStorage(Storage):
                 pending = self.table(table_name), data
             elif op == "ix":
                 if saved_indexes:
-                    self.table(table_name).load_index(data)
+                    table = self.table(table_name)
+                    if table_name not in id_objects:
+                        id_objects[table_name] = table.id_objects()
+                    table.load_index(data, id_objects[table_name])
             else:
                 self.table(table_name).apply(op, data)  # "n", and "s" of version-1 files
         if pending is not None:

@@ -8,7 +8,7 @@ a tuple 40 + 8 per id, and these small entries were most of the indexes' memory.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from typing import Any
 
 # Bump when `index_keys` or `dump` change: snapshots store index entries written by these rules.
@@ -111,13 +111,20 @@ class FieldIndex:
         return list(lists)
 
     @classmethod
-    def load(cls, field: str, dumped: list[Any]) -> FieldIndex:
-        """An index from `dump`'s lists (the open path: dicts built in C, no document read)."""
+    def load(cls, field: str, dumped: list[Any], id_objects: Mapping[int, int]) -> FieldIndex:
+        """An index from `dump`'s lists (the open path: dicts built in C, no document read).
+
+        Ids become the int objects in `id_objects` (the table's own keys): decoded afresh,
+        the ~3 million ids of a province's indexes would cost 32 bytes each. An id that is
+        not there raises KeyError: the index does not match the documents.
+        """
         one_keys, one_ids, few_keys, few_ids, many_keys, many_ids = dumped
+        same = id_objects.__getitem__
         index = cls(field)
-        entries = index.entries = dict(zip(one_keys, one_ids, strict=True))
-        entries.update(zip(few_keys, map(tuple, few_ids), strict=True))
-        entries.update(zip(many_keys, map(set, many_ids), strict=True))
+        entries = index.entries = dict(zip(one_keys, map(same, one_ids), strict=True))
+        few = [tuple(map(same, ids)) for ids in few_ids]
+        entries.update(zip(few_keys, few, strict=True))
+        entries.update(zip(many_keys, [set(map(same, ids)) for ids in many_ids], strict=True))
         return index
 
     def as_sets(self) -> dict[Hashable, set[int]]:

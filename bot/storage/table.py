@@ -23,6 +23,7 @@ from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
 from bot.storage.codec import dumps, dumps_kept, loads
+from bot.storage.errors import StoreError
 from bot.storage.index import FieldIndex
 
 Doc = dict[str, Any]
@@ -116,10 +117,17 @@ class LogTable(Table):
         for index in new:
             self._indexes[index.field] = index
 
-    def load_index(self, dumped: list[Any]) -> None:
+    def load_index(self, dumped: list[Any], id_objects: Mapping[int, int]) -> None:
         """Install an index saved in a snapshot with the documents loaded before it."""
         field, *lists = dumped
-        self._indexes[field] = FieldIndex.load(field, lists)
+        try:
+            self._indexes[field] = FieldIndex.load(field, lists, id_objects)
+        except (KeyError, ValueError) as exc:
+            raise StoreError(f"table {self.name!r}: saved index {field!r} is damaged") from exc
+
+    def id_objects(self) -> dict[int, int]:
+        """Each document id mapped to itself: the int objects indexes should share."""
+        return dict(zip(self._docs, self._docs, strict=True))
 
     def index_sets(self, field: str) -> dict[Hashable, set[int]]:
         """One index as value -> set of ids (for consistency checks)."""
