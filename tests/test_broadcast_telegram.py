@@ -128,3 +128,24 @@ async def test_two_broadcasts_back_to_back_keep_one_message_a_second_per_chat(
     attempts = [p["chat_id"] for m, p in tg.fake.calls if m == "sendMessage"]
     assert [attempts.count(c) for c in recipients] == [2, 2, 2]  # no send was refused (429)
     assert [len(broadcast_messages(tg, c)) for c in recipients] == [2, 2, 2]
+
+
+async def test_a_notice_with_a_photo_reaches_recipients_as_one_captioned_photo(
+    tg: TelegramBot,
+) -> None:
+    app = await onboard_team(tg)
+    chats = seed(app, 2)
+    start_outbox(app, rate=50)
+    await tg.text(AUTHOR, "/thongbao")
+    tg.fake.send_photo(AUTHOR, caption="Ảnh mẫu chụp na đẹp <3")
+    await tg.settle()
+    preview = await tg.tap(AUTHOR, "aud:go")
+    assert any(m.get("photo") for m in preview)
+    tg.fake.send_callback(AUTHOR, "pv:send")
+    await finished(app, 1)
+    await tg.settle()
+    for chat in chats:
+        got = tg.fake.messages_to(chat)
+        assert len(got) == 1 and got[0].get("photo"), tg.fake.chat_log(chat)
+        assert "Ảnh mẫu chụp na đẹp <3" in str(got[0].get("caption"))
+        assert payloads(got) == ["bc:off"]
