@@ -166,6 +166,8 @@ class Bench:
     async def chat(self, stop: asyncio.Event) -> None:
         """Other users keep talking to the bot; time each reply."""
         users = [FIRST_CHATTER + i for i in range(self.args.chatters)]
+        if not users:
+            return
         turn = 0
         while not stop.is_set():
             user = users[turn % len(users)]
