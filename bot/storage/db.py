@@ -5,7 +5,9 @@ Repositories (bot/services/*) use `Store.table(name, indexes=...)` and the TinyD
 `Store.find(table, field, value)` for equality lookups that must stay fast at province scale.
 
 Each write appends one checksummed line to a log and fsyncs it before returning; documents
-live in memory with secondary indexes; a background compaction folds the log into a snapshot.
+live in memory as their encoded JSON (decoded afresh on every read, so callers may mutate what
+they get) with secondary indexes; a background compaction folds the log into a snapshot that
+also holds the indexes, so opening the store decodes no document.
 """
 
 from __future__ import annotations
