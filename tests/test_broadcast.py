@@ -13,6 +13,7 @@ from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.broadcast import CANCELLED, DONE, SCHEDULED
 from bot.services.outbox import MAX_ATTEMPTS, SENT, Blocked, RetryLater
+from bot.services.pacer import Pacer
 from bot.services.users import BUYER
 from handlers.broadcast import parse_when
 from tests.broadcast_helpers import compose, finished, seed, team_member, until, wire
@@ -320,3 +321,21 @@ async def test_notices_are_turned_off_and_on_by_command(app: BotApp) -> None:
     await team.tap("aud:role")
     await team.tap("aud:role")  # back to everyone
     assert "Số người sẽ nhận: 1" in team.text()
+
+
+async def test_the_pacer_counts_sends_in_flight_and_answered_ones() -> None:
+    pacer = Pacer(rate=3)
+    slots = [await pacer.acquire() for _ in range(3)]
+    waiting = asyncio.create_task(pacer.acquire())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # three sends in flight fill a window of three
+    pacer.release(slots[0], counted=False)  # it never went out: its slot is free at once
+    fourth = await asyncio.wait_for(waiting, 5)
+    pacer.release(slots[1], counted=True)  # answered: it stays in the window for a second
+    waiting = asyncio.create_task(pacer.acquire())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    waiting.cancel()
+    pacer.release(fourth, counted=False)
+    pacer.release(fourth, counted=False)  # a second release changes nothing
+    assert pacer._held == 1

@@ -14,8 +14,8 @@ lets the sends in flight finish first, so a deploy repeats nobody. A send that t
 (outcome unknown) is retried, the same window. Nobody is skipped: every row not "sent" is
 sent again or ends in a stated status.
 
-Pacing: no 1-second window holds more than `rate` messages as the platform counts them (see
-`_pace`), conversation replies included; at most one message per chat per second; a 429
+Pacing (bot/services/pacer.py): no 1-second window holds more than `rate` messages as the
+platform counts them, conversation replies included; at most one message per chat per second; a 429
 pauses all sending for its `retry_after`; transient errors retry with exponential backoff up
 to MAX_ATTEMPTS; a 403 marks the user blocked. Opt-outs are read from the user right before
 each send. The job yields to the event loop between sends, so conversations keep being
@@ -27,9 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.core.types import Button, Reply
 from bot.i18n import _, format_number, use_locale
 from bot.services.broadcast import CANCELLED, DONE, SENDING, Audience, Broadcast, render
+from bot.services.pacer import Pacer, Slot
 from bot.services.users import User
 
 if TYPE_CHECKING:
@@ -62,7 +61,6 @@ MAX_IN_FLIGHT = 4
 # for the jitter between when a send starts here and when the platform counts it.
 BROADCAST_SHARE = 0.97
 MAX_ATTEMPTS = 5
-PER_CHAT_SECONDS = 1.0  # Telegram: about one message per second to one chat
 BATCH = 500  # pending rows read at a time
 # Rows marked "sending" with one fsync: about CHUNK_SECONDS of sending, at most MAX_CHUNK.
 CHUNK_SECONDS = 0.05
@@ -136,25 +134,37 @@ class Outbox:
         self.broadcasts = broadcasts
         self._notifier = notifier
         self._clock = clock
-        self.rate = rate
+        self.pacer = Pacer(rate)
         self._max_in_flight = max_in_flight
         self.backoff = backoff  # seconds before the first retry of a transient error
         self.progress_every = progress_every
-        self.per_chat_seconds = PER_CHAT_SECONDS
         self.drain_seconds = 5.0  # how long a stop waits for the sends in flight
         self._idle_tick = idle_tick
         self._senders: dict[str, DirectSender] = {}
         self._wake = asyncio.Event()
-        self._window: deque[float] = deque()  # when recent messages were answered
-        self._held = 0  # pace slots of sends started and not answered yet
-        self._last_start = 0.0
-        self._paused_until = 0.0
-        self._chat_last: dict[str, float] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
         self._claimed: set[int] = set()  # rows handed to a task, not yet written "sending"
         self._progress_task: asyncio.Task[None] | None = None
         self._reported: dict[int, tuple[int, str, bool]] = {}  # last progress told, per broadcast
         self.sends = 0  # calls made to channel senders (for benches and logs)
+
+    @property
+    def rate(self) -> float:
+        """Messages per second the broadcasts may use (the pacer's limit)."""
+        return self.pacer.rate
+
+    @rate.setter
+    def rate(self, value: float) -> None:
+        self.pacer.rate = value
+
+    @property
+    def per_chat_seconds(self) -> float:
+        """Seconds between two messages to one chat."""
+        return self.pacer.per_chat_seconds
+
+    @per_chat_seconds.setter
+    def per_chat_seconds(self, value: float) -> None:
+        self.pacer.per_chat_seconds = value
 
     # --- rows -----------------------------------------------------------------------------
 
@@ -282,7 +292,7 @@ class Outbox:
             if not ready:
                 await asyncio.sleep(min(wait, 0.05) if self._in_flight else wait)
                 continue
-            chunk = max(1, min(MAX_CHUNK, round(self.rate * CHUNK_SECONDS)))
+            chunk = max(1, min(MAX_CHUNK, round(self.pacer.rate * CHUNK_SECONDS)))
             for start in range(0, len(ready), chunk):
                 rows = ready[start : start + chunk]
                 # One fsync marks a few rows "sending" before any of them goes out (see above).
@@ -294,9 +304,8 @@ class Outbox:
                         break
                     while len(self._in_flight) >= self._max_in_flight:
                         await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-                    await self._pace()
-                    self._held += 1  # no await since the check: the slot is ours
-                    task = asyncio.create_task(self._deliver(broadcast, row_id))
+                    slot = await self.pacer.acquire()
+                    task = asyncio.create_task(self._deliver(broadcast, row_id, slot))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
                     if time.monotonic() - last_progress >= self.progress_every:
@@ -339,72 +348,19 @@ class Outbox:
                 soonest = min(soonest, due - now)
         return ready, max(soonest, 0.0)
 
-    async def _pace(self) -> None:
-        """Wait until one more send keeps every 1-second window within `rate`.
-
-        A message counts from when the platform answered it (or from a conversation reply's
-        answer, see `note_sent`), and a send in flight holds a slot: a new send may start once
-        the message `rate` places back was answered a full second ago. As the platform counted
-        that message before it answered, and counts the new one after it starts, no window
-        the platform sees holds more than `rate`, whatever the network delays. Starts are at
-        least half an interval apart, so the pace is smooth but can catch up after a pause.
-        """
-        capacity = max(1, math.floor(self.rate))
-        spacing = 0.5 / self.rate
-        window = self._window
-        await asyncio.sleep(0)  # always let conversations run between sends
-        while True:
-            now = time.monotonic()
-            while window and window[0] <= now - 1.0:
-                window.popleft()
-            waits = [self._paused_until - now, self._last_start + spacing - now]
-            if len(window) + self._held >= capacity:
-                waits.append(window[0] + 1.0 - now if window else 0.001)
-            wait = max(waits)
-            if wait <= 0:
-                break
-            await asyncio.sleep(max(wait, 0.0005))
-        self._last_start = time.monotonic()
-
     def note_sent(self) -> None:
-        """Count a message the channel sent outside the outbox (a conversation reply)."""
-        self._window.append(time.monotonic())
+        """Count a conversation reply the channel sent, so broadcasts leave room for it."""
+        self.pacer.note_sent()
 
-    async def _per_chat(self, key: str) -> None:
-        """Keep to about one message per second per chat, counted from the last answer."""
-        last = self._chat_last.get(key)
-        if last is not None:
-            wait = last + self.per_chat_seconds - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-
-    def _chat_sent(self, key: str) -> None:
-        """Remember when a chat's send was answered (the platform counted it by then)."""
-        now = time.monotonic()
-        self._chat_last[key] = now
-        if len(self._chat_last) > 4096:
-            old = [k for k, t in self._chat_last.items() if now - t > self.per_chat_seconds]
-            for k in old:
-                del self._chat_last[k]
-
-    async def _deliver(self, broadcast: Broadcast, row_id: int) -> None:
+    async def _deliver(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Send one row (claimed by the caller, holding a pace slot) and record the outcome."""
-        slot = [True]  # still held: released when the platform answered, or when no send
         try:
             await self._deliver_claimed(broadcast, row_id, slot)
         finally:
             self._claimed.discard(row_id)
-            self._release(slot, counted=False)
+            self.pacer.release(slot, counted=False)
 
-    def _release(self, slot: list[bool], counted: bool) -> None:
-        """Give back a pace slot; a message the platform answered stays in the window."""
-        if slot[0]:
-            slot[0] = False
-            self._held -= 1
-            if counted:
-                self._window.append(time.monotonic())
-
-    async def _deliver_claimed(self, broadcast: Broadcast, row_id: int, slot: list[bool]) -> None:
+    async def _deliver_claimed(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Read the user's consent right before sending; write the row before and after."""
         doc = self._table.get(doc_id=row_id)
         if doc is None or isinstance(doc, list) or doc.get("status") != IN_FLIGHT:
@@ -430,14 +386,14 @@ class Outbox:
             reply = render(broadcast.text, broadcast.photo)
         attempts = int(doc.get("attempts") or 0) + 1
         key = f"{channel}:{chat_id}"
-        await self._per_chat(key)
+        await self.pacer.chat_turn(key)
         try:
             self.sends += 1
             try:
                 await self._senders[channel](chat_id, reply)
             finally:
-                self._chat_sent(key)
-                self._release(slot, counted=True)  # a refused send counted too: be safe
+                self.pacer.chat_sent(key)
+                self.pacer.release(slot, counted=True)  # a refused send counted too: be safe
         except Blocked:
             self._set(row_id, BLOCKED, attempts=attempts)
             self._mark_blocked(user.id)
@@ -456,7 +412,7 @@ class Outbox:
 
     def _retry(self, row_id: int, attempts: int, seconds: float | None, error: str = "") -> None:
         if seconds is not None:  # a flood limit: everyone waits, this row is not at fault
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self.pacer.pause(seconds)
             self._set(row_id, PENDING, attempts=attempts - 1)
             return
         if attempts >= MAX_ATTEMPTS:
