@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import files
+from bot.storage import db, files
 from bot.storage.codec import dumps
 from bot.storage.compact import compact
 from bot.storage.db import Store, StoreError
@@ -141,3 +141,26 @@ def test_every_read_returns_its_own_objects(tmp_path: Path) -> None:
             "note": "tab\t, newline\n,\t",
         }
         assert store.find(users, "ident", "web:x") == []
+
+
+def test_an_index_built_on_open_is_saved_by_a_compaction_at_the_next_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "RESNAPSHOT_DOCS", 40)
+    with Store(tmp_path) as store:
+        seed(store.table("users"), 50)  # type: ignore[arg-type]
+        store.compact()  # a snapshot without indexes, as an older version wrote them
+    with Store(tmp_path) as store:
+        users = users_of(store)  # built from the documents
+        assert not store.engine.compacting
+        users.update({"area": "dinh-lap"}, doc_ids=[3])
+        store.engine.wait_compaction()
+        assert store.engine.compactions == 1
+        expected = as_dict(users)
+    assert LogStorage(tmp_path, read_only=True).tables["users"].indexed_fields == INDEXES
+    with Store(tmp_path) as store:
+        users = users_of(store)  # loaded from the snapshot: nothing to save
+        users.update({"area": "cao-loc"}, doc_ids=[4])
+        assert not store.engine.compacting and store.engine.compactions == 0
+        assert_indexes_agree(store, users)
+        assert as_dict(users) == {**expected, 4: {**expected[4], "area": "cao-loc"}}

@@ -40,6 +40,7 @@ MIGRATIONS: tuple[Migration, ...] = ()
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 _LEGACY = "store.json"  # the first version's whole-file JSON store
+RESNAPSHOT_DOCS = 20_000  # an index built over this many documents on open is worth saving
 
 
 class Store:
@@ -82,6 +83,10 @@ class Store:
         if set(indexes) - set(table.indexed_fields):
             with _no_gc():
                 table.add_indexes(indexes)
+            if len(table) >= RESNAPSHOT_DOCS:
+                # The snapshot lacks this index (new field, older file): save it with the
+                # next write, so the next start does not decode the whole table again.
+                self.engine.snapshot_stale = True
         return table
 
     def find(self, table: Table, field: str, value: Any) -> list[Document]:

@@ -59,6 +59,7 @@ class LogStorage(Storage):
         self.schema = 0
         self.compact_min_bytes = compact_min_bytes
         self.compactions = 0
+        self.snapshot_stale = False  # the files lack an index built since open: compact soon
         self._snap_bytes = 0
         self._child: subprocess.Popen[bytes] | None = None
         self._writer: LogWriter | None = None
@@ -183,7 +184,8 @@ class LogStorage(Storage):
         if self._writer is None or self.compacting:
             return False
         # A quarter of the snapshot: replaying the segment on open stays well under loading it.
-        if self._writer.size < max(self.compact_min_bytes, self._snap_bytes // 4):
+        grown = self._writer.size >= max(self.compact_min_bytes, self._snap_bytes // 4)
+        if not (grown or self.snapshot_stale):
             return False
         return self.compact(wait=False)
 
@@ -200,6 +202,7 @@ class LogStorage(Storage):
             return False
         self._writer.close()
         self._writer, self._seq = writer, seq
+        self.snapshot_stale = False  # the child saves every index declared by now
         pid = str(os.getpid())
         path = os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
         self._child = subprocess.Popen(
