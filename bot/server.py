@@ -94,7 +94,10 @@ async def serve(settings: Settings) -> None:
     if settings.zalo_oa_enabled:
         print("Zalo OA: webhook /webhooks/zalo-oa.", flush=True)
     if settings.zalo_bot_token:
-        print(f"Zalo Bot: {'webhook' if settings.zalo_bot_webhook_secret else 'long polling'}.", flush=True)
+        print(
+            f"Zalo Bot: {'webhook' if settings.zalo_bot_webhook_secret else 'long polling'}.",
+            flush=True,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

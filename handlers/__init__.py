@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.core.flow import Flow
-from handlers import buy, myorders, order_outside, orders
-from handlers import broadcast, roles
 from handlers import (
+    broadcast,
+    buy,
     console,
     faq,
     faq_admin,
@@ -14,8 +14,12 @@ from handlers import (
     listings,
     listings_mine,
     menu,
+    myorders,
     onboarding,
+    order_outside,
+    orders,
     profile,
+    roles,
     team,
 )
 

@@ -300,7 +300,9 @@ def build() -> Flow:
         first="ask",
         states={"ask": State(ask_question, answer_question)},
         commands={"hoidap": "ask"},
-        menu=MenuEntry("faq", N_("❓ Questions & answers"), 40, words=("hoi dap", "cau hoi", "hoi")),
+        menu=MenuEntry(
+            "faq", N_("❓ Questions & answers"), 40, words=("hoi dap", "cau hoi", "hoi")
+        ),
         actions={"faq": _action, "ho": _handoff_action},
         free_text=free_text,
     )

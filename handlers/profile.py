@@ -160,5 +160,7 @@ def build() -> Flow:
             "language": "language",
             "xoadulieu": "delete",
         },
-        menu=MenuEntry("profile", N_("👤 My profile"), 90, words=("ho so", "thong tin", "profile")),
+        menu=MenuEntry(
+            "profile", N_("👤 My profile"), 90, words=("ho so", "thong tin", "profile")
+        ),
     )
