@@ -37,7 +37,7 @@ from bot.services.broadcast import (
     Audience,
     render,
 )
-from bot.services.users import ADMIN, BUYER, FARMER, TEAM, User
+from bot.services.users import BUYER, FARMER, TEAM
 from handlers.roles import match_area
 
 log = logging.getLogger(__name__)
@@ -52,11 +52,6 @@ ROLE_LABELS = {
     TEAM: N_("team members"),
 }
 TRAINED_LABELS = {"": N_("any"), "yes": N_("trained"), "no": N_("not yet trained")}
-
-
-def may_broadcast(user: User) -> bool:
-    """Whether the menu shows "Send a notice" (admins by config also use /thongbao)."""
-    return ADMIN in user.roles or (TEAM in user.roles and bool(user.team_areas))
 
 
 def _allowed(ctx: Ctx) -> bool:
@@ -540,7 +535,7 @@ def build() -> Flow:
             "broadcast",
             N_("Send a notice"),
             80,
-            visible=may_broadcast,
+            visible=_allowed,
             words=("thong bao", "gui thong bao"),
         ),
         actions={"bc": on_button},

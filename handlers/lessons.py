@@ -420,7 +420,7 @@ def build() -> Flow:
             "lessons",
             N_("🎓 Learn digital skills"),
             30,
-            visible=lambda user: user.registered,
+            visible=lambda ctx: ctx.user.registered,
             words=("hoc", "bai hoc", "hoc ky nang", "ky nang so", "lessons"),
         ),
     )

@@ -22,7 +22,6 @@ from bot.core.fmt import esc, fmt
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.lessons import LearnerStatus, local_day
-from bot.services.users import ADMIN, TEAM, User
 from bot.text import display_phone
 
 log = logging.getLogger(__name__)
@@ -30,11 +29,6 @@ log = logging.getLogger(__name__)
 LIST_MAX = 25  # names per section: keeps each message well under Telegram's 4096 characters
 AREA_SURE = 88.0
 AREA_MAYBE = 60.0
-
-
-def _may_see_menu(user: User) -> bool:
-    """Team members and granted admins see the menu line (configured admins use /tiendo)."""
-    return (TEAM in user.roles and bool(user.team_areas)) or ADMIN in user.roles
 
 
 def _allowed(ctx: Ctx, area: str) -> bool:
@@ -216,7 +210,7 @@ def build() -> Flow:
             "lesson_team",
             N_("📊 Lesson progress of my area"),
             70,
-            visible=_may_see_menu,
+            visible=_may_ask,
             words=("tien do", "tien do hoc", "tien do bai hoc"),
         ),
     )

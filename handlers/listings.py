@@ -430,7 +430,7 @@ def build() -> Flow:
             "listings",
             N_("📝 Sell a product"),
             10,
-            visible=lambda user: user.role == FARMER,
+            visible=lambda ctx: ctx.user.role == FARMER,
             words=("dang ban", "ban hang", "dang tin", "ban"),
         ),
     )

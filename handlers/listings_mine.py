@@ -443,7 +443,7 @@ def build() -> Flow:
             "mylistings",
             N_("📦 My listings"),
             20,
-            visible=lambda user: user.role == FARMER,
+            visible=lambda ctx: ctx.user.role == FARMER,
             words=("tin dang", "tin cua toi", "quan ly"),
         ),
         actions={"lst": act},

@@ -21,7 +21,7 @@ from bot.i18n import _
 
 def menu_choices(ctx: Ctx, entries: list[MenuEntry]) -> list[Choice]:
     """The menu lines this user may see, in order."""
-    visible = sorted((e for e in entries if e.visible(ctx.user)), key=lambda e: e.order)
+    visible = sorted((e for e in entries if e.visible(ctx)), key=lambda e: e.order)
     return [Choice(e.key, _(e.label), e.words) for e in visible]
 
 

@@ -28,7 +28,7 @@ from bot.i18n import N_, _, format_number, format_vnd
 from bot.services.order_notices import STATUS_LABELS
 from bot.services.orders import CANCELLED, CONFIRMED, DELIVERED, NEW, SHIPPING, STATUSES, Order
 from bot.services.search import amount
-from bot.services.users import FARMER, User
+from bot.services.users import FARMER
 from bot.text import clip
 from handlers import order_actions
 
@@ -42,9 +42,9 @@ LIST_TITLES = {
 }
 
 
-def is_farmer(user: User) -> bool:
+def is_farmer(ctx: Ctx) -> bool:
     """Who sees "Đơn hàng" in the menu."""
-    return user.role == FARMER
+    return ctx.user.role == FARMER
 
 
 def order_line(order: Order) -> str:

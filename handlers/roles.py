@@ -361,7 +361,7 @@ def build() -> Flow:
             "roles",
             N_("Roles and invite codes"),
             95,
-            visible=lambda user: ADMIN in user.roles,
+            visible=lambda ctx: ctx.is_admin,
             words=("quyen", "phan quyen", "ma moi"),
         ),
     )

@@ -252,3 +252,17 @@ async def test_handled_update_ids_are_forgotten_after_two_days(
     seen.mark("telegram:2", now - 3 * 86_400)
     assert seen.prune(now) == 1
     assert seen.seen("telegram:1") and not seen.seen("telegram:2")
+
+
+async def test_configured_admin_sees_admin_menu_entries(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(tmp_path / "adm", clock, admin_telegram_ids=frozenset({"4242"}))
+    try:
+        admin = Chat(app, "telegram:4242", "Cán bộ tỉnh")
+        await admin.onboard(role="buyer")
+        seen_by_admin = {p for _label, p in admin.buttons()}
+        assert {"roles", "broadcast"} <= seen_by_admin
+        farmer = Chat(app, "telegram:5151", "Lan")
+        await farmer.onboard()
+        assert not {"roles", "broadcast"} & {p for _label, p in farmer.buttons()}
+    finally:
+        await app.stop()

@@ -101,7 +101,7 @@ class MenuEntry:
     key: str
     label: str  # an N_() msgid, translated when shown
     order: int
-    visible: Callable[[User], bool] = lambda user: True
+    visible: Callable[[Ctx], bool] = lambda ctx: True
     words: tuple[str, ...] = ()  # extra words that pick it, e.g. "don hang"
 
 
