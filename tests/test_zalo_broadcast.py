@@ -6,7 +6,7 @@ from bot.core.clock import FakeClock
 from bot.core.fmt import to_plain
 from bot.core.types import Reply
 from bot.services.broadcast import Audience
-from bot.services.outbox import FAILED, SENT
+from bot.services.outbox import FAILED, OUT_OF_REACH, SENT
 from tests.broadcast_helpers import finished
 from tests.helpers.driver import Chat
 from tests.test_zalo_bot import onboard as onboard_bot
@@ -48,7 +48,7 @@ async def test_oa_users_outside_the_window_are_skipped_and_reported(
     await finished(app, made.id)
     await zalo.settle_bot()
     counts = outbox.counts(made.id)
-    assert (counts[SENT], counts[FAILED], counts.total) == (2, 1, 3)
+    assert (counts[SENT], counts[OUT_OF_REACH], counts[FAILED], counts.total) == (2, 1, 0, 3)
     assert zalo.oa_fake.texts("fresh")[-1].endswith("\n\nMai có tập huấn bán hàng online")
     assert "tập huấn" not in zalo.oa_fake.texts("stale")[-1]  # nothing went out of the window
     on_bot = zalo.bot_fake.texts("zb")[-1]
@@ -56,8 +56,9 @@ async def test_oa_users_outside_the_window_are_skipped_and_reported(
     stale_user = app.services.users.by_key("zalo_oa:stale")
     assert stale_user is not None
     rows = app.services.store.find(app.services.store.table("outbox"), "user_id", stale_user.id)
-    assert [(r["status"], r["error"][:36]) for r in rows] == [
-        (FAILED, "skipped: more than 48 hours since th")
+    assert [(r["status"], r["error"][:27]) for r in rows] == [
+        (OUT_OF_REACH, "more than 48 hours since th")
     ]
-    # The author's report counts the skipped OA user (as a failure, with the reason stored).
-    assert "Đã nhận: 2\nLỗi: 1" in reports[-1]
+    # The author's report counts the skipped OA user apart, never as delivered or failed.
+    assert "Đã nhận: 2\nLỗi: 0" in reports[-1]
+    assert "48 giờ" in reports[-1].splitlines()[-1] and reports[-1].endswith(": 1")

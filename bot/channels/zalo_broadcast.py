@@ -1,7 +1,7 @@
 """The Zalo channels' raw senders for the broadcast outbox: one reply to one chat, errors mapped.
 
-A Zalo OA user outside the 48-hour reply window cannot be sent a free message: the row ends
-with an error that starts with "skipped:" and says why, never silently dropped.
+A Zalo OA user outside the 48-hour reply window cannot be sent a free message: the row is
+skipped as out of reach, with the reason stored, and counted apart in the report.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import aiohttp
 from bot.channels.zalo_common import ZaloError
 from bot.channels.zalo_oa_state import OutsideWindow
 from bot.core.types import Reply
-from bot.services.outbox import Failed, RetryLater
+from bot.services.outbox import Failed, OutOfReach, RetryLater
 
 if TYPE_CHECKING:
     from bot.channels.zalo_bot import ZaloBotChannel
     from bot.channels.zalo_oa import ZaloOAChannel
-
-SKIPPED_PREFIX = "skipped: "
 
 
 class ZaloOADirect:
@@ -32,7 +30,7 @@ class ZaloOADirect:
         try:
             await self._channel.send(chat_id, [reply])
         except OutsideWindow as exc:
-            raise Failed(SKIPPED_PREFIX + exc.reason) from exc
+            raise OutOfReach(exc.reason) from exc
         except ZaloError as exc:
             raise Failed(str(exc)) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -54,7 +54,8 @@ SENT = "sent"
 FAILED = "failed"
 BLOCKED = "blocked"
 SKIPPED = "skipped"
-STATUSES = (PENDING, IN_FLIGHT, SENT, FAILED, BLOCKED, SKIPPED)
+OUT_OF_REACH = "outside"  # the platform forbids a free message now (Zalo OA's 48-hour window)
+STATUSES = (PENDING, IN_FLIGHT, SENT, FAILED, BLOCKED, SKIPPED, OUT_OF_REACH)
 
 MAX_IN_FLIGHT = 4
 # Broadcasts use this share of the channel's rate, leaving room for conversation replies and
@@ -81,6 +82,10 @@ class RetryLater(Exception):
 
 class Failed(Exception):
     """A permanent failure for this recipient (bad request, chat not found...)."""
+
+
+class OutOfReach(Exception):
+    """The platform's rules forbid sending now (Zalo OA outside its 48-hour window): skipped."""
 
 
 class DirectSender(Protocol):
@@ -399,6 +404,8 @@ class Outbox:
             self._mark_blocked(user.id)
         except RetryLater as exc:
             self._retry(row_id, attempts, exc.seconds)
+        except OutOfReach as exc:
+            self._set(row_id, OUT_OF_REACH, attempts=attempts, error=str(exc)[:200])
         except Failed as exc:
             log.info("broadcast %s to user %s failed: %s", broadcast.id, user.id, exc)
             self._set(row_id, FAILED, attempts=attempts, error=str(exc)[:200])
@@ -473,7 +480,7 @@ class Outbox:
 def progress_replies(broadcast_id: int, counts: Counts, state: str, final: bool) -> list[Reply]:
     """The author's progress message (updated in place) and, at the end, the report."""
     key = f"bc{broadcast_id}"
-    done = counts[SENT] + counts[FAILED] + counts[BLOCKED] + counts[SKIPPED]
+    done = counts.done
     line = _("Broadcast #{id}: sent {done} of {total}").format(
         id=broadcast_id, done=format_number(done), total=format_number(counts.total)
     )
@@ -492,6 +499,12 @@ def progress_replies(broadcast_id: int, counts: Counts, state: str, final: bool)
         _("Blocked the bot: {n}").format(n=format_number(counts[BLOCKED])),
         _("Skipped (opted out): {n}").format(n=format_number(counts[SKIPPED])),
     ]
+    if counts[OUT_OF_REACH]:
+        report.append(
+            _("Skipped (outside Zalo's 48-hour reply window): {n}").format(
+                n=format_number(counts[OUT_OF_REACH])
+            )
+        )
     left = counts[PENDING] + counts[IN_FLIGHT]
     if left:
         report.append(_("Not sent (stopped): {n}").format(n=format_number(left)))

@@ -28,7 +28,7 @@ from bot.services.broadcast import (
     Audience,
     Broadcast,
 )
-from bot.services.outbox import BLOCKED, FAILED, PENDING, SENT, SKIPPED
+from bot.services.outbox import BLOCKED, FAILED, OUT_OF_REACH, PENDING, SENT, SKIPPED
 from bot.services.users import BUYER, FARMER, TEAM
 from bot.text import clip
 from bot.web.console.auth import Viewer
@@ -93,7 +93,7 @@ class BroadcastPages:
             format_number(counts[SENT]),
             format_number(counts[FAILED]),
             format_number(counts[BLOCKED]),
-            format_number(counts[SKIPPED]),
+            format_number(counts[SKIPPED] + counts[OUT_OF_REACH]),
             format_number(counts[PENDING] + counts.by_status.get("sending", 0)),
         )
 
