@@ -5,7 +5,7 @@ province-sized store loaded; then the same users and steps hit a bare python-tel
 bot on the same fake server — the ceiling of the stack. Prints updates/s and reply latency for
 both, the ratio, and one JSON line of every figure.
 
-    .venv/bin/python bench/conversation.py --users 300 --concurrency 60 --store /tmp/ndsbench
+    .venv/bin/python bench/conversation.py --users 200 --concurrency 50 --store /tmp/ndsbench
 
 `--store DIR` copies a store built by bench/store.py (100k users, 100k listings, 300k orders)
 into a temp DATA_DIR first; without it the bot starts on an empty store.
@@ -115,6 +115,7 @@ async def run_bot(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         try:
             users = [900_000_000 + i for i in range(args.users)]
             result = await drive(fake, users, args.concurrency, SCRIPT)
+            result["api_calls_per_update"] = round(len(fake.calls) / result["updates"], 2)
             result["open_s"] = round(open_s, 2)
             result["violations"] = len(fake.violations)
             return result
@@ -141,7 +142,9 @@ async def run_echo(args: argparse.Namespace) -> dict[str, Any]:
         await app.updater.start_polling(poll_interval=0, allowed_updates=Update.ALL_TYPES)
         try:
             users = [800_000_000 + i for i in range(args.users)]
-            return await drive(fake, users, args.concurrency, SCRIPT)
+            result = await drive(fake, users, args.concurrency, SCRIPT)
+            result["api_calls_per_update"] = round(len(fake.calls) / result["updates"], 2)
+            return result
         finally:
             await app.updater.stop()
             await app.stop()
@@ -160,7 +163,8 @@ def main() -> None:
     data_dir = work / "data"
     try:
         if args.store is not None:
-            shutil.copytree(args.store, data_dir, ignore=shutil.ignore_patterns(".lock"))
+            source = args.store / "store" if (args.store / "store").is_dir() else args.store
+            shutil.copytree(source, data_dir, ignore=shutil.ignore_patterns(".lock"))
         runner: Callable[[], Awaitable[dict[str, Any]]] = lambda: run_bot(args, data_dir)  # noqa: E731
         bot = asyncio.run(runner())
         echo = asyncio.run(run_echo(args))
@@ -172,7 +176,8 @@ def main() -> None:
     for name, r in (("bot ", bot), ("echo", echo)):
         print(
             f"{name}: {r['updates_per_s']:>7} updates/s   reply p50 {r['p50_ms']} ms"
-            f"   p95 {r['p95_ms']} ms   ({r['updates']} updates in {r['seconds']} s)"
+            f"   p95 {r['p95_ms']} ms   ({r['updates']} updates in {r['seconds']} s,"
+            f" {r['api_calls_per_update']} Bot API calls per update)"
         )
     print(
         f"bot / echo throughput: {ratio:.0%} (goal >= 70%)   Bot API violations: {bot['violations']}"

@@ -23,10 +23,11 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.channels.plain import parse_command
 from bot.channels.telegram_broadcast import TelegramDirect
+from bot.channels.telegram_limits import ReplyRateLimiter
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.types import Incoming, Reply
@@ -130,9 +131,7 @@ class TelegramChannel:
             .token(settings.telegram_token)
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
-            .rate_limiter(
-                AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3)
-            )
+            .rate_limiter(ReplyRateLimiter(settings.telegram_max_rate))
             .concurrent_updates(64)
         )
         if settings.telegram_webhook_url:
