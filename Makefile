@@ -26,8 +26,8 @@ run: catalogs
 chat: catalogs
 	$(PY) -m bot chat
 
-## Install the dev tools and a browser, compile the catalogs, run the whole test suite.
-test: $(VENV)/.dev catalogs
+## Install the dev tools and a browser, compile the catalogs, lint, run the whole test suite.
+test: $(VENV)/.dev catalogs lint
 	bash .ci/ensure-chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
