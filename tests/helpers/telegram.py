@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,15 @@ class TelegramBot:
         self.fake.send_contact(user_id, phone, own=own)
         return await self._new(user_id)
 
-    async def _new(self, chat_id: int) -> list[dict[str, Any]]:
+    async def _new(self, chat_id: int, timeout: float = 10) -> list[dict[str, Any]]:
+        # Wait for the first reply, not only for quiet: on a loaded machine a step can take
+        # longer than the idle window, and the next tap would then hit the previous question.
+        seen = self._seen.get(chat_id, 0)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.fake.messages_to(chat_id)) <= seen:
+            if asyncio.get_running_loop().time() > deadline:
+                break  # some steps answer nothing; the caller's assertions will tell
+            await asyncio.sleep(0.02)
         await self.fake.wait_idle()
         return self.new_messages(chat_id)
 
