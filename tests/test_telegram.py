@@ -201,3 +201,20 @@ async def test_a_telegram_photo_is_fetched_once_for_public_pages(tg: TelegramBot
     assert tg.fake.violations == ["getFile: Bad Request: invalid file_id"]  # as Telegram says
     tg.fake.violations.clear()
     assert await media.local_file("media:../../etc/passwd") is None
+
+
+def test_bare_text_replies_fold_into_the_next_message() -> None:
+    from bot.channels.telegram import coalesce
+    from bot.core.types import Button, Reply
+
+    saved = Reply("Dạ, đã lưu.")
+    question = Reply("Bà con bán hay mua?", buttons=[[Button("1. Bán", "farmer")]])
+    progress = Reply("Đã gửi 3/10", edit_key="bc1")
+    photo = Reply("Na", photos=["tg:P"])
+    assert coalesce([saved, question]) == [
+        Reply("Dạ, đã lưu.\n\nBà con bán hay mua?", buttons=question.buttons)
+    ]
+    assert coalesce([question, saved]) == [question, saved]  # a question keeps its buttons last
+    assert coalesce([saved, progress]) == [saved, progress]  # an edited message stays alone
+    assert coalesce([saved, photo]) == [saved, photo]
+    assert coalesce([Reply("x" * 4000), Reply("y" * 200)]) == [Reply("x" * 4000), Reply("y" * 200)]
