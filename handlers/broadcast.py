@@ -29,11 +29,10 @@ from bot.core.flow import (
 )
 from bot.core.fmt import fmt
 from bot.core.types import Button, Incoming, Reply
-from bot.i18n import N_, _, format_moment, format_number
+from bot.i18n import N_, VN_TZ, _, format_moment, format_number
 from bot.services.broadcast import (
     CAPTION_TEXT_MAX,
     TEXT_MAX,
-    VN_TZ,
     Audience,
     render,
 )

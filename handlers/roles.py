@@ -23,8 +23,7 @@ from bot.core.flow import (
 )
 from bot.core.fmt import esc, fmt
 from bot.core.types import Button, Incoming, Reply
-from bot.i18n import N_, _, format_moment
-from bot.services.broadcast import VN_TZ
+from bot.i18n import N_, VN_TZ, _, format_moment
 from bot.services.roles import InviteError
 from bot.services.users import ADMIN, TEAM, User
 from bot.text import display_phone, fold, normalize_phone

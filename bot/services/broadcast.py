@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from bot.core.fmt import esc
@@ -21,7 +21,6 @@ from bot.storage.db import Store
 
 log = logging.getLogger(__name__)
 
-VN_TZ = timezone(timedelta(hours=7))  # schedules are typed in the farmers' clock
 
 SCHEDULED = "scheduled"
 SENDING = "sending"

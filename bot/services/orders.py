@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from bot.i18n import VN_TZ
 from bot.services.listings import ACTIVE, SOLD_OUT, Listing, ListingRepo
 from bot.services.users import User
 from bot.storage.db import Store
@@ -35,7 +36,6 @@ BOT = "bot"  # ordered through the bot; other channels are orders the farmer rec
 OUTSIDE_CHANNELS = ("phone", "zalo", "market", "other")
 
 # Order codes and "this month" follow the farmers' clock: Vietnam has no daylight saving.
-VN_TZ = timezone(timedelta(hours=7))
 
 # Why a change was refused.
 UNAVAILABLE = "unavailable"  # the listing is gone, paused or has nothing left

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.i18n import N_
+from bot.i18n import N_, VN_TZ
 from bot.services.broadcast import CANCELLED as STOPPED
 from bot.services.broadcast import DONE, SENDING
 from bot.services.listings import ACTIVE
@@ -21,7 +21,6 @@ from bot.services.users import FARMER
 if TYPE_CHECKING:
     from bot.services.container import Services
 
-VN_TZ = timezone(timedelta(hours=7))
 NO_AREA = ""  # orders and listings whose area is unknown (e.g. a deleted farmer)
 
 
