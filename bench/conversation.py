@@ -1,9 +1,11 @@
 """Conversation throughput: simulated users on real python-telegram-bot against a fake Bot API.
 
 Many users at once go through onboarding, the menu and a whole listing, on the full bot with a
-province-sized store loaded; then the same users and steps hit a bare python-telegram-bot echo
-bot on the same fake server — the ceiling of the stack. Prints updates/s and reply latency for
-both, the ratio, and one JSON line of every figure.
+province-sized store loaded; the same steps for as many other users hit a bare
+python-telegram-bot echo bot on the same fake server code, the ceiling of the stack. Both run in
+this one process; rounds alternate between them (the machine is shared, so its load drifts).
+Prints updates/s, reply latency and CPU per update for both, the ratio, and one JSON line of
+every figure.
 
     .venv/bin/python bench/conversation.py --users 200 --concurrency 50 --store /tmp/ndsbench
 
@@ -15,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +95,10 @@ async def drive(
                 latencies.append(time.perf_counter() - started)
                 await asyncio.sleep(0.05)  # let the rest of a multi-message reply arrive
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(u) for u in users))
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     handled = len(users) * len(script)
     pauses = len(script) * 0.05 * len(users) / concurrency
     return {
@@ -102,28 +107,26 @@ async def drive(
         "updates_per_s": round(handled / max(elapsed - pauses, 1e-9), 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+        # The whole process (fake server and simulated users included): steadier than wall time.
+        "cpu_ms_per_update": round(cpu / handled * 1000, 2),
     }
 
 
-async def run_bot(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    """The whole bot: engine, store, flows."""
+@contextlib.asynccontextmanager
+async def full_bot(data_dir: Path) -> AsyncIterator[tuple[FakeTelegram, float]]:
+    """The whole bot (engine, store, flows) on its own fake server; yields it and open time."""
     async with FakeTelegram() as fake:
         bot = TelegramBot(fake, data_dir, Clock(), telegram_max_rate=1_000_000)  # type: ignore[arg-type]
         opened = time.perf_counter()
         await bot.start()
-        open_s = time.perf_counter() - opened
         try:
-            users = [900_000_000 + i for i in range(args.users)]
-            result = await drive(fake, users, args.concurrency, SCRIPT)
-            result["api_calls_per_update"] = round(len(fake.calls) / result["updates"], 2)
-            result["open_s"] = round(open_s, 2)
-            result["violations"] = len(fake.violations)
-            return result
+            yield fake, time.perf_counter() - opened
         finally:
             await bot.stop()
 
 
-async def run_echo(args: argparse.Namespace) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def echo_bot() -> AsyncIterator[FakeTelegram]:
     """A bare python-telegram-bot that answers every update with one message."""
     async with FakeTelegram() as fake:
         app = fake.app_builder().concurrent_updates(64).build()
@@ -141,14 +144,52 @@ async def run_echo(args: argparse.Namespace) -> dict[str, Any]:
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, allowed_updates=Update.ALL_TYPES)
         try:
-            users = [800_000_000 + i for i in range(args.users)]
-            result = await drive(fake, users, args.concurrency, SCRIPT)
-            result["api_calls_per_update"] = round(len(fake.calls) / result["updates"], 2)
-            return result
+            yield fake
         finally:
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
+
+
+async def run_rounds(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    """Both bots up at once; rounds alternate between them, each with new users.
+
+    Alternating spreads the machine's ups and downs over both sides; medians are reported.
+    """
+    rounds: dict[str, list[dict[str, Any]]] = {"bot": [], "echo": []}
+    async with full_bot(data_dir) as (bot_fake, open_s), echo_bot() as echo_fake:
+        for n in range(args.rounds):
+            for name, fake, base in (
+                ("bot", bot_fake, 900_000_000),
+                ("echo", echo_fake, 800_000_000),
+            ):
+                users = [base + n * args.users + i for i in range(args.users)]
+                calls = len(fake.calls)
+                result = await drive(fake, users, args.concurrency, SCRIPT)
+                result["api_calls_per_update"] = round(
+                    (len(fake.calls) - calls) / result["updates"], 2
+                )
+                rounds[name].append(result)
+                print(
+                    f"  round {n + 1} {name:4}: {result['updates_per_s']:>6} updates/s"
+                    f"   CPU {result['cpu_ms_per_update']} ms/update",
+                    flush=True,
+                )
+        violations = len(bot_fake.violations)
+    out = {name: median_round(results) for name, results in rounds.items()}
+    out["bot"].update(open_s=round(open_s, 2), violations=violations)
+    out["ratios"] = [
+        round(b["updates_per_s"] / e["updates_per_s"], 3)
+        for b, e in zip(rounds["bot"], rounds["echo"], strict=True)
+    ]
+    return out
+
+
+def median_round(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds (updates summed)."""
+    out = {k: statistics.median(r[k] for r in results) for k in results[0] if k != "updates"}
+    out["updates"] = sum(r["updates"] for r in results)
+    return out
 
 
 def main() -> None:
@@ -156,6 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
     parser.add_argument("--store", type=Path, help="a store dir built by bench/store.py")
     args = parser.parse_args()
     load_catalogs()
@@ -165,26 +207,30 @@ def main() -> None:
         if args.store is not None:
             source = args.store / "store" if (args.store / "store").is_dir() else args.store
             shutil.copytree(source, data_dir, ignore=shutil.ignore_patterns(".lock"))
-        runner: Callable[[], Awaitable[dict[str, Any]]] = lambda: run_bot(args, data_dir)  # noqa: E731
-        bot = asyncio.run(runner())
-        echo = asyncio.run(run_echo(args))
+        result = asyncio.run(run_rounds(args, data_dir))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    bot, echo = result["bot"], result["echo"]
     ratio = bot["updates_per_s"] / echo["updates_per_s"] if echo["updates_per_s"] else 0.0
-    print(f"users {args.users}, {len(SCRIPT)} steps each, {args.concurrency} at a time")
+    print(
+        f"{args.rounds} rounds of {args.users} users each side, {len(SCRIPT)} steps each,"
+        f" {args.concurrency} at a time; medians over the rounds"
+    )
     print(f"store: {args.store or 'empty'} (opened in {bot['open_s']} s)")
     for name, r in (("bot ", bot), ("echo", echo)):
         print(
             f"{name}: {r['updates_per_s']:>7} updates/s   reply p50 {r['p50_ms']} ms"
-            f"   p95 {r['p95_ms']} ms   ({r['updates']} updates in {r['seconds']} s,"
+            f"   p95 {r['p95_ms']} ms   CPU {r['cpu_ms_per_update']} ms/update"
+            f"   ({r['updates']} updates,"
             f" {r['api_calls_per_update']} Bot API calls per update)"
         )
     print(
-        f"bot / echo throughput: {ratio:.0%} (goal >= 70%)   Bot API violations: {bot['violations']}"
+        f"bot / echo throughput: {ratio:.0%} (goal >= 70%; per round {result['ratios']})"
+        f"   Bot API violations: {bot['violations']}"
     )
     print(json.dumps({"bench": "conversation", "users": args.users, "concurrency": args.concurrency,
-                      "store": str(args.store or ""), "bot": bot, "echo": echo,
-                      "ratio": round(ratio, 3)}))  # fmt: skip
+                      "rounds": args.rounds, "store": str(args.store or ""), "bot": bot,
+                      "echo": echo, "ratio": round(ratio, 3), "ratios": result["ratios"]}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -339,3 +339,18 @@ async def test_the_pacer_counts_sends_in_flight_and_answered_ones() -> None:
     pacer.release(fourth, counted=False)
     pacer.release(fourth, counted=False)  # a second release changes nothing
     assert pacer._held == 1
+
+
+async def test_replies_take_the_next_free_slot_before_broadcasts() -> None:
+    pacer = Pacer(rate=3)
+    for slot in [await pacer.acquire() for _ in range(3)]:
+        pacer.release(slot, counted=True)  # a full window, freeing one slot at a time
+        await asyncio.sleep(0.3)
+    broadcast = asyncio.create_task(pacer.acquire())
+    await asyncio.sleep(0.05)
+    reply = asyncio.create_task(pacer.acquire_reply())
+    done, _ = await asyncio.wait({broadcast, reply}, timeout=5, return_when="FIRST_COMPLETED")
+    assert done == {reply}  # queued later, served first
+    assert not broadcast.done()
+    pacer.release(reply.result(), counted=True)
+    broadcast.cancel()

@@ -105,7 +105,8 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
     snapshots_seen = 0
     for round_no in range(55):
         # A small compaction threshold makes kills land during compactions too.
-        proc = start_writer(tmp_path, "mixed", round_no, 30_000)
+        mode = "deferred" if round_no % 2 else "mixed"
+        proc = start_writer(tmp_path, mode, round_no, 30_000)
         # Mostly early kills; some late enough for a compaction child to finish its snapshot.
         time.sleep(rng.uniform(0.0, 0.1) if rng.random() < 0.7 else rng.uniform(0.3, 0.8))
         proc.send_signal(signal.SIGKILL)

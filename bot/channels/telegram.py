@@ -7,6 +7,8 @@ Long polling by default; with a webhook URL the bot's own aiohttp server receive
 from __future__ import annotations
 
 import logging
+import os
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +19,6 @@ from telegram import (
     InputFile,
     InputMediaPhoto,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -25,6 +26,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.channels.plain import parse_command
 from bot.channels.telegram_broadcast import TelegramDirect
@@ -42,6 +44,15 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MEDIA_GROUP_MAX = 10
 PHOTO_PREFIX = "tg:"
+# Kept-alive connections for replies. httpcore scans every pooled connection on each request,
+# so PTB's default of 256 cost more CPU than the engine itself under load
+# (bench/conversation.py); replies are capped at 30/s, which a few connections carry.
+REPLY_CONNECTIONS = int(os.environ.get("NDS_REPLY_CONNECTIONS", "16"))
+POOL_TIMEOUT = 30.0  # seconds a reply may wait for a free connection in a burst
+# PTB nudges do_api_request callers towards the typed method; _send_text skips it on purpose.
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning
+)
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -159,8 +170,10 @@ class TelegramChannel:
             .token(settings.telegram_token)
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
-            .rate_limiter(ReplyRateLimiter(settings.telegram_max_rate))
+            .rate_limiter(ReplyRateLimiter(engine.services.outbox.pacer))
             .concurrent_updates(64)
+            .connection_pool_size(REPLY_CONNECTIONS)
+            .pool_timeout(POOL_TIMEOUT)
         )
         if settings.telegram_webhook_url:
             builder = builder.updater(None)
@@ -249,7 +262,6 @@ class TelegramChannel:
         try:
             for reply in coalesce(replies):
                 await self._send_one(chat, reply)
-                self.engine.services.outbox.note_sent()  # broadcasts leave room for replies
         except Forbidden:
             self._mark_blocked(chat)
             raise
@@ -296,9 +308,20 @@ class TelegramChannel:
         chunks = split_message(text, TEXT_LIMIT)
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            await bot.send_message(
-                chat, chunk, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
-            )
+            await self._send_text(chat, chunk, markup if last else None)
+
+    async def _send_text(self, chat: int, text: str, markup: Any) -> int:
+        """sendMessage, returning the new message's id.
+
+        Through `do_api_request` without a return type: PTB would otherwise rebuild the whole
+        sent Message, keyboard included, as objects nobody reads; that was a tenth of the
+        bot's CPU per update in bench/conversation.py.
+        """
+        params: dict[str, Any] = {"chat_id": chat, "text": text, "parse_mode": ParseMode.HTML}
+        if markup is not None:
+            params["reply_markup"] = markup
+        sent = await self.app.bot.do_api_request("sendMessage", params)
+        return int(sent["message_id"])
 
     async def _send_or_edit(self, chat: int, reply: Reply, markup: Any) -> None:
         key = (chat, reply.edit_key)
@@ -313,10 +336,7 @@ class TelegramChannel:
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     return
-        sent: Message = await self.app.bot.send_message(
-            chat, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-        self._edits[key] = sent.message_id
+        self._edits[key] = await self._send_text(chat, text, markup)
 
     def _photo(self, ref: str) -> Any:
         if ref.startswith(PHOTO_PREFIX):

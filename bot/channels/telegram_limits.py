@@ -1,21 +1,24 @@
-"""A light rate limiter for replies: Telegram's 30 messages/s overall, and 429s waited out.
+"""Replies within Telegram's 30 messages/s, sharing one window with broadcasts; 429s waited out.
 
 python-telegram-bot's AIORateLimiter also tracks per-group limits the bot never needs (it
 talks in private chats only) and cost a fifth of the conversation throughput in
-bench/conversation.py; this one meters only the calls that post messages.
+bench/conversation.py; this one meters only the calls that post messages, through the
+outbox's pacer: a reply takes a slot in the same 1-second window the broadcasts use, ahead of
+them, so replies and broadcasts together stay within the limit and a broadcast can use all
+the room replies leave.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.services.pacer import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +28,11 @@ JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
 
 class ReplyRateLimiter(BaseRateLimiter[None]):
-    """At most `max_rate` message posts per second; a 429 pauses and retries the call."""
+    """Message posts take a slot of `pacer`; a 429 pauses everything and retries the call."""
 
-    def __init__(self, max_rate: float = 30.0, max_retries: int = 3) -> None:
-        self._limiter = AsyncLimiter(max_rate, 1.0)
+    def __init__(self, pacer: Pacer, max_retries: int = 3) -> None:
+        self._pacer = pacer
         self._max_retries = max_retries
-        self._paused_until = 0.0
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -49,13 +51,10 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
     ) -> JSONResult:
         """Run one Bot API call within the rate, retrying after a flood wait."""
         metered = endpoint.lower().startswith(_METERED)
-        loop = asyncio.get_running_loop()
         for attempt in range(self._max_retries + 1):
-            wait = self._paused_until - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if metered:
-                await self._limiter.acquire()
+            if not metered:
+                return await callback(*args, **kwargs)
+            slot = await self._pacer.acquire_reply()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -64,5 +63,7 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
                 delay = exc.retry_after
                 seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
                 log.info("Telegram asked to wait %.1f s before %s", seconds, endpoint)
-                self._paused_until = max(self._paused_until, loop.time() + seconds)
+                self._pacer.pause(seconds)
+            finally:
+                self._pacer.release(slot, counted=True)  # refused or failed: counted, to be safe
         raise AssertionError("unreachable")  # the loop returns or raises

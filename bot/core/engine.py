@@ -69,16 +69,12 @@ class Engine:
         return self.services.seen.seen(f"{channel}:{event_id}")
 
     async def _handle_locked(self, msg: Incoming) -> list[Reply]:
-        seen_key = f"{msg.channel}:{msg.event_id}" if msg.event_id else ""
+        store = self.services.store
         try:
-            if seen_key and self.services.seen.seen(seen_key):
-                log.info("ignoring redelivered update %s", seen_key)
-                return []
-            user = self._user_for(msg)
-            set_locale(user.lang)
-            replies = await self._dispatch(user, msg)
-            if seen_key:
-                self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
+            # One fsync per update, shared with whoever else wrote meanwhile, off the loop.
+            with store.deferred_sync():
+                replies = await self._handle_once(msg)
+            await store.flush()  # every change is on disk before the replies go out
             return replies
         except StoreError:
             log.exception("store failure while handling %s", msg.user_key)
@@ -92,6 +88,19 @@ class Engine:
                     _("Sorry, something went wrong on our side. Please try again, or type /menu.")
                 )
             ]
+
+    async def _handle_once(self, msg: Incoming) -> list[Reply]:
+        """Dispatch an update unless it was handled before, and remember it was."""
+        seen_key = f"{msg.channel}:{msg.event_id}" if msg.event_id else ""
+        if seen_key and self.services.seen.seen(seen_key):
+            log.info("ignoring redelivered update %s", seen_key)
+            return []
+        user = self._user_for(msg)
+        set_locale(user.lang)
+        replies = await self._dispatch(user, msg)
+        if seen_key:
+            self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
+        return replies
 
     def _user_for(self, msg: Incoming) -> User:
         users = self.services.users

@@ -25,8 +25,10 @@ Sender = Callable[[str, list[Reply]], Awaitable[None]]
 class Notifier:
     """Routes messages for a user to the right channel."""
 
-    def __init__(self) -> None:
+    def __init__(self, before_send: Callable[[], Awaitable[None]] | None = None) -> None:
         self._senders: dict[str, Sender] = {}
+        # Makes the changes a notification tells of durable first (the store's flush).
+        self._before_send = before_send
 
     def register(self, channel: str, sender: Sender) -> None:
         """Let `channel` deliver notifications to its users."""
@@ -54,6 +56,8 @@ class Notifier:
         with use_locale(user.lang):
             replies = build()
         try:
+            if self._before_send is not None:
+                await self._before_send()
             await self._senders[route[0]](route[1], replies)
         except Exception:
             log.exception("notifying user %s on %s failed", user.id, route[0])

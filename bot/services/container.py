@@ -21,7 +21,7 @@ from bot.services.lessons import LessonService
 from bot.services.listings import ListingRepo, farmer_eraser
 from bot.services.order_jobs import order_clock
 from bot.services.orders import OrderRepo
-from bot.services.outbox import BROADCAST_SHARE, Outbox
+from bot.services.outbox import Outbox
 from bot.services.roles import RoleService
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
@@ -81,7 +81,7 @@ def build_services(
         settings=settings,
         store=store,
         clock=clock or Clock(),
-        notifier=Notifier(),
+        notifier=Notifier(before_send=store.flush),
         media=MediaStore(settings.data_dir / "media"),
         users=users,
         conversations=ConversationRepo(store),
@@ -97,9 +97,13 @@ def build_services(
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
         console_links=Links(settings.data_dir, clock or Clock()),
     )
-    rate = settings.telegram_max_rate * BROADCAST_SHARE
     services.outbox = Outbox(
-        store, users, services.broadcasts, services.notifier, services.clock, rate=rate
+        store,
+        users,
+        services.broadcasts,
+        services.notifier,
+        services.clock,
+        rate=settings.telegram_max_rate,
     )
     services.jobs.append(services.outbox.job())
     services.deletion_hooks.append(services.roles.forget_user)

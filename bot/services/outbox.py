@@ -15,9 +15,9 @@ lets the sends in flight finish first, so a deploy repeats nobody. A send that t
 sent again or ends in a stated status.
 
 Pacing (bot/services/pacer.py): no 1-second window holds more than `rate` messages as the
-platform counts them, conversation replies included; at most one message per chat per second; a 429
-pauses all sending for its `retry_after`; transient errors retry with exponential backoff up
-to MAX_ATTEMPTS; a 403 marks the user blocked. Opt-outs are read from the user right before
+platform counts them, conversation replies included (they take their slots first); at most one
+message per chat per second; a 429 pauses all sending for its `retry_after`; transient errors
+retry with exponential backoff up to MAX_ATTEMPTS; a 403 marks the user blocked. Opt-outs are read from the user right before
 each send. The job yields to the event loop between sends, so conversations keep being
 answered.
 """
@@ -58,9 +58,6 @@ OUT_OF_REACH = "outside"  # the platform forbids a free message now (Zalo OA's 4
 STATUSES = (PENDING, IN_FLIGHT, SENT, FAILED, BLOCKED, SKIPPED, OUT_OF_REACH)
 
 MAX_IN_FLIGHT = 4
-# Broadcasts use this share of the channel's rate, leaving room for conversation replies and
-# for the jitter between when a send starts here and when the platform counts it.
-BROADCAST_SHARE = 0.97
 MAX_ATTEMPTS = 5
 BATCH = 500  # pending rows read at a time
 # Rows marked "sending" with one fsync: about CHUNK_SECONDS of sending, at most MAX_CHUNK.
@@ -352,10 +349,6 @@ class Outbox:
             else:
                 soonest = min(soonest, due - now)
         return ready, max(soonest, 0.0)
-
-    def note_sent(self) -> None:
-        """Count a conversation reply the channel sent, so broadcasts leave room for it."""
-        self.pacer.note_sent()
 
     async def _deliver(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Send one row (claimed by the caller, holding a pace slot) and record the outcome."""

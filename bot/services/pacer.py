@@ -7,6 +7,11 @@ answer, and a send in flight holds a slot until then: a new send starts only onc
 `rate` places back was answered a full second ago. Then no 1-second window the platform sees
 holds more than `rate`, whatever the network delays; the price is one round trip per second
 of pacing (about 1 % on a LAN, more on a slow link).
+
+Conversation replies take their slots from the same window (`acquire_reply`), ahead of the
+broadcast: a reply waiting for a slot holds back the next broadcast send, so a farmer's answer
+waits at most for the oldest message in the window to turn a second old, and broadcasts use
+whatever the replies leave, up to the whole limit.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class Pacer:
         self._last_start = 0.0
         self._paused_until = 0.0
         self._chat_last: dict[str, float] = {}
+        self._replies_waiting = 0  # replies queued for a slot: broadcasts let them go first
 
     async def acquire(self) -> Slot:
         """Wait for a slot; starts are at least half an interval apart (smooth, can catch up)."""
@@ -52,7 +58,7 @@ class Pacer:
             while window and window[0] <= now - 1.0:
                 window.popleft()
             waits = [self._paused_until - now, self._last_start + spacing - now]
-            if len(window) + self._held >= capacity:
+            if len(window) + self._held + self._replies_waiting >= capacity:
                 waits.append(window[0] + 1.0 - now if window else 0.001)
             wait = max(waits)
             if wait <= 0:
@@ -62,6 +68,27 @@ class Pacer:
         self._held += 1  # no await since the check: the slot is the caller's
         return Slot()
 
+    async def acquire_reply(self) -> Slot:
+        """A slot for a conversation reply: ahead of broadcasts, no spacing, no chat turn."""
+        capacity = max(1, math.floor(self.rate))
+        window = self._window
+        self._replies_waiting += 1
+        try:
+            while True:
+                now = time.monotonic()
+                while window and window[0] <= now - 1.0:
+                    window.popleft()
+                wait = self._paused_until - now
+                if len(window) + self._held >= capacity:
+                    wait = max(wait, window[0] + 1.0 - now if window else 0.001)
+                if wait <= 0:
+                    break
+                await asyncio.sleep(max(wait, 0.0005))
+        finally:
+            self._replies_waiting -= 1
+        self._held += 1
+        return Slot()
+
     def release(self, slot: Slot, counted: bool) -> None:
         """Give a slot back; a message the platform answered (`counted`) stays in the window."""
         if slot.held:
@@ -69,10 +96,6 @@ class Pacer:
             self._held -= 1
             if counted:
                 self._window.append(time.monotonic())
-
-    def note_sent(self) -> None:
-        """Count a message sent outside the outbox (a conversation reply) in the window."""
-        self._window.append(time.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds` (a 429's retry_after applies to the whole bot)."""

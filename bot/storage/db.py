@@ -113,6 +113,14 @@ class Store:
             return table.count_where(conditions)
         return table.count(lambda d: _matches_all(d, conditions))
 
+    def deferred_sync(self) -> contextlib.AbstractContextManager[None]:
+        """Writes of the current task skip their fsync until `flush` (see LogStorage)."""
+        return self.engine.deferred_sync()
+
+    async def flush(self) -> None:
+        """Make every write so far durable (one fsync in a worker thread); raises StoreError."""
+        await self.engine.flush()
+
     def maybe_compact(self) -> bool:
         """Start a background compaction if the log has grown enough (writes also check)."""
         return self.engine.maybe_compact()

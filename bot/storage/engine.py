@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import json
 import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 
 COMPACT_MIN_BYTES = 32 << 20
 _ROOT = Path(__file__).resolve().parents[2]  # where `bot` is importable from, for the child
+# The task whose writes leave their fsync to its `flush` (see LogStorage.deferred_sync).
+_DEFERRING: ContextVar[asyncio.Task[Any] | None] = ContextVar("_DEFERRING", default=None)
 
 
 class LogStorage(Storage):
@@ -131,11 +137,37 @@ class LogStorage(Storage):
         return table
 
     def commit(self, payload: bytes) -> None:
-        """Append one record and fsync it, or raise StoreError having written nothing."""
+        """Append one record and fsync it, or raise StoreError having written nothing.
+
+        Inside `deferred_sync` the fsync is left to `flush`; the record is written at once, so
+        the log keeps the order memory saw the changes in.
+        """
         if self._writer is None:
             raise StoreError("the store is closed or read-only")
         self.maybe_compact()  # before the record: memory already holds every earlier one
-        self._writer.append(encode_line(payload))
+        self._writer.append(encode_line(payload), sync=not _deferring())
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Let the current task's writes skip their fsync until it awaits `flush`.
+
+        The caller must `await flush()` before telling anyone a change is done. One fsync then
+        covers every write so far, the writes of other users' tasks included (a group commit),
+        and it runs in a worker thread while the event loop goes on. Tasks started inside keep
+        fsyncing each write, since nothing makes them flush.
+        """
+        token = _DEFERRING.set(asyncio.current_task())
+        try:
+            yield
+        finally:
+            _DEFERRING.reset(token)
+
+    async def flush(self) -> None:
+        """Make every write so far durable, in a worker thread; raises StoreError."""
+        writer = self._writer
+        if writer is None or writer.synced >= writer.size:
+            return
+        await asyncio.to_thread(writer.sync, writer.size)
 
     def set_schema(self, version: int) -> None:
         """Record the schema version the data now has."""
@@ -195,6 +227,7 @@ class LogStorage(Storage):
             return False
         seq = self._seq + 1
         try:
+            self._writer.sync(self._writer.size)  # the snapshot must not hold unsynced writes
             writer = LogWriter(log_path(self.data_dir, seq))
             fsync_dir(self.data_dir)
         except (StoreError, OSError) as exc:
@@ -249,3 +282,13 @@ class LogStorage(Storage):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def _deferring() -> bool:
+    task = _DEFERRING.get()
+    if task is None:
+        return False
+    try:
+        return task is asyncio.current_task()
+    except RuntimeError:  # a worker thread that copied the context: not the deferring task
+        return False

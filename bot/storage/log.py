@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,7 +82,13 @@ def fsync_dir(path: Path) -> None:
 
 
 class LogWriter:
-    """An append-only file where each `append` is on disk before it returns."""
+    """An append-only file; `append` is on disk when it returns unless told to leave the fsync
+    to a later `sync`, which one thread may run while the event loop goes on appending.
+
+    `size` is what was written (and is kept on failure), `synced` what is known to be on disk.
+    A process killed between the two loses nothing: the kernel holds written bytes. Only a
+    machine crash can drop the unsynced tail, and nobody was told about it yet.
+    """
 
     def __init__(self, path: Path, valid_size: int | None = None) -> None:
         self.path = path
@@ -94,10 +101,13 @@ class LogWriter:
                 self.size = valid_size
         except OSError as exc:
             raise StoreError(f"cannot open {path}: {exc.strerror}") from exc
+        self.synced = self.size
         self._dirty = False  # a failed write left bytes we could not cut off yet
+        self._sync_lock = threading.Lock()  # one fsync at a time; close waits for it
 
-    def append(self, line: bytes) -> None:
-        """Write and fsync one line, or raise StoreError leaving the file as it was."""
+    def append(self, line: bytes, *, sync: bool = True) -> None:
+        """Write one line (and fsync it unless `sync` is False), or raise StoreError leaving
+        the file as it was."""
         if self._dirty:
             self._cut()
         try:
@@ -105,16 +115,34 @@ class LogWriter:
             written = 0
             while written < len(line):
                 written += _os_write(self._fd, view[written:])
-            _os_sync(self._fd)
+            if sync:
+                with self._sync_lock:
+                    _os_sync(self._fd)
         except OSError as exc:
             self._dirty = True
             with contextlib.suppress(StoreError):  # else retried before the next write
                 self._cut()
             raise StoreError(_describe(exc)) from exc
         self.size += len(line)
+        if sync:
+            self.synced = self.size
+
+    def sync(self, upto: int) -> None:
+        """Make the first `upto` bytes durable (and whatever was written by now), unless
+        another sync already did; safe to call from a worker thread. Raises StoreError."""
+        with self._sync_lock:
+            if self.synced >= upto or self._fd < 0:
+                return
+            target = self.size
+            try:
+                _os_sync(self._fd)
+            except OSError as exc:
+                # The bytes stay and memory agrees with them: the next sync tries again.
+                raise StoreError(_describe(exc)) from exc
+            self.synced = max(self.synced, target)
 
     def _cut(self) -> None:
-        """Truncate the file back to its last acknowledged byte."""
+        """Truncate the file back to its last written whole line."""
         try:
             _os_truncate(self._fd, self.size)
             _os_sync(self._fd)
@@ -123,8 +151,13 @@ class LogWriter:
         self._dirty = False
 
     def close(self) -> None:
-        """Close the file."""
-        os.close(self._fd)
+        """Make every written line durable and close the file."""
+        try:
+            self.sync(self.size)
+        finally:
+            with self._sync_lock:
+                os.close(self._fd)
+                self._fd = -1
 
 
 def _describe(exc: OSError) -> str:

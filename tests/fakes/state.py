@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+
+from tests.fakes.jsoncopy import json_copy
 
 BOT_ID = 123456
 # Real tokens are "<bot id>:<35 characters of [A-Za-z0-9_-]>".
@@ -126,7 +127,7 @@ class World:
 
 def public_message(message: dict[str, Any]) -> dict[str, Any]:
     """Return a message as the Bot API returns it: only inline keyboards are echoed back."""
-    result = copy.deepcopy(message)
+    result = json_copy(message)
     markup = result.get("reply_markup")
     if markup is not None and "inline_keyboard" not in markup:
         del result["reply_markup"]

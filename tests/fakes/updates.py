@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes.gates import ApiError
+from tests.fakes.jsoncopy import json_copy
 
 _CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
@@ -52,7 +52,7 @@ class UpdateQueue:
     def push(self, update: dict[str, Any]) -> int:
         """Queue an update and return its id."""
         update = self.assign_id(update)
-        self._history[update["update_id"]] = copy.deepcopy(update)
+        self._history[update["update_id"]] = json_copy(update)
         self._items.append(_Queued(update))
         self._notify()
         return int(update["update_id"])
@@ -61,7 +61,7 @@ class UpdateQueue:
         """Queue an earlier update again with its same id, as Telegram does after a crash."""
         if update_id not in self._history:
             raise KeyError(f"no update {update_id} was ever pushed")
-        self._items.append(_Queued(copy.deepcopy(self._history[update_id]), redelivery=True))
+        self._items.append(_Queued(json_copy(self._history[update_id]), redelivery=True))
         self._notify()
 
     def drop_pending(self) -> None:
@@ -111,7 +111,7 @@ class UpdateQueue:
             item.delivered = True
         if chosen:
             self.last_delivery = time.monotonic()
-        return [copy.deepcopy(item.update) for item in chosen]
+        return [json_copy(item.update) for item in chosen]
 
     async def fetch(self, offset: int | None, limit: int, timeout: float) -> list[dict[str, Any]]:
         """Answer one getUpdates call, long-polling up to `timeout` seconds."""
