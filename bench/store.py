@@ -261,8 +261,10 @@ def lookups(store: Store, tables: Tables, rng: random.Random) -> dict[str, Any]:
         "listing_orders": lambda: store.find(
             orders, "listing_id", rng.randrange(1, n_listings + 1)
         ),
-        # Every matching document, copied out (a report); then a page of the 20 newest (a reply).
+        # Every matching document, copied out (a report: the bot never does this on a reply);
+        # how many match (a broadcast's audience count); a page of the 20 newest (a reply).
         "farmers_in_area_all": lambda: store.find_where(users, area_farmers()),
+        "farmers_in_area_count": lambda: store.count_where(users, area_farmers()),
         "farmers_in_area_page": lambda: users.get(
             doc_ids=store.find_ids(users, area_farmers())[-20:]
         ),

@@ -17,12 +17,7 @@ FIRST = 6001
 
 async def onboard_team(tg: TelegramBot) -> BotApp:
     """Register the author over Telegram and make them the team of Chi Lăng."""
-    await tg.text(AUTHOR, "/start", first_name="Mai")
-    await tg.tap(AUTHOR, "name:keep")
-    await tg.contact(AUTHOR, "+84912340001")
-    await tg.text(AUTHOR, "chi lang")
-    await tg.tap(AUTHOR, "buyer")
-    assert "Menu chính" in texts(await tg.tap(AUTHOR, "consent:yes"))
+    await tg.onboard(AUTHOR, name="Mai", phone="+84912340001", role="buyer")
     app = tg.app
     assert app is not None
     user = app.services.users.by_key(f"telegram:{AUTHOR}")

@@ -10,20 +10,8 @@ LAN = 7001
 HUNG = 7002
 
 
-async def onboard(tg: TelegramBot, user: int, name: str) -> None:
-    await tg.text(user, "/start", first_name=name)
-    await tg.tap(user, "name:keep")
-    await tg.contact(user, f"+8491234{user:04d}")
-    await tg.text(user, "chi lang")
-    await tg.tap(user, "farmer")
-    await tg.tap(user, "crop:na-chi-lang")
-    await tg.tap(user, "crop:done")
-    reply = await tg.tap(user, "consent:yes")
-    assert "Menu chính" in texts(reply)
-
-
 async def test_confident_answer_and_vote(tg: TelegramBot) -> None:
-    await onboard(tg, LAN, "Lan")
+    await tg.onboard(LAN, name="Lan", phone=f"+8491234{LAN:04d}")
     reply = await tg.text(LAN, "lam sao mo shop tren posmart")
     assert "Mở gian hàng trên Postmart" in texts(reply)
     up = next(p for p in payloads(reply) if p.startswith("faq:up:"))
@@ -36,7 +24,7 @@ async def test_confident_answer_and_vote(tg: TelegramBot) -> None:
 
 
 async def test_did_you_mean(tg: TelegramBot) -> None:
-    await onboard(tg, LAN, "Lan")
+    await tg.onboard(LAN, name="Lan", phone=f"+8491234{LAN:04d}")
     reply = await tg.text(LAN, "tien")
     options = [p for p in payloads(reply) if p.startswith("faq:a:")]
     assert 1 <= len(options) <= 3
@@ -45,14 +33,14 @@ async def test_did_you_mean(tg: TelegramBot) -> None:
 
 
 async def test_unknown_question_goes_to_team_and_reply_comes_back(tg: TelegramBot) -> None:
-    await onboard(tg, HUNG, "Hùng")
+    await tg.onboard(HUNG, name="Hùng", phone=f"+8491234{HUNG:04d}")
     assert tg.app is not None
     users = tg.app.services.users
     hung = users.by_key(f"telegram:{HUNG}")
     assert hung is not None
     hung.roles, hung.team_areas = [TEAM], ["chi-lang"]
     users.save(hung)
-    await onboard(tg, LAN, "Lan")
+    await tg.onboard(LAN, name="Lan", phone=f"+8491234{LAN:04d}")
     offer = await tg.text(LAN, "gia phan bon npk <b>hom nay</b> bao nhieu")
     assert "chưa có câu trả lời" in texts(offer)
     send = next(p for p in payloads(offer) if p.startswith("ho:send:"))

@@ -7,21 +7,10 @@ from tests.helpers.telegram import TelegramBot, payloads, texts
 LAN = 5101
 
 
-async def onboard(tg: TelegramBot) -> None:
-    await tg.text(LAN, "/start", first_name="Lan")
-    await tg.tap(LAN, "name:keep")
-    await tg.contact(LAN, "+84912345678")
-    await tg.text(LAN, "chi lang")
-    await tg.tap(LAN, "farmer")
-    await tg.tap(LAN, "crop:na-chi-lang")
-    await tg.tap(LAN, "crop:done")
-    assert "Menu chính" in texts(await tg.tap(LAN, "consent:yes"))
-
-
 async def test_a_lesson_over_telegram_with_a_wrong_then_right_answer_and_a_restart(
     tg: TelegramBot,
 ) -> None:
-    await onboard(tg)
+    await tg.onboard(LAN)
     assert tg.app is not None
     lesson = tg.app.services.lessons.lessons.lessons[0]
     listing = await tg.text(LAN, "hoc")

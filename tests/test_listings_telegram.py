@@ -8,19 +8,8 @@ LAN = 7001
 HOA = 7002
 
 
-async def onboard(tg: TelegramBot, user: int, name: str) -> None:
-    await tg.text(user, "/start", first_name=name)
-    await tg.tap(user, "name:keep")
-    await tg.contact(user, "+84912345678" if user == LAN else "+84987654321")
-    await tg.text(user, "chi lang")
-    await tg.tap(user, "farmer")
-    await tg.tap(user, "crop:na-chi-lang")
-    await tg.tap(user, "crop:done")
-    assert "Menu chính" in texts(await tg.tap(user, "consent:yes"))
-
-
 async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
-    await onboard(tg, LAN, "Lan")
+    await tg.onboard(LAN)
     form = await tg.tap(LAN, "listings")
     assert "lf:p:na-chi-lang" in payloads(form)
     await tg.text(LAN, "na chi lang")
@@ -78,7 +67,7 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
     qr = tg.new_messages(LAN)  # pressed under the share message, above the post
     assert qr[-1].get("photo") and f"/p/{listing.id}" in qr[-1]["caption"]
 
-    await onboard(tg, HOA, "Hoa")
+    await tg.onboard(HOA, name="Hoa", phone="+84987654321")
     tg.fake.send_callback(HOA, f"lst:ef:{listing.id}:price", check=False)  # a forged button
     await tg.settle()
     assert "chỉ quản lý được tin đăng của mình" in texts(tg.new_messages(HOA))

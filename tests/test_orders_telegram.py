@@ -12,18 +12,6 @@ from tests.helpers.telegram import TelegramBot, payloads, texts
 FARMER, BUYER, INTRUDER = 1001, 2002, 3003
 
 
-async def _onboard(tg: TelegramBot, user: int, name: str, phone: str, role: str) -> None:
-    await tg.text(user, "/start", first_name=name)
-    await tg.tap(user, "name:keep")
-    await tg.contact(user, phone)
-    await tg.text(user, "chi lang")
-    await tg.tap(user, role)
-    if role == "farmer":
-        await tg.tap(user, "crop:na-chi-lang")
-        await tg.tap(user, "crop:done")
-    await tg.tap(user, "consent:yes")
-
-
 def _listing(tg: TelegramBot, stock: str = "100") -> Listing:
     assert tg.app is not None
     farmer = tg.app.services.users.by_key(f"telegram:{FARMER}")
@@ -64,8 +52,8 @@ async def _order(tg: TelegramBot, listing: Listing) -> None:
 
 
 async def test_order_confirm_ship_deliver_over_telegram(tg: TelegramBot) -> None:
-    await _onboard(tg, FARMER, "Hoa", "+84912345678", "farmer")
-    await _onboard(tg, BUYER, "Minh", "+84987654321", "buyer")
+    await tg.onboard(FARMER, name="Hoa", phone="+84912345678", role="farmer")
+    await tg.onboard(BUYER, name="Minh", phone="+84987654321", role="buyer")
     listing = _listing(tg)
     tg.new_messages(FARMER)
     await _order(tg, listing)
@@ -92,9 +80,9 @@ async def test_order_confirm_ship_deliver_over_telegram(tg: TelegramBot) -> None
 
 
 async def test_forged_order_button_from_a_third_user_is_refused(tg: TelegramBot) -> None:
-    await _onboard(tg, FARMER, "Hoa", "+84912345678", "farmer")
-    await _onboard(tg, BUYER, "Minh", "+84987654321", "buyer")
-    await _onboard(tg, INTRUDER, "Tèo", "+84901234567", "buyer")
+    await tg.onboard(FARMER, name="Hoa", phone="+84912345678", role="farmer")
+    await tg.onboard(BUYER, name="Minh", phone="+84987654321", role="buyer")
+    await tg.onboard(INTRUDER, name="Tèo", phone="+84901234567", role="buyer")
     listing = _listing(tg)
     await _order(tg, listing)
     assert tg.app is not None
@@ -107,8 +95,8 @@ async def test_forged_order_button_from_a_third_user_is_refused(tg: TelegramBot)
 
 
 async def test_expiry_across_a_restart_over_telegram(tg: TelegramBot) -> None:
-    await _onboard(tg, FARMER, "Hoa", "+84912345678", "farmer")
-    await _onboard(tg, BUYER, "Minh", "+84987654321", "buyer")
+    await tg.onboard(FARMER, name="Hoa", phone="+84912345678", role="farmer")
+    await tg.onboard(BUYER, name="Minh", phone="+84987654321", role="buyer")
     listing = _listing(tg, stock="10")
     await _order(tg, listing)
     tg.new_messages(FARMER)
@@ -132,8 +120,8 @@ async def test_expiry_across_a_restart_over_telegram(tg: TelegramBot) -> None:
 
 
 async def test_deleting_a_listing_with_an_order_over_telegram(tg: TelegramBot) -> None:
-    await _onboard(tg, FARMER, "Hoa", "+84912345678", "farmer")
-    await _onboard(tg, BUYER, "Minh", "+84987654321", "buyer")
+    await tg.onboard(FARMER, name="Hoa", phone="+84912345678", role="farmer")
+    await tg.onboard(BUYER, name="Minh", phone="+84987654321", role="buyer")
     listing = _listing(tg)
     await _order(tg, listing)
     assert tg.app is not None
@@ -164,8 +152,8 @@ async def test_deleting_a_listing_with_an_order_over_telegram(tg: TelegramBot) -
 async def test_buyer_told_by_the_order_clock_after_the_farmer_deletes_her_data(
     tg: TelegramBot,
 ) -> None:
-    await _onboard(tg, FARMER, "Hoa", "+84912345678", "farmer")
-    await _onboard(tg, BUYER, "Minh", "+84987654321", "buyer")
+    await tg.onboard(FARMER, name="Hoa", phone="+84912345678", role="farmer")
+    await tg.onboard(BUYER, name="Minh", phone="+84987654321", role="buyer")
     listing = _listing(tg)
     await _order(tg, listing)
     assert tg.app is not None

@@ -13,18 +13,6 @@ BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read
 LAN = 5001
 
 
-async def onboard(tg: TelegramBot, user: int = LAN) -> None:
-    await tg.text(user, "/start", first_name="Lan")
-    await tg.tap(user, "name:keep")
-    await tg.contact(user, "+84912345678")
-    await tg.text(user, "chi lang")
-    await tg.tap(user, "farmer")
-    await tg.tap(user, "crop:na-chi-lang")
-    await tg.tap(user, "crop:done")
-    reply = await tg.tap(user, "consent:yes")
-    assert "Menu chính" in texts(reply)
-
-
 async def test_whole_onboarding_with_buttons(tg: TelegramBot) -> None:
     greeting = await tg.text(LAN, "/start", first_name="Lan")
     assert "Nông Dân Số" in texts(greeting)
@@ -130,7 +118,7 @@ async def test_every_naughty_string_at_name_and_area(
 
 
 async def test_a_blocked_user_is_marked_and_others_served(tg: TelegramBot) -> None:
-    await onboard(tg)
+    await tg.onboard(LAN)
     tg.fake.block_chat(LAN)
     tg.fake.send_text(LAN, "/menu")
     await tg.settle()

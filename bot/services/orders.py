@@ -339,15 +339,10 @@ class OrderRepo:
             raise OrderRefused(UNAVAILABLE)
         if quantity > free:
             raise OrderRefused(TOO_MUCH, free)
-        order = Order(
-            listing_id=listing.id,
-            farmer_id=listing.farmer_id,
+        order = _order_for(
+            listing,
+            quantity,
             buyer_id=buyer.id,
-            product_name=listing.product_name,
-            unit=listing.unit,
-            quantity=stored_amount(quantity),
-            price=listing.price,
-            total=total_of(quantity, listing.price),
             buyer_name=name,
             phone=phone,
             address=address,
@@ -380,14 +375,9 @@ class OrderRepo:
         if quantity > stock:
             raise OrderRefused(TOO_MUCH, max(stock, Decimal(0)))
         self._take(fresh, quantity, now)
-        order = Order(
-            listing_id=fresh.id,
-            farmer_id=fresh.farmer_id,
-            product_name=fresh.product_name,
-            unit=fresh.unit,
-            quantity=stored_amount(quantity),
-            price=fresh.price,
-            total=total_of(quantity, fresh.price),
+        order = _order_for(
+            fresh,
+            quantity,
             buyer_name=name,
             phone=phone,
             channel=channel,
@@ -565,3 +555,17 @@ class OrderRepo:
             if order.channel != BOT:  # her own notes about buyers met elsewhere
                 order.buyer_name = order.phone = ""
             self._save(order, now)
+
+
+def _order_for(listing: Listing, quantity: Decimal, **fields: Any) -> Order:
+    """An order of `quantity` from `listing` at its price; `fields` say who and how."""
+    return Order(
+        listing_id=listing.id,
+        farmer_id=listing.farmer_id,
+        product_name=listing.product_name,
+        unit=listing.unit,
+        quantity=stored_amount(quantity),
+        price=listing.price,
+        total=total_of(quantity, listing.price),
+        **fields,
+    )

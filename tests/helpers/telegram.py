@@ -71,6 +71,25 @@ class TelegramBot:
         self.fake.send_contact(user_id, phone, own=own)
         return await self._new(user_id)
 
+    async def onboard(
+        self,
+        user_id: int,
+        *,
+        name: str = "Lan",
+        phone: str = "+84912345678",
+        role: str = "farmer",
+    ) -> None:
+        """Register a user in Chi Lăng by tapping through onboarding (a farmer grows na)."""
+        await self.text(user_id, "/start", first_name=name)
+        await self.tap(user_id, "name:keep")
+        await self.contact(user_id, phone)
+        await self.text(user_id, "chi lang")
+        await self.tap(user_id, role)
+        if role == "farmer":
+            await self.tap(user_id, "crop:na-chi-lang")
+            await self.tap(user_id, "crop:done")
+        assert "Menu chính" in texts(await self.tap(user_id, "consent:yes"))
+
     async def _new(self, chat_id: int, timeout: float = 10) -> list[dict[str, Any]]:
         # Wait for the first reply, not only for quiet: on a loaded machine a step can take
         # longer than the idle window, and the next tap would then hit the previous question.
