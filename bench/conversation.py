@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,8 @@ async def drive(
                 await asyncio.sleep(0.05)  # let the rest of a multi-message reply arrive
 
     started, cpu_started = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(one(u) for u in users))
+    with gc_timer() as gc_seconds:
+        await asyncio.gather(*(one(u) for u in users))
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     handled = len(users) * len(script)
@@ -109,7 +111,27 @@ async def drive(
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         # The whole process (fake server and simulated users included): steadier than wall time.
         "cpu_ms_per_update": round(cpu / handled * 1000, 2),
+        "gc_s": round(gc_seconds[0], 2),  # time in garbage collections during the round
     }
+
+
+@contextlib.contextmanager
+def gc_timer() -> Iterator[list[float]]:
+    """Add up the time the garbage collector runs inside the block (in the yielded list)."""
+    total = [0.0]
+    began = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            total[0] += time.perf_counter() - began[0]
+
+    gc.callbacks.append(on_gc)
+    try:
+        yield total
+    finally:
+        gc.callbacks.remove(on_gc)
 
 
 @contextlib.asynccontextmanager
@@ -172,7 +194,7 @@ async def run_rounds(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]
                 rounds[name].append(result)
                 print(
                     f"  round {n + 1} {name:4}: {result['updates_per_s']:>6} updates/s"
-                    f"   CPU {result['cpu_ms_per_update']} ms/update",
+                    f"   CPU {result['cpu_ms_per_update']} ms/update   GC {result['gc_s']} s",
                     flush=True,
                 )
         violations = len(bot_fake.violations)

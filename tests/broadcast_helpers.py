@@ -63,10 +63,10 @@ def wire(app: BotApp) -> tuple[Recorder, Inbox]:
     outbox = app.services.outbox
     outbox.register("web", recorder)
     app.services.notifier.register("web", inbox)
-    outbox.rate = 2000.0
+    outbox.pacer.rate = 2000.0
     outbox.backoff = 0.01
     outbox.progress_every = 0.01
-    outbox.per_chat_seconds = 0.01
+    outbox.pacer.per_chat_seconds = 0.01
     return recorder, inbox
 
 

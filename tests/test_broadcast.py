@@ -196,7 +196,9 @@ async def test_the_author_stops_a_broadcast_mid_way(app: BotApp) -> None:
             await author.tap(f"bc:stop:{broadcast_id}")
 
     recorder.hook = stop_at_third
-    app.services.outbox.rate = 100.0  # sends 10 ms apart: the stop lands before the rest start
+    app.services.outbox.pacer.rate = (
+        100.0  # sends 10 ms apart: the stop lands before the rest start
+    )
     broadcast_id = 1
     app.start_jobs()
     assert await compose(team) == broadcast_id

@@ -40,7 +40,7 @@ def seed(app: BotApp, count: int) -> list[int]:
 
 def start_outbox(app: BotApp, rate: float) -> None:
     outbox = app.services.outbox
-    outbox.rate = rate
+    outbox.pacer.rate = rate
     outbox.progress_every = 0.2
     app.start_jobs()
 

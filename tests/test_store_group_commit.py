@@ -7,6 +7,7 @@ import errno
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,13 @@ from tests.helpers.driver import Chat, make_app
 from tests.helpers.store_checks import as_dict
 
 COULD_NOT_SAVE = "chưa lưu được"
+
+
+def reopened(store: Store, path: Path, table: str) -> dict[int, Any]:
+    """Close the store and read `table` back from disk."""
+    store.close()
+    with Store(path) as again:
+        return as_dict(again.table(table))
 
 
 class Syncs:
@@ -55,13 +63,11 @@ async def test_deferred_writes_wait_for_one_flush(
     assert syncs.count == 1
     users.insert({"area": "van-quan"})  # outside the block: fsync'd at once
     assert syncs.count == 2
-    store.close()
-    with Store(tmp_path) as reopened:
-        assert as_dict(reopened.table("users")) == {
-            1: {"area": "bac-son"},
-            2: {"area": "loc-binh"},
-            3: {"area": "van-quan"},
-        }
+    assert reopened(store, tmp_path, "users") == {
+        1: {"area": "bac-son"},
+        2: {"area": "loc-binh"},
+        3: {"area": "van-quan"},
+    }
 
 
 async def test_users_answered_together_share_an_fsync(
@@ -79,9 +85,7 @@ async def test_users_answered_together_share_an_fsync(
 
     await asyncio.gather(*(one_update(n) for n in range(10)))
     assert 1 <= syncs.count <= 2, syncs.count
-    store.close()
-    with Store(tmp_path) as reopened:
-        assert len(reopened.table("conversations")) == 10
+    assert len(reopened(store, tmp_path, "conversations")) == 10
 
 
 async def test_a_task_started_inside_fsyncs_its_own_writes(
@@ -116,9 +120,7 @@ async def test_a_failed_flush_is_reported_and_retried(
     await store.flush()
     assert store.engine._writer is not None
     assert store.engine._writer.synced == store.engine._writer.size
-    store.close()
-    with Store(tmp_path) as reopened:
-        assert as_dict(reopened.table("users")) == {1: {"name": "Lan"}}
+    assert reopened(store, tmp_path, "users") == {1: {"name": "Lan"}}
 
 
 async def test_compaction_makes_deferred_writes_durable_first(
@@ -126,13 +128,15 @@ async def test_compaction_makes_deferred_writes_durable_first(
 ) -> None:
     store = Store(tmp_path)
     table = store.table("users")
+    syncs = Syncs(monkeypatch)
     with store.deferred_sync():
         table.insert({"name": "Lan"})
+        assert syncs.count == 0
         assert store.compact(wait=True)
+        assert syncs.count == 1  # the old segment, before the snapshot was cut from it
     await store.flush()
-    store.close()
-    with Store(tmp_path) as reopened:
-        assert as_dict(reopened.table("users")) == {1: {"name": "Lan"}}
+    assert syncs.count == 1  # nothing left to sync
+    assert reopened(store, tmp_path, "users") == {1: {"name": "Lan"}}
 
 
 async def test_one_fsync_per_update_in_a_conversation(

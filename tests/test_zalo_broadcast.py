@@ -36,7 +36,7 @@ async def test_oa_users_outside_the_window_are_skipped_and_reported(
     await fresh.say("menu")  # wrote again: a new window
     assert zalo.oa.can_reach("zalo_oa:fresh") and not zalo.oa.can_reach("zalo_oa:stale")
     outbox = app.services.outbox
-    outbox.per_chat_seconds = outbox.backoff = outbox.progress_every = 0.01
+    outbox.pacer.per_chat_seconds = outbox.backoff = outbox.progress_every = 0.01
     sender = app.services.users.by_key("web:author")
     assert sender is not None
     now = clock.now()

@@ -7,7 +7,6 @@ Long polling by default; with a webhook URL the bot's own aiohttp server receive
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -47,7 +46,7 @@ PHOTO_PREFIX = "tg:"
 # Kept-alive connections for replies. httpcore scans every pooled connection on each request,
 # so PTB's default of 256 cost more CPU than the engine itself under load
 # (bench/conversation.py); replies are capped at 30/s, which a few connections carry.
-REPLY_CONNECTIONS = int(os.environ.get("NDS_REPLY_CONNECTIONS", "16"))
+REPLY_CONNECTIONS = 16
 POOL_TIMEOUT = 30.0  # seconds a reply may wait for a free connection in a burst
 # PTB nudges do_api_request callers towards the typed method; _send_text skips it on purpose.
 warnings.filterwarnings(

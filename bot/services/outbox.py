@@ -150,24 +150,6 @@ class Outbox:
         self._reported: dict[int, tuple[int, str, bool]] = {}  # last progress told, per broadcast
         self.sends = 0  # calls made to channel senders (for benches and logs)
 
-    @property
-    def rate(self) -> float:
-        """Messages per second the broadcasts may use (the pacer's limit)."""
-        return self.pacer.rate
-
-    @rate.setter
-    def rate(self, value: float) -> None:
-        self.pacer.rate = value
-
-    @property
-    def per_chat_seconds(self) -> float:
-        """Seconds between two messages to one chat."""
-        return self.pacer.per_chat_seconds
-
-    @per_chat_seconds.setter
-    def per_chat_seconds(self, value: float) -> None:
-        self.pacer.per_chat_seconds = value
-
     # --- rows -----------------------------------------------------------------------------
 
     def register(self, channel: str, sender: DirectSender) -> None:
