@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logging_setup import configure_logging
 from bot.storage.db import StoreError, StoreLocked
 
 log = logging.getLogger("bot")
@@ -58,11 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         return _fail(str(exc))
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr if command == "chat" else None,
-    )
+    configure_logging(settings, stream=sys.stderr if command == "chat" else None)
     if command == "faq":
         from bot.faq_cli import run_faq
 

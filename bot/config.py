@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypedDict
 
 from dotenv import dotenv_values
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# Marks a setting whose value must never reach a log (see bot/logging_setup.py).
+SECRET = {"secret": True}
 
 
 class ConfigError(Exception):
@@ -26,25 +28,33 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     public_base_url: str = ""
-    telegram_token: str = ""
+    telegram_token: str = field(default="", metadata=SECRET)
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str = ""
-    telegram_webhook_secret: str = ""
+    telegram_webhook_secret: str = field(default="", metadata=SECRET)
     admin_telegram_ids: frozenset[str] = field(default_factory=frozenset)
     telegram_max_rate: float = 30.0  # messages per second overall (Telegram's broadcast limit)
-    zalo_oa_access_token: str = ""
-    zalo_oa_refresh_token: str = ""
+    zalo_oa_access_token: str = field(default="", metadata=SECRET)
+    zalo_oa_refresh_token: str = field(default="", metadata=SECRET)
     zalo_app_id: str = ""
-    zalo_app_secret: str = ""
-    zalo_oa_secret_key: str = ""
+    zalo_app_secret: str = field(default="", metadata=SECRET)
+    zalo_oa_secret_key: str = field(default="", metadata=SECRET)
     zalo_api_base_url: str = "https://openapi.zalo.me"
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
-    zalo_bot_token: str = ""
+    zalo_bot_token: str = field(default="", metadata=SECRET)
     zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
-    zalo_bot_webhook_secret: str = ""
+    zalo_bot_webhook_secret: str = field(default="", metadata=SECRET)
     order_reminder_hours: float = 12.0
     order_expiry_hours: float = 24.0
     log_level: str = "INFO"
+
+    def secrets(self) -> list[str]:
+        """The values of every secret setting that is set (tokens, keys, webhook secrets)."""
+        return [
+            str(getattr(self, f.name))
+            for f in fields(self)
+            if f.metadata.get("secret") and getattr(self, f.name)
+        ]
 
     @property
     def base_url(self) -> str:

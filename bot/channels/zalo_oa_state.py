@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.logging_setup import MASK
+from bot.private_files import write_private
 from bot.storage.db import Store
 
 # After a user's message the OA may reply for free for 48 hours, at most 8 messages; the
@@ -38,18 +40,15 @@ class TokenFile:
         data = json.loads(self.path.read_text(encoding="utf-8"))
         if data.get("configured", "") != self._initial.refresh_token:
             return self._initial  # the operator configured a new pair since: it is newer
-        return OAToken(str(data["access_token"]), str(data["refresh_token"]))
+        token = OAToken(str(data["access_token"]), str(data["refresh_token"]))
+        MASK.add(token.access_token, token.refresh_token)
+        return token
 
     def save(self, token: OAToken) -> None:
-        """Write the pair durably: temp file, fsync, rename, fsync the directory."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump({**asdict(token), "configured": self._initial.refresh_token}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)  # a secret: readable by the bot's account only
-        os.replace(tmp, self.path)
+        """Write the pair durably: 0600 temp file, fsync, rename, fsync the directory."""
+        MASK.add(token.access_token, token.refresh_token)  # before anything can log them
+        data = json.dumps({**asdict(token), "configured": self._initial.refresh_token})
+        write_private(self.path, data.encode(), sync=True)
         fd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(fd)
