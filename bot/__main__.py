@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
+from bot.private_files import UMASK
 from bot.storage.db import StoreError, StoreLocked
 
 log = logging.getLogger("bot")
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             for msgid in msgids:
                 print(f"untranslated [{domain}]: {msgid!r}")
         return 0
+    os.umask(UMASK)  # whatever a library writes is private too (our own files set 0600)
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.engine import Engine
+from bot.private_files import tighten
 from bot.services.container import Services, build_services
 from bot.storage.db import Store
 from handlers import build_flows
@@ -31,6 +32,9 @@ class BotApp:
         self.settings = settings
         gc.set_threshold(*GC_THRESHOLDS)
         self.store = Store(settings.data_dir)
+        tightened = tighten(settings.data_dir)
+        if tightened:
+            log.info("made %d files in %s private to the bot", tightened, settings.data_dir)
         self.services: Services = build_services(settings, self.store, clock)
         self.engine = Engine(self.services, build_flows())
         self._tasks: list[asyncio.Task[None]] = []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.channels.plain import PlainSession
 from bot.core.types import Reply
+from bot.private_files import write_private
 from bot.services.users import UserRepo
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,9 @@ def media_url(ref: str, base_url: str) -> str | None:
 
 def publish_document(media_dir: Path, base_url: str, name: str, content: bytes) -> str:
     """Save a file (e.g. a CSV export) under an unguessable name; return its download link."""
-    media_dir.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60] or "file"
     stored = f"doc-{secrets.token_urlsafe(12)}-{safe}"
-    (media_dir / stored).write_bytes(content)
+    write_private(media_dir / stored, content)
     return f"{base_url}/media/{stored}"
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,5 @@ class MediaStore:
             return None
         if not data or len(data) > MAX_PHOTO_BYTES:
             return None
-        self.media_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)  # never a half-written photo under the final name
+        write_private(path, data)  # never a half-written photo under the final name
         return path

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.core.clock import Clock
+from bot.private_files import private_dir, write_private
 from bot.services.users import User, UserRepo
 
 log = logging.getLogger(__name__)
@@ -38,17 +38,13 @@ class Links:
 
     def issue(self, user_key: str) -> str:
         """A new token for this identity ("telegram:123"); only its hash is written."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
         self._prune()
         token = secrets.token_urlsafe(32)
         expires = (self.clock.now() + LINK_TTL).isoformat()
         path = self.dir / f"{digest(token)}.json"
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump({"user_key": user_key, "expires_at": expires}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
+        record = json.dumps({"user_key": user_key, "expires_at": expires})
+        write_private(path, record.encode(), sync=True)
         return token
 
     def redeem(self, token: str) -> str | None:

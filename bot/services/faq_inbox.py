@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from bot.private_files import write_private
 from bot.services.faq import FaqRepo
 from bot.services.faq_csv import FaqCsvError, parse_csv, write_csv
 
@@ -30,12 +30,7 @@ OUTPUT = ".out.csv"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    write_private(path, data, sync=True)  # the temp file's name starts with "."
 
 
 class FaqInbox:
@@ -47,14 +42,12 @@ class FaqInbox:
     def submit_import(self, data: bytes) -> str:
         """Queue a CSV for the running bot to import; return the request id."""
         rid = uuid.uuid4().hex[:12]
-        self.dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.dir / f"{rid}{IMPORT}", data)
         return rid
 
     def submit_export(self) -> str:
         """Ask the running bot for an export; return the request id."""
         rid = uuid.uuid4().hex[:12]
-        self.dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.dir / f"{rid}{EXPORT}", b"")
         return rid
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -13,6 +12,7 @@ import segno
 
 from bot.core.fmt import esc
 from bot.i18n import N_, _, format_number, format_vnd
+from bot.private_files import write_private
 from bot.services.catalog import Directory, Entry
 from bot.services.listings import ACTIVE, AVAILABLE_NOW, PAUSED, SOLD_OUT, Certs, Listing
 from bot.text import UNITS, clip, hashtag
@@ -169,11 +169,8 @@ def qr_png(url: str) -> bytes:
 
 def write_qr(media_dir: Path, listing_id: int, url: str) -> str:
     """Write the listing's QR PNG into the media dir; return its photo ref ("media:...")."""
-    media_dir.mkdir(parents=True, exist_ok=True)
     name = f"qr-{listing_id}.png"
-    tmp = media_dir / f".{name}.tmp"
-    tmp.write_bytes(qr_png(url))
-    os.replace(tmp, media_dir / name)  # a reader never sees half a file
+    write_private(media_dir / name, qr_png(url))  # a reader never sees half a file
     return f"media:{name}"
 
 

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bot.private_files import open_private
 from bot.storage.compact import add_indexes
 from bot.storage.engine import LogStorage
 from bot.storage.errors import StoreError
@@ -39,7 +40,7 @@ def restore(src: Path, data_dir: Path) -> int:
         target = snap_path(data_dir, 1)
         tmp = target.with_name(target.name + ".tmp")
         try:
-            with src.open("rb") as fin, tmp.open("wb") as fout:
+            with src.open("rb") as fin, open_private(tmp) as fout:
                 shutil.copyfileobj(fin, fout, 1 << 20)
                 fout.flush()
                 os.fsync(fout.fileno())

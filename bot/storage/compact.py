@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bot.private_files import UMASK
 from bot.storage.engine import LogStorage
 from bot.storage.files import remove_before, snap_path, write_snapshot
 
@@ -43,6 +44,7 @@ def add_indexes(state: LogStorage, indexes: Mapping[str, Sequence[str]]) -> None
 def main() -> None:
     """Entry point of the child: DATA_DIR SEQ PARENT_PID [INDEXES as JSON]."""
     data_dir, seq, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    os.umask(UMASK)
     indexes = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

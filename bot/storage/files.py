@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bot.private_files import open_private, private_dir
 from bot.storage.codec import dumps
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.index import INDEX_VERSION, FieldIndex
@@ -116,7 +117,7 @@ def write_snapshot(path: Path, frozen: Frozen, schema: int, chunk: int = 500) ->
     count = 0
     header = {"format": FORMAT, "schema": schema, "index": INDEX_VERSION}
     try:
-        with tmp.open("wb") as f:
+        with open_private(tmp) as f:
             out = _SyncedWriter(f)
             out.write(encode_line(dumps(["", "snap", header])))
             for name, (next_id, docs, indexes) in frozen.items():
@@ -203,8 +204,8 @@ def locked(data_dir: Path) -> Iterator[IO[Any]]:
 def lock(data_dir: Path) -> IO[Any]:
     """Take the DATA_DIR's exclusive lock or raise StoreLocked; the kernel drops it on death."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        handle = (data_dir / ".lock").open("a")
+        private_dir(data_dir)
+        handle = open_private(data_dir / ".lock", "a")
     except OSError as exc:
         raise StoreError(f"cannot open {data_dir}: {exc.strerror}") from exc
     try:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from bot.private_files import FILE_MODE
 from bot.storage.codec import loads
 from bot.storage.errors import StoreError
 
@@ -93,7 +94,7 @@ class LogWriter:
     def __init__(self, path: Path, valid_size: int | None = None) -> None:
         self.path = path
         try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
             self.size = os.fstat(self._fd).st_size
             if valid_size is not None and valid_size < self.size:
                 os.ftruncate(self._fd, valid_size)  # drop a torn tail before appending

@@ -21,6 +21,7 @@ from bot.channels.plain import incoming_text
 from bot.core.engine import Engine
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
+from bot.private_files import write_private
 
 CHANNEL = "web"
 COOKIE = "nds_chat"
@@ -155,9 +156,8 @@ class WebChat:
         ext = image_kind(bytes(data[:16]))
         if ext is None:
             return await self._answer(request, lambda key: Incoming(CHANNEL, key, "other"))
-        self.media_dir.mkdir(parents=True, exist_ok=True)
         name = f"{secrets.token_hex(12)}.{ext}"
-        (self.media_dir / name).write_bytes(bytes(data))
+        write_private(self.media_dir / name, bytes(data))
         return await self._answer(
             request, lambda key: Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
         )
