@@ -27,7 +27,17 @@ def add_telegram_webhook(app: web.Application, channel: TelegramChannel, secret:
             return web.Response(status=400, text="expected JSON")
         if not isinstance(data, dict) or "update_id" not in data:
             return web.Response(status=400, text="expected a Telegram update")
-        await channel.feed_webhook(data)
+        try:
+            await channel.feed_webhook(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # The secret was right, so this is Telegram (or a bug of ours): say what broke.
+            log.warning(
+                "telegram webhook: malformed update %s refused (%s: %s)",
+                str(data.get("update_id"))[:20],
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return web.Response(status=400, text="malformed Telegram update")
         return web.Response(text="ok")
 
     app.router.add_post("/webhooks/telegram", receive)

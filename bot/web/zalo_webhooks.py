@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.channels.zalo_bot import WEBHOOK_PATH, ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
+from bot.channels.zalo_shapes import bot_update_problem, oa_event_problem
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,18 @@ def add_zalo_oa_webhook(app: web.Application, channel: ZaloOAChannel) -> None:
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return web.Response(status=400, text="expected JSON")
         if not channel.verify(body, request.headers.get(OA_SIGNATURE_HEADER, "")):
             log.warning("Zalo OA webhook call with a bad signature from %s", request.remote)
             return web.Response(status=401, text="unauthorized")
-        channel.accept(json.loads(body))  # verify() parsed it already: a JSON object
+        problem = oa_event_problem(data)
+        if problem is not None:  # acknowledged all the same: Zalo disables failing webhooks
+            log.warning("Zalo OA webhook: malformed event skipped (%s)", problem)
+        else:
+            channel.accept(data)
         return web.json_response({"ok": True})
 
     app.router.add_post(OA_PATH, receive)
@@ -44,10 +53,12 @@ def add_zalo_bot_webhook(app: web.Application, channel: ZaloBotChannel, secret: 
             data = await request.json()
         except ValueError:
             return web.Response(status=400, text="expected JSON")
-        update = data.get("result", data) if isinstance(data, dict) else None
-        if not isinstance(update, dict):
-            return web.Response(status=400, text="expected a Zalo Bot update")
-        channel.accept(update)
+        update = data.get("result", data) if isinstance(data, dict) else data
+        problem = bot_update_problem(update)
+        if problem is not None:  # acknowledged all the same: Zalo disables failing webhooks
+            log.warning("Zalo Bot webhook: malformed update skipped (%s)", problem)
+        else:
+            channel.accept(update)
         return web.json_response({"ok": True})
 
     app.router.add_post(WEBHOOK_PATH, receive)
