@@ -1,4 +1,4 @@
-"""Command line: python -m bot [run | chat | i18n | faq import|export FILE | backup | restore]."""
+"""Command line: python -m bot [run | chat | i18n | faq | listings | backup | restore | store]."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.private_files import UMASK
 from bot.storage.db import StoreError, StoreLocked
+from bot.storage.errors import StoreDamaged
 
 log = logging.getLogger("bot")
 
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("file", type=Path)
     restore = sub.add_parser("restore", help="bring a backup back into an empty DATA_DIR")
     restore.add_argument("file", type=Path)
+    store = sub.add_parser("store", help="check the store's files for damage, or repair them")
+    store.add_argument("action", choices=("check", "repair"))
     link = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
     link.add_argument("telegram_id", nargs="?", default="", help="default: the first admin")
     return parser
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         return _with_store(settings, lambda: _backup_or_restore(settings, command, args.file))
     if command == "console-link":
         return _console_link(settings, args.telegram_id)
+    if command == "store":
+        from bot.store_cli import run_store
+
+        return run_store(settings.data_dir, args.action)
     if command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         return _with_store(settings, lambda: _chat(settings, args.name))
@@ -88,6 +95,11 @@ def _with_store(settings: Settings, run: Callable[[], int]) -> int:
         return _fail(
             f"another bot process is already using DATA_DIR={settings.data_dir}; "
             "stop it or choose another DATA_DIR"
+        )
+    except StoreDamaged as exc:
+        return _fail(
+            f"cannot use DATA_DIR={settings.data_dir}: {exc}. `python -m bot store check` "
+            "says what is damaged; `python -m bot store repair` keeps everything before it"
         )
     except StoreError as exc:
         return _fail(f"cannot use DATA_DIR={settings.data_dir}: {exc}")

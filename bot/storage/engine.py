@@ -69,6 +69,7 @@ class LogStorage(Storage):
         self._snap_bytes = 0
         self._child: subprocess.Popen[bytes] | None = None
         self._writer: LogWriter | None = None
+        self._read_only = read_only
         chain = open_chain(data_dir, upto)
         try:
             valid_size = self._replay(chain)
@@ -91,7 +92,14 @@ class LogStorage(Storage):
             del payloads  # the documents are slices: free the file's text before the next one
         valid: int | None = None
         for _, f in chain.logs:
-            payloads, valid, _size = read_lines(f)
+            payloads, valid, size = read_lines(f)
+            if size > valid and self._writer is None and not self._read_only:
+                log.warning(
+                    "store: dropping a torn tail of %d bytes at the end of %s (a write cut "
+                    "short by a crash; it was never acknowledged)",
+                    size - valid,
+                    Path(f.name).name,
+                )
             self._apply_all(payloads)
         return valid
 

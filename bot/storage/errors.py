@@ -5,5 +5,9 @@ class StoreError(Exception):
     """The store could not do what was asked (disk full, permissions, damaged files)."""
 
 
+class StoreDamaged(StoreError):
+    """A file of the store has a bad record followed by good ones: `store repair` mends it."""
+
+
 class StoreLocked(StoreError):
     """Another process already holds this DATA_DIR."""

@@ -1,7 +1,8 @@
 """Checksummed JSON-lines files: the append-only, fsync'd operation log and its reader.
 
-Every line is `<crc32 as 8 hex digits> <json>\n`. A line without its newline or with a wrong
-checksum at the end of a file is the torn tail of a write that never returned: it is dropped.
+Every line is `<crc32 as 8 hex digits> <json>\n`. A line with a wrong checksum (or cut short)
+at the end of a file is the torn tail of a write that never returned: it is dropped. A last
+line whose checksum holds but whose newline is missing is whole: it is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import IO, Any
 
 from bot.private_files import FILE_MODE
 from bot.storage.codec import loads
-from bot.storage.errors import StoreError
+from bot.storage.errors import StoreDamaged, StoreError
 
 # The system calls a write goes through; tests replace them to simulate a full disk.
 _os_write = os.write
@@ -55,11 +56,16 @@ def read_lines(f: IO[bytes]) -> tuple[list[bytes], int, int]:
     while pos < size:
         end = data.find(b"\n", pos)
         if end < 0:
-            break  # no newline: the last write was cut short
+            # No newline: the last write was cut short, unless only its newline is missing.
+            payload = decode_line(data[pos:])
+            if payload is not None:
+                payloads.append(payload)
+                pos = size
+            break
         payload = decode_line(data[pos:end])
         if payload is None:
             if data.find(b"\n", end + 1) >= 0:
-                raise StoreError(f"damaged record in {f.name} at byte {pos}")
+                raise StoreDamaged(f"damaged record in {f.name} at byte {pos}")
             break
         payloads.append(payload)
         pos = end + 1
@@ -94,12 +100,17 @@ class LogWriter:
     def __init__(self, path: Path, valid_size: int | None = None) -> None:
         self.path = path
         try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
             self.size = os.fstat(self._fd).st_size
             if valid_size is not None and valid_size < self.size:
                 os.ftruncate(self._fd, valid_size)  # drop a torn tail before appending
                 os.fsync(self._fd)
                 self.size = valid_size
+            if self.size and os.pread(self._fd, 1, self.size - 1) != b"\n":
+                # A whole last record that lost only its newline: end it before appending.
+                os.write(self._fd, b"\n")
+                os.fsync(self._fd)
+                self.size += 1
         except OSError as exc:
             raise StoreError(f"cannot open {path}: {exc.strerror}") from exc
         self.synced = self.size
