@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -119,3 +121,42 @@ async def test_running_bot_applies_import_from_the_inbox(tmp_path: Path) -> None
         assert "Nuôi ong" in inbox.output(rid).read_text(encoding="utf-8-sig")
     finally:
         await app.stop()
+
+
+TRICKY = (
+    "question,answer,alternatives,tags\r\n"
+    "Số hotline?,'+84 912 345 678 là số của tổ,'-so hotline | sdt,'=tag | b\r\n"
+    '\'-Trừ phí thế nào?,"- 5% phí sàn\n- 2% phí vận chuyển",x,\r\n'
+    "Công thức?,'=SUM(A1:A3) không chạy được,,\r\n"
+    "Thư?,'@nongdanso trên Zalo,,\r\n"
+    "Dấu nháy?,''=đã có dấu nháy,,\r\n"
+    "Trích dẫn?,'chỉ là trích dẫn,,\r\n"
+)
+
+
+def test_formula_like_cells_are_defused_on_export_and_restored_on_import(
+    tmp_path: Path,
+) -> None:
+    parsed = parse_csv(TRICKY.encode())
+    assert parsed.errors == []
+    by_question = {r.question: r for r in parsed.rows}
+    assert by_question["Số hotline?"].answer == "+84 912 345 678 là số của tổ"
+    assert by_question["Số hotline?"].alternatives == ["-so hotline", "sdt"]
+    assert by_question["Số hotline?"].tags == ["=tag", "b"]
+    assert "-Trừ phí thế nào?" in by_question
+    assert by_question["Công thức?"].answer.startswith("=SUM")
+    assert by_question["Dấu nháy?"].answer == "'=đã có dấu nháy"
+    assert by_question["Trích dẫn?"].answer == "'chỉ là trích dẫn"  # not a defused formula
+    with Store(tmp_path / "a") as store:
+        repo = FaqRepo(store)
+        repo.import_rows(parsed.rows, now="")
+        exported = write_csv([e.row() for e in repo.all()])
+    rows = csv.reader(io.StringIO(exported.decode("utf-8-sig"), newline=""))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    assert "'- 5% phí sàn" in exported.decode("utf-8-sig")
+    with Store(tmp_path / "b") as store:
+        repo = FaqRepo(store)
+        repo.import_rows(parse_csv(exported).rows, now="")
+        again = write_csv([e.row() for e in repo.all()])
+    assert again == exported

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.csv_cells import defuse, restore
 from bot.text import fold
 
 EXPORT_COLUMNS = ("question", "answer", "alternatives", "tags")
@@ -116,7 +117,8 @@ def _row(header: list[str], cells: list[str], line: int) -> tuple[FaqRow | None,
         return None, f"missing column(s) {absent}"
     if len(cells) > len(header):
         return None, f"{len(cells)} columns but the header has {len(header)} (unquoted comma?)"
-    values = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+    # Cells an export defused against spreadsheet formulas come back as they were.
+    values = {h: restore(c.strip()) for h, c in zip(header, cells, strict=True)}
     if not values["question"]:
         return None, "empty question"
     if not values["answer"]:
@@ -151,7 +153,6 @@ def write_csv(rows: list[FaqRow]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        writer.writerow(
-            [row.question, row.answer, " | ".join(row.alternatives), " | ".join(row.tags)]
-        )
+        cells = [row.question, row.answer, " | ".join(row.alternatives), " | ".join(row.tags)]
+        writer.writerow([defuse(cell) for cell in cells])
     return out.getvalue().encode("utf-8-sig")

@@ -11,6 +11,7 @@ from pathlib import Path
 import segno
 
 from bot.core.fmt import esc
+from bot.csv_cells import defuse
 from bot.i18n import N_, _, format_number, format_vnd
 from bot.private_files import write_private
 from bot.services.catalog import Directory, Entry
@@ -252,7 +253,7 @@ def post_text(
 
 def _cell(value: str) -> str:
     """A text cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return defuse(value)
 
 
 def photo_refs(listing: Listing, base_url: str) -> list[str]:

@@ -95,8 +95,15 @@ def chain_files(data_dir: Path) -> tuple[Path | None, list[Path]]:
 def check(data_dir: Path) -> list[FileScan]:
     """Scan every file the store would read, in replay order."""
     snap, logs = chain_files(data_dir)
-    scans = [scan(snap, snapshot=True)] if snap is not None else []
-    return scans + [scan(path) for path in logs]
+    scans = []
+    for path in [snap, *logs]:
+        if path is None:
+            continue
+        try:
+            scans.append(scan(path, snapshot=path is snap))
+        except FileNotFoundError:
+            continue  # a running bot's compaction removed it meanwhile: nothing to check
+    return scans
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from bot.csv_cells import defuse
 from bot.i18n import _, format_number, format_vnd
 from bot.services.stats import COLUMNS, Figures, Report, build_report
 from bot.web.console.auth import Viewer
@@ -160,6 +161,4 @@ def _csv(name: str, head: Sequence[str], rows: Sequence[Sequence[object]]) -> we
 
 def _cell(value: object) -> object:
     """Defuse spreadsheet formulas in text cells (names typed by users)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    return defuse(value) if isinstance(value, str) else value
