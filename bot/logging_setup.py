@@ -20,8 +20,12 @@ from typing import IO
 from bot.config import Settings
 
 MASKED = "***"
-# Telegram (digits:…) and Zalo Bot (letters:…) tokens sit in URL paths after "/bot".
-_BOT_PATH = re.compile(r"(/bot)[A-Za-z0-9_-]+:[A-Za-z0-9_-]+")
+# Secrets with a recognisable frame, whatever their value: Telegram (digits:…) and Zalo Bot
+# (letters:…) tokens in URL paths after "/bot"; one-time console sign-in links (PTB logs each
+# sent message's text at DEBUG, and /console sends one); the console's session cookie.
+_FRAMED = re.compile(
+    r"(/bot)[A-Za-z0-9_-]+:[A-Za-z0-9_-]+|(/console/login/)[A-Za-z0-9_-]+|(ndc_session=)[^;\s]+"
+)
 # Shorter values cannot be real secrets; masking them would only garble the log.
 _MIN_SECRET = 4
 _HTTP_LOGGERS = ("httpx", "httpcore", "hpack")
@@ -57,9 +61,13 @@ class SecretMask:
 
     def __call__(self, text: str) -> str:
         """`text` with bot-token paths and known secrets replaced by ***."""
-        text = _BOT_PATH.sub(r"\1" + MASKED, text)
+        text = _FRAMED.sub(_keep_frame, text)
         pattern = self._pattern
         return pattern.sub(MASKED, text) if pattern is not None else text
+
+
+def _keep_frame(match: re.Match[str]) -> str:
+    return next(group for group in match.groups() if group) + MASKED
 
 
 MASK = SecretMask()

@@ -80,6 +80,18 @@ def test_configured_and_renewed_secrets_are_masked_everywhere(
     assert "Traceback (most recent call last)" in out and "Stack (most recent call last)" in out
 
 
+def test_console_sign_in_links_and_session_cookies_are_masked(
+    captured: Callable[[], str],
+) -> None:
+    log = logging.getLogger("tests.secrets")
+    # PTB logs every sendMessage's text at DEBUG: the /console answer carries a sign-in link.
+    log.debug("sendMessage {'text': 'Open https://x.vn/console/login/Ab-c_9xYz12345 now'}")
+    log.debug("Cookie: ndc_session=Zz9-secretsession; lang=vi")
+    out = captured()
+    assert "Ab-c_9xYz12345" not in out and "Zz9-secretsession" not in out, out
+    assert "/console/login/*** now" in out and "ndc_session=***; lang=vi" in out, out
+
+
 def test_short_or_empty_values_do_not_blank_the_log(captured: Callable[[], str]) -> None:
     MASK.add("", "ab")
     logging.getLogger("tests.secrets").info("a normal line about abc")
