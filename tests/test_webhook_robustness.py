@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -148,3 +149,24 @@ async def test_zalo_bot_malformed_update_is_acknowledged_and_skipped(
     assert await zalo.bot_fake.post_webhook(url, good, secret) == 200
     await zalo.zbot.idle()
     assert zalo.bot_fake.texts("chat7")
+
+
+async def test_zalo_bot_malformed_update_by_long_polling_is_skipped(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with FakeZaloOA() as oa_fake, FakeZaloBot() as bot_fake:
+        zalo = await start_zalo_bot(tmp_path / "poll", clock, oa_fake, bot_fake)
+        try:
+            good = bot_fake.update("chat8", "Xin chào")
+            bot_fake.push({**good, "message": {**good["message"], "chat": "chat8"}})
+            bot_fake.push(good)
+            async with asyncio.timeout(20):  # the good update, polled after the bad one
+                while not bot_fake.texts("chat8") or bot_fake._queue:
+                    await asyncio.sleep(0.01)
+            await zalo.zbot.idle()
+            lines = problems(caplog)
+            assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
+            # Only the good update was answered: one greeting, asking the name once.
+            assert sum("tên là gì" in t for t in bot_fake.texts("chat8")) == 1
+        finally:
+            await zalo.app.stop()

@@ -23,6 +23,7 @@ from bot.channels.zalo_common import (
     set_following,
     without_keyboards,
 )
+from bot.channels.zalo_shapes import bot_update_problem
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.types import Incoming, Reply
@@ -163,6 +164,10 @@ class ZaloBotChannel:
                 continue
             delay = 1.0
             for update in _updates(result):
+                problem = bot_update_problem(update)
+                if problem is not None:
+                    log.warning("Zalo Bot: malformed update skipped (%s)", problem)
+                    continue
                 self.accept(update)
 
     def accept(self, update: dict[str, Any]) -> None:
