@@ -82,8 +82,8 @@ class SecretFilter(logging.Filter):
             return True  # already done by another handler's filter
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string: let logging report it as usual
-            return True
+        except Exception:  # a bad format string: logging's own report would print the args
+            message = f"{record.msg} (unformattable arguments: {record.args!r})"
         record.msg, record.args = MASK(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = _format_exception(record.exc_info)
@@ -139,6 +139,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
         logging.getLogger(name).setLevel(logging.WARNING)
     protect_all()
     sys.excepthook = _masked_excepthook
+    threading.excepthook = _masked_thread_excepthook
 
 
 def _has_stream(stream: IO[str]) -> bool:
@@ -153,3 +154,12 @@ def _masked_excepthook(
 ) -> None:
     """Print a crash's traceback as Python would, with the secrets masked."""
     sys.stderr.write(MASK("".join(traceback.format_exception(kind, exc, tb))))
+
+
+def _masked_thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    """Print a thread's crash as Python would, with the secrets masked."""
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    sys.stderr.write(f"Exception in thread {name}:\n")
+    _masked_excepthook(args.exc_type, args.exc_value, args.exc_traceback)

@@ -10,6 +10,7 @@ import secrets
 import signal
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -92,6 +93,13 @@ def test_console_sign_in_links_and_session_cookies_are_masked(
     assert "/console/login/*** now" in out and "ndc_session=***; lang=vi" in out, out
 
 
+def test_a_bad_format_string_still_masks_its_arguments(captured: Callable[[], str]) -> None:
+    MASK.add("s3cr3t-webhook-value")
+    logging.getLogger("tests.secrets").info("one %s two %s", "s3cr3t-webhook-value")
+    out = captured()
+    assert "s3cr3t-webhook-value" not in out and "unformattable" in out, out
+
+
 def test_short_or_empty_values_do_not_blank_the_log(captured: Callable[[], str]) -> None:
     MASK.add("", "ab")
     logging.getLogger("tests.secrets").info("a normal line about abc")
@@ -101,6 +109,7 @@ def test_short_or_empty_values_do_not_blank_the_log(captured: Callable[[], str])
 def test_configure_logging_quiets_http_clients_and_protects_every_handler() -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    hooks = sys.excepthook, threading.excepthook
     extra = logging.StreamHandler(io.StringIO())
     logging.getLogger("some.library").addHandler(extra)
     stream = io.StringIO()
@@ -120,6 +129,7 @@ def test_configure_logging_quiets_http_clients_and_protects_every_handler() -> N
                 root.removeHandler(handler)
         root.setLevel(saved[1])
         logging.getLogger("some.library").removeHandler(extra)
+        sys.excepthook, threading.excepthook = hooks
         MASK.clear()
 
 
