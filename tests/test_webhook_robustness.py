@@ -56,11 +56,14 @@ async def test_telegram_malformed_update_is_a_400_and_one_line(
             assert "malformed" in lines[0].getMessage()
         assert fake_telegram.messages_to(LAN) == []
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(url, data=b"{not json", headers=headers) as response,
-        ):
-            assert response.status == 400
+        async with aiohttp.ClientSession() as http:
+            for body in (b'{"message": {"text": "no update_id"}}', b'[{"update_id": 15}]'):
+                caplog.clear()
+                async with http.post(url, data=body, headers=headers) as response:
+                    assert response.status == 400
+                assert len(problems(caplog)) == 1, [r.getMessage() for r in caplog.records]
+            async with http.post(url, data=b"{not json", headers=headers) as response:
+                assert response.status == 400
         # A good update still works afterwards.
         good = fake_telegram.build.text(LAN, "/start")
         assert await fake_telegram.post_webhook(url, good, SECRET) == 200

@@ -93,7 +93,7 @@ class LogStorage(Storage):
         valid: int | None = None
         for _, f in chain.logs:
             payloads, valid, size = read_lines(f)
-            if size > valid and self._writer is None and not self._read_only:
+            if size > valid and not self._read_only:
                 log.warning(
                     "store: dropping a torn tail of %d bytes at the end of %s (a write cut "
                     "short by a crash; it was never acknowledged)",

@@ -26,6 +26,7 @@ def add_telegram_webhook(app: web.Application, channel: TelegramChannel, secret:
         except ValueError:
             return web.Response(status=400, text="expected JSON")
         if not isinstance(data, dict) or "update_id" not in data:
+            log.warning("telegram webhook: malformed update refused (no update_id)")
             return web.Response(status=400, text="expected a Telegram update")
         try:
             await channel.feed_webhook(data)
