@@ -170,3 +170,13 @@ async def test_the_command_line_exit_codes(tmp_path: Path) -> None:
     assert (await run("store", "check"))[0] == 1
     assert (await run("store", "repair"))[0] == 0
     assert (await run("store", "check"))[0] == 0
+
+
+def test_check_works_while_the_bot_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeded(tmp_path)
+    with Store(tmp_path) as store:
+        store.table("users").insert({"phone": "+8499"})
+        assert run_store(tmp_path, "check") == 0
+    assert "log-00000001.jsonl: ok, " in capsys.readouterr().out
