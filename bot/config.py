@@ -44,6 +44,10 @@ class Settings:
     zalo_bot_token: str = field(default="", metadata=SECRET)
     zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_bot_webhook_secret: str = field(default="", metadata=SECRET)
+    # Renew the OA access token this long before it expires (it lives about 25 hours).
+    zalo_oa_renew_margin_hours: float = 1.0
+    # "message_id": an answer to a user's message goes as a reply to it; "user_id": never.
+    zalo_oa_reply_mode: str = "message_id"
     order_reminder_hours: float = 12.0
     order_expiry_hours: float = 24.0
     log_level: str = "INFO"
@@ -142,6 +146,11 @@ class _ZaloSettings(TypedDict):
     zalo_bot_token: str
     zalo_bot_api_base_url: str
     zalo_bot_webhook_secret: str
+    zalo_oa_renew_margin_hours: float
+    zalo_oa_reply_mode: str
+
+
+ZALO_REPLY_MODES = ("message_id", "user_id")
 
 
 def _zalo(get: Callable[..., str]) -> _ZaloSettings:
@@ -176,6 +185,9 @@ def _zalo(get: Callable[..., str]) -> _ZaloSettings:
         raise ConfigError(
             "ZALO_BOT_WEBHOOK_SECRET needs an https:// PUBLIC_BASE_URL for Zalo to reach"
         )
+    reply_mode = get("ZALO_OA_REPLY_MODE", "message_id").lower()
+    if reply_mode not in ZALO_REPLY_MODES:
+        raise ConfigError(f"ZALO_OA_REPLY_MODE must be message_id or user_id, not {reply_mode!r}")
     urls = {
         "ZALO_API_BASE_URL": get("ZALO_API_BASE_URL", "https://openapi.zalo.me"),
         "ZALO_OAUTH_BASE_URL": get("ZALO_OAUTH_BASE_URL", "https://oauth.zaloapp.com"),
@@ -195,4 +207,8 @@ def _zalo(get: Callable[..., str]) -> _ZaloSettings:
         "zalo_bot_token": bot_token,
         "zalo_bot_api_base_url": urls["ZALO_BOT_API_BASE_URL"].rstrip("/"),
         "zalo_bot_webhook_secret": secret,
+        "zalo_oa_renew_margin_hours": _hours(
+            get("ZALO_OA_RENEW_MARGIN_HOURS", "1"), "ZALO_OA_RENEW_MARGIN_HOURS"
+        ),
+        "zalo_oa_reply_mode": reply_mode,
     }

@@ -30,8 +30,8 @@ def _target(ctx: Ctx) -> User | None:
 
 
 def _app(ctx: Ctx, user: User) -> str:
-    route = ctx.services.notifier.route(user)
-    return _app_name(route[0] if route else user.last_channel.partition(":")[0])
+    routes = ctx.services.notifier.routes(user)
+    return _app_name(routes[0][0] if routes else user.last_channel.partition(":")[0])
 
 
 def _app_name(channel: str) -> str:

@@ -113,7 +113,7 @@ async def test_unfollow_marks_the_user_unreachable(zalo: ZaloBot) -> None:
 
 async def test_webhook_mode_checks_the_secret(tmp_path: Path, clock: FakeClock) -> None:
     secret = "s3cret-Zalo-bot"
-    async with FakeZaloOA() as oa_fake, FakeZaloBot() as bot_fake:
+    async with FakeZaloOA(clock=clock.now) as oa_fake, FakeZaloBot() as bot_fake:
         zalo = await start_zalo_bot(
             tmp_path / "data",
             clock,

@@ -69,14 +69,14 @@ async def test_zalo_account_linked_to_telegram_after_the_code(zalo: ZaloBot) -> 
     assert len([u for u in users.all() if u.phone == "+84912345678"]) == 1  # duplicate gone
     assert len(zalo.app.services.listings.of_farmer(linked.id)) == listing_count
     # Notifications now go to Zalo, where the farmer wrote last...
-    assert zalo.app.services.notifier.route(linked) == ("zalo_oa", "z1")
+    assert zalo.app.services.notifier.routes(linked)[0] == ("zalo_oa", "z1")
     assert await zalo.app.services.notifier.notify(linked, lambda: [Reply("Có đơn hàng mới")])
     assert zalo.oa_fake.texts("z1")[-1] == "Có đơn hàng mới"
     # ...and back to Telegram once they use it again; it is the same registered account.
     await telegram.say("/menu")
     assert "Menu chính" in telegram.text()
     again = users.by_key("telegram:1")
-    assert again is not None and zalo.app.services.notifier.route(again) == ("telegram", "1")
+    assert again is not None and zalo.app.services.notifier.routes(again)[0] == ("telegram", "1")
 
 
 async def test_declining_registers_separately(zalo: ZaloBot) -> None:

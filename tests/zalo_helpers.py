@@ -163,7 +163,7 @@ class BotUser:
 @pytest.fixture
 async def zalo(tmp_path: Path, clock: FakeClock) -> AsyncIterator[ZaloBot]:
     """The bot running with both Zalo channels against fresh fakes."""
-    async with FakeZaloOA() as oa_fake, FakeZaloBot() as bot_fake:
+    async with FakeZaloOA(clock=clock.now) as oa_fake, FakeZaloBot() as bot_fake:
         bot = await start_zalo_bot(tmp_path / "data", clock, oa_fake, bot_fake)
         try:
             yield bot

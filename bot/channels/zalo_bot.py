@@ -15,8 +15,7 @@ import aiohttp
 from bot.channels.plain import incoming_text
 from bot.channels.zalo_broadcast import ZaloBotDirect
 from bot.channels.zalo_common import (
-    Progress,
-    Sessions,
+    ZaloChannel,
     ZaloError,
     media_url,
     publish_document,
@@ -62,8 +61,9 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         "event_id": event_id,
     }
     text = str(message.get("text") or message.get("caption") or "")
-    if event == "message.image.received" or message.get("photo"):
-        return Incoming(kind="photo", photo=str(message.get("photo") or ""), text=text, **base)
+    photo = str(message.get("photo") or message.get("photo_url") or "")  # SDKs disagree
+    if event == "message.image.received" or photo:
+        return Incoming(kind="photo", photo=photo, text=text, **base)
     if event == "message.sticker.received":
         return Incoming(kind="sticker", **base)
     if event == "message.voice.received":
@@ -82,21 +82,13 @@ def _updates(result: Any) -> list[dict[str, Any]]:
     return [result] if isinstance(result, dict) and result else []
 
 
-class ZaloBotChannel:
+class ZaloBotChannel(ZaloChannel):
     """One Zalo Bot account, feeding the engine."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.media_dir = settings.data_dir / "media"
-        self._sessions = Sessions()
-        self._progress = Progress()
-        self._tasks: set[asyncio.Task[None]] = set()
+        super().__init__(settings, engine, CHANNEL, self.send, ZaloBotDirect(self))
         self._poller: asyncio.Task[None] | None = None
-        self._http: aiohttp.ClientSession | None = None
         self.received = 0  # updates accepted so far (tests wait on it; a health figure)
-        engine.services.notifier.register(CHANNEL, self.send)
-        engine.services.outbox.register(CHANNEL, ZaloBotDirect(self))
 
     @property
     def webhook_url(self) -> str:
@@ -173,20 +165,13 @@ class ZaloBotChannel:
     def accept(self, update: dict[str, Any]) -> None:
         """Handle an update in the background (polling goes on; webhooks answer at once)."""
         self.received += 1
-        task = asyncio.create_task(self._process_logged(update))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._process_logged(update))
 
     async def _process_logged(self, update: dict[str, Any]) -> None:
         try:
             await self.process(update)
         except Exception:  # a background task: nobody else would ever see the error
             log.exception("error while handling a %s event", CHANNEL)
-
-    async def idle(self) -> None:
-        """Wait until every accepted update has been handled."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def process(self, update: dict[str, Any]) -> None:
         """Answer one update through the engine."""

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
 
 from bot.channels.plain import PlainSession
+from bot.core.notify import Sender
 from bot.core.types import Reply
 from bot.private_files import write_private
 from bot.services.users import UserRepo
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.core.engine import Engine
+    from bot.services.outbox import DirectSender
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +37,39 @@ class ZaloError(Exception):
     def __init__(self, message: str, code: int = 0) -> None:
         super().__init__(message)
         self.code = code
+
+
+class ZaloChannel:
+    """What both Zalo channels set up alike: engine wiring, per-chat state, background events."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        channel: str,
+        sender: Sender,
+        direct: DirectSender,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.media_dir = settings.data_dir / "media"
+        self._sessions = Sessions()
+        self._progress = Progress()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._http: aiohttp.ClientSession | None = None
+        engine.services.notifier.register(channel, sender)
+        engine.services.outbox.register(channel, direct)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run an event's handling in the background, kept until it is done."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until every accepted event has been handled."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
 class Sessions:

@@ -1,8 +1,14 @@
 """Zalo Official Account: signed webhook events in, the OA message API out.
 
 Events are acknowledged at once and handled in the background. Flow buttons become template
-buttons (up to five; numbered lines beyond). The access token is renewed once on an expiry
-error and the send retried; the OA may only message a user within 48 hours of their message.
+buttons (up to five; numbered lines beyond). An answer to a user's message goes as a reply to
+it (`recipient.message_id`, Zalo's free reply quota), other messages to the user id.
+
+The access token lives about 25 hours: it is renewed a margin before it expires (by a timer,
+and before a send), and on a token error with the send retried once. The refresh token works
+once, so each renewal is stored before the new token is used, and a refused renewal is not
+retried for RENEW_RETRY; the admins are told. The OA may only message a user within 48 hours
+of their message; Zalo's own window and quota refusals make the user "out of reach".
 """
 
 from __future__ import annotations
@@ -20,8 +26,7 @@ import aiohttp
 from bot.channels.plain import incoming_text
 from bot.channels.zalo_broadcast import ZaloOADirect
 from bot.channels.zalo_common import (
-    Progress,
-    Sessions,
+    ZaloChannel,
     ZaloError,
     media_url,
     publish_document,
@@ -33,12 +38,13 @@ from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.fmt import to_plain
 from bot.core.types import Button, Incoming, Reply
+from bot.services.alerts import ZALO_OA_TOKEN
 from bot.services.users import User
 from bot.text import split_message
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHANNEL", "OutsideWindow", "ZaloOAChannel", "to_incoming"]
+__all__ = ["CHANNEL", "OutsideWindow", "ZaloOAChannel", "is_probe", "to_incoming"]
 
 CHANNEL = "zalo_oa"
 TEXT_LIMIT = 2000
@@ -47,8 +53,16 @@ TITLE_MAX = 100
 WORKERS = 16
 # Our payloads come back as the user's text; the mark tells them from anything typed.
 BUTTON_MARK = "#nds:"
-# Error codes that mean the access token is invalid or expired: renew it and retry once.
-TOKEN_ERRORS = frozenset({-216, -201, -124, -14014})
+# The access token is invalid (-216), expired or removed (-220), or refused (-124): renew it
+# and retry once.
+TOKEN_ERRORS = frozenset({-216, -220, -124})
+# An invalid parameter (a field too long, a message_id Zalo will not reply to): never renew.
+INVALID_PARAM = -201
+# Zalo will not deliver to this user now (outside its window, quota used): out of reach.
+OUT_OF_REACH = frozenset({-230, -232, -213})
+TOKEN_TICK_SECONDS = 60.0  # how often the timer looks at the token's expiry
+RENEW_RETRY = 3600.0  # seconds before a refused renewal is asked for again
+TOKEN_LIFETIME = 90_000  # seconds, when Zalo's answer does not say (documented "90000")
 _NUMBERED = re.compile(r"^\d+\.\s")
 
 
@@ -94,36 +108,42 @@ def to_incoming(data: dict[str, Any]) -> Incoming | None:
     return Incoming(kind="other", text=caption, **base)
 
 
+def is_probe(body: bytes) -> bool:
+    """Whether a webhook call is Zalo's URL check: an empty or `{}` body, no event."""
+    if not body.strip():
+        return True
+    try:
+        return bool(json.loads(body) == {})
+    except ValueError:
+        return False
+
+
 def _follower(data: dict[str, Any]) -> str:
     who = data.get("follower") or data.get("sender") or {}
     return str(who.get("id") or "")
 
 
-class ZaloOAChannel:
+class ZaloOAChannel(ZaloChannel):
     """One Official Account, feeding the engine."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.media_dir = settings.data_dir / "media"
+        super().__init__(settings, engine, CHANNEL, self.send, ZaloOADirect(self))
         initial = OAToken(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)
         self.tokens = TokenFile(settings.data_dir / "zalo_oa_token.json", initial)
         self._token = self.tokens.load()
         self.windows = WindowBook(engine.services.store)
-        self._sessions = Sessions()
-        self._progress = Progress()
         self._refresh_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._refused_until = 0.0  # no renewal asked for before then (epoch seconds)
+        self._refusal = ""  # what Zalo said when it last refused a renewal
         # Few events worked on at once, so the webhook's own answers are never kept waiting.
         self._working = asyncio.Semaphore(WORKERS)
-        self._http: aiohttp.ClientSession | None = None
-        engine.services.notifier.register(CHANNEL, self.send)
-        engine.services.outbox.register(CHANNEL, ZaloOADirect(self))
         engine.services.deletion_hooks.append(self._forget)
+        engine.services.jobs.append(self.token_timer)
 
     async def start(self) -> None:
-        """Open the HTTP session (events arrive on the webhook)."""
+        """Open the HTTP session (events arrive on the webhook); renew a token of unknown age."""
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        await self._renew_quietly()  # only when its expiry is unknown or near
 
     async def stop(self) -> None:
         """Finish events in progress, then close the HTTP session."""
@@ -151,9 +171,7 @@ class ZaloOAChannel:
 
     def accept(self, data: dict[str, Any]) -> None:
         """Handle a verified event in the background (the webhook must answer within 2 s)."""
-        task = asyncio.create_task(self._process_logged(data))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._process_logged(data))
 
     async def _process_logged(self, data: dict[str, Any]) -> None:
         try:
@@ -161,11 +179,6 @@ class ZaloOAChannel:
                 await self.process(data)
         except Exception:  # a background task: nobody else would ever see the error
             log.exception("error while handling a %s event", CHANNEL)
-
-    async def idle(self) -> None:
-        """Wait until every accepted event has been handled."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def process(self, data: dict[str, Any]) -> None:
         """Handle one event: follow/unfollow, or a message answered through the engine."""
@@ -187,8 +200,11 @@ class ZaloOAChannel:
         self.windows.user_wrote(user_id, services.clock.now())
         msg = self._press(user_id, msg)
         replies = await self.engine.handle(msg)
+        reply_to = ""
+        if self.settings.zalo_oa_reply_mode == "message_id":
+            reply_to = str((data.get("message") or {}).get("msg_id") or "")
         try:
-            await self.send(user_id, replies, partial=True)
+            await self.send(user_id, replies, partial=True, reply_to=reply_to)
         except (TimeoutError, ZaloError, OutsideWindow, aiohttp.ClientError):
             log.exception("could not answer OA user %s", user_id)
 
@@ -216,11 +232,14 @@ class ZaloOAChannel:
             return False
         return self.windows.refusal(user_id, self.engine.services.clock.now()) is None
 
-    async def send(self, user_id: str, replies: list[Reply], *, partial: bool = False) -> None:
+    async def send(
+        self, user_id: str, replies: list[Reply], *, partial: bool = False, reply_to: str = ""
+    ) -> None:
         """Deliver replies to a user; raises OutsideWindow when the OA may not write now.
 
         All or nothing: when the window lacks room for every message, none is sent, unless
-        `partial` (an answer to the user's own message: what fits beats nothing).
+        `partial` (an answer to the user's own message: what fits beats nothing). With
+        `reply_to` (the user's msg_id) the messages go as replies to that message.
         """
         replies = [without_keyboards(r) for r in self._progress.keep(user_id, replies)]
         self._sessions.get(user_id).render(replies)  # remembers buttons for typed numbers
@@ -237,7 +256,7 @@ class ZaloOAChannel:
         done = 0
         try:
             for message in fits:
-                await self._send_message(user_id, message)
+                reply_to = await self._send_message(user_id, message, reply_to)
                 done += 1
         finally:
             if done:
@@ -287,9 +306,39 @@ class ZaloOAChannel:
         # "hide": the tap reaches us as a message the user does not see echoed in the chat.
         return {"title": title, "type": "oa.query.hide", "payload": BUTTON_MARK + button.payload}
 
-    async def _send_message(self, user_id: str, message: dict[str, Any]) -> None:
-        """POST one message (the caller checked the window), renewing the token once."""
-        body = {"recipient": {"user_id": user_id}, "message": message}
+    async def _send_message(self, user_id: str, message: dict[str, Any], reply_to: str) -> str:
+        """POST one message (the caller checked the window); the reply_to for the next one.
+
+        A reply Zalo refuses as an invalid parameter is sent once more to the user id, and the
+        rest of the answer goes that way too. Raises OutsideWindow when Zalo will not deliver
+        to the user now, ZaloError for any other refusal.
+        """
+        await self._renew_quietly()
+        recipient = {"message_id": reply_to} if reply_to else {"user_id": user_id}
+        data = await self._post_message(recipient, message)
+        if _error(data) == INVALID_PARAM and reply_to:
+            log.info("Zalo OA refused a reply to message %s; sending to the user id", reply_to)
+            reply_to = ""
+            data = await self._post_message({"user_id": user_id}, message)
+        code = _error(data)
+        if code == 0:
+            return reply_to
+        detail = f"{code} {data.get('message', '')}".strip()
+        if code in OUT_OF_REACH:
+            raise OutsideWindow(user_id, f"Zalo answered {detail}")
+        if code == INVALID_PARAM:
+            log.warning(
+                "Zalo OA refused a %s message: invalid parameter (%s)", _kind(message), detail
+            )
+        else:
+            log.warning("Zalo OA send of a %s message failed: %s", _kind(message), detail)
+        raise ZaloError(f"OA send failed: {detail}", code)
+
+    async def _post_message(
+        self, recipient: dict[str, str], message: dict[str, Any]
+    ) -> dict[str, Any]:
+        """POST a message; on a token error renew the pair once and POST it again."""
+        body = {"recipient": recipient, "message": message}
         url = f"{self.settings.zalo_api_base_url}/v3.0/oa/message/cs"
         used = self._token
         data = await self._post_json(url, body, used.access_token)
@@ -297,8 +346,7 @@ class ZaloOAChannel:
             log.info("OA access token rejected (%s); renewing it", _error(data))
             await self._refresh(used)
             data = await self._post_json(url, body, self._token.access_token)
-        if _error(data) != 0:
-            raise ZaloError(f"OA send failed: {_error(data)} {data.get('message', '')}")
+        return data
 
     async def _post_json(self, url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         http = self._session()
@@ -308,41 +356,114 @@ class ZaloOAChannel:
             raise ZaloError(f"unexpected OA answer (HTTP {response.status})")
         return data
 
+    # --- the token pair -------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.engine.services.clock.now().timestamp()
+
+    def _renewable(self, token: OAToken) -> bool:
+        return bool(token.refresh_token and self.settings.zalo_app_secret)
+
+    def renewal_due(self) -> bool:
+        """Whether the pair should be renewed now: its expiry is unknown, near, or past."""
+        token, now = self._token, self._now()
+        if not self._renewable(token) or now < self._refused_until:
+            return False
+        margin = self.settings.zalo_oa_renew_margin_hours * 3600
+        return not token.expires_at or token.expires_at - now <= margin
+
+    async def renew_if_due(self) -> bool:
+        """Renew the pair if `renewal_due`; whether it was renewed (ZaloError if refused)."""
+        if not self.renewal_due():
+            return False
+        used = self._token
+        await self._refresh(used)
+        return self._token != used
+
+    async def token_timer(self) -> None:
+        """The background job: renew ahead of expiry even when nobody writes."""
+        while True:
+            await self._renew_quietly()
+            await asyncio.sleep(TOKEN_TICK_SECONDS)
+
+    async def _renew_quietly(self) -> None:
+        """Renew if due; a failure is logged (and the admins alerted), the caller goes on."""
+        try:
+            await self.renew_if_due()
+        except (ZaloError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not renew the OA token ahead of its expiry: %s", exc)
+
     async def _refresh(self, used: OAToken) -> None:
         """Renew the token pair once, storing it durably before it is used."""
         async with self._refresh_lock:
             if self._token != used:
                 return  # another send renewed it while we waited
-            s = self.settings
-            if not used.refresh_token or not s.zalo_app_secret:
-                raise ZaloError("the OA access token expired and no refresh token is configured")
-            form = {
-                "refresh_token": used.refresh_token,
-                "app_id": s.zalo_app_id,
-                "grant_type": "refresh_token",
-            }
-            url = f"{s.zalo_oauth_base_url}/v4/oa/access_token"
-            http = self._session()
-            async with http.post(
-                url, data=form, headers={"secret_key": s.zalo_app_secret}
-            ) as resp:
+            refusal = await self._renew(used)
+        if refusal:  # told outside the lock: an admin on this OA is sent to with the old token
+            services = self.engine.services
+            await services.alerts.raise_alert(ZALO_OA_TOKEN, refusal, services.clock.now())
+            raise ZaloError(f"renewing the OA token failed: {refusal}")
+
+    async def _renew(self, used: OAToken) -> str:
+        """Ask Zalo for a new pair and store it; what Zalo refused with, or "" when renewed."""
+        now = self._now()
+        if now < self._refused_until:
+            return self._refusal  # refused a moment ago: asking again would be refused too
+        s = self.settings
+        if not self._renewable(used):
+            return "the access token expired and no refresh token is configured"
+        form = {
+            "refresh_token": used.refresh_token,
+            "app_id": s.zalo_app_id,
+            "grant_type": "refresh_token",
+        }
+        url = f"{s.zalo_oauth_base_url}/v4/oa/access_token"
+        http = self._session()
+        async with http.post(url, data=form, headers={"secret_key": s.zalo_app_secret}) as resp:
+            try:
                 data = await resp.json(content_type=None)
-            if not isinstance(data, dict) or not data.get("access_token"):
-                detail = (
-                    data.get("error_description") or data.get("error")
-                    if isinstance(data, dict)
-                    else data
-                )
-                raise ZaloError(f"renewing the OA token failed: {detail}")
-            token = OAToken(str(data["access_token"]), str(data.get("refresh_token") or ""))
-            self.tokens.save(token)  # the old refresh token is spent: persist before use
-            self._token = token
-            log.info("OA access token renewed")
+            except ValueError:
+                data = None
+        if not isinstance(data, dict):  # a proxy's error page: try again later, no alert
+            raise ZaloError(f"unexpected answer renewing the OA token (HTTP {resp.status})")
+        if not data.get("access_token"):
+            said = data.get("error_description") or data.get("message") or "no access token"
+            self._refusal = f"{data.get('error', '')} {said}".strip()
+            self._refused_until = now + RENEW_RETRY
+            log.error("Zalo refused to renew the OA token: %s", self._refusal)
+            return self._refusal
+        lifetime = _seconds(data.get("expires_in"))
+        token = OAToken(
+            str(data["access_token"]), str(data.get("refresh_token") or ""), now + lifetime
+        )
+        self.tokens.save(token)  # the old refresh token is spent: persist before use
+        self._token = token
+        self._refused_until, self._refusal = 0.0, ""
+        self.engine.services.alerts.clear(ZALO_OA_TOKEN)
+        log.info("OA access token renewed; it expires in %d s", lifetime)
+        return ""
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
             raise ZaloError("the Zalo OA channel is not started")
         return self._http
+
+
+def _kind(message: dict[str, Any]) -> str:
+    """What kind of message a body is, for the logs."""
+    attachment = message.get("attachment") or {}
+    if (attachment.get("payload") or {}).get("template_type") == "media":
+        return "photo"
+    return "text with buttons" if attachment else "text"
+
+
+def _seconds(value: Any) -> float:
+    """Zalo's expires_in (a string of seconds); TOKEN_LIFETIME when missing or malformed."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return float(TOKEN_LIFETIME)
+    return seconds if seconds > 0 else float(TOKEN_LIFETIME)
 
 
 def _error(data: dict[str, Any]) -> int:

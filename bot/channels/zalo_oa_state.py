@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.core.notify import Unreachable
 from bot.logging_setup import MASK
 from bot.private_files import write_private
 from bot.storage.db import Store
@@ -20,10 +21,11 @@ FREE_MESSAGES = 8
 
 @dataclass(frozen=True)
 class OAToken:
-    """An access token and the single-use refresh token that renews it."""
+    """An access token, the single-use refresh token that renews it, and when it expires."""
 
     access_token: str
     refresh_token: str
+    expires_at: float = 0.0  # epoch seconds; 0 when unknown (a configured or older stored pair)
 
 
 class TokenFile:
@@ -40,7 +42,8 @@ class TokenFile:
         data = json.loads(self.path.read_text(encoding="utf-8"))
         if data.get("configured", "") != self._initial.refresh_token:
             return self._initial  # the operator configured a new pair since: it is newer
-        token = OAToken(str(data["access_token"]), str(data["refresh_token"]))
+        expires_at = float(data.get("expires_at") or 0.0)
+        token = OAToken(str(data["access_token"]), str(data["refresh_token"]), expires_at)
         MASK.add(token.access_token, token.refresh_token)
         return token
 
@@ -56,7 +59,7 @@ class TokenFile:
             os.close(fd)
 
 
-class OutsideWindow(Exception):
+class OutsideWindow(Unreachable):
     """The OA may not message this user now (no recent message from them, or quota used)."""
 
     def __init__(self, user_id: str, reason: str) -> None:

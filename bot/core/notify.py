@@ -1,7 +1,8 @@
 """Messages to users other than the one being answered: order alerts, relays, broadcasts.
 
 Each channel registers a sender; a notification goes to the channel the user wrote from last,
-rendered in the recipient's own language.
+rendered in the recipient's own language. When that platform will not deliver to the user now
+(Zalo OA outside its reply window or quota), the user's other linked channels are tried in turn.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ log = logging.getLogger(__name__)
 # A channel's sender: (platform chat id, replies) -> None; raises on failure.
 Sender = Callable[[str, list[Reply]], Awaitable[None]]
 
+# What became of a notification.
+SENT = "sent"
+OUT_OF_REACH = "out_of_reach"  # every route's platform refused to deliver to the user now
+FAILED = "failed"  # no route, a blocked user, or an error (worth trying again later)
+
+
+class Unreachable(Exception):
+    """A sender's platform will not deliver to this user now (not an error of ours)."""
+
 
 class Notifier:
     """Routes messages for a user to the right channel."""
@@ -38,28 +48,42 @@ class Notifier:
         """Channels that can deliver."""
         return list(self._senders)
 
-    def route(self, user: User) -> tuple[str, str] | None:
-        """(channel, platform id) a notification to `user` should use, if any."""
-        keys = [user.last_channel, *user.ident]
-        for key in keys:
+    def routes(self, user: User) -> list[tuple[str, str]]:
+        """(channel, platform id) pairs to reach `user` by, the channel they used last first."""
+        found: list[tuple[str, str]] = []
+        for key in [user.last_channel, *user.ident]:
             channel, _, platform_id = key.partition(":")
-            if channel in self._senders and key in user.ident:
-                return channel, platform_id
-        return None
+            route = (channel, platform_id)
+            if channel in self._senders and key in user.ident and route not in found:
+                found.append(route)
+        return found
 
     async def notify(self, user: User, build: Callable[[], list[Reply]]) -> bool:
         """Send what `build` makes (called in the user's language); False if it could not go."""
-        route = self.route(user)
-        if route is None or user.blocked:
+        return await self.deliver(user, build) == SENT
+
+    async def deliver(self, user: User, build: Callable[[], list[Reply]]) -> str:
+        """Send what `build` makes on the first route that takes it: SENT, OUT_OF_REACH, FAILED."""
+        routes = self.routes(user)
+        if not routes or user.blocked:
             log.info("no way to reach user %s now", user.id)
-            return False
+            return FAILED
         with use_locale(user.lang):
             replies = build()
-        try:
-            if self._before_send is not None:
+        if self._before_send is not None:
+            try:
                 await self._before_send()
-            await self._senders[route[0]](route[1], replies)
-        except Exception:
-            log.exception("notifying user %s on %s failed", user.id, route[0])
-            return False
-        return True
+            except Exception:
+                log.exception("notifying user %s: could not save first", user.id)
+                return FAILED
+        for channel, platform_id in routes:
+            try:
+                await self._senders[channel](platform_id, replies)
+            except Unreachable as exc:
+                log.info("user %s is out of reach on %s: %s", user.id, channel, exc)
+                continue  # the platform's rules, not a fault: try their other app
+            except Exception:
+                log.exception("notifying user %s on %s failed", user.id, channel)
+                return FAILED
+            return SENT
+        return OUT_OF_REACH

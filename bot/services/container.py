@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.media import MediaStore
 from bot.core.notify import Notifier
+from bot.services.alerts import Alerts
 from bot.services.broadcast import BroadcastRepo
 from bot.services.catalog import Directory
 from bot.services.console_links import Links
@@ -59,6 +60,8 @@ class Services:
     jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # The broadcast outbox; built right after the notifier it reports through.
     outbox: Outbox = field(init=False)
+    # Problems for the admins (told on their channel, shown on the console dashboard).
+    alerts: Alerts = field(init=False)
 
     def delete_user(self, user: User) -> None:
         """Erase a user and everything features stored for them."""
@@ -106,6 +109,7 @@ def build_services(
         rate=settings.telegram_max_rate,
     )
     services.jobs.append(services.outbox.job())
+    services.alerts = Alerts(store, users, services.notifier)
     services.deletion_hooks.append(services.roles.forget_user)
     services.deletion_hooks.append(services.broadcasts.forget_author)
     services.deletion_hooks.append(services.outbox.forget_user)

@@ -75,7 +75,7 @@ async def send_notices(services: Services) -> int:
     for order in orders.notices():
         party = order.buyer_id if order.notice == "buyer" else order.farmer_id
         user = services.users.get(party) if party else None
-        if user is None or user.blocked or services.notifier.route(user) is None:
+        if user is None or user.blocked or not services.notifier.routes(user):
             orders.told(order.id, services.clock.now())
             continue
         if order.notice == "buyer":

@@ -85,6 +85,15 @@ class UserRepo:
             User.from_doc(dict(d), d.doc_id) for d in self._store.find(self._table, "roles", role)
         ]
 
+    def admins(self) -> list[User]:
+        """Every admin: granted the role, or configured by Telegram id (ADMIN_TELEGRAM_IDS)."""
+        found = {u.id: u for u in self.with_role(ADMIN)}
+        for key in sorted(self._admin_keys):
+            user = self.by_key(key)
+            if user is not None:
+                found.setdefault(user.id, user)
+        return list(found.values())
+
     def all(self) -> list[User]:
         """Every user (for reports and broadcasts; not for hot paths)."""
         return [User.from_doc(dict(d), d.doc_id) for d in self._table.all()]

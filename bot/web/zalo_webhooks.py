@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 
 from bot.channels.zalo_bot import WEBHOOK_PATH, ZaloBotChannel
-from bot.channels.zalo_oa import ZaloOAChannel
+from bot.channels.zalo_oa import ZaloOAChannel, is_probe
 from bot.channels.zalo_shapes import bot_update_problem, oa_event_problem
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,9 @@ def add_zalo_oa_webhook(app: web.Application, channel: ZaloOAChannel) -> None:
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
+        if is_probe(body):  # the developer console checking the URL: no event, nothing to do
+            log.info("Zalo OA webhook URL check from %s answered", request.remote)
+            return web.json_response({"ok": True})
         try:
             data = json.loads(body)
         except ValueError:

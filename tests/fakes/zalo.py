@@ -12,8 +12,9 @@ import contextlib
 import hashlib
 import itertools
 import json
-import secrets
 from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 import aiohttp
@@ -23,6 +24,11 @@ OA_TEXT_MAX = 2000
 OA_BUTTONS_MAX = 5
 OA_BUTTON_TYPES = {"oa.query.show", "oa.query.hide", "oa.open.url", "oa.open.phone", "oa.open.sms"}
 TOKEN_INVALID = -216
+TOKEN_EXPIRED = -220
+INVALID_PARAM = -201
+OUTSIDE_WINDOW = -230
+TOKEN_LIFETIME = timedelta(seconds=90_000)  # "expires_in": "90000", about 25 hours
+REPLY_WINDOW = timedelta(hours=48)
 BOT_TEXT_MAX = 2000
 
 
@@ -60,48 +66,103 @@ class _Server:
 
 
 class FakeZaloOA(_Server):
-    """The OA message API, the OAuth token endpoint, and the OA's users."""
+    """The OA message API, the OAuth token endpoint, and the OA's users.
 
-    def __init__(self, app_id: str = "4321", oa_secret_key: str = "oa-secret-key") -> None:
+    Given a clock (the test's), it keeps time as Zalo does: an access token expires
+    TOKEN_LIFETIME after it was issued (−220), and a user who has not written within `window`
+    cannot be sent to (−230). An over-long field is an invalid parameter (−201).
+    """
+
+    def __init__(
+        self,
+        app_id: str = "4321",
+        oa_secret_key: str = "oa-secret-key",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         super().__init__()
         self.app_id = app_id
         self.oa_secret_key = oa_secret_key
+        self.clock = clock
         self.app_secret = "app-secret"
         self.access_token = "access-1"
         self.refresh_token = "refresh-1"
+        self.access_expires = self._in(TOKEN_LIFETIME)
+        self.expired_tokens: set[str] = set()
         self.spent_refresh_tokens: list[str] = []
         self.refreshes = 0
-        self.rejected_sends = 0
-        self.sent: list[dict[str, Any]] = []  # {"user_id", "message"} in order
+        self.rejected_sends = 0  # sends refused for their access token
+        self.sent: list[dict[str, Any]] = []  # {"user_id", "message", "reply_to"} in order
+        self.errors: list[tuple[int, str]] = []  # (code, why) of every other refused send
+        self.text_max = OA_TEXT_MAX  # a test may lower it: Zalo's real limits are not all known
+        self.window = REPLY_WINDOW
+        self.last_interaction: dict[str, datetime] = {}
+        self.refusals: dict[str, int] = {}  # user id -> the error code every send to them gets
+        self.accept_message_id = True  # whether `recipient.message_id` (a reply) is accepted
         self.webhook_url = ""
+        self._msg_owner: dict[str, str] = {}  # a user's msg_id -> that user
         self._ids = itertools.count(1)
         self.app.router.add_post("/v3.0/oa/message/cs", self._send)
         self.app.router.add_post("/v4/oa/access_token", self._token)
+
+    def _in(self, delta: timedelta) -> datetime | None:
+        return self.clock() + delta if self.clock is not None else None
 
     # --- the platform ---------------------------------------------------------------------
 
     def expire_token(self) -> None:
         """The current access token stops working (as after its ~25 hours)."""
-        self.access_token = "expired-" + secrets.token_hex(4)
+        self.expired_tokens.add(self.access_token)
 
-    async def _send(self, request: web.Request) -> web.Response:
-        if request.headers.get("access_token") != self.access_token:
+    def _token_error(self, token: str) -> web.Response | None:
+        if token != self.access_token:
             self.rejected_sends += 1
             return web.json_response(
                 {"error": TOKEN_INVALID, "message": "Access token is invalid"}
             )
+        now = self.clock() if self.clock is not None else None
+        late = now is not None and self.access_expires is not None and now >= self.access_expires
+        if token in self.expired_tokens or late:
+            self.rejected_sends += 1
+            return web.json_response(
+                {"error": TOKEN_EXPIRED, "message": "Access token has expired or been removed"}
+            )
+        return None
+
+    async def _send(self, request: web.Request) -> web.Response:
+        refused = self._token_error(request.headers.get("access_token", ""))
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
         except ValueError:
             return self._invalid("body is not JSON")
-        user_id = (body.get("recipient") or {}).get("user_id")
+        recipient = body.get("recipient") or {}
         message = body.get("message")
+        reply_to = recipient.get("message_id")
+        user_id = recipient.get("user_id")
+        if reply_to is not None:
+            if user_id is not None:
+                return self._invalid("recipient takes user_id or message_id, not both")
+            if not self.accept_message_id or reply_to not in self._msg_owner:
+                return self._error(INVALID_PARAM, f"invalid recipient.message_id {reply_to!r}")
+            user_id = self._msg_owner[reply_to]
         if not isinstance(user_id, str) or not isinstance(message, dict):
-            return self._invalid("recipient.user_id and message are required")
+            return self._invalid("recipient (user_id or message_id) and message are required")
         problem = self._check_message(message)
         if problem:
             return self._invalid(problem)
-        self.sent.append({"user_id": user_id, "message": message})
+        text = message.get("text")
+        if isinstance(text, str) and len(text) > self.text_max:
+            return self._error(INVALID_PARAM, f"text longer than {self.text_max} characters")
+        if user_id in self.refusals:
+            return self._error(self.refusals[user_id], "cannot send to this user now")
+        if self.clock is not None:
+            wrote = self.last_interaction.get(user_id)
+            if wrote is None or self.clock() - wrote > self.window:
+                return self._error(
+                    OUTSIDE_WINDOW, "User has not interacted with the OA in the allowed window"
+                )
+        self.sent.append({"user_id": user_id, "message": message, "reply_to": reply_to or ""})
         return web.json_response(
             {"error": 0, "message": "Success", "data": {"message_id": f"m{next(self._ids)}"}}
         )
@@ -131,8 +192,13 @@ class FakeZaloOA(_Server):
         return ""
 
     def _invalid(self, why: str) -> web.Response:
+        """A request no correct client sends: a violation, answered −201 as Zalo does."""
         self.violations.append(why)
-        return web.json_response({"error": -204, "message": why})
+        return self._error(INVALID_PARAM, why)
+
+    def _error(self, code: int, why: str) -> web.Response:
+        self.errors.append((code, why))
+        return web.json_response({"error": code, "message": why})
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -151,11 +217,12 @@ class FakeZaloOA(_Server):
         self.refreshes += 1
         self.access_token = f"access-{self.refreshes + 1}"
         self.refresh_token = f"refresh-{self.refreshes + 1}"
+        self.access_expires = self._in(TOKEN_LIFETIME)
         return web.json_response(
             {
                 "access_token": self.access_token,
                 "refresh_token": self.refresh_token,
-                "expires_in": "90000",
+                "expires_in": str(int(TOKEN_LIFETIME.total_seconds())),
             }
         )
 
@@ -192,6 +259,17 @@ class FakeZaloOA(_Server):
             headers["X-ZEvent-Signature"] = prefix + self.sign(body, event["timestamp"])
         elif signature is not None:
             headers["X-ZEvent-Signature"] = signature
+        if event.get("event_name", "").startswith("user_send_"):
+            user_id = event["sender"]["id"]
+            self._msg_owner[event["message"]["msg_id"]] = user_id
+            if self.clock is not None:
+                self.last_interaction[user_id] = self.clock()
+        async with self.http.post(self.webhook_url, data=body, headers=headers) as response:
+            return response.status
+
+    async def probe(self, body: bytes = b"{}") -> int:
+        """The developer console checking the webhook URL: an unsigned POST; the HTTP status."""
+        headers = {"Content-Type": "application/json"}
         async with self.http.post(self.webhook_url, data=body, headers=headers) as response:
             return response.status
 
