@@ -1,18 +1,22 @@
 """How an order is shown to each party, and the messages each status change sends.
 
 Who sees what: the farmer sees the buyer's phone and address (she ships to them), the buyer
-sees the farmer's phone once the order is confirmed, an admin sees neither.
+sees the farmer's phone once the order is confirmed, an admin sees neither. A farmer no app can
+reach now (Zalo's reply window or quota) is called by their area's team, who are told to.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from bot.core.fmt import fmt
+from bot.core.notify import OUT_OF_REACH, SENT
 from bot.core.types import Button, Reply
 from bot.i18n import N_, _, format_moment, format_vnd
+from bot.services.handoff import team_of
 from bot.services.orders import (
     BOT,
     CANCELLED,
@@ -28,6 +32,9 @@ from bot.text import display_phone
 
 if TYPE_CHECKING:
     from bot.services.container import Services
+    from bot.services.users import User
+
+log = logging.getLogger(__name__)
 
 View = Literal["farmer", "buyer", "admin"]
 
@@ -132,12 +139,51 @@ def buyer_buttons(order: Order) -> list[list[Button]]:
     return []
 
 
-async def tell(services: Services, user_id: int, build: Callable[[], list[Reply]]) -> bool:
-    """Notify a party of an order (in their language), if they are still registered."""
+async def tell(
+    services: Services,
+    user_id: int,
+    build: Callable[[], list[Reply]],
+    order: Order | None = None,
+) -> bool:
+    """Notify a party of an order (in their language), if they are still registered.
+
+    With `order`, a farmer out of reach on every app gets their area's team told instead.
+    """
     user = services.users.get(user_id) if user_id else None
     if user is None:
         return False
-    return await services.notifier.notify(user, build)
+    outcome = await services.notifier.deliver(user, build)
+    if outcome == OUT_OF_REACH and order is not None and user.id == order.farmer_id:
+        await tell_team_unreachable(services, order, user)
+    return outcome == SENT
+
+
+async def tell_team_unreachable(services: Services, order: Order, farmer: User) -> int:
+    """Ask the farmer's area team to call them about an order; how many members were told."""
+
+    def build() -> list[Reply]:
+        text = fmt(
+            _(
+                "📵 Farmer {name} cannot be reached on Zalo right now (no message from them "
+                "lately), so they have not seen the news of order {code} ({status}). "
+                "Please call them: {phone}."
+            ),
+            name=farmer.name,
+            code=order.code,
+            status=status_label(order.status),
+            phone=display_phone(farmer.phone) if farmer.phone else "—",
+        )
+        return [Reply(text)]
+
+    told = 0
+    for member in team_of(services.users, farmer.area):
+        if member.id != farmer.id and await services.notifier.notify(member, build):
+            told += 1
+    if not told:
+        log.warning(
+            "order %s: farmer %s is out of reach and no team member was told", order.id, farmer.id
+        )
+    return told
 
 
 async def tell_farmer_new(services: Services, order: Order) -> bool:
@@ -148,7 +194,7 @@ async def tell_farmer_new(services: Services, order: Order) -> bool:
         card = order_card(order, services, "farmer")
         return [Reply(head + card, buttons=farmer_buttons(order))]
 
-    return await tell(services, order.farmer_id, build)
+    return await tell(services, order.farmer_id, build, order)
 
 
 async def tell_buyer_change(services: Services, order: Order) -> bool:
@@ -174,7 +220,8 @@ async def tell_farmer_cancelled(services: Services, order: Order) -> bool:
         head = fmt(_("The buyer cancelled order {code}."), code=order.code)
         return [Reply(head + "\n\n" + order_card(order, services, "farmer"))]
 
-    return await tell(services, order.farmer_id, build)
+    # A notice is tried again on later passes: the team is asked to call once, on the first.
+    return await tell(services, order.farmer_id, build, order if not order.notice_tries else None)
 
 
 async def tell_reminder(services: Services, order: Order) -> None:
@@ -196,7 +243,7 @@ async def tell_reminder(services: Services, order: Order) -> None:
         text = _("Your order {code} is not confirmed yet; we have reminded the seller.")
         return [Reply(fmt(text, code=order.code))]
 
-    await tell(services, order.farmer_id, to_farmer)
+    await tell(services, order.farmer_id, to_farmer, order)
     await tell(services, order.buyer_id, to_buyer)
 
 
@@ -213,5 +260,5 @@ async def tell_expired(services: Services, order: Order) -> None:
         )
         return [Reply(fmt(text, code=order.code) + "\n\n" + order_card(order, services, "buyer"))]
 
-    await tell(services, order.farmer_id, to_farmer)
+    await tell(services, order.farmer_id, to_farmer, order)
     await tell(services, order.buyer_id, to_buyer)

@@ -476,7 +476,7 @@ def progress_replies(broadcast_id: int, counts: Counts, state: str, final: bool)
     ]
     if counts[OUT_OF_REACH]:
         report.append(
-            _("Skipped (outside Zalo's 48-hour reply window): {n}").format(
+            _("Out of reach on Zalo now (reply window or quota): {n}").format(
                 n=format_number(counts[OUT_OF_REACH])
             )
         )

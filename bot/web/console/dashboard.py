@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import datetime
 
 from aiohttp import web
 
 from bot.csv_cells import defuse
-from bot.i18n import _, format_number, format_vnd
+from bot.i18n import _, format_moment, format_number, format_vnd
 from bot.services.stats import COLUMNS, Figures, Report, build_report
 from bot.web.console.auth import Viewer
 from bot.web.console.base import Console, area_param
@@ -71,11 +72,12 @@ class Dashboard:
             ]
         )
         body = h(
-            """$picker
+            """$alerts$picker
 <h2>$by_area</h2>$area_table<p><a class="button" href="$area_csv">$csv</a></p>
 <h2>$by_month</h2>$month_table<p><a class="button" href="$month_csv">$csv</a></p>
 $charts
 <p class="muted">$note</p>""",
+            alerts=self._alerts(viewer),
             picker=self._picker(viewer, area),
             by_area=_("By area"),
             area_table=table([_("Area"), *head], area_rows, cls="figures"),
@@ -91,6 +93,21 @@ $charts
             ),
         )
         return self.console.html(request, viewer, _("Dashboard"), body)
+
+    def _alerts(self, viewer: Viewer) -> Safe:
+        """Open problems only an admin can fix (e.g. the Zalo OA token), as banners."""
+        if not viewer.admin:
+            return Safe("")
+        return join(
+            h(
+                '<p class="error" role="alert"><strong>$title</strong> $text <span '
+                'class="muted">($since)</span></p>',
+                title=_("Needs your attention:"),
+                text=alert.text(),
+                since=format_moment(datetime.fromisoformat(alert.since)),
+            )
+            for alert in self.console.services.alerts.active()
+        )
 
     def _picker(self, viewer: Viewer, area: str) -> Safe:
         """A form to narrow the figures to one area (a team member: one of theirs)."""
