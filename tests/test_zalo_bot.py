@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.core.clock import FakeClock
 from bot.core.types import Button, Reply
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
@@ -26,7 +28,8 @@ async def onboard(user: BotUser, phone: str = "0987654321", greet: bool = True) 
     return await user.choose("Có")
 
 
-async def test_onboarding_menu_and_listing_by_typing(zalo: ZaloBot) -> None:
+@pytest.mark.parametrize("photo_key", ["photo", "photo_url"])  # SDKs read either name
+async def test_onboarding_menu_and_listing_by_typing(zalo: ZaloBot, photo_key: str) -> None:
     user = BotUser(zalo, "chat1")
     first = await user.say("Xin chào")
     assert "Nông Dân Số" in first and "tên là gì" in first
@@ -43,7 +46,10 @@ async def test_onboarding_menu_and_listing_by_typing(zalo: ZaloBot) -> None:
     await user.say("45k")
     await user.choose("Đang có")
     update = zalo.bot_fake.update(
-        "chat1", event="message.image.received", photo="https://zalo.example/na.jpg", caption=""
+        "chat1",
+        event="message.image.received",
+        caption="",
+        **{photo_key: "https://zalo.example/na.jpg"},
     )
     assert "Đã nhận ảnh 1" in await user.send(update)
     await user.choose("Xong")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.core.clock import FakeClock
 from bot.core.fmt import to_plain
 from bot.core.types import Reply
@@ -62,3 +64,43 @@ async def test_oa_users_outside_the_window_are_skipped_and_reported(
     # The author's report counts the skipped OA user apart, never as delivered or failed.
     assert "Đã nhận: 2\nLỗi: 0" in reports[-1]
     assert "48 giờ" in reports[-1].splitlines()[-1] and reports[-1].endswith(": 1")
+
+
+async def test_zalo_refusals_are_counted_apart_and_unknown_codes_as_failed(
+    zalo: ZaloBot, clock: FakeClock
+) -> None:
+    app, fake = zalo.app, zalo.oa_fake
+    reports: list[str] = []
+
+    async def author_inbox(_chat_id: str, replies: list[Reply]) -> None:
+        reports.extend(to_plain(r.text) for r in replies)
+
+    app.services.notifier.register("web", author_inbox)
+    author = Chat(app, "web:author", "Tổ CNS")
+    await author.onboard(role="buyer", phone="0912000009")
+    people = {name: OAUser(zalo, name) for name in ("ok", "quiet", "quota", "odd")}
+    await onboard_oa(people["quiet"], phone="0912000001")
+    clock.advance(hours=30)
+    for n, name in enumerate(("ok", "quota", "odd"), 2):
+        await onboard_oa(people[name], phone=f"091200000{n}")
+    # Inside the bot's own 48-hour book, all four; Zalo says otherwise for three of them.
+    assert all(zalo.oa.can_reach(f"zalo_oa:{name}") for name in people)
+    fake.window = timedelta(hours=24)  # "quiet" wrote 30 hours ago: -230
+    fake.refusals.update({"quota": -232, "odd": -999})
+    outbox = app.services.outbox
+    outbox.pacer.per_chat_seconds = outbox.backoff = outbox.progress_every = 0.01
+    sender = app.services.users.by_key("web:author")
+    assert sender is not None
+    now = clock.now()
+    made = app.services.broadcasts.create(
+        sender, "Mai có tập huấn", "", Audience(areas=["chi-lang"]), now, now, "z2"
+    )
+    outbox.start(made, now)
+    outbox.wake()
+    await finished(app, made.id)
+    counts = outbox.counts(made.id)
+    assert (counts[SENT], counts[OUT_OF_REACH], counts[FAILED]) == (1, 2, 1)
+    assert zalo.oa_fake.texts("ok")[-1].endswith("Mai có tập huấn")
+    assert sorted(code for code, _why in fake.errors) == [-999, -232, -230]
+    assert fake.refreshes == 2  # start-up, and once ahead of expiry; never for a refusal
+    assert "Đã nhận: 1\nLỗi: 1" in reports[-1] and reports[-1].endswith(": 2")

@@ -143,7 +143,7 @@ class ZaloOAChannel(ZaloChannel):
     async def start(self) -> None:
         """Open the HTTP session (events arrive on the webhook); renew a token of unknown age."""
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        await self._renew_quietly()  # only when its expiry is unknown or near
+        await self.renew_ahead()  # only when its expiry is unknown or near
 
     async def stop(self) -> None:
         """Finish events in progress, then close the HTTP session."""
@@ -313,7 +313,7 @@ class ZaloOAChannel(ZaloChannel):
         rest of the answer goes that way too. Raises OutsideWindow when Zalo will not deliver
         to the user now, ZaloError for any other refusal.
         """
-        await self._renew_quietly()
+        await self.renew_ahead()
         recipient = {"message_id": reply_to} if reply_to else {"user_id": user_id}
         data = await self._post_message(recipient, message)
         if _error(data) == INVALID_PARAM and reply_to:
@@ -383,11 +383,11 @@ class ZaloOAChannel(ZaloChannel):
     async def token_timer(self) -> None:
         """The background job: renew ahead of expiry even when nobody writes."""
         while True:
-            await self._renew_quietly()
+            await self.renew_ahead()
             await asyncio.sleep(TOKEN_TICK_SECONDS)
 
-    async def _renew_quietly(self) -> None:
-        """Renew if due; a failure is logged (and the admins alerted), the caller goes on."""
+    async def renew_ahead(self) -> None:
+        """Renew if due (one pass of the timer); a failure is logged, the caller goes on."""
         try:
             await self.renew_if_due()
         except (ZaloError, aiohttp.ClientError, TimeoutError) as exc:

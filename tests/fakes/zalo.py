@@ -90,6 +90,7 @@ class FakeZaloOA(_Server):
         self.expired_tokens: set[str] = set()
         self.spent_refresh_tokens: list[str] = []
         self.refreshes = 0
+        self.token_requests = 0  # calls to the token endpoint, refused ones included
         self.rejected_sends = 0  # sends refused for their access token
         self.sent: list[dict[str, Any]] = []  # {"user_id", "message", "reply_to"} in order
         self.errors: list[tuple[int, str]] = []  # (code, why) of every other refused send
@@ -201,6 +202,7 @@ class FakeZaloOA(_Server):
         return web.json_response({"error": code, "message": why})
 
     async def _token(self, request: web.Request) -> web.Response:
+        self.token_requests += 1
         form = await request.post()
         if request.headers.get("secret_key") != self.app_secret:
             return web.json_response({"error": -14001, "error_description": "bad secret_key"})
