@@ -151,6 +151,7 @@ class _ZaloSettings(TypedDict):
 
 
 ZALO_REPLY_MODES = ("message_id", "user_id")
+RENEW_MARGIN_MAX = 12.0
 
 
 def _zalo(get: Callable[..., str]) -> _ZaloSettings:
@@ -185,6 +186,10 @@ def _zalo(get: Callable[..., str]) -> _ZaloSettings:
         raise ConfigError(
             "ZALO_BOT_WEBHOOK_SECRET needs an https:// PUBLIC_BASE_URL for Zalo to reach"
         )
+    margin = _hours(get("ZALO_OA_RENEW_MARGIN_HOURS", "1"), "ZALO_OA_RENEW_MARGIN_HOURS")
+    if margin > RENEW_MARGIN_MAX:
+        # The token lives ~25 hours: a larger margin would renew it over and over.
+        raise ConfigError(f"ZALO_OA_RENEW_MARGIN_HOURS must be at most {RENEW_MARGIN_MAX:g} hours")
     reply_mode = get("ZALO_OA_REPLY_MODE", "message_id").lower()
     if reply_mode not in ZALO_REPLY_MODES:
         raise ConfigError(f"ZALO_OA_REPLY_MODE must be message_id or user_id, not {reply_mode!r}")
@@ -207,8 +212,6 @@ def _zalo(get: Callable[..., str]) -> _ZaloSettings:
         "zalo_bot_token": bot_token,
         "zalo_bot_api_base_url": urls["ZALO_BOT_API_BASE_URL"].rstrip("/"),
         "zalo_bot_webhook_secret": secret,
-        "zalo_oa_renew_margin_hours": _hours(
-            get("ZALO_OA_RENEW_MARGIN_HOURS", "1"), "ZALO_OA_RENEW_MARGIN_HOURS"
-        ),
+        "zalo_oa_renew_margin_hours": margin,
         "zalo_oa_reply_mode": reply_mode,
     }
