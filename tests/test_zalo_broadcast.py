@@ -103,4 +103,9 @@ async def test_zalo_refusals_are_counted_apart_and_unknown_codes_as_failed(
     assert zalo.oa_fake.texts("ok")[-1].endswith("Mai có tập huấn")
     assert sorted(code for code, _why in fake.errors) == [-999, -232, -230]
     assert fake.refreshes == 2  # start-up, and once ahead of expiry; never for a refusal
+    # Refused users are not tried again until they write; then they are reachable again.
+    assert not zalo.oa.can_reach("zalo_oa:quiet") and not zalo.oa.can_reach("zalo_oa:quota")
+    assert zalo.oa.can_reach("zalo_oa:odd")  # an unknown error says nothing of the window
+    await people["quiet"].say("menu")
+    assert zalo.oa.can_reach("zalo_oa:quiet")
     assert "Đã nhận: 1\nLỗi: 1" in reports[-1] and reports[-1].endswith(": 2")

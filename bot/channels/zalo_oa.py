@@ -325,6 +325,7 @@ class ZaloOAChannel(ZaloChannel):
             return reply_to
         detail = f"{code} {data.get('message', '')}".strip()
         if code in OUT_OF_REACH:
+            self.windows.close(user_id, f"Zalo answered {detail}")
             raise OutsideWindow(user_id, f"Zalo answered {detail}")
         if code == INVALID_PARAM:
             log.warning(

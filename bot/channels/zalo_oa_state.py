@@ -77,7 +77,7 @@ class WindowBook:
 
     def user_wrote(self, user_id: str, at: datetime) -> None:
         """Open a new window: the user just sent something."""
-        doc = {"user": user_id, "last_in": at.timestamp(), "sent": 0}
+        doc = {"user": user_id, "last_in": at.timestamp(), "sent": 0, "closed": ""}
         found = self._store.find(self._table, "user", user_id)
         if found:
             self._table.update(doc, doc_ids=[found[0].doc_id])
@@ -90,6 +90,8 @@ class WindowBook:
         if not found:
             return "the user never wrote to the OA"
         doc = found[0]
+        if doc.get("closed"):
+            return str(doc["closed"])
         if at.timestamp() - float(doc.get("last_in", 0)) > WINDOW.total_seconds():
             return "more than 48 hours since the user's last message"
         if int(doc.get("sent", 0)) + needed > FREE_MESSAGES:
@@ -101,6 +103,7 @@ class WindowBook:
         found = self._store.find(self._table, "user", user_id)
         if (
             not found
+            or found[0].get("closed")
             or at.timestamp() - float(found[0].get("last_in", 0)) > WINDOW.total_seconds()
         ):
             return 0
@@ -112,6 +115,12 @@ class WindowBook:
         if found:
             total = int(found[0].get("sent", 0)) + count
             self._table.update({"sent": total}, doc_ids=[found[0].doc_id])
+
+    def close(self, user_id: str, reason: str) -> None:
+        """Zalo refused this user (its window or quota): no more tries until they write."""
+        found = self._store.find(self._table, "user", user_id)
+        if found:
+            self._table.update({"closed": reason}, doc_ids=[found[0].doc_id])
 
     def forget(self, user_id: str) -> None:
         """Drop what is known of a user's window (data deletion)."""
