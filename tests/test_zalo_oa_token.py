@@ -29,15 +29,15 @@ async def test_a_day_and_more_of_simulated_time_renews_ahead_of_expiry(
     zalo: ZaloBot, clock: FakeClock
 ) -> None:
     fake, oa = zalo.oa_fake, zalo.oa
-    assert oa.token_timer in zalo.app.services.jobs  # the timer runs with the app's jobs
+    assert oa.keeper.timer in zalo.app.services.jobs  # the timer runs with the app's jobs
     start = clock.now()
     user = OAUser(zalo, "day")
     await user.say("Xin chào")
-    renewed_at = []
+    renewed_at: list[float] = []
     for half_hour in range(1, 2 * 50 + 1):  # 50 hours, a pass of the timer every 30 minutes
         clock.advance(minutes=30)
         before = fake.refreshes
-        await oa.renew_if_due()  # what the timer does on each tick
+        await oa.keeper.renew_ahead()  # what the timer does on each tick
         if fake.refreshes != before:
             renewed_at.append((clock.now() - start).total_seconds() / HOUR)
         if half_hour % 6 == 0:  # the farmer writes every three hours and is answered
@@ -102,14 +102,14 @@ async def test_minus_201_is_a_bad_parameter_and_leaves_the_token_pair_alone(
     fake, oa = zalo.oa_fake, zalo.oa
     user = OAUser(zalo, "long")
     await user.say("Xin chào")
-    pair, stored = oa._token, token_file(zalo).read_text()
+    pair, stored = oa.keeper.pair, token_file(zalo).read_text()
     refreshes = fake.refreshes
     fake.text_max = 20  # Zalo turns this answer down as too long
     with caplog.at_level(logging.INFO, logger="bot.channels.zalo_oa"):
         assert await user.say("Lan") == ""  # nothing reached the farmer
     assert [code for code, _why in fake.errors] == [-201, -201]  # as a reply, then to the user
     assert fake.refreshes == refreshes and fake.rejected_sends == 0
-    assert oa._token == pair and token_file(zalo).read_text() == stored
+    assert oa.keeper.pair == pair and token_file(zalo).read_text() == stored
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("a text message: invalid parameter (-201" in m for m in logged), logged
     assert not any("renew" in r.getMessage() for r in caplog.records)
@@ -138,7 +138,7 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         fake.violations.clear()  # (the fake counts a refused refresh token as our mistake)
         for _hour in range(30):  # the timer keeps trying across the expiry, hourly and after
             clock.advance(hours=1)
-            await oa.renew_ahead()
+            await oa.keeper.renew_ahead()
             fake.violations.clear()
         assert len(told) == 1 and told[0].startswith(f"{ADMIN_TG}: ⚠️ Không gia hạn được")
         assert "-14014 invalid refresh token" in told[0]
@@ -170,7 +170,7 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         fake.refresh_token = "revoked-again"
         for _hour in range(30):
             clock.advance(hours=1)
-            await zalo.oa.renew_ahead()
+            await zalo.oa.keeper.renew_ahead()
             fake.violations.clear()
         assert [a.key for a in zalo.app.services.alerts.active()] == [ZALO_OA_TOKEN]
         await zalo.app.stop()

@@ -4,11 +4,9 @@ Events are acknowledged at once and handled in the background. Flow buttons beco
 buttons (up to five; numbered lines beyond). An answer to a user's message goes as a reply to
 it (`recipient.message_id`, Zalo's free reply quota), other messages to the user id.
 
-The access token lives about 25 hours: it is renewed a margin before it expires (by a timer,
-and before a send), and on a token error with the send retried once. The refresh token works
-once, so each renewal is stored before the new token is used, and a refused renewal is not
-retried for RENEW_RETRY; the admins are told. The OA may only message a user within 48 hours
-of their message; Zalo's own window and quota refusals make the user "out of reach".
+The token pair is kept fresh by `TokenKeeper` (zalo_oa_token.py); a send refused for its
+token renews the pair once and is retried. The OA may only message a user within 48 hours of
+their message; Zalo's own window and quota refusals make the user "out of reach".
 """
 
 from __future__ import annotations
@@ -34,11 +32,11 @@ from bot.channels.zalo_common import (
     without_keyboards,
 )
 from bot.channels.zalo_oa_state import OAToken, OutsideWindow, TokenFile, WindowBook
+from bot.channels.zalo_oa_token import TokenKeeper
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.fmt import to_plain
 from bot.core.types import Button, Incoming, Reply
-from bot.services.alerts import ZALO_OA_TOKEN
 from bot.services.users import User
 from bot.text import split_message
 
@@ -60,9 +58,6 @@ TOKEN_ERRORS = frozenset({-216, -220, -124})
 INVALID_PARAM = -201
 # Zalo will not deliver to this user now (outside its window, quota used): out of reach.
 OUT_OF_REACH = frozenset({-230, -232, -213})
-TOKEN_TICK_SECONDS = 60.0  # how often the timer looks at the token's expiry
-RENEW_RETRY = 3600.0  # seconds before a refused renewal is asked for again
-TOKEN_LIFETIME = 90_000  # seconds, when Zalo's answer does not say (documented "90000")
 _NUMBERED = re.compile(r"^\d+\.\s")
 
 
@@ -130,20 +125,20 @@ class ZaloOAChannel(ZaloChannel):
         super().__init__(settings, engine, CHANNEL, self.send, ZaloOADirect(self))
         initial = OAToken(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)
         self.tokens = TokenFile(settings.data_dir / "zalo_oa_token.json", initial)
-        self._token = self.tokens.load()
-        self.windows = WindowBook(engine.services.store)
-        self._refresh_lock = asyncio.Lock()
-        self._refused_until = 0.0  # no renewal asked for before then (epoch seconds)
-        self._refusal = ""  # what Zalo said when it last refused a renewal
+        services = engine.services
+        self.keeper = TokenKeeper(
+            settings, self.tokens, services.clock, services.alerts, self._session
+        )
+        self.windows = WindowBook(services.store)
         # Few events worked on at once, so the webhook's own answers are never kept waiting.
         self._working = asyncio.Semaphore(WORKERS)
         engine.services.deletion_hooks.append(self._forget)
-        engine.services.jobs.append(self.token_timer)
+        engine.services.jobs.append(self.keeper.timer)
 
     async def start(self) -> None:
         """Open the HTTP session (events arrive on the webhook); renew a token of unknown age."""
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        await self.renew_ahead()  # only when its expiry is unknown or near
+        await self.keeper.renew_ahead()  # only when its expiry is unknown or near
 
     async def stop(self) -> None:
         """Finish events in progress, then close the HTTP session."""
@@ -313,7 +308,7 @@ class ZaloOAChannel(ZaloChannel):
         rest of the answer goes that way too. Raises OutsideWindow when Zalo will not deliver
         to the user now, ZaloError for any other refusal.
         """
-        await self.renew_ahead()
+        await self.keeper.renew_ahead()
         recipient = {"message_id": reply_to} if reply_to else {"user_id": user_id}
         data = await self._post_message(recipient, message)
         if _error(data) == INVALID_PARAM and reply_to:
@@ -341,12 +336,12 @@ class ZaloOAChannel(ZaloChannel):
         """POST a message; on a token error renew the pair once and POST it again."""
         body = {"recipient": recipient, "message": message}
         url = f"{self.settings.zalo_api_base_url}/v3.0/oa/message/cs"
-        used = self._token
+        used = self.keeper.pair
         data = await self._post_json(url, body, used.access_token)
         if _error(data) in TOKEN_ERRORS:
             log.info("OA access token rejected (%s); renewing it", _error(data))
-            await self._refresh(used)
-            data = await self._post_json(url, body, self._token.access_token)
+            await self.keeper.refresh(used)
+            data = await self._post_json(url, body, self.keeper.pair.access_token)
         return data
 
     async def _post_json(self, url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
@@ -356,93 +351,6 @@ class ZaloOAChannel(ZaloChannel):
         if not isinstance(data, dict):
             raise ZaloError(f"unexpected OA answer (HTTP {response.status})")
         return data
-
-    # --- the token pair -------------------------------------------------------------------
-
-    def _now(self) -> float:
-        return self.engine.services.clock.now().timestamp()
-
-    def _renewable(self, token: OAToken) -> bool:
-        return bool(token.refresh_token and self.settings.zalo_app_secret)
-
-    def renewal_due(self) -> bool:
-        """Whether the pair should be renewed now: its expiry is unknown, near, or past."""
-        token, now = self._token, self._now()
-        if not self._renewable(token) or now < self._refused_until:
-            return False
-        margin = self.settings.zalo_oa_renew_margin_hours * 3600
-        return not token.expires_at or token.expires_at - now <= margin
-
-    async def renew_if_due(self) -> bool:
-        """Renew the pair if `renewal_due`; whether it was renewed (ZaloError if refused)."""
-        if not self.renewal_due():
-            return False
-        used = self._token
-        await self._refresh(used)
-        return self._token != used
-
-    async def token_timer(self) -> None:
-        """The background job: renew ahead of expiry even when nobody writes."""
-        while True:
-            await self.renew_ahead()
-            await asyncio.sleep(TOKEN_TICK_SECONDS)
-
-    async def renew_ahead(self) -> None:
-        """Renew if due (one pass of the timer); a failure is logged, the caller goes on."""
-        try:
-            await self.renew_if_due()
-        except (ZaloError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("could not renew the OA token ahead of its expiry: %s", exc)
-
-    async def _refresh(self, used: OAToken) -> None:
-        """Renew the token pair once, storing it durably before it is used."""
-        async with self._refresh_lock:
-            if self._token != used:
-                return  # another send renewed it while we waited
-            refusal = await self._renew(used)
-        if refusal:  # told outside the lock: an admin on this OA is sent to with the old token
-            services = self.engine.services
-            await services.alerts.raise_alert(ZALO_OA_TOKEN, refusal, services.clock.now())
-            raise ZaloError(f"renewing the OA token failed: {refusal}")
-
-    async def _renew(self, used: OAToken) -> str:
-        """Ask Zalo for a new pair and store it; what Zalo refused with, or "" when renewed."""
-        now = self._now()
-        if now < self._refused_until:
-            return self._refusal  # refused a moment ago: asking again would be refused too
-        s = self.settings
-        if not self._renewable(used):
-            return "the access token expired and no refresh token is configured"
-        form = {
-            "refresh_token": used.refresh_token,
-            "app_id": s.zalo_app_id,
-            "grant_type": "refresh_token",
-        }
-        url = f"{s.zalo_oauth_base_url}/v4/oa/access_token"
-        http = self._session()
-        async with http.post(url, data=form, headers={"secret_key": s.zalo_app_secret}) as resp:
-            try:
-                data = await resp.json(content_type=None)
-            except ValueError:
-                data = None
-        if not isinstance(data, dict):  # a proxy's error page: try again later, no alert
-            raise ZaloError(f"unexpected answer renewing the OA token (HTTP {resp.status})")
-        if not data.get("access_token"):
-            said = data.get("error_description") or data.get("message") or "no access token"
-            self._refusal = f"{data.get('error', '')} {said}".strip()
-            self._refused_until = now + RENEW_RETRY
-            log.error("Zalo refused to renew the OA token: %s", self._refusal)
-            return self._refusal
-        lifetime = _seconds(data.get("expires_in"))
-        token = OAToken(
-            str(data["access_token"]), str(data.get("refresh_token") or ""), now + lifetime
-        )
-        self.tokens.save(token)  # the old refresh token is spent: persist before use
-        self._token = token
-        self._refused_until, self._refusal = 0.0, ""
-        self.engine.services.alerts.clear(ZALO_OA_TOKEN)
-        log.info("OA access token renewed; it expires in %d s", lifetime)
-        return ""
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
@@ -456,15 +364,6 @@ def _kind(message: dict[str, Any]) -> str:
     if (attachment.get("payload") or {}).get("template_type") == "media":
         return "photo"
     return "text with buttons" if attachment else "text"
-
-
-def _seconds(value: Any) -> float:
-    """Zalo's expires_in (a string of seconds); TOKEN_LIFETIME when missing or malformed."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return float(TOKEN_LIFETIME)
-    return seconds if seconds > 0 else float(TOKEN_LIFETIME)
 
 
 def _error(data: dict[str, Any]) -> int:
