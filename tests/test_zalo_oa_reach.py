@@ -39,6 +39,7 @@ async def test_answers_go_as_replies_and_notices_to_the_user(zalo: ZaloBot) -> N
     answers = [s for s in fake.sent if s["user_id"] == "r1"]
     assert len(answers) == 2  # the welcome and the first question: both replies to the message
     assert {s["reply_to"] for s in answers} == {event["message"]["msg_id"]}
+    assert zalo.oa.windows.counts("r1") == (2, 2)  # two sent, both as replies
     assert await zalo.app.services.notifier.notify(
         registered(zalo, "zalo_oa:r1"), lambda: [Reply("Tin")]
     )
@@ -58,6 +59,7 @@ async def test_a_refused_reply_is_sent_once_to_the_user_id_and_counted_once(
     assert [code for code, _why in fake.errors] == [-201]
     assert [s["reply_to"] for s in fake.sent if s["user_id"] == "r2"] == ["", ""]
     assert zalo.oa.windows.room("r2", zalo.app.services.clock.now()) == 8 - 2
+    assert zalo.oa.windows.counts("r2") == (2, 0)  # each counted once, as it went: to the user
     assert fake.refreshes == 1  # (start-up) a refused reply never touches the token
 
 
@@ -68,6 +70,7 @@ async def test_reply_mode_user_id_turns_replies_off(tmp_path: Path, clock: FakeC
         )
         try:
             assert "tên là gì" in await OAUser(zalo, "r3").say("Xin chào")
+            assert zalo.oa.windows.counts("r3") == (2, 0)
         finally:
             await zalo.app.stop()
         assert [s["reply_to"] for s in fake.sent] == ["", ""] and fake.errors == []

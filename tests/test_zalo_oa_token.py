@@ -115,6 +115,7 @@ async def test_minus_201_is_a_bad_parameter_and_leaves_the_token_pair_alone(
     assert not any("renew" in r.getMessage() for r in caplog.records)
     # "Lan" opened a new window; the refused answer took nothing from its free quota.
     assert oa.windows.room("long", zalo.app.services.clock.now()) == 8
+    assert oa.windows.counts("long") == (0, 0)
 
 
 async def test_a_refused_renewal_alerts_the_admins_once_per_episode(

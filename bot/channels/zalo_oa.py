@@ -248,14 +248,15 @@ class ZaloOAChannel(ZaloChannel):
         if reason is not None and not partial:
             raise OutsideWindow(user_id, reason)
         fits = messages[: self.windows.room(user_id, now)] if reason else messages
-        done = 0
+        done = replied = 0
         try:
             for message in fits:
                 reply_to = await self._send_message(user_id, message, reply_to)
                 done += 1
+                replied += bool(reply_to)  # still a reply: it went to the message_id
         finally:
-            if done:
-                self.windows.sent(user_id, done)
+            if done:  # what actually went, as it went
+                self.windows.sent(user_id, done, replied)
         if reason is not None:
             raise OutsideWindow(user_id, f"{len(messages) - done} not sent: {reason}")
 

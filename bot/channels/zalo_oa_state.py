@@ -69,7 +69,11 @@ class OutsideWindow(Unreachable):
 
 
 class WindowBook:
-    """When each OA user last wrote, and how many messages the OA sent them since."""
+    """When each OA user last wrote, and how many messages the OA sent them since.
+
+    Every message that went counts against the free quota; `replies` counts those that went
+    as replies to the user's message (the rest went to the user id: proactive for Zalo).
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -77,7 +81,7 @@ class WindowBook:
 
     def user_wrote(self, user_id: str, at: datetime) -> None:
         """Open a new window: the user just sent something."""
-        doc = {"user": user_id, "last_in": at.timestamp(), "sent": 0, "closed": ""}
+        doc = {"user": user_id, "last_in": at.timestamp(), "sent": 0, "replies": 0, "closed": ""}
         found = self._store.find(self._table, "user", user_id)
         if found:
             self._table.update(doc, doc_ids=[found[0].doc_id])
@@ -109,12 +113,21 @@ class WindowBook:
             return 0
         return max(0, FREE_MESSAGES - int(found[0].get("sent", 0)))
 
-    def sent(self, user_id: str, count: int = 1) -> None:
-        """Count messages sent in the user's window (one write per batch)."""
+    def sent(self, user_id: str, count: int = 1, replies: int = 0) -> None:
+        """Count messages sent in the user's window, `replies` of them as replies (one write)."""
         found = self._store.find(self._table, "user", user_id)
         if found:
-            total = int(found[0].get("sent", 0)) + count
-            self._table.update({"sent": total}, doc_ids=[found[0].doc_id])
+            doc = found[0]
+            total = int(doc.get("sent", 0)) + count
+            as_reply = int(doc.get("replies", 0)) + replies
+            self._table.update({"sent": total, "replies": as_reply}, doc_ids=[doc.doc_id])
+
+    def counts(self, user_id: str) -> tuple[int, int]:
+        """(messages sent, of which as replies) in the user's current window."""
+        found = self._store.find(self._table, "user", user_id)
+        if not found:
+            return 0, 0
+        return int(found[0].get("sent", 0)), int(found[0].get("replies", 0))
 
     def close(self, user_id: str, reason: str) -> None:
         """Zalo refused this user (its window or quota): no more tries until they write."""
