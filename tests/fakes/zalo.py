@@ -1,8 +1,10 @@
 """Fake Zalo servers on 127.0.0.1, built from docs/ZALO.md: the OA Open API and the Bot API.
 
 Each fake checks what the bot sends against the documented rules (recording `violations`),
-keeps what reached each user, and plays the user's side: signed OA webhook events, Zalo Bot
-updates handed out one per getUpdates call (or posted to the bot's webhook).
+keeps what reached each user, and plays the user's side: signed OA webhook events (and the
+developer console's unsigned URL probe), Zalo Bot updates handed out one per getUpdates call
+(or posted to the bot's webhook). The OA fake answers as Zalo does: -216/-220 for a bad or
+expired token, -201 for an invalid parameter, -230 outside its window.
 """
 
 from __future__ import annotations
