@@ -1,7 +1,8 @@
 """The Zalo channels' raw senders for the broadcast outbox: one reply to one chat, errors mapped.
 
-A Zalo OA user outside the 48-hour reply window cannot be sent a free message: the row is
-skipped as out of reach, with the reason stored, and counted apart in the report.
+A Zalo OA user outside the 48-hour reply window, or one Zalo refuses (-230, -232, -213: its own
+window or quota), cannot be sent a message now: the row is skipped as out of reach, with the
+reason stored, and counted apart in the report. Any other refusal is a failure.
 """
 
 from __future__ import annotations
