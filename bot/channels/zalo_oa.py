@@ -200,7 +200,9 @@ class ZaloOAChannel(ZaloChannel):
             reply_to = str((data.get("message") or {}).get("msg_id") or "")
         try:
             await self.send(user_id, replies, partial=True, reply_to=reply_to)
-        except (TimeoutError, ZaloError, OutsideWindow, aiohttp.ClientError):
+        except OutsideWindow as exc:  # Zalo's rules, not a fault of ours
+            log.info("could not answer OA user %s: %s", user_id, exc.reason)
+        except (TimeoutError, ZaloError, aiohttp.ClientError):
             log.exception("could not answer OA user %s", user_id)
 
     def _press(self, user_id: str, msg: Incoming) -> Incoming:
