@@ -135,12 +135,10 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         admin(zalo.app)
         oa = zalo.oa
         await OAUser(zalo, "a1").say("Xin chào")
-        fake.refresh_token = "revoked-in-the-console"  # ours now gets -14014
-        fake.violations.clear()  # (the fake counts a refused refresh token as our mistake)
+        fake.revoke_refresh_token()  # ours now gets -14014
         for _hour in range(30):  # the timer keeps trying across the expiry, hourly and after
             clock.advance(hours=1)
             await oa.keeper.renew_ahead()
-            fake.violations.clear()
         assert len(told) == 1 and told[0].startswith(f"{ADMIN_TG}: ⚠️ Không gia hạn được")
         assert "-14014 invalid refresh token" in told[0]
         assert fake.refreshes == 1  # the start-up renewal, and not one since
@@ -154,6 +152,14 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
                 html = await page.text()
         assert 'role="alert"' in html and "Không gia hạn được" in html and "-14014" in html
         await zalo.app.stop()
+        # A restart without a fix is the same episode: refused again, nobody told again.
+        zalo = await start_zalo_bot(
+            data, clock, fake, bot_fake, admin_telegram_ids=frozenset({ADMIN_TG})
+        )
+        zalo.app.services.notifier.register("telegram", telegram)
+        await zalo.oa.keeper.renew_ahead()
+        await zalo.app.stop()
+        assert fake.token_requests == 1 + 7 + 1 and len(told) == 1
         # The operator authorises again and restarts with a new pair: the episode ends...
         fake.access_token, fake.refresh_token = "access-new", "refresh-new"
         zalo = await start_zalo_bot(
@@ -168,11 +174,11 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         zalo.app.services.notifier.register("telegram", telegram)
         assert zalo.app.services.alerts.active() == []
         # ...and a later refusal is a new episode: told again, once.
-        fake.refresh_token = "revoked-again"
+        fake.revoke_refresh_token()
         for _hour in range(30):
             clock.advance(hours=1)
             await zalo.oa.keeper.renew_ahead()
-            fake.violations.clear()
         assert [a.key for a in zalo.app.services.alerts.active()] == [ZALO_OA_TOKEN]
         await zalo.app.stop()
-        assert len(told) == 2 and "revoked" not in told[1]
+        assert len(told) == 2 and "-14014" in told[1]
+        assert fake.violations == []  # and no refresh token was ever used twice

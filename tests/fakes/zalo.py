@@ -90,6 +90,7 @@ class FakeZaloOA(_Server):
         self.refresh_token = "refresh-1"
         self.access_expires = self._in(TOKEN_LIFETIME)
         self.expired_tokens: set[str] = set()
+        self.revoked_refresh_tokens: set[str] = set()
         self.spent_refresh_tokens: list[str] = []
         self.refreshes = 0
         self.token_requests = 0  # calls to the token endpoint, refused ones included
@@ -115,6 +116,10 @@ class FakeZaloOA(_Server):
     def expire_token(self) -> None:
         """The current access token stops working (as after its ~25 hours)."""
         self.expired_tokens.add(self.access_token)
+
+    def revoke_refresh_token(self) -> None:
+        """The current refresh token stops working (revoked, or its ~3 months are over)."""
+        self.revoked_refresh_tokens.add(self.refresh_token)
 
     def _token_error(self, token: str) -> web.Response | None:
         if token != self.access_token:
@@ -210,6 +215,10 @@ class FakeZaloOA(_Server):
             return web.json_response({"error": -14001, "error_description": "bad secret_key"})
         if form.get("app_id") != self.app_id or form.get("grant_type") != "refresh_token":
             return web.json_response({"error": -14002, "error_description": "bad request"})
+        if form.get("refresh_token") in self.revoked_refresh_tokens:
+            return web.json_response(
+                {"error": -14014, "error_description": "invalid refresh token"}
+            )
         if form.get("refresh_token") != self.refresh_token:
             self.violations.append(
                 f"refresh token reused or unknown: {form.get('refresh_token')!r}"
