@@ -22,7 +22,9 @@ from bot.services.listings import ListingRepo, farmer_eraser
 from bot.services.order_jobs import order_clock
 from bot.services.orders import OrderRepo
 from bot.services.outbox import Outbox
+from bot.services.purge import Purger
 from bot.services.roles import RoleService
+from bot.services.tombstones import TombstoneRepo
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 
@@ -51,6 +53,7 @@ class Services:
     broadcasts: BroadcastRepo
     console_links: Links
     media: MediaStore
+    tombstones: TombstoneRepo
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
     # What each feature erases when a user deletes their data.
@@ -59,11 +62,26 @@ class Services:
     jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # The broadcast outbox; built right after the notifier it reports through.
     outbox: Outbox = field(init=False)
+    # Compacts the store soon after a deletion, so the data leaves the older files too.
+    purger: Purger = field(init=False)
 
     def delete_user(self, user: User) -> None:
-        """Erase a user and everything features stored for them."""
+        """Erase a user and everything features stored for them, leaving a tombstone."""
+        self.tombstones.add(user, self.clock.now().isoformat())  # first: a crash keeps it
+        self.erase(user)
+        self.purger.request()
+
+    def erase(self, user: User) -> None:
+        """Remove a user's data, files included, without a new tombstone (restores use it)."""
+        conv = self.conversations.get(user.id)
+        refs = [h.media for h in self.handoffs.of_asker(user.id) if h.media]
+        refs += [str(r) for r in conv.data.get("photos") or [] if isinstance(r, str)]
+        if isinstance(conv.data.get("photo"), str):
+            refs.append(conv.data["photo"])  # a photo sent into a form not finished
         for hook in self.deletion_hooks:
             hook(user)
+        self.media.forget(refs)
+        self.media.forget_documents(user.ident)
         self.conversations.delete(user.id)
         self.users.delete(user.id)
 
@@ -96,7 +114,10 @@ def build_services(
         roles=RoleService(store, users),
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
         console_links=Links(settings.data_dir, clock or Clock()),
+        tombstones=TombstoneRepo(store),
     )
+    services.purger = Purger(store, services.clock, services.tombstones)
+    services.jobs.append(services.purger.job())
     services.outbox = Outbox(
         store,
         users,
@@ -120,5 +141,5 @@ def build_services(
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))
     services.jobs.append(lambda: services.seen.pruner(lambda: services.clock.now().timestamp()))
-    services.deletion_hooks.append(farmer_eraser(services.listings, settings.data_dir / "media"))
+    services.deletion_hooks.append(farmer_eraser(services.listings, services.media))
     return services

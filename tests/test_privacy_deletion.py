@@ -1,0 +1,213 @@
+"""Deleted means gone from disk: self-deletion and console deletion, compaction, media, pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import BotApp
+from bot.core.clock import FakeClock
+from bot.services.orders import CANCELLED
+from tests.console_helpers import ADMIN_TG, Server, admin, client, csrf_of, running, sign_in
+from tests.helpers.disk import forms, leaks, phone_forms
+from tests.helpers.driver import Chat
+
+MAN = "Hoàng Thị Mận"  # the farmer who deletes her own data
+MAN_PHONE = "0938517246"
+KHOA = "Đặng Văn Khoa"  # the buyer an admin deletes
+KHOA_PHONE = "0976111222"
+KHOA_ADDRESS = "17 Ngõ Bưởi Diễn, Kỳ Lừa"
+TG_PHOTO = "AgACAgMANphotoOfMan42"  # a Telegram file_id of her listing photo
+CACHED_BYTES = b"\xff\xd8\xff\xe0CACHED-PHOTO-OF-MAN-7f3a9c"
+UPLOAD = "c0ffee15deadbeef0badf00d.jpg"  # a photo she uploaded in the web chat
+UPLOAD_BYTES = b"\xff\xd8\xff\xe0UPLOADED-PHOTO-OF-MAN-91be42"
+
+
+async def _listing_with_photos(farmer: Chat) -> int:
+    """Mận posts Na Chi Lăng with a Telegram photo and an uploaded one, phone shown."""
+    await farmer.tap("listings")
+    await farmer.say("na chi lang")
+    await farmer.say("loại 1")
+    await farmer.say("200")
+    await farmer.say("45k")
+    await farmer.tap("lf:now")
+    await farmer.photo(f"tg:{TG_PHOTO}")
+    await farmer.photo(f"media:{UPLOAD}")
+    await farmer.tap("lf:done")
+    await farmer.tap("lf:c:done")
+    await farmer.say("Na dai, ngọt đậm.")
+    await farmer.tap("lf:phone")
+    await farmer.tap("lf:ok")
+    user = farmer.app.services.users.by_key(farmer.user_key)
+    assert user is not None
+    [listing] = farmer.app.services.listings.of_farmer(user.id)
+    assert listing.photos == [f"tg:{TG_PHOTO}", f"media:{UPLOAD}"], listing.photos
+    return listing.id
+
+
+async def _order(buyer: Chat, listing_id: int, address: str) -> str:
+    """The buyer orders 10 kg of a listing; returns the order code."""
+    await buyer.tap("buy")
+    await buyer.say("na chi lang")
+    await buyer.tap(f"o:{listing_id}")
+    await buyer.say("10 kg")
+    await buyer.tap("nm:keep")
+    await buyer.tap("ph:keep")
+    await buyer.say(address)
+    await buyer.tap("nt:skip")
+    await buyer.tap("cf:yes")
+    found = re.search(r"DH\d{4}-\d{4}", buyer.text())
+    assert found, buyer.text()
+    return found.group(0)
+
+
+def _needles() -> dict[str, list[bytes]]:
+    needles = {
+        "name of Mận": forms(MAN),
+        "name of Khoa": forms(KHOA),
+        "address of Khoa": forms(KHOA_ADDRESS),
+        "photo ref of Mận": [TG_PHOTO.encode()],
+        "cached photo of Mận": [CACHED_BYTES],
+        "uploaded photo of Mận": [UPLOAD_BYTES, UPLOAD.removesuffix(".jpg").encode()],
+    }
+    for label, phone in (("phone of Mận", MAN_PHONE), ("phone of Khoa", KHOA_PHONE)):
+        needles[label] = [f.encode() for f in phone_forms(phone)]
+    return needles
+
+
+async def _console_delete(http: aiohttp.ClientSession, server: Server, user_id: int) -> str:
+    """An admin opens the user, asks to delete, confirms; returns the page shown after."""
+    async with http.get(f"{server.base}/console/users/{user_id}") as page:
+        html = await page.text()
+        assert f'href="/console/users/{user_id}/delete"' in html, html
+    async with http.get(f"{server.base}/console/users/{user_id}/delete") as page:
+        assert page.status == 200
+        html = await page.text()
+        assert "không thể hoàn tác" in html, html  # the confirmation step says it is final
+    url = f"{server.base}/console/users/{user_id}/delete"
+    async with http.post(url, data={"csrf": csrf_of(html)}) as done:
+        assert done.status == 200 and done.url.path == "/console/users", done.url
+        return await done.text()
+
+
+async def test_deleted_people_are_gone_from_every_file_within_a_minute(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "d"
+    async with running(data, clock) as server, client() as http:
+        app: BotApp = server.app
+        services = app.services
+        media = data / "media"
+        media.mkdir(parents=True, exist_ok=True)
+        (media / UPLOAD).write_bytes(UPLOAD_BYTES)
+
+        async def fetch(file_id: str) -> bytes:
+            return CACHED_BYTES if file_id == TG_PHOTO else b""
+
+        services.media.register("tg:", fetch)
+        man = Chat(app, "web:man", MAN)
+        await man.onboard(role="farmer", phone=MAN_PHONE)
+        hoa = Chat(app, "web:hoa", "Lò Thị Hoa")
+        await hoa.onboard(role="farmer", phone="0911000111")
+        khoa = Chat(app, "web:khoa", KHOA)
+        await khoa.onboard(role="buyer", phone=KHOA_PHONE, area="ky lua")
+        tuan = Chat(app, "web:tuan", "Vi Văn Tuấn")
+        await tuan.onboard(role="buyer", phone="0922000222")
+
+        listing_id = await _listing_with_photos(man)
+        await man.tap(f"lst:qr:{listing_id}")
+        assert (media / f"qr-{listing_id}.png").exists()
+        async with http.get(f"{server.base}/p/{listing_id}/photo/0") as photo:
+            assert await photo.read() == CACHED_BYTES  # now cached as media/cache-*
+        async with http.get(f"{server.base}/p/{listing_id}") as page:
+            assert page.status == 200 and "0938 517 246" in await page.text()
+        hoa_listing = await _plain_listing(hoa)
+
+        khoa_from_man = await _order(khoa, listing_id, KHOA_ADDRESS)
+        khoa_from_hoa = await _order(khoa, hoa_listing, KHOA_ADDRESS)
+        tuan_from_man = await _order(tuan, listing_id, "5 Lê Lợi, Lạng Sơn")
+        order = services.orders.by_code(khoa_from_hoa)
+        assert order is not None
+        await hoa.tap(f"ord:ok:{order.id}")
+        assert leaks(data, _needles()), "the test must see the values before the deletion"
+
+        # Mận deletes her own data; the store is rewritten at once (the first in a minute).
+        compactions = services.store.engine.compactions
+        await man.say("/xoadulieu")
+        await man.tap("del:yes")
+        await asyncio.wait_for(services.purger.settled(), 60)
+        assert services.store.engine.compactions == compactions + 1
+
+        # An admin deletes Khoa from the console; that rewrite waits for the minute to pass.
+        admin(app)
+        await sign_in(http, server, f"telegram:{ADMIN_TG}")
+        khoa_user = services.users.by_key("web:khoa")
+        assert khoa_user is not None
+        caplog.set_level(logging.INFO)
+        after = await _console_delete(http, server, khoa_user.id)
+        assert "Đã xóa" in after, after
+        assert services.users.by_key("web:khoa") is None
+        assert services.purger.pending and services.purger.due_in() > 0
+        clock.advance(seconds=60)
+        services.purger.wake()
+        await asyncio.wait_for(services.purger.settled(), 60)
+        assert services.store.engine.compactions == compactions + 2
+
+        # The audit line names who deleted whom by id, never what they were called.
+        audit = [r.getMessage() for r in caplog.records if "deleted user" in r.getMessage()]
+        assert audit == [f"console: user {admin(app).id} deleted user {khoa_user.id}"]
+        logged = "\n".join(r.getMessage() for r in caplog.records).encode()
+        for label in ("name of Khoa", "phone of Khoa", "address of Khoa"):
+            assert not any(v in logged for v in _needles()[label]), label
+
+        found = leaks(data, _needles())
+        assert found == [], "\n".join(found)
+        assert not list(media.glob("cache-*")) and not (media / f"qr-{listing_id}.png").exists()
+
+        # Her public page is gone; pages that stay are cached a minute at most.
+        for path in (f"/p/{listing_id}", f"/p/{listing_id}/qr.png", f"/p/{listing_id}/photo/0"):
+            async with http.get(f"{server.base}{path}") as gone:
+                assert gone.status == 404, path
+        async with http.get(f"{server.base}/media/{UPLOAD}") as gone:
+            assert gone.status == 404
+        async with http.get(f"{server.base}/p/{hoa_listing}") as page:
+            assert page.status == 200
+            age = re.search(r"max-age=(\d+)", page.headers["Cache-Control"])
+            assert age is not None and int(age.group(1)) <= 60
+
+        # The other parties keep their orders, without the deleted person's details.
+        await tuan.say("/donmua")
+        assert any(tuan_from_man in label for label, _p in tuan.buttons()), tuan.text()
+        cancelled = services.orders.by_code(tuan_from_man)
+        assert cancelled is not None and cancelled.status == CANCELLED
+        assert cancelled.farmer_id == 0 and cancelled.buyer_name == "Vi Văn Tuấn"
+        kept = services.orders.by_code(khoa_from_hoa)
+        assert kept is not None and kept.total == 450_000 and kept.product_name
+        assert (kept.buyer_name, kept.phone, kept.address, kept.buyer_id) == ("", "", "", 0)
+        await hoa.say("/donhang")
+        await hoa.tap("s:confirmed")
+        assert khoa_from_hoa in hoa.text() + str(hoa.buttons())
+        assert services.orders.by_code(khoa_from_man) is not None
+
+
+async def _plain_listing(farmer: Chat) -> int:
+    """Another farmer's ordinary listing (no photos), stays on sale."""
+    await farmer.tap("listings")
+    await farmer.say("na chi lang")
+    await farmer.say("loại 2")
+    await farmer.say("300")
+    await farmer.say("45k")
+    await farmer.tap("lf:now")
+    await farmer.tap("lf:skip")
+    await farmer.tap("lf:c:done")
+    await farmer.say("Na ngon.")
+    await farmer.tap("lf:ok")
+    user = farmer.app.services.users.by_key(farmer.user_key)
+    assert user is not None
+    [listing] = farmer.app.services.listings.of_farmer(user.id)
+    return listing.id
