@@ -5,17 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.app import BotApp
+from bot.channels.zalo_common import publish_document
 from bot.core.clock import FakeClock
 from bot.services.orders import CANCELLED
-from tests.console_helpers import ADMIN_TG, Server, admin, client, csrf_of, running, sign_in
+from bot.web.chat import COOKIE
+from tests.console_helpers import (
+    ADMIN_TG,
+    Server,
+    admin,
+    client,
+    csrf_of,
+    person,
+    running,
+    sign_in,
+    team_member,
+)
 from tests.helpers.disk import forms, leaks, phone_forms
-from tests.helpers.driver import Chat
+from tests.helpers.driver import Chat, make_app
 
 MAN = "Hoàng Thị Mận"  # the farmer who deletes her own data
 MAN_PHONE = "0938517246"
@@ -211,3 +225,158 @@ async def _plain_listing(farmer: Chat) -> int:
     assert user is not None
     [listing] = farmer.app.services.listings.of_farmer(user.id)
     return listing.id
+
+
+def _png(marker: bytes) -> bytes:
+    """A real 1x1 PNG carrying `marker` in a text chunk (uploads must be real images)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"tEXt", b"Comment\x00" + marker),
+            chunk(b"IDAT", pixels),
+            chunk(b"IEND", b""),
+        ]
+    )
+
+
+async def test_console_delete_is_admin_only_confirmed_and_csrf_protected(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with running(tmp_path / "d", clock) as server, client() as http:
+        app = server.app
+        lan = person(app, "web:lan", "Lan")
+        me = admin(app)
+        team_member(app)
+        async with client() as team:
+            await sign_in(team, server, "telegram:222")
+            async with team.get(f"{server.base}/console/users/{lan.id}/delete") as page:
+                assert page.status == 403
+                csrf = csrf_of(await page.text())  # the team member's own valid token
+            url = f"{server.base}/console/users/{lan.id}/delete"
+            async with team.post(url, data={"csrf": csrf}) as refused:
+                assert refused.status == 403
+        await sign_in(http, server, f"telegram:{ADMIN_TG}")
+        async with http.post(url) as refused:
+            assert refused.status == 403  # no CSRF token
+        async with http.post(url, data={"csrf": "forged"}) as refused:
+            assert refused.status == 403
+        assert app.services.users.get(lan.id) is not None
+        async with http.get(f"{server.base}/console/users/{me.id}") as page:
+            assert "/delete" not in await page.text()  # one's own data goes from the chat
+        async with http.get(f"{server.base}/console/users/{me.id}/delete") as page:
+            assert page.status == 400
+        async with http.get(f"{server.base}/console/users/999999/delete") as page:
+            assert page.status == 404
+        async with http.get(url) as page:  # the confirmation step changes nothing
+            html = await page.text()
+            assert "Lan" in html and app.services.users.get(lan.id) is not None
+        async with http.post(url, data={"csrf": csrf_of(html)}) as done:
+            assert done.url.path == "/console/users"
+        assert app.services.users.get(lan.id) is None
+        async with http.post(url, data={"csrf": csrf_of(html)}) as again:
+            assert again.status == 404  # a second press (or a stale tab) finds nobody
+
+
+async def test_a_create_and_delete_loop_compacts_at_most_once_a_minute(
+    app: BotApp, clock: FakeClock
+) -> None:
+    purger = app.services.purger
+    engine = app.store.engine
+    for i in range(5):
+        chat = Chat(app, f"web:loop{i}", f"Người {i}")
+        await chat.onboard(phone=f"09120000{i:02d}")
+        await chat.say("/xoadulieu")
+        await chat.tap("del:yes")
+        await purger.run_due()
+        clock.advance(seconds=5)
+    assert engine.compactions == 1 and purger.runs == 1
+    assert purger.pending and 0 < purger.due_in() <= 60
+    clock.advance(seconds=40)
+    assert await purger.run_due()
+    assert engine.compactions == 2 and not purger.pending
+    assert not await purger.run_due()  # nothing new was deleted
+
+
+async def test_a_deletion_not_yet_compacted_at_a_stop_is_compacted_at_the_next_start(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    data = tmp_path / "d"
+    first = make_app(data, clock)
+    chat = Chat(first, "web:man", MAN)
+    await chat.onboard(phone=MAN_PHONE)
+    await chat.say("/xoadulieu")
+    await chat.tap("del:yes")
+    await first.stop()  # before its purge job ever ran
+    assert leaks(data, {"name": forms(MAN)}), "the old segment still holds her name"
+    second = make_app(data, clock)
+    try:
+        job = asyncio.create_task(second.services.purger.job()())
+        await asyncio.sleep(0)  # the job looks for unfinished deletions as it starts
+        await asyncio.wait_for(second.services.purger.settled(), 60)
+        assert leaks(data, {"name": forms(MAN), "phone": [MAN_PHONE[1:].encode()]}) == []
+        job.cancel()
+    finally:
+        await second.stop()
+
+
+async def test_uploads_and_exported_files_go_with_their_owner(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    session = "ab" * 16
+    async with running(tmp_path / "d", clock) as server:
+        app = server.app
+        media = tmp_path / "d" / "media"
+        chat = Chat(app, f"web:{session}", MAN)
+        await chat.onboard(phone=MAN_PHONE)
+        await chat.tap("listings")
+        for typed in ("na chi lang", "loại 1", "200", "45k"):
+            await chat.say(typed)
+        await chat.tap("lf:now")
+        upload = _png(b"UPLOADED-MID-FORM-1b7c")
+        jar = aiohttp.CookieJar(unsafe=True)
+        jar.update_cookies({COOKIE: session})
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            form = aiohttp.FormData()
+            form.add_field("photo", upload, filename="na.png", content_type="image/png")
+            async with http.post(f"{server.base}/chat/api/photo", data=form) as sent:
+                assert sent.status == 200
+        assert len(list(media.iterdir())) == 1, "the upload is kept while the form is open"
+        publish_document(media, server.base, "tin-dang.csv", b"Na;45000", f"web:{session}")
+        other = publish_document(media, server.base, "x.csv", b"other", "zalo_bot:77")
+        # She leaves in the middle of the form: the command drops the form's answers, but
+        # the files made for her are still found by their names.
+        await chat.say("/xoadulieu")
+        await chat.tap("del:yes")
+        left = [p.name for p in media.iterdir()]
+        assert left == [other.rsplit("/", 1)[1]], left
+        assert leaks(media, {"upload": [b"UPLOADED-MID-FORM-1b7c"]}) == []
+
+
+async def test_a_half_filled_form_and_a_voice_question_lose_their_files_on_console_delete(
+    app: BotApp,
+) -> None:
+    media = app.settings.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    chat = Chat(app, "web:hanh", "Hạnh")
+    await chat.onboard()
+    (media / "form-photo.jpg").write_bytes(b"\xff\xd8\xffFORM")
+    await chat.tap("listings")
+    for typed in ("na chi lang", "loại 1", "200", "45k"):
+        await chat.say(typed)
+    await chat.tap("lf:now")
+    await chat.photo("media:form-photo.jpg")
+    voice = app.services.media.cache_path("tg:VOICE-OF-HANH")
+    voice.write_bytes(b"OggS-voice")
+    user = app.services.users.by_key("web:hanh")
+    assert user is not None
+    app.services.handoffs.log(user, "", "2026-11-26T08:00:00+00:00", "voice", "tg:VOICE-OF-HANH")
+    app.services.delete_user(user)  # what the console does, while her form is half filled
+    assert list(media.iterdir()) == []

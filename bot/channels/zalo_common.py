@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.channels.plain import PlainSession
-from bot.core.media import DOC_PREFIX, owner_tag
+from bot.core.media import DOC_PREFIX, owned_name
 from bot.core.types import Reply
 from bot.private_files import write_private
 from bot.services.users import UserRepo
@@ -85,7 +85,7 @@ def publish_document(media_dir: Path, base_url: str, name: str, content: bytes, 
     """Save a file (e.g. a CSV export) for user `owner` under an unguessable name; return its
     download link. The name carries a tag of the owner, so deleting them deletes the file."""
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60] or "file"
-    stored = f"{DOC_PREFIX}{owner_tag(owner)}-{secrets.token_urlsafe(12)}-{safe}"
+    stored = owned_name(DOC_PREFIX, owner, f"{secrets.token_urlsafe(12)}-{safe}")
     write_private(media_dir / stored, content)
     return f"{base_url}/media/{stored}"
 

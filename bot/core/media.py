@@ -18,12 +18,20 @@ log = logging.getLogger(__name__)
 
 Fetch = Callable[[str], Awaitable[bytes]]
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
-DOC_PREFIX = "doc-"  # files published as download links: doc-<owner tag>-<random>-<name>
+# Files made for one user are named <prefix><owner tag>-..., so deleting the user finds them.
+DOC_PREFIX = "doc-"  # published as download links (exports)
+UPLOAD_PREFIX = "up-"  # photos uploaded in the web chat
+OWNED_PREFIXES = (DOC_PREFIX, UPLOAD_PREFIX)
 
 
 def owner_tag(user_key: str) -> str:
-    """A short tag of the user a published file was made for, so their deletion finds it."""
+    """A short tag of the user a file was made for (not their key: names are public links)."""
     return hashlib.sha256(f"owner:{user_key}".encode()).hexdigest()[:12]
+
+
+def owned_name(prefix: str, user_key: str, rest: str) -> str:
+    """The file name of something made for `user_key`, e.g. owned_name(UPLOAD_PREFIX, k, x)."""
+    return f"{prefix}{owner_tag(user_key)}-{rest}"
 
 
 class MediaStore:
@@ -56,14 +64,16 @@ class MediaStore:
                 removed += 1
         return removed
 
-    def forget_documents(self, owner_keys: Iterable[str]) -> int:
-        """Delete the files published for these users (exports sent as links); return how many."""
+    def forget_owned(self, owner_keys: Iterable[str]) -> int:
+        """Delete the files made for these users (uploads, exports); return how many."""
+        patterns = [
+            owned_name(prefix, key, "*") for key in owner_keys for prefix in OWNED_PREFIXES
+        ]
         removed = 0
-        for key in owner_keys:
-            for path in self.media_dir.glob(f"{DOC_PREFIX}{owner_tag(key)}-*"):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                    removed += 1
+        for path in [p for pattern in patterns for p in self.media_dir.glob(pattern)]:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
         return removed
 
     async def local_file(self, ref: str) -> Path | None:

@@ -81,7 +81,7 @@ class Services:
         for hook in self.deletion_hooks:
             hook(user)
         self.media.forget(refs)
-        self.media.forget_documents(user.ident)
+        self.media.forget_owned(user.ident)
         self.conversations.delete(user.id)
         self.users.delete(user.id)
 
