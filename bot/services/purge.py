@@ -40,7 +40,8 @@ class Purger:
         self._tombstones = tombstones
         self._interval = interval
         self._last: datetime | None = None
-        self.pending = False  # a deletion waits for its compaction
+        # A deletion waits for its compaction; also one the bot stopped before compacting.
+        self.pending = bool(tombstones.unpurged())
         self.running = False
         self.runs = 0  # compactions finished for deletions (for tests and figures)
         self._wake = asyncio.Event()
@@ -81,6 +82,7 @@ class Purger:
                 self.pending = True
                 return False
             self.runs += 1
+            self._remove_torn_snapshots()
             self._tombstones.mark_purged(covered)
             log.info("store compacted after a deletion")
             return True
@@ -88,6 +90,17 @@ class Purger:
             self.running = False
             async with self._changed:
                 self._changed.notify_all()
+
+    def _remove_torn_snapshots(self) -> None:
+        """Delete snapshots that compactions killed mid-write left (they hold everyone).
+
+        Only while no compaction runs: its own snapshot is written under such a name.
+        """
+        if self._store.engine.compacting:
+            return
+        for path in self._store.data_dir.glob("snap-*.jsonl.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
     async def _idle(self) -> None:
         """Wait until no compaction child is running (it is a process: poll it)."""
@@ -103,8 +116,6 @@ class Purger:
         """The background job: wait for requests, compact as soon as the minute allows."""
 
         async def purge() -> None:
-            if self._tombstones.unpurged():
-                self.pending = True  # the bot stopped before the compaction of a deletion
             while True:
                 delay = self.due_in() if self.pending else None
                 with contextlib.suppress(TimeoutError):
