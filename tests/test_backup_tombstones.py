@@ -10,6 +10,7 @@ from bot.__main__ import main
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.tombstones import Tombstone
+from bot.services.users import User
 from bot.storage.backup import read_docs
 from tests.helpers.disk import forms, leaks, phone_forms
 from tests.helpers.driver import Chat, make_app
@@ -162,9 +163,20 @@ async def test_restore_refuses_tombstones_it_cannot_read_before_touching_data_di
     app.store.backup(tmp_path / "b.jsonl")
     await app.stop()
     (tmp_path / "junk.txt").write_text("not a backup <b>&</b>\n")
+    (tmp_path / "empty").mkdir()  # a directory, but no DATA_DIR of a store
     restored = tmp_path / "restored"
-    for newer in ("junk.txt", "missing.jsonl"):
+    for newer in ("junk.txt", "missing.jsonl", "empty"):
         args = ["restore", str(tmp_path / "b.jsonl"), "--tombstones", str(tmp_path / newer)]
         assert _cli(monkeypatch, tmp_path, restored, *args) == 2
         assert newer in capsys.readouterr().err
         assert not restored.exists() or list(restored.iterdir()) == []
+
+
+def test_a_tombstone_covers_its_person_not_who_signed_up_again_later() -> None:
+    stone = Tombstone(7, ("telegram:42",), "2026-11-26T08:00:00+00:00")
+    assert stone.covers(User(id=7, created_at="2026-11-01T08:00:00+00:00"))
+    assert stone.covers(User(id=3, ident=["telegram:42"], created_at="2026-11-01T08:00:00"))
+    assert stone.covers(User(id=3, ident=["telegram:42"], created_at=""))  # older versions
+    assert not stone.covers(User(id=9, ident=["telegram:42"], created_at="2026-11-27T08:00"))
+    assert not stone.covers(User(id=8, ident=["telegram:43"], created_at="2026-11-01T08:00"))
+    assert Tombstone.from_doc(stone.doc() | {"purged": True}) == stone

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.services.users import User
@@ -49,10 +49,12 @@ class Tombstone:
 
 
 def _moment(iso: str) -> datetime:
+    """An ISO moment as an aware datetime (UTC when it says no zone; the past if unreadable)."""
     try:
-        return datetime.fromisoformat(iso)
+        moment = datetime.fromisoformat(iso)
     except ValueError:
-        return datetime.min
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class TombstoneRepo:

@@ -18,7 +18,14 @@ from bot.storage.codec import dumps, loads
 from bot.storage.compact import add_indexes
 from bot.storage.engine import LogStorage
 from bot.storage.errors import StoreError
-from bot.storage.files import FORMAT, locked, snap_path, snapshot_records, write_snapshot
+from bot.storage.files import (
+    FORMAT,
+    listing,
+    locked,
+    snap_path,
+    snapshot_records,
+    write_snapshot,
+)
 from bot.storage.log import fsync_dir, iter_records
 
 
@@ -82,6 +89,8 @@ def read_docs(src: Path, table: str) -> list[dict[str, Any]]:
     Only that table's records are decoded, so reading the tombstones of a big backup is quick.
     """
     if src.is_dir():
+        if not any(listing(src)):
+            raise StoreError(f"{src} holds no store (no snapshot, no log)")
         try:
             state = LogStorage(src, read_only=True)
         except OSError as exc:
