@@ -15,7 +15,9 @@ import pytest
 from bot.app import BotApp
 from bot.channels.zalo_common import publish_document
 from bot.core.clock import FakeClock
+from bot.services.listings import Listing
 from bot.services.orders import CANCELLED
+from bot.services.users import ADMIN
 from bot.web.chat import COOKIE
 from tests.console_helpers import (
     ADMIN_TG,
@@ -397,3 +399,29 @@ async def test_a_half_filled_form_and_a_voice_question_lose_their_files_on_conso
     app.services.handoffs.log(user, "", "2026-11-26T08:00:00+00:00", "voice", "tg:VOICE-OF-HANH")
     app.services.delete_user(user)  # what the console does, while her form is half filled
     assert list(media.iterdir()) == []
+
+
+async def test_an_admin_deleted_while_editing_a_farmers_photos_leaves_them_alone(
+    app: BotApp,
+) -> None:
+    media = app.settings.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    (media / "hers.jpg").write_bytes(b"\xff\xd8\xffHERS")
+    farmer = Chat(app, "web:farmer", "Lan")
+    await farmer.onboard()
+    owner = app.services.users.by_key("web:farmer")
+    assert owner is not None
+    listing = app.services.listings.add(
+        Listing(farmer_id=owner.id, product_name="Na", price=45000, photos=["media:hers.jpg"])
+    )
+    staff = Chat(app, "web:staff", "Quản trị")
+    await staff.onboard()
+    user = app.services.users.by_key("web:staff")
+    assert user is not None
+    user.roles.append(ADMIN)
+    app.services.users.save(user)
+    await staff.tap(f"lst:ef:{listing.id}:photos")  # the admin is changing her photos...
+    assert app.services.conversations.get(user.id).data.get("photos") == ["media:hers.jpg"]
+    app.services.delete_user(user)  # ...when another admin deletes them
+    assert (media / "hers.jpg").exists()
+    assert app.services.listings.get(listing.id) is not None

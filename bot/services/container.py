@@ -73,17 +73,24 @@ class Services:
 
     def erase(self, user: User) -> None:
         """Remove a user's data, files included, without a new tombstone (restores use it)."""
-        conv = self.conversations.get(user.id)
         refs = [h.media for h in self.handoffs.of_asker(user.id) if h.media]
-        refs += [str(r) for r in conv.data.get("photos") or [] if isinstance(r, str)]
-        if isinstance(conv.data.get("photo"), str):
-            refs.append(conv.data["photo"])  # a photo sent into a form not finished
+        refs += self._form_photos(user)
         for hook in self.deletion_hooks:
             hook(user)
         self.media.forget(refs)
         self.media.forget_owned(user.ident)
         self.conversations.delete(user.id)
         self.users.delete(user.id)
+
+    def _form_photos(self, user: User) -> list[str]:
+        """Photos sent into the user's unfinished form, except another farmer's being edited."""
+        data = self.conversations.get(user.id).data
+        refs = [r for r in [*(data.get("photos") or []), data.get("photo")] if isinstance(r, str)]
+        listing_id = data.get("listing_id")
+        editing = self.listings.get(listing_id) if isinstance(listing_id, int) else None
+        if editing is not None and editing.farmer_id != user.id:  # an admin at work
+            refs = [r for r in refs if r not in editing.photos]
+        return refs
 
 
 def build_services(
