@@ -208,7 +208,10 @@ $select<button type="submit">$add</button></form>$delete""",
     async def delete(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         """Delete a user and everything stored about them (confirmed on the page before)."""
         user = self._deletable(request, viewer)
-        self.services.delete_user(user)
+        store = self.services.store
+        with store.deferred_sync():  # one fsync for the many writes, off the event loop
+            self.services.delete_user(user)
+        await store.flush()  # on disk before the admin is told
         # The audit line: who deleted whom, by id only (the person's details are gone).
         log.info("console: user %s deleted user %s", viewer.user.id, user.id)
         raise self.console.back("/console/users", "deleted")
