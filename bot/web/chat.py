@@ -26,6 +26,7 @@ from bot.private_files import write_private
 
 CHANNEL = "web"
 COOKIE = "nds_chat"
+MEDIA_CACHE = "public, max-age=60"
 STATIC = Path(__file__).parent / "static"
 TEXT_MAX = 5000
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -183,7 +184,8 @@ class WebChat:
         name = request.match_info["name"]
         if "/" in name or name.startswith(".") or not (self.media_dir / name).is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(self.media_dir / name)
+        # Cached a minute at most: a photo its owner deleted must not outlive them in caches.
+        return web.FileResponse(self.media_dir / name, headers={"Cache-Control": MEDIA_CACHE})
 
 
 def _session_of(request: web.Request) -> tuple[str, bool]:
