@@ -136,6 +136,12 @@ def _backup_or_restore(
     print(f"restored {done.documents} documents from {file} into {settings.data_dir}")
     if args.tombstones:
         print(f"{done.tombstones} newer deletion(s) read from {len(args.tombstones)} source(s)")
+    else:
+        print(
+            "note: people who deleted their data after this backup was made are in it again; "
+            "restore with --tombstones NEWER (a newer backup or the live DATA_DIR) to keep them out",
+            file=sys.stderr,
+        )
     print(f"people who had deleted their data, removed from the restored store: {done.erased}")
     return 0
 

@@ -92,6 +92,7 @@ async def test_restore_applies_the_tombstones_of_a_newer_backup(
     plain = tmp_path / "plain"
     assert _cli(monkeypatch, tmp_path, plain, "restore", str(tmp_path / "monday.jsonl")) == 0
     assert "web:man" in _people(plain, clock)
+    assert "--tombstones NEWER" in capsys.readouterr().err  # the operator is told how not to
     # ...with them, she stays deleted, and nothing of hers is left in the restored files.
     restored = tmp_path / "restored"
     args = [
