@@ -333,7 +333,7 @@ async def test_a_create_and_delete_loop_compacts_at_most_once_a_minute(
     assert not await purger.run_due()  # nothing new was deleted
 
 
-async def test_a_deletion_not_yet_compacted_at_a_stop_is_compacted_at_the_next_start(
+async def test_a_deletion_not_yet_compacted_at_a_crash_is_compacted_at_the_next_start(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     data = tmp_path / "d"
@@ -342,7 +342,7 @@ async def test_a_deletion_not_yet_compacted_at_a_stop_is_compacted_at_the_next_s
     await chat.onboard(phone=MAN_PHONE)
     await chat.say("/xoadulieu")
     await chat.tap("del:yes")
-    await first.stop()  # before its purge job ever ran
+    first.store.close()  # the bot dies before its purge job ever ran
     assert leaks(data, {"name": forms(MAN)}), "the old segment still holds her name"
     second = make_app(data, clock)
     try:
@@ -434,3 +434,27 @@ async def test_an_admin_deleted_while_editing_a_farmers_photos_leaves_them_alone
     app.services.delete_user(user)  # ...when another admin deletes them
     assert (media / "hers.jpg").exists()
     assert app.services.listings.get(listing.id) is not None
+
+
+async def test_a_bot_stopped_within_the_minute_compacts_before_it_exits(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    data = tmp_path / "d"
+    app = make_app(data, clock)
+    first = Chat(app, "web:first", "Lò Văn Một")
+    await first.onboard(phone="0911222333")
+    await first.say("/xoadulieu")
+    await first.tap("del:yes")
+    assert await app.services.purger.run_due()
+    chat = Chat(app, "web:man", MAN)
+    await chat.onboard(phone=MAN_PHONE)
+    await chat.say("/xoadulieu")
+    await chat.tap("del:yes")
+    assert app.services.purger.pending and app.services.purger.due_in() > 0
+    await app.stop()  # e.g. to copy DATA_DIR somewhere: she must not be in that copy
+    assert leaks(data, {"name": forms(MAN), "phone": [MAN_PHONE[1:].encode()]}) == []
+    again = make_app(data, clock)
+    try:
+        assert not again.services.purger.pending  # nothing left to do at the next start
+    finally:
+        await again.stop()

@@ -91,6 +91,23 @@ class Purger:
             async with self._changed:
                 self._changed.notify_all()
 
+    def finish(self) -> None:
+        """At a stop: compact now if a deletion still waits, whatever the minute's limit.
+
+        Else the person stays in the files for as long as the bot is down (and in any copy of
+        DATA_DIR made meanwhile). Blocks until the child is done: the store closes next.
+        """
+        if not self.pending:
+            return
+        engine = self._store.engine
+        engine.wait_compaction()
+        covered = self._tombstones.unpurged()
+        before = engine.compactions
+        if self._store.compact(wait=True) and engine.compactions > before:
+            self.pending = False
+            self._remove_torn_snapshots()
+            self._tombstones.mark_purged(covered)
+
     def _remove_torn_snapshots(self) -> None:
         """Delete snapshots that compactions killed mid-write left (they hold everyone).
 
