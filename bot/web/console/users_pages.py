@@ -163,16 +163,19 @@ $select<button type="submit">$add</button></form>$delete""",
             csrf=csrf_field(viewer),
             select=self._area_select(),
             add=_("Add to this area's team"),
-            delete=Safe("")
-            if user.id == viewer.user.id
-            else h(
-                '<h2>$title</h2><p><a class="danger" href="/console/users/$id/delete">$label</a></p>',
-                title=_("Delete"),
-                id=user.id,
-                label=_("Delete this user and their data…"),
-            ),
+            delete=Safe("") if user.id == viewer.user.id else self._delete_link(user),
         )
         return self.console.html(request, viewer, _("Users and roles"), body)
+
+    def _delete_link(self, user: User) -> Safe:
+        """The way to the confirmation step of deleting this user."""
+        return h(
+            '<h2>$title</h2><p><a class="button danger" href="/console/users/$id/delete">'
+            "$label</a></p>",
+            title=_("Delete"),
+            id=user.id,
+            label=_("Delete this user and their data…"),
+        )
 
     def _deletable(self, request: web.Request, viewer: Viewer) -> User:
         user = self._user(request)
