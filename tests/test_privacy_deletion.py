@@ -34,9 +34,9 @@ from tests.console_helpers import (
 from tests.helpers.disk import forms, leaks, phone_forms
 from tests.helpers.driver import Chat, make_app
 
-MAN = "Hoàng Thị Mận"  # the farmer who deletes her own data
+MAN = "Hoàng Thị Mận"  # a farmer with a listing, photos and orders
 MAN_PHONE = "0938517246"
-KHOA = "Đặng Văn Khoa"  # the buyer an admin deletes
+KHOA = "Đặng Văn Khoa"  # a buyer who ordered from her and from another farmer
 KHOA_PHONE = "0976111222"
 KHOA_ADDRESS = "17 Ngõ Bưởi Diễn, Kỳ Lừa"
 TG_PHOTO = "AgACAgMANphotoOfMan42"  # a Telegram file_id of her listing photo
