@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,8 @@ async def test_restore_applies_the_tombstones_of_a_newer_backup(
     assert "web:man" not in people and {"web:hoa", "web:khoa"} <= set(people)
     assert people["orders from farmer 0"] == 1 and people["listings"] == 0
     assert leaks(restored, _man_needles()) == []
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in restored.rglob("*") if p.is_file()}
+    assert modes == {0o600}, modes  # what the restore and its compaction wrote is private
     # The restored store carries the tombstone on, into its own backups.
     assert _cli(monkeypatch, tmp_path, restored, "backup", str(tmp_path / "next.jsonl")) == 0
     carried = read_docs(tmp_path / "next.jsonl", "tombstones")
