@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("file", type=Path)
     restore = sub.add_parser("restore", help="bring a backup back into an empty DATA_DIR")
     restore.add_argument("file", type=Path)
+    restore.add_argument(
+        "--tombstones",
+        metavar="NEWER",
+        type=Path,
+        action="append",
+        default=[],
+        help="a newer backup or a DATA_DIR: who deleted their data there stays deleted",
+    )
     store = sub.add_parser("store", help="check the store's files for damage, or repair them")
     store.add_argument("action", choices=("check", "repair"))
     link = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
@@ -75,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return _with_store(settings, lambda: run_listings(settings, args.action, args.file))
     if command in ("backup", "restore"):
-        return _with_store(settings, lambda: _backup_or_restore(settings, command, args.file))
+        return _with_store(
+            settings, lambda: _backup_or_restore(settings, command, args.file, args)
+        )
     if command == "console-link":
         return _console_link(settings, args.telegram_id)
     if command == "store":
@@ -109,17 +119,30 @@ def _with_store(settings: Settings, run: Callable[[], int]) -> int:
         return 0
 
 
-def _backup_or_restore(settings: Settings, command: str, file: Path) -> int:
-    from bot.storage.backup import backup, restore
+def _backup_or_restore(
+    settings: Settings, command: str, file: Path, args: argparse.Namespace
+) -> int:
+    from bot.restore_cli import restore_keeping_deletions
+    from bot.storage.backup import backup
 
     if command == "backup":
         count = backup(settings.data_dir, file)
         print(f"backup of {settings.data_dir} written to {file}: {count} documents")
+        return 0
+    for path in [file, *args.tombstones]:
+        if not path.exists():
+            return _fail(f"no backup file or DATA_DIR at {path}")
+    done = restore_keeping_deletions(settings, file, args.tombstones)
+    print(f"restored {done.documents} documents from {file} into {settings.data_dir}")
+    if args.tombstones:
+        print(f"{done.tombstones} newer deletion(s) read from {len(args.tombstones)} source(s)")
     else:
-        if not file.is_file():
-            return _fail(f"no backup file at {file}")
-        count = restore(file, settings.data_dir)
-        print(f"restored {count} documents from {file} into {settings.data_dir}")
+        print(
+            "note: people who deleted their data after this backup was made are in it again; "
+            "restore with --tombstones NEWER (a newer backup or the live DATA_DIR) to keep them out",
+            file=sys.stderr,
+        )
+    print(f"people who had deleted their data, removed from the restored store: {done.erased}")
     return 0
 
 

@@ -66,6 +66,7 @@ class BotApp:
                 await stopper()
             except Exception:
                 log.exception("error while stopping")
+        self.services.purger.finish()  # a deletion still waiting for its compaction
         self.store.close()
 
 

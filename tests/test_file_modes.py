@@ -62,7 +62,7 @@ async def test_a_realistic_session_leaves_only_private_files(tmp_path: Path) -> 
         app.services.media.register("tg:", fetch)
         assert await app.services.media.local_file("tg:PHOTO1") is not None  # cached copy
         write_qr(app.media_dir, 1, "https://example.org/p/1")
-        publish_document(app.media_dir, "https://example.org", "orders.csv", b"a,b\n")
+        publish_document(app.media_dir, "https://example.org", "orders.csv", b"a,b\n", "web:1")
         Links(data_dir, app.services.clock).issue("telegram:1")
         inbox = FaqInbox(data_dir)
         inbox.submit_export()

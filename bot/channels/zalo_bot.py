@@ -210,7 +210,9 @@ class ZaloBotChannel(ZaloChannel):
                 await self.call("sendPhoto", {"chat_id": chat_id, "photo": url})
             if reply.document is not None:
                 name, content = reply.document
-                link = publish_document(self.media_dir, self.settings.base_url, name, content)
+                link = publish_document(
+                    self.media_dir, self.settings.base_url, name, content, f"{CHANNEL}:{chat_id}"
+                )
                 text = f"{text}\n📎 {name}: {link}".strip()
             for chunk in split_message(text, TEXT_LIMIT):
                 await self.call("sendMessage", {"chat_id": chat_id, "text": chunk})

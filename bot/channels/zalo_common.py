@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from bot.channels.plain import PlainSession
+from bot.core.media import DOC_PREFIX, owned_name
 from bot.core.notify import Sender
 from bot.core.types import Reply
 from bot.private_files import write_private
@@ -124,10 +125,11 @@ def media_url(ref: str, base_url: str) -> str | None:
     return None
 
 
-def publish_document(media_dir: Path, base_url: str, name: str, content: bytes) -> str:
-    """Save a file (e.g. a CSV export) under an unguessable name; return its download link."""
+def publish_document(media_dir: Path, base_url: str, name: str, content: bytes, owner: str) -> str:
+    """Save a file (e.g. a CSV export) for user `owner` under an unguessable name; return its
+    download link. The name carries a tag of the owner, so deleting them deletes the file."""
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60] or "file"
-    stored = f"doc-{secrets.token_urlsafe(12)}-{safe}"
+    stored = owned_name(DOC_PREFIX, owner, f"{secrets.token_urlsafe(12)}-{safe}")
     write_private(media_dir / stored, content)
     return f"{base_url}/media/{stored}"
 

@@ -243,7 +243,7 @@ class ZaloOAChannel(ZaloChannel):
         messages: list[dict[str, Any]] = []
         number = 0
         for reply in replies:
-            made, number = self._messages(reply, number)
+            made, number = self._messages(reply, number, f"{CHANNEL}:{user_id}")
             messages.extend(made)
         now = self.engine.services.clock.now()
         reason = self.windows.refusal(user_id, now, len(messages))
@@ -262,8 +262,10 @@ class ZaloOAChannel(ZaloChannel):
         if reason is not None:
             raise OutsideWindow(user_id, f"{len(messages) - done} not sent: {reason}")
 
-    def _messages(self, reply: Reply, number: int) -> tuple[list[dict[str, Any]], int]:
-        """OA message bodies for one reply, and the running button number after it."""
+    def _messages(
+        self, reply: Reply, number: int, user_key: str
+    ) -> tuple[list[dict[str, Any]], int]:
+        """OA message bodies for one reply to a user, and the running button number after it."""
         messages: list[dict[str, Any]] = []
         for ref in reply.photos:
             url = media_url(ref, self.settings.base_url)
@@ -276,7 +278,9 @@ class ZaloOAChannel(ZaloChannel):
         text = to_plain(reply.text).strip()
         if reply.document is not None:
             name, content = reply.document
-            link = publish_document(self.media_dir, self.settings.base_url, name, content)
+            link = publish_document(
+                self.media_dir, self.settings.base_url, name, content, user_key
+            )
             text = f"{text}\n📎 {name}: {link}".strip()
         buttons = [b for row in reply.buttons for b in row]
         lines = []

@@ -23,7 +23,9 @@ from bot.services.listings import ListingRepo, farmer_eraser
 from bot.services.order_jobs import order_clock
 from bot.services.orders import OrderRepo
 from bot.services.outbox import Outbox
+from bot.services.purge import Purger
 from bot.services.roles import RoleService
+from bot.services.tombstones import TombstoneRepo
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 
@@ -52,6 +54,7 @@ class Services:
     broadcasts: BroadcastRepo
     console_links: Links
     media: MediaStore
+    tombstones: TombstoneRepo
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
     # What each feature erases when a user deletes their data.
@@ -62,13 +65,35 @@ class Services:
     outbox: Outbox = field(init=False)
     # Problems for the admins (told on their channel, shown on the console dashboard).
     alerts: Alerts = field(init=False)
+    # Compacts the store soon after a deletion, so the data leaves the older files too.
+    purger: Purger = field(init=False)
 
     def delete_user(self, user: User) -> None:
-        """Erase a user and everything features stored for them."""
+        """Erase a user and everything features stored for them, leaving a tombstone."""
+        self.tombstones.add(user, self.clock.now().isoformat())  # first: a crash keeps it
+        self.erase(user)
+        self.purger.request()
+
+    def erase(self, user: User) -> None:
+        """Remove a user's data, files included, without a new tombstone (restores use it)."""
+        refs = [h.media for h in self.handoffs.of_asker(user.id) if h.media]
+        refs += self._form_photos(user)
         for hook in self.deletion_hooks:
             hook(user)
+        self.media.forget(refs)
+        self.media.forget_owned(user.ident)
         self.conversations.delete(user.id)
         self.users.delete(user.id)
+
+    def _form_photos(self, user: User) -> list[str]:
+        """Photos sent into the user's unfinished form, except another farmer's being edited."""
+        data = self.conversations.get(user.id).data
+        refs = [r for r in [*(data.get("photos") or []), data.get("photo")] if isinstance(r, str)]
+        listing_id = data.get("listing_id")
+        editing = self.listings.get(listing_id) if isinstance(listing_id, int) else None
+        if editing is not None and editing.farmer_id != user.id:  # an admin at work
+            refs = [r for r in refs if r not in editing.photos]
+        return refs
 
 
 def build_services(
@@ -99,7 +124,10 @@ def build_services(
         roles=RoleService(store, users),
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
         console_links=Links(settings.data_dir, clock or Clock()),
+        tombstones=TombstoneRepo(store),
     )
+    services.purger = Purger(store, services.clock, services.tombstones)
+    services.jobs.append(services.purger.job())
     services.outbox = Outbox(
         store,
         users,
@@ -124,5 +152,5 @@ def build_services(
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))
     services.jobs.append(lambda: services.seen.pruner(lambda: services.clock.now().timestamp()))
-    services.deletion_hooks.append(farmer_eraser(services.listings, settings.data_dir / "media"))
+    services.deletion_hooks.append(farmer_eraser(services.listings, services.media))
     return services

@@ -6,11 +6,11 @@ import logging
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tinydb.table import Document, Table
 
+from bot.core.media import MediaStore
 from bot.services import listing_index
 from bot.services.listing_index import OfferIndex
 from bot.storage.db import Store
@@ -209,16 +209,12 @@ class ListingRepo:
         return gone
 
 
-def farmer_eraser(repo: ListingRepo, media_dir: Path) -> Callable[[User], None]:
-    """A deletion hook: a user's listings, their uploaded photos and QR images go for good."""
+def farmer_eraser(repo: ListingRepo, media: MediaStore) -> Callable[[User], None]:
+    """A deletion hook: a user's listings, their photos (uploaded or cached) and QR images go."""
 
     def erase(user: User) -> None:
         for listing in repo.delete_of_farmer(user.id):
-            names = [p.removeprefix("media:") for p in listing.photos if p.startswith("media:")]
-            for name in [*names, f"qr-{listing.id}.png"]:
-                path = media_dir / name
-                if path.parent == media_dir:  # never follow a crafted "media:../x" out of the dir
-                    path.unlink(missing_ok=True)
+            media.forget([*listing.photos, f"media:qr-{listing.id}.png"])
         log.info("erased the listings of user %s", user.id)
 
     return erase

@@ -11,12 +11,21 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.private_files import open_private
+from bot.storage.codec import dumps, loads
 from bot.storage.compact import add_indexes
 from bot.storage.engine import LogStorage
 from bot.storage.errors import StoreError
-from bot.storage.files import FORMAT, locked, snap_path, snapshot_records, write_snapshot
+from bot.storage.files import (
+    FORMAT,
+    listing,
+    locked,
+    snap_path,
+    snapshot_records,
+    write_snapshot,
+)
 from bot.storage.log import fsync_dir, iter_records
 
 
@@ -72,3 +81,32 @@ def verify(src: Path) -> int:
     if count != expected:
         raise StoreError(f"{src}: holds {count} documents, its trailer says {expected}")
     return count
+
+
+def read_docs(src: Path, table: str) -> list[dict[str, Any]]:
+    """The documents of one table in a backup file or a DATA_DIR (even one a bot has open).
+
+    Only that table's records are decoded, so reading the tombstones of a big backup is quick.
+    """
+    if src.is_dir():
+        if not any(listing(src)):
+            raise StoreError(f"{src} holds no store (no snapshot, no log)")
+        try:
+            state = LogStorage(src, read_only=True)
+        except OSError as exc:
+            raise StoreError(f"cannot read {src}: {exc.strerror}") from exc
+        found = state.tables.get(table)
+        return [dict(d) for d in found] if found is not None else []
+    verify(src)
+    with src.open("rb") as f:
+        payloads = snapshot_records(f, str(src))
+    prefix = b"[%s," % dumps(table)
+    docs: list[dict[str, Any]] = []
+    for payload in payloads:
+        if payload.startswith(prefix):
+            _name, op, data = loads(payload)
+            if op == "docs":
+                docs.extend(data)
+            elif op == "s":  # version-1 files held documents by id
+                docs.extend(data.values())
+    return docs

@@ -19,12 +19,14 @@ from aiohttp import web
 
 from bot.channels.plain import incoming_text
 from bot.core.engine import Engine
+from bot.core.media import UPLOAD_PREFIX, owned_name
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
 from bot.private_files import write_private
 
 CHANNEL = "web"
 COOKIE = "nds_chat"
+MEDIA_CACHE = "public, max-age=60"
 STATIC = Path(__file__).parent / "static"
 TEXT_MAX = 5000
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -156,11 +158,14 @@ class WebChat:
         ext = image_kind(bytes(data[:16]))
         if ext is None:
             return await self._answer(request, lambda key: Incoming(CHANNEL, key, "other"))
-        name = f"{secrets.token_hex(12)}.{ext}"
-        write_private(self.media_dir / name, bytes(data))
-        return await self._answer(
-            request, lambda key: Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
-        )
+
+        def upload(key: str) -> Incoming:
+            # Named after its sender, so deleting their data finds it even out of any record.
+            name = owned_name(UPLOAD_PREFIX, key, f"{secrets.token_hex(12)}.{ext}")
+            write_private(self.media_dir / name, bytes(data))
+            return Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
+
+        return await self._answer(request, upload)
 
     async def poll(self, request: web.Request) -> web.Response:
         """Wait a while for notifications to this browser."""
@@ -179,7 +184,8 @@ class WebChat:
         name = request.match_info["name"]
         if "/" in name or name.startswith(".") or not (self.media_dir / name).is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(self.media_dir / name)
+        # Cached a minute at most: a photo its owner deleted must not outlive them in caches.
+        return web.FileResponse(self.media_dir / name, headers={"Cache-Control": MEDIA_CACHE})
 
 
 def _session_of(request: web.Request) -> tuple[str, bool]:

@@ -11,7 +11,7 @@ from bot.services.share import Catalogs, public_url, qr_png
 from bot.text import display_phone
 
 _HTML = "text/html"
-_CACHE = "public, max-age=600"  # short: a paused or edited listing shows so within minutes
+_CACHE = "public, max-age=60"  # short: a paused, edited or deleted listing shows so soon
 
 
 class PublicPages:

@@ -1,4 +1,4 @@
-"""Users and roles (admins): search, grant or revoke team member and admin, invite codes."""
+"""Users and roles (admins): search, grant or revoke roles, invite codes, delete a user."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ class UserPages:
         app.router.add_get("/console/users/{id:\\d{1,9}}", page(self.show, admin_only=True))
         app.router.add_post("/console/users/{id:\\d{1,9}}", page(self.change, admin_only=True))
         app.router.add_post("/console/users/invite", page(self.invite, admin_only=True))
+        delete = "/console/users/{id:\\d{1,9}}/delete"
+        app.router.add_get(delete, page(self.confirm_delete, admin_only=True))
+        app.router.add_post(delete, page(self.delete, admin_only=True))
 
     def _area(self, area: str) -> str:
         return self.services.areas.name(area) or area or "—"
@@ -145,7 +148,7 @@ class UserPages:
 <h2>$team_title</h2><ul>$areas</ul>
 <form method="post" action="/console/users/$id" class="bar">$csrf
 <input type="hidden" name="action" value="grant"><input type="hidden" name="role" value="team">
-$select<button type="submit">$add</button></form>""",
+$select<button type="submit">$add</button></form>$delete""",
             notice=notice(request),
             name=user.name or f"#{user.id}",
             phone=display_phone(user.phone) if user.phone else "—",
@@ -160,8 +163,61 @@ $select<button type="submit">$add</button></form>""",
             csrf=csrf_field(viewer),
             select=self._area_select(),
             add=_("Add to this area's team"),
+            delete=Safe("") if user.id == viewer.user.id else self._delete_link(user),
         )
         return self.console.html(request, viewer, _("Users and roles"), body)
+
+    def _delete_link(self, user: User) -> Safe:
+        """The way to the confirmation step of deleting this user."""
+        return h(
+            '<h2>$title</h2><p><a class="button danger" href="/console/users/$id/delete">'
+            "$label</a></p>",
+            title=_("Delete"),
+            id=user.id,
+            label=_("Delete this user and their data…"),
+        )
+
+    def _deletable(self, request: web.Request, viewer: Viewer) -> User:
+        user = self._user(request)
+        if user.id == viewer.user.id:
+            raise web.HTTPBadRequest(
+                text="Delete your own data from the chat (/xoadulieu), not from the console."
+            )
+        return user
+
+    async def confirm_delete(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        """The confirmation step: what deleting this user erases, and the button to do it."""
+        user = self._deletable(request, viewer)
+        body = h(
+            """<div class="card"><p><strong>$name</strong> · $phone · $area</p></div>
+<p>$what</p><p><strong>$final</strong></p>
+<form method="post" action="/console/users/$id/delete" class="bar">$csrf
+<button type="submit" class="danger">$yes</button> <a href="/console/users/$id">$no</a></form>""",
+            name=user.name or f"#{user.id}",
+            phone=display_phone(user.phone) if user.phone else "—",
+            area=self._area(user.area),
+            what=_(
+                "This erases their profile, listings, photos, lesson progress and questions. "
+                "Orders with other people stay, without this person's name, phone or address."
+            ),
+            final=_("This cannot be undone."),
+            id=user.id,
+            csrf=csrf_field(viewer),
+            yes=_("Delete for good"),
+            no=_("Cancel"),
+        )
+        return self.console.html(request, viewer, _("Delete a user"), body)
+
+    async def delete(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        """Delete a user and everything stored about them (confirmed on the page before)."""
+        user = self._deletable(request, viewer)
+        store = self.services.store
+        with store.deferred_sync():  # one fsync for the many writes, off the event loop
+            self.services.delete_user(user)
+        await store.flush()  # on disk before the admin is told
+        # The audit line: who deleted whom, by id only (the person's details are gone).
+        log.info("console: user %s deleted user %s", viewer.user.id, user.id)
+        raise self.console.back("/console/users", "deleted")
 
     def _button(
         self, viewer: Viewer, user: User, action: str, role: str, label: str, area: str = ""
