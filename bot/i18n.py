@@ -21,6 +21,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 
+from bot.address import NOBODY, Address, fill_tokens
+
 LOCALES: tuple[str, ...] = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -30,6 +32,8 @@ FORMAT_LOCALE = "vi_VN"
 VN_TZ = timezone(timedelta(hours=7))
 
 _current: ContextVar[str] = ContextVar("locale", default=DEFAULT_LOCALE)
+# The one person being spoken to: fills {you}, {You_name}, {me}... in every message.
+_addressee: ContextVar[Address] = ContextVar("addressee", default=NOBODY)
 _catalogs: dict[str, NullTranslations] = {}
 
 
@@ -74,8 +78,14 @@ def _catalog() -> NullTranslations:
 
 
 def _(message: str) -> str:
-    """Translate a message into the current user's language."""
-    return _catalog().gettext(message)
+    """Translate a message into the current user's language, speaking to them as they chose."""
+    return fill_tokens(_catalog().gettext(message), _addressee.get().fill(_current.get()))
+
+
+def pgettext(context: str, message: str) -> str:
+    """Translate a message with a context; "many" marks text that speaks to a crowd."""
+    text = str(_catalog().pgettext(context, message))
+    return fill_tokens(text, _addressee.get().fill(_current.get()))
 
 
 def N_(message: str) -> str:
@@ -93,13 +103,20 @@ def set_locale(lang: str) -> None:
     _current.set(lang if lang in LOCALES else DEFAULT_LOCALE)
 
 
+def set_addressee(address: Address) -> None:
+    """Speak to this person for the rest of this task (one update)."""
+    _addressee.set(address)
+
+
 @contextmanager
-def use_locale(lang: str) -> Iterator[None]:
-    """Temporarily speak `lang`, e.g. to notify another user in their own language."""
+def use_locale(lang: str, to: Address | None = None) -> Iterator[None]:
+    """Temporarily speak `lang` (to `to`), e.g. to notify another user in their own language."""
     token = _current.set(lang if lang in LOCALES else DEFAULT_LOCALE)
+    person = _addressee.set(to or NOBODY)
     try:
         yield
     finally:
+        _addressee.reset(person)
         _current.reset(token)
 
 

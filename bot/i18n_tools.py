@@ -18,7 +18,24 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import LOCALES, LOCALES_DIR
 
 ROOT = LOCALES_DIR.parent
-KEYWORDS: dict[str, tuple[int, ...] | None] = {"_": None, "N_": None}
+KEYWORDS: dict[str, tuple[int | tuple[int, str], ...] | None] = {
+    "_": None,
+    "N_": None,
+    "pgettext": ((1, "c"), 2),
+}
+# How a message with a context is keyed in extract()'s result (gettext's own separator).
+CONTEXT_SEP = "\x04"
+
+
+def message_key(msgid: str, context: str | None) -> str:
+    """A msgid, prefixed by its context when it has one: "many\x04Hello"."""
+    return f"{context}{CONTEXT_SEP}{msgid}" if context else msgid
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """(msgid, context) of a message_key()."""
+    context, sep, msgid = key.rpartition(CONTEXT_SEP)
+    return (msgid, context) if sep else (key, None)
 
 
 def domain_of(path: Path) -> str:
@@ -36,12 +53,14 @@ def extract() -> dict[str, dict[str, list[tuple[str, int]]]]:
     found: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
     for base in ("bot", "handlers"):
         for path in sorted((ROOT / base).rglob("*.py")):
-            for lineno, message, _comments, _context in extract_from_file(
-                "python", str(path), keywords=KEYWORDS
+            for lineno, message, _comments, context in extract_from_file(
+                "python",
+                str(path),
+                keywords=KEYWORDS,
             ):
                 if isinstance(message, str) and message:
                     rel = str(path.relative_to(ROOT))
-                    found[domain_of(path)][message].append((rel, lineno))
+                    found[domain_of(path)][message_key(message, context)].append((rel, lineno))
     return found
 
 
@@ -63,14 +82,15 @@ def update_catalogs(only: str = "") -> dict[str, list[str]]:
             path.parent.mkdir(parents=True, exist_ok=True)
             old = _read(path, lang)
             new = Catalog(locale=lang, project="nongdanso", domain=domain)
-            for msgid, locations in messages.items():
-                prior = old.get(msgid)
+            for key, locations in messages.items():
+                msgid, context = split_key(key)
+                prior = old.get(msgid, context=context)
                 text = prior.string if prior is not None and prior.string else ""
                 if lang == "en" and not text:
                     text = msgid
-                new.add(msgid, text, locations=locations)
+                new.add(msgid, text, locations=locations, context=context)
                 if lang == "vi" and not text:
-                    missing.setdefault(domain, []).append(msgid)
+                    missing.setdefault(domain, []).append(key)
             with path.open("wb") as f:
                 write_po(f, new, width=99, omit_header=False, sort_output=False)
     return missing
@@ -83,8 +103,9 @@ def untranslated(lang: str = "vi") -> list[str]:
         for msg in _read(path, lang):
             if msg.id and isinstance(msg.id, str) and isinstance(msg.string, str):
                 good = bool(msg.string) and not msg.fuzzy
-                if good or msg.id not in merged:
-                    merged[msg.id] = (msg.string, good)
+                key = message_key(msg.id, msg.context)
+                if good or key not in merged:
+                    merged[key] = (msg.string, good)
     gaps = []
     for messages in extract().values():
         for msgid in messages:

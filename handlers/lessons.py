@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.address import formal_title, title_name
 from bot.core.flow import (
     Ask,
     Choice,
@@ -40,6 +41,9 @@ NEXT_WORDS = ("tiep", "tiep theo", "tiep tuc", "next", "ok", "xong")
 BACK_WORDS = ("quay lai", "lui", "lui lai", "truoc", "back")
 LEAVE_WORDS = ("nghi", "de sau", "hoc sau", "leave", "dung")
 CONTINUE_WORDS = frozenset({"tiep", "hoc tiep", "tiep tuc", "continue"})
+
+# The formal title before a name on the certificate ("Chứng nhận Ông/Bà …").
+FORMAL_TITLES = {"m": N_("Mr."), "f": N_("Ms."), "": N_("Mr./Ms.")}
 
 
 def _mark(learner: Learner, lesson: Lesson) -> str:
@@ -340,7 +344,12 @@ def certificate(ctx: Ctx, learner: Learner) -> Reply:
         _("🎓 <b>CERTIFICATE</b>"),
         _("<b>Digital skills for selling online</b>"),
         "",
-        fmt(_("This certifies that <b>{name}</b> ({area})"), name=ctx.user.name, area=area),
+        fmt(
+            _("This certifies that {title} <b>{name}</b> ({area})"),
+            title=_(FORMAL_TITLES[formal_title(ctx.user)]),
+            name=title_name(ctx.user.name),
+            area=area,
+        ),
         fmt(_("completed the core course on {day}, with the lessons:"), day=day),
         *(f"{DONE} {esc(lesson.title)}" for lesson in finished),
         "",

@@ -400,7 +400,7 @@ def confirm(ctx: Ctx) -> Outcome:
     after_post = [
         Choice(f"lst:sh:{listing.id}", _("📣 Share")),
         Choice(f"lst:qr:{listing.id}", _("🔳 QR code")),
-        Choice("lst:list:0", _("📋 My listings")),
+        Choice("lst:list:0", _("📦 My listings")),
         Choice("sys:menu", _("Main menu")),
     ]
     # No menu after it: its numbered buttons would clash with these on channels without buttons.

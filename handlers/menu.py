@@ -14,7 +14,6 @@ from bot.core.flow import (
     ask_choice,
     match_choice,
 )
-from bot.core.fmt import fmt
 from bot.core.types import Incoming, Reply
 from bot.i18n import _
 
@@ -29,7 +28,7 @@ def build(entries: list[MenuEntry]) -> Flow:
     """The menu flow over the entries other flows contribute."""
 
     def ask(ctx: Ctx) -> list[Reply]:
-        text = fmt(_("<b>Main menu</b> — {name}, what would you like to do?"), name=ctx.user.name)
+        text = _("<b>Main menu</b>\n{You_name}, what would you like to do?")
         hint = _("Tap a button, type its number, or just type your question.")
         return ask_choice(f"{text}\n{hint}", menu_choices(ctx, entries), columns=1)
 

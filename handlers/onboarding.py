@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from bot.address import TERMS, address_of, given_name, suggest_term
 from bot.core.flow import (
     Ask,
     Choice,
@@ -24,7 +25,7 @@ from bot.core.flow import (
 )
 from bot.core.fmt import esc, fmt
 from bot.core.types import Button, Incoming, Reply
-from bot.i18n import _
+from bot.i18n import _, set_addressee
 from bot.services.users import BUYER, FARMER
 from bot.text import display_phone, fold, normalize_phone
 from handlers import linking
@@ -80,7 +81,7 @@ def ask_name(ctx: Ctx) -> list[Reply]:
 
 async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
     if msg.kind == "button" and msg.payload == "name:keep" and ctx.user.name:
-        return _next(ctx, "phone")
+        return _after_name(ctx)
     if not is_text(msg):
         return Retry(_("Please type your name in letters."))
     name = clean_name(msg.text)
@@ -92,7 +93,53 @@ async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
         )
     ctx.user.name = name
     ctx.services.users.save(ctx.user)
-    return _next(ctx, "phone")
+    set_addressee(address_of(ctx.user))
+    return _after_name(ctx)
+
+
+def _after_name(ctx: Ctx) -> Outcome:
+    """Ask how to address the person, unless they are only editing their name."""
+    if ctx.data.get("edit") and ctx.user.address:
+        return _next(ctx, "")
+    return Ask("address")
+
+
+# --- form of address ----------------------------------------------------------------------
+
+
+def _address_choices(ctx: Ctx) -> list[Choice]:
+    """The terms, the one the name suggests first, each shown with the given name."""
+    first = suggest_term(ctx.user.name)
+    keys = sorted(TERMS, key=lambda k: k != first)  # stable: the rest keep their order
+    given = given_name(ctx.user.name)
+    return [
+        Choice(f"addr:{k}", " ".join(w for w in (TERMS[k].capitalize(), given) if w), (k,))
+        for k in keys
+    ]
+
+
+def ask_address(ctx: Ctx) -> list[Reply]:
+    text = fmt(
+        _("How would you like me to call you, {name}? You can change it later in your profile."),
+        name=given_name(ctx.user.name) or ctx.user.name,
+    )
+    if ctx.data.get("once"):
+        text = _("Before we go on, one short question.") + "\n" + text
+    return ask_choice(text, _address_choices(ctx), columns=2)
+
+
+async def answer_address(ctx: Ctx, msg: Incoming) -> Outcome:
+    choice = match_choice(msg, _address_choices(ctx))
+    if choice is None:
+        return Retry(_("Please tap one of the buttons, or type its number."))
+    ctx.user.address = choice.key.removeprefix("addr:")
+    ctx.services.users.save(ctx.user)
+    set_addressee(address_of(ctx.user))
+    if ctx.data.get("once"):
+        return Done([Reply(_("Thank you! I will call you that from now on."))])
+    if ctx.data.get("edit"):
+        return _next(ctx, "")
+    return Ask("phone")
 
 
 # --- phone --------------------------------------------------------------------------------
@@ -321,9 +368,8 @@ async def answer_consent(ctx: Ctx, msg: Incoming) -> Outcome:
     ctx.services.users.save(ctx.user)
     done = fmt(
         _(
-            "Thank you, {name}! You are registered in {area} with the number {phone}. Here is what I can do:"
+            "Thank you, {You_name}! You are registered in {area} with the number {phone}. Here is what I can do:"
         ),
-        name=ctx.user.name,
         area=ctx.services.areas.name(ctx.user.area),
         phone=display_phone(ctx.user.phone),
     )
@@ -337,6 +383,7 @@ def build() -> Flow:
         first="name",
         states={
             "name": State(ask_name, answer_name),
+            "address": State(ask_address, answer_address),
             "phone": State(ask_phone, answer_phone),
             "area": State(ask_area, answer_area),
             "area_pick": State(ask_area_pick, answer_area_pick),

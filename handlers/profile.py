@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.address import TERMS
 from bot.core.flow import (
     Ask,
     Choice,
@@ -26,6 +27,7 @@ LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 # Profile fields a user can edit, and the onboarding question that edits each.
 FIELDS = {
     "name": N_("Name"),
+    "address": N_("How I call you"),
     "phone": N_("Phone"),
     "area": N_("Commune / ward"),
     "role": N_("Selling or buying"),
@@ -42,6 +44,7 @@ def profile_card(ctx: Ctx) -> str:
     lines = [
         _("<b>Your profile</b>"),
         f"{_(FIELDS['name'])}: {esc(u.name)}",
+        f"{_(FIELDS['address'])}: {esc(TERMS.get(u.address, '—'))}",
         f"{_(FIELDS['phone'])}: {esc(display_phone(u.phone)) if u.phone else '—'}",
         f"{_(FIELDS['area'])}: {esc(ctx.services.areas.name(u.area)) or '—'}",
         f"{_(FIELDS['role'])}: {role}",

@@ -20,6 +20,7 @@ async def onboard(user: BotUser, phone: str = "0987654321", greet: bool = True) 
     if greet:
         await user.say("Xin chào")
     await user.say("Minh")
+    await user.choose("Anh Minh")
     await user.say(phone)
     await user.say("chi lang")
     await user.choose("bán")

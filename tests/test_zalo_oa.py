@@ -24,6 +24,7 @@ async def onboard(user: OAUser, phone: str = "0912345678", greet: bool = True) -
     if greet:
         await user.say("Xin chào")
     await user.say("Lan")
+    await user.choose("Anh Lan")
     await user.say(phone)
     await user.say("chi lang")
     await user.choose("bán")

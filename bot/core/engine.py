@@ -11,9 +11,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
+from bot.address import address_of
 from bot.core.flow import Ask, Ctx, Done, Flow, Outcome, Retry, Start, Stay
 from bot.core.types import Button, Incoming, Reply
-from bot.i18n import N_, _, set_locale
+from bot.i18n import N_, _, set_addressee, set_locale
 from bot.services.container import Services
 from bot.services.conversations import Conversation
 from bot.services.users import User
@@ -97,6 +98,7 @@ class Engine:
             return []
         user = self._user_for(msg)
         set_locale(user.lang)
+        set_addressee(address_of(user))
         replies = await self._dispatch(user, msg)
         if seen_key:
             self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
@@ -120,6 +122,9 @@ class Engine:
         typed = fold(msg.text) if msg.kind == "text" else ""
         command = msg.command.lower() if msg.kind == "command" else ""
 
+        if self._asks_address(user, conv, msg, command):
+            # Registered before forms of address existed: ask once, at the menu, not mid-form.
+            return self._apply(ctx, conv, Start(ONBOARDING_FLOW, "address", {"once": True}))
         if command == "start":
             if user.registered:
                 return self._apply(ctx, conv, Done())
@@ -170,6 +175,15 @@ class Engine:
         ):
             outcome = await self._free_text(ctx, msg)
         return self._apply(ctx, conv, outcome)
+
+    def _asks_address(self, user: User, conv: Conversation, msg: Incoming, command: str) -> bool:
+        """Whether to ask a registered user how to address them (never over a form or alert)."""
+        if user.address or not user.registered or conv.flow not in ("", MENU_FLOW):
+            return False
+        if command:
+            return command in ("start", "menu")
+        prefix = msg.payload.partition(":")[0]
+        return prefix not in self._actions and prefix != "sys"
 
     def _ctx(self, user: User, conv: Conversation, msg: Incoming) -> Ctx:
         return Ctx(

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot.address import address_of
 from bot.core.types import Reply
 from bot.i18n import use_locale
 
@@ -68,7 +69,7 @@ class Notifier:
         if not routes or user.blocked:
             log.info("no way to reach user %s now", user.id)
             return FAILED
-        with use_locale(user.lang):
+        with use_locale(user.lang, address_of(user)):
             replies = build()
         if self._before_send is not None:
             try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.core.fmt import esc
 from bot.core.types import Button, Reply
-from bot.i18n import _
+from bot.i18n import _, pgettext
 from bot.services.users import BUYER, FARMER, TEAM, User, UserRepo
 from bot.storage.db import Store
 
@@ -80,7 +80,7 @@ class Broadcast:
 
 def render(broadcast_text: str, photo: str, *, preview: bool = False) -> Reply:
     """The message as a recipient sees it, in the current language."""
-    header = _("📢 <b>Notice from the digital-tech team</b>")
+    header = pgettext("many", "📢 <b>Notice from the digital-tech team</b>")
     button = Button(_("🔕 Stop these notices"), PREVIEW_OPT_OUT if preview else OPT_OUT)
     return Reply(
         f"{header}\n\n{esc(broadcast_text)}",

@@ -28,6 +28,7 @@ class User:
     crops: list[str] = field(default_factory=list)  # product ids or typed names
     consent: bool = False  # agrees to receive guidance messages
     lang: str = "vi"
+    address: str = ""  # how they want to be called: a key of bot.address.TERMS; "" = not asked
     registered: bool = False
     roles: list[str] = field(default_factory=list)  # ADMIN, TEAM
     team_areas: list[str] = field(default_factory=list)

@@ -76,11 +76,17 @@ class Chat:
         return "\n".join(to_plain(r.text) for r in self.last)
 
     async def onboard(
-        self, *, role: str = "farmer", phone: str = "0912345678", area: str = "chi lang"
+        self,
+        *,
+        role: str = "farmer",
+        phone: str = "0912345678",
+        area: str = "chi lang",
+        address: str = "chi",
     ) -> None:
-        """Register quickly: name, phone, area, role, (crops), consent."""
+        """Register quickly: name, form of address, phone, area, role, (crops), consent."""
         await self.say("/start")
         await self.say(self.name)
+        await self.tap(f"addr:{address}")
         await self.say(phone)
         await self.say(area)
         if any(p.startswith("area:") for _label, p in self.buttons()):

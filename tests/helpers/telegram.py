@@ -78,10 +78,12 @@ class TelegramBot:
         name: str = "Lan",
         phone: str = "+84912345678",
         role: str = "farmer",
+        address: str = "chi",
     ) -> None:
         """Register a user in Chi Lăng by tapping through onboarding (a farmer grows na)."""
         await self.text(user_id, "/start", first_name=name)
         await self.tap(user_id, "name:keep")
+        await self.tap(user_id, f"addr:{address}")
         await self.contact(user_id, phone)
         await self.text(user_id, "chi lang")
         await self.tap(user_id, role)
