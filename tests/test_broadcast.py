@@ -163,7 +163,7 @@ async def test_a_user_who_blocked_the_bot_is_marked_and_not_sent_again(app: BotA
     await finished(app, first)
     user = app.services.users.by_key("web:s101")
     assert user is not None and user.blocked
-    await until(lambda: "Đã chặn bot: 1" in inbox.text("team"))
+    await until(lambda: "Đã chặn Nông Dân Số: 1" in inbox.text("team"))
     calls = recorder.calls
     second = await compose(team, "Lần hai")
     await finished(app, second)

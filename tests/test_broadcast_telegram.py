@@ -78,7 +78,7 @@ async def test_429s_and_a_blocked_user_over_telegram(tg: TelegramBot) -> None:
     author_log = texts(tg.fake.messages_to(AUTHOR))
     assert author_log.count("Thông báo #1: đã gửi") == 1  # one message, edited in place
     assert "Thông báo #1: đã gửi 12/12" in author_log
-    assert "Đã nhận: 11" in author_log and "Đã chặn bot: 1" in author_log
+    assert "Đã nhận: 11" in author_log and "Đã chặn Nông Dân Số: 1" in author_log
     message = broadcast_messages(tg, chats[0])[0]
     assert payloads([message]) == ["bc:off"]
     reply = await tg.tap(chats[0], "bc:off")

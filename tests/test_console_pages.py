@@ -253,7 +253,7 @@ async def test_lessons_page_shows_rates_and_file_problems(
         async with http.get(f"{server.base}/console/lessons") as page:
             html = await page.text()
         assert "zz-broken.yaml" in html
-        assert "3 trên 8 nông dân đã đăng ký học xong khóa cơ bản." in html
+        assert "3 trên 8 nông dân đã đăng ký học xong các bài cơ bản." in html
         first = service.lessons.lessons[0]
         assert first.title in html
         count = len(service.lessons.lessons)

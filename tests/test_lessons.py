@@ -47,7 +47,7 @@ async def test_menu_lists_lessons_with_marks(app: BotApp) -> None:
     assert any("Học kỹ năng số" in label for label, _p in chat.buttons())
     await chat.say("hoc ky nang so")
     text = chat.text()
-    assert "Học kỹ năng số" in text and "0/8 bài cốt lõi" in text
+    assert "Học kỹ năng số" in text and "0/8 bài cơ bản" in text
     assert f"1. ⬜ {first(app).title}" in text
     optional = [x for x in lessons(app) if not x.core]
     assert f"{optional[0].title} (tự chọn)" in text
@@ -201,7 +201,7 @@ async def test_certificate_after_the_core_course(app: BotApp) -> None:
     assert service.trained_count(user.area) == 1
     assert service.trained_count("that-khe") == 0
     await chat.say("/hoso")
-    assert "Đã học 8/8 bài cốt lõi" in chat.text()
+    assert "Đã học 8/8 bài cơ bản" in chat.text()
     assert "Đã hoàn thành khóa kỹ năng số ngày 26/11/2026" in chat.text()
     await chat.say("/hoc")
     await chat.tap("cert")
@@ -213,7 +213,7 @@ async def test_profile_shows_progress_and_deleting_data_erases_it(app: BotApp) -
     await chat.say("/hoc")
     await finish(chat, first(app))
     await chat.say("/hoso")
-    assert "Đã học 1/8 bài cốt lõi" in chat.text()
+    assert "Đã học 1/8 bài cơ bản" in chat.text()
     user = app.services.users.by_key(chat.user_key)
     assert user is not None
     app.services.delete_user(user)

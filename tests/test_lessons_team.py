@@ -58,10 +58,10 @@ async def test_team_member_sees_who_finished_and_who_is_stuck(
     await team.say("tien do")
     text = team.text()
     assert "Tiến độ học — Xã Chi Lăng" in text
-    assert "Số hộ: 3 · đã học xong khóa cốt lõi: 1 · đang học: 1 · chưa học: 1" in text
+    assert "Số hộ: 3 · đã học xong các bài cơ bản: 1 · đang học: 1 · chưa học: 1" in text
     assert "🎓 Hoa (0912 000 001) — 26/11/2026" in text
     assert f"Bình (0912 000 002) — {second.title}, bước 2/{len(second.steps)}" in text
-    assert "xong 1/8 bài cốt lõi, học lần cuối 27/11/2026" in text
+    assert "xong 1/8 bài cơ bản, học lần cuối 27/11/2026" in text
     assert "Chưa học: Cúc" in text
     assert "Mai" not in text  # a buyer who never took a lesson is not counted
     assert app.services.lessons.trained_count("chi-lang") == 1

@@ -274,12 +274,12 @@ async def test_my_listings_paged_pause_sold_out_resume_delete(app: BotApp) -> No
     await chat.tap(f"lst:sold:{target}")
     assert app.services.listings.get(target).status == SOLD_OUT  # type: ignore[union-attr]
     await chat.tap(f"lst:del:{target}")
-    assert "Xoá hẳn" in chat.text()
+    assert "Xóa hẳn" in chat.text()
     await chat.tap(f"lst:v:{target}")  # "No, keep it"
     assert app.services.listings.get(target) is not None
     await chat.tap(f"lst:del:{target}")
     await chat.tap(f"lst:dy:{target}")
-    assert "Đã xoá" in chat.text() and "trang 1/2" in chat.text()
+    assert "Đã xóa" in chat.text() and "trang 1/2" in chat.text()
     assert app.services.listings.get(target) is None
 
 

@@ -189,7 +189,7 @@ async def test_an_order_whose_listing_is_gone_is_declined_not_confirmed(app: Bot
     order = await _order(app, buyer, listing.id, "10 kg")
     app.services.listings.delete(listing.id)  # e.g. by an admin, or before this feature
     await farmer.tap(f"ord:ok:{order.id}")
-    assert "xoá" in farmer.text() and f"ord:no:{order.id}" in [p for _l, p in farmer.buttons()]
+    assert "xóa" in farmer.text() and f"ord:no:{order.id}" in [p for _l, p in farmer.buttons()]
     assert app.services.orders.get(order.id).status == NEW  # type: ignore[union-attr]
     await farmer.tap(f"ord:no:{order.id}")
     await farmer.tap("rs:stock")

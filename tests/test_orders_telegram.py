@@ -138,7 +138,7 @@ async def test_deleting_a_listing_with_an_order_over_telegram(tg: TelegramBot) -
         f"lst:dyc:{listing.id}",
     ]
     done = await _press(tg, FARMER, f"lst:dyc:{listing.id}")
-    assert "Đã xoá" in texts(done)
+    assert "Đã xóa" in texts(done)
     told = tg.new_messages(BUYER)
     assert "DH2611-0001" in texts(told) and "ngừng bán" in texts(told)
     assert tg.app.services.orders.get(order.id).status == CANCELLED  # type: ignore[union-attr]

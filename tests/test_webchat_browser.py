@@ -49,10 +49,11 @@ async def test_onboarding_by_clicking_on_a_phone_sized_screen(
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(server_url + "/")
-            await page.wait_for_selector("text=Bà con tên là gì")
+            await page.wait_for_selector("text=Anh/chị tên là gì")
             await page.fill("#text", "Hoàng Thị Lan")
             await page.click("#send")
-            await page.wait_for_selector("text=Số điện thoại của bà con")
+            await page.click("button:has-text('Chị Lan')")
+            await page.wait_for_selector("text=Số điện thoại của chị")
             await page.fill("#text", "0912 345 678")
             await page.press("#text", "Enter")
             await page.wait_for_selector("text=xã/phường nào")
@@ -63,7 +64,7 @@ async def test_onboarding_by_clicking_on_a_phone_sized_screen(
             await page.wait_for_selector("button:has-text('✅ Na Chi Lăng')")
             await page.click("button:has-text('Xong') >> nth=-1")
             await page.click("button:has-text('Có, gửi cho tôi')")
-            await page.wait_for_selector("text=Cảm ơn Hoàng Thị Lan")
+            await page.wait_for_selector("text=em cảm ơn chị Lan")
             menu = page.locator(".msg.bot").last
             assert "Menu chính" in await menu.inner_text()
             # user text is shown as text, never as markup
