@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import sys
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -219,3 +220,122 @@ def test_queries_are_mostly_typed_without_diacritics(queries: list[dict[str, str
     """Farmers mostly type without diacritics; the set must reflect that."""
     plain = [q for q in queries if q["expected_id"] and q["query"].isascii()]
     assert len(plain) * 2 > sum(1 for q in queries if q["expected_id"])
+
+
+SOURCES = CONTENT / "SOURCES.md"
+_SOURCE_ROW = re.compile(r"^\|\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|\s*([^|]*?)\s*\|$")
+_CHECKED = re.compile(r"^20\d\d-\d\d-\d\d$")
+
+
+def source_rows() -> dict[str, tuple[str, str]]:
+    """content/SOURCES.md as entry -> (source, checked)."""
+    rows: dict[str, tuple[str, str]] = {}
+    for line in SOURCES.read_text(encoding="utf-8").splitlines():
+        m = _SOURCE_ROW.match(line.strip())
+        if m and m.group(1) not in ("entry", "---"):
+            assert m.group(1) not in rows, f"SOURCES.md lists {m.group(1)} twice"
+            rows[m.group(1)] = (m.group(2), m.group(3))
+    return rows
+
+
+def lesson_ids() -> list[str]:
+    """Ids of the lesson files."""
+    return [
+        yaml.safe_load(p.read_text(encoding="utf-8"))["id"]
+        for p in sorted((CONTENT / "lessons").glob("*.yaml"))
+    ]
+
+
+def test_every_fact_carries_its_source_and_check_date(faq: list[dict[str, str]]) -> None:
+    """Each FAQ entry and lesson has a source and a YYYY-MM-DD check date in SOURCES.md."""
+    rows = source_rows()
+    wanted = [f"faq:{r['id']}" for r in faq] + [f"lesson:{i}" for i in lesson_ids()]
+    wanted += ["areas.yaml", "products.yaml"]
+    missing = [w for w in wanted if w not in rows]
+    assert not missing, f"no source in content/SOURCES.md for: {missing}"
+    bad = [w for w in wanted if len(rows[w][0]) < 10 or not _CHECKED.match(rows[w][1])]
+    assert not bad, f"a source of a few words and a checked date (YYYY-MM-DD) needed: {bad}"
+    stale = sorted(set(rows) - set(wanted))
+    assert not stale, f"SOURCES.md names entries that do not exist: {stale}"
+
+
+def test_the_sources_check_fails_without_a_row(
+    faq: list[dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above really fails when an entry loses its row."""
+    trimmed = tmp_path / "SOURCES.md"
+    lines = SOURCES.read_text(encoding="utf-8").splitlines()
+    trimmed.write_text("\n".join(x for x in lines if f"faq:{faq[0]['id']} " not in x))
+    monkeypatch.setattr(sys.modules[__name__], "SOURCES", trimmed)
+    with pytest.raises(AssertionError, match=faq[0]["id"]):
+        test_every_fact_carries_its_source_and_check_date(faq)
+
+
+# Corrections to beliefs the old texts held (FACTS.md, checked 12/2026): none may come back.
+WRONG_FACTS = [
+    (
+        re.compile(r"10 triệu (đồng )?(mỗi|một) tháng"),
+        "Mobile Money: 100 million a month from 2026",
+    ),
+    (
+        re.compile(r"VietGAP[^.]*\b2 năm\b(?![^.]*(chăn nuôi|thủy sản))"),
+        "crop VietGAP lasts up to 3 years",
+    ),
+    (
+        re.compile(r"chỉ dẫn địa lý[^.]*Chi Lăng”?(?! có phải)", re.IGNORECASE),
+        "both GIs are named Lạng Sơn",
+    ),
+    (re.compile(r"Tày|Nùng"), "no Tày/Nùng language is being prepared"),
+    (
+        re.compile(r"(live|phát trực tiếp)\s+(trên|qua|bằng|từ)\s+(\w+,?\s+)*Zalo", re.IGNORECASE),
+        "do not livestream from Zalo",
+    ),
+    (re.compile(r"\bCCCD\b(?![^.;\n]{0,20}thẻ căn cước)"), "write CCCD hoặc thẻ căn cước"),
+    (re.compile(r"gửi khi có sóng", re.IGNORECASE), "no promise the web chat keeps"),
+]
+
+
+def content_texts(faq: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """(where, text) of every FAQ answer and lesson text."""
+    texts = [(f"faq {r['id']}", r["answer"]) for r in faq]
+    for path in sorted((CONTENT / "lessons").glob("*.yaml")):
+        lesson = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts.append((path.name, lesson["title"] + "\n" + lesson["summary"]))
+        texts.extend((path.name, s["text"]) for s in lesson["steps"])
+        texts.append(
+            (path.name, lesson["quiz"]["question"] + "\n" + lesson["quiz"]["explanation"])
+        )
+    return texts
+
+
+def test_corrected_facts_do_not_come_back(faq: list[dict[str, str]]) -> None:
+    bad = [
+        (where, why)
+        for where, text in content_texts(faq)
+        for pattern, why in WRONG_FACTS
+        if pattern.search(text)
+    ]
+    assert not bad, bad
+
+
+def test_lists_never_run_into_numbered_buttons(faq: list[dict[str, str]]) -> None:
+    """A numbered list in an answer or a step reads like the numbered buttons under it."""
+    numbered = re.compile(r"(^|\n)\s*\d+[.)]\s|\s\d\)\s")
+    bad = [where for where, text in content_texts(faq) if numbered.search(text)]
+    assert not bad, f"use line breaks with • or “Bước n:” instead: {bad}"
+
+
+def test_lessons_name_each_other_and_menu_entries_as_shown(faq: list[dict[str, str]]) -> None:
+    """A cross-reference to a lesson uses its real title (“Bài …” in quotes must exist)."""
+    titles = {
+        yaml.safe_load(p.read_text(encoding="utf-8"))["title"]
+        for p in (CONTENT / "lessons").glob("*.yaml")
+    }
+    named = re.compile(r"bài “([^”]+)”")
+    bad = [
+        (where, title)
+        for where, text in content_texts(faq)
+        for title in named.findall(text)
+        if title not in titles
+    ]
+    assert not bad, bad

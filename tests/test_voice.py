@@ -106,5 +106,6 @@ def bot_voice_content() -> list[tuple[str, str]]:
 
 def test_faq_answers_and_lessons_speak_to_one_person_as_em() -> None:
     """Seed answers and lessons are read by one person: no "bà con", no "tôi" from the bot."""
-    bad = [w for w, t in bot_voice_content() if BA_CON.search(t) or TOI.search(t)]
+    quoted = re.compile(r"“[^”]*”")  # a button's name, or a sample in the farmer's own words
+    bad = [w for w, t in bot_voice_content() if BA_CON.search(t) or TOI.search(quoted.sub("", t))]
     assert not bad, bad
