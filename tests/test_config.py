@@ -128,7 +128,7 @@ def test_cli_backup_and_restore(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "chat", "--name", "Lan"],
         cwd=ROOT,
         env={**os.environ, "DATA_DIR": str(data)},
-        input="Lan\n0912345678\n",
+        input="Lan\nchi\n0912345678\n",
         capture_output=True,
         text=True,
         timeout=60,

@@ -17,7 +17,10 @@ async def test_whole_onboarding_with_buttons(tg: TelegramBot) -> None:
     greeting = await tg.text(LAN, "/start", first_name="Lan")
     assert "Nông Dân Số" in texts(greeting)
     assert "name:keep" in payloads(greeting)
-    ask_phone = await tg.tap(LAN, "name:keep")
+    ask_address = await tg.tap(LAN, "name:keep")
+    assert "gọi Lan là gì" in texts(ask_address) and "addr:co" in payloads(ask_address)
+    ask_phone = await tg.tap(LAN, "addr:co")
+    assert "Số điện thoại của cô" in texts(ask_phone)
     keyboard = ask_phone[-1]["reply_markup"]["keyboard"]
     assert keyboard[0][0]["request_contact"] is True
     ask_area = await tg.contact(LAN, "+84912345678")
@@ -37,16 +40,18 @@ async def test_whole_onboarding_with_buttons(tg: TelegramBot) -> None:
 async def test_typed_numbers_and_plain_words(tg: TelegramBot) -> None:
     await tg.text(LAN, "/start")
     await tg.text(LAN, "Nông Thị Hoa")
+    await tg.text(LAN, "1")  # the first choice: chị, suggested by "Thị"
     await tg.text(LAN, "0912345678")
     await tg.text(LAN, "chi lang")
     await tg.text(LAN, "2")  # buyer, by its number
     reply = await tg.text(LAN, "co")  # "có" without diacritics
-    assert "Menu chính" in texts(reply)
+    assert "Chị Hoa muốn làm gì ạ?" in texts(reply)
 
 
 async def test_someone_elses_contact_is_refused(tg: TelegramBot) -> None:
     await tg.text(LAN, "/start")
     await tg.text(LAN, "Lan")
+    await tg.tap(LAN, "addr:chi")
     reply = await tg.contact(LAN, "+84987654321", own=False)
     assert "chính mình" in texts(reply)
 
@@ -54,6 +59,7 @@ async def test_someone_elses_contact_is_refused(tg: TelegramBot) -> None:
 async def test_restart_mid_form(tg: TelegramBot) -> None:
     await tg.text(LAN, "/start")
     await tg.text(LAN, "Lan")
+    await tg.tap(LAN, "addr:chi")
     await tg.restart()
     reply = await tg.text(LAN, "0912345678")
     assert "xã" in texts(reply).lower()
@@ -64,7 +70,7 @@ async def test_duplicated_update_is_handled_once(tg: TelegramBot) -> None:
     update_id = tg.fake.send_text(LAN, "Lan")
     await tg.settle()
     first = tg.new_messages(LAN)
-    assert "điện thoại" in texts(first)
+    assert "gọi Lan là gì" in texts(first)
     tg.fake.redeliver(update_id)
     await tg.settle()
     assert tg.new_messages(LAN) == []
@@ -73,6 +79,7 @@ async def test_duplicated_update_is_handled_once(tg: TelegramBot) -> None:
 async def test_user_text_is_escaped_under_html(tg: TelegramBot) -> None:
     await tg.text(LAN, "/start")
     await tg.text(LAN, 'Na <b>& "ngon"')
+    await tg.text(LAN, "anh")
     await tg.text(LAN, "0912345678")
     await tg.text(LAN, "chi lang")
     await tg.text(LAN, "1")
@@ -80,7 +87,8 @@ async def test_user_text_is_escaped_under_html(tg: TelegramBot) -> None:
     await tg.text(LAN, "Lê <Thị> & Co")  # typed as a crop name
     await tg.tap(LAN, "crop:done")
     reply = await tg.tap(LAN, "consent:yes")
-    assert 'Na <b>& "ngon"' in texts(reply)
+    assert 'Anh "ngon"' in texts(reply)  # the given name, safe: tags and & dropped
+    assert 'Na <b>& "ngon"' not in texts(reply)
     assert tg.fake.violations == []
 
 
@@ -135,7 +143,7 @@ async def test_retry_after_is_honoured(tg: TelegramBot) -> None:
     tg.fake.clear(LAN)
     tg.fake.send_text(LAN, "Lan")
     reply = await tg.fake.wait_for(LAN, 1, timeout=15)
-    assert "điện thoại" in texts(reply)  # delivered after waiting, not lost
+    assert "gọi Lan là gì" in texts(reply)  # delivered after waiting, not lost
 
 
 async def test_webhook_checks_its_secret(fake_telegram, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]

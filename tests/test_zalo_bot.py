@@ -67,8 +67,9 @@ async def test_redelivered_message_is_handled_once(zalo: ZaloBot) -> None:
     await user.say("Xin chào")
     update = zalo.bot_fake.update("chat2", "Minh")
     asked = await user.send(update)
-    assert "Số điện thoại" in asked
+    assert "gọi Minh là gì" in asked
     assert await user.send(update) == ""  # same message_id again: nothing happens
+    assert "Số điện thoại" in await user.say("anh")
     assert "xã/phường" in await user.say("0987654321")
 
 

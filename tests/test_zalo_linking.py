@@ -42,6 +42,7 @@ async def telegram_farmer(zalo: ZaloBot) -> Chat:
 async def zalo_up_to_phone(user: OAUser) -> str:
     await user.say("Xin chào")
     await user.say("Lan")
+    await user.say("chị")
     return await user.say(PHONE)
 
 
@@ -153,13 +154,14 @@ async def test_unreachable_account_cannot_be_linked(zalo: ZaloBot) -> None:
 async def test_telegram_user_links_to_a_zalo_bot_account(zalo: ZaloBot) -> None:
     zalo_user = BotUser(zalo, "zb1")
     await zalo_user.say("Xin chào")
-    for step in ("Minh", PHONE, "chi lang"):
+    for step in ("Minh", "anh", PHONE, "chi lang"):
         await zalo_user.say(step)
     await zalo_user.choose("mua")
     await zalo_user.choose("Có")
     telegram = Chat(zalo.app, "telegram:9", "Minh")
     await telegram.say("/start")
     await telegram.say("Minh")
+    await telegram.tap("addr:anh")
     await telegram.say(PHONE)
     assert "Zalo Bot" in telegram.text()
     await telegram.tap("link:yes")

@@ -115,6 +115,7 @@ async def test_redelivered_event_is_handled_once(zalo: ZaloBot) -> None:
     assert await zalo.oa_fake.deliver(event) == 200
     await zalo.oa.idle()
     assert len(zalo.oa_fake.sent) == asked_phone
+    await user.say("chị")
     assert "xã/phường" in await user.say("0912345678")
 
 
@@ -127,7 +128,7 @@ async def test_expired_token_is_refreshed_once_and_the_send_retried(
     await user.say("Xin chào")
     fake.expire_token()  # removed early (Zalo answers -220)
     answer = await user.say("Lan")
-    assert "Số điện thoại" in answer
+    assert "gọi Lan là gì" in answer
     assert fake.refreshes == 2 and fake.rejected_sends == 1
     assert fake.errors == []
     stored = json.loads((zalo.app.settings.data_dir / "zalo_oa_token.json").read_text())
@@ -137,6 +138,7 @@ async def test_expired_token_is_refreshed_once_and_the_send_retried(
         "expires_at": clock.now().timestamp() + 90_000,  # "expires_in": "90000"
         "configured": "refresh-1",  # the configured pair it replaced
     }
+    await user.say("chị")
     await user.say("0912345678")
     assert fake.refreshes == 2  # the new token keeps working
 
@@ -149,6 +151,7 @@ async def test_renewed_token_survives_a_restart(tmp_path: Path, clock: FakeClock
         await OAUser(zalo, "u6").say("Xin chào")
         oa_fake.expire_token()
         await OAUser(zalo, "u6").say("Lan")
+        await OAUser(zalo, "u6").say("chị")
         await zalo.app.stop()
         # Restarted with the old (spent) pair still in the environment: the stored pair wins.
         zalo = await start_zalo_bot(
@@ -250,6 +253,7 @@ async def test_a_newly_configured_token_pair_wins_over_the_stored_one(
         await OAUser(zalo, "u11").say("Xin chào")
         oa_fake.expire_token()
         await OAUser(zalo, "u11").say("Lan")  # renewed: the pair is stored
+        await OAUser(zalo, "u11").say("chị")
         await zalo.app.stop()
         # The operator re-authorised the OA and put a brand-new pair in the environment.
         oa_fake.access_token, oa_fake.refresh_token = "access-new", "refresh-new"
