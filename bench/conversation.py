@@ -45,6 +45,7 @@ Step = tuple[str, str]  # ("text" | "tap" | "contact", value)
 SCRIPT: list[Step] = [
     ("text", "/start"),
     ("tap", "name:keep"),
+    ("tap", "addr:chi"),
     ("contact", "+84912345678"),
     ("text", "chi lang"),
     ("tap", "farmer"),

@@ -54,6 +54,7 @@ def user(rng: random.Random, n: int) -> dict[str, Any]:
         "crops": [p[0] for p in rng.sample(PRODUCTS, rng.randrange(1, 4))] if farmer else [],
         "consent": rng.random() < 0.8,
         "lang": "vi",
+        "address": rng.choice(["ong", "ba", "bac", "anh", "chi", "co", "chu", "em"]),
         "registered": True,
         "roles": [],
         "team_areas": [],
