@@ -27,9 +27,17 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--name", default="", help="your display name")
     i18n = sub.add_parser("i18n", help="update the gettext catalogs from the code and list gaps")
     i18n.add_argument("domain", nargs="?", default="", help="only this domain (e.g. listings)")
-    faq = sub.add_parser("faq", help="import or export the FAQ as CSV (works while the bot runs)")
-    faq.add_argument("action", choices=("import", "export"))
-    faq.add_argument("file", type=Path, help="CSV file: question,answer,alternatives,tags")
+    faq = sub.add_parser(
+        "faq",
+        help="import/export the FAQ as CSV, or update it from the seed (works while running)",
+    )
+    faq.add_argument("action", choices=("import", "export", "update", "accept"))
+    faq.add_argument(
+        "args",
+        nargs="*",
+        help="import/export: the CSV file (question,answer,alternatives,tags); "
+        "accept: the keys listed by update, or 'all'",
+    )
     listings = sub.add_parser("listings", help="export every listing as a marketplace CSV")
     listings.add_argument("action", choices=("export",))
     listings.add_argument("file", type=Path, help="CSV file to write (UTF-8, opens in Excel)")
@@ -75,9 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     configure_logging(settings, stream=sys.stderr if command == "chat" else None)
     if command == "faq":
-        from bot.faq_cli import run_faq
+        from bot.faq_cli import run_faq, run_faq_seed
 
-        return _with_store(settings, lambda: run_faq(settings, args.action, args.file))
+        if args.action in ("import", "export") and len(args.args) != 1:
+            return _fail(f"faq {args.action} needs one CSV file")
+        if args.action == "accept" and not args.args:
+            return _fail("faq accept needs the keys listed by `faq update` (or 'all')")
+        if args.action in ("update", "accept"):
+            return _with_store(settings, lambda: run_faq_seed(settings, args.action, args.args))
+        return _with_store(settings, lambda: run_faq(settings, args.action, Path(args.args[0])))
     if command == "listings":
         from bot.listings_cli import run_listings
 

@@ -1,4 +1,4 @@
-"""`python -m bot faq import FILE` / `faq export FILE`, with or without the bot running.
+"""`python -m bot faq import FILE` / `export FILE` / `update` / `accept KEY…`, running or not.
 
 With the bot stopped the store is opened here directly; while it runs (the store is locked)
 the request goes through DATA_DIR/inbox/faq and the bot applies it, so the running bot answers
@@ -10,12 +10,13 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.services.container import CONTENT_DIR
 from bot.services.faq import FaqRepo
 from bot.services.faq_csv import FaqCsvError, read_csv, write_csv
-from bot.services.faq_inbox import FaqInbox
+from bot.services.faq_inbox import FaqInbox, seed_request
 from bot.storage.db import Store, StoreLocked
 
 WAIT_SECONDS = 30.0
@@ -42,6 +43,43 @@ def run_faq(settings: Settings, action: str, file: Path) -> int:
         report = repo.import_rows(parsed.rows, now="")
         report.errors[:0] = parsed.errors
         return _print_report(report.summary(), report.errors)
+
+
+def run_faq_seed(settings: Settings, action: str, keys: list[str]) -> int:
+    """`faq update` (add new seed entries, list changed ones) or `faq accept KEY…|all`."""
+    try:
+        store = Store(settings.data_dir)
+    except StoreLocked:
+        inbox = FaqInbox(settings.data_dir)
+        rid = inbox.submit_seed(action, keys)
+        print("the bot is running; handing the request to it…", file=sys.stderr)
+        result = inbox.wait(rid, WAIT_SECONDS)
+        if result is None:
+            inbox.withdraw(rid)
+            print("nongdanso: the running bot did not answer; nothing changed", file=sys.stderr)
+            return 1
+        return _print_seed(result)
+    with store:
+        repo = FaqRepo(store, CONTENT_DIR / "faq.csv")
+        return _print_seed(seed_request(repo, action, keys, now=""))
+
+
+def _print_seed(result: dict[str, Any]) -> int:
+    if result.get("error"):
+        print(f"nongdanso: {result['error']}", file=sys.stderr)
+        return 2
+    if "accepted" in result:
+        print(f"accepted {len(result['accepted'])}: {', '.join(result['accepted']) or '-'}")
+        return 0
+    print(result.get("summary", ""))
+    for key in result.get("added", []):
+        print(f"added     {key}")
+    for change in result.get("changed", []):
+        mark = "EDITED BY AN ADMIN: accepting replaces their text" if change["edited"] else ""
+        print(f"changed   {change['key']}  {mark}".rstrip())
+    if result.get("changed"):
+        print("to apply: python -m bot faq accept KEY... (or: faq accept all)")
+    return 0
 
 
 def _through_bot(settings: Settings, action: str, file: Path) -> int:

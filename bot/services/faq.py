@@ -32,6 +32,7 @@ class FaqEntry:
     up: int = 0
     down: int = 0
     updated_at: str = ""
+    seed_hash: str = ""  # the seed row this entry came from (bot.services.faq_seed)
 
     @property
     def phrasings(self) -> list[str]:
@@ -72,11 +73,12 @@ class FaqRepo:
         self._votes = store.table("faq_votes", indexes=("vkey", "user"))
         self._meta = store.table("faq_meta")
         self._store = store
+        self.seed_path = seed
         self._entries = {d.doc_id: _entry(dict(d), d.doc_id) for d in self._table.all()}
         self.matcher = Matcher((e.id, e.phrasings) for e in self._entries.values())
         for entry in self._entries.values():
             self.matcher.add_words(entry.answer)
-        if seed is not None and not self._meta.all():
+        if seed is not None and not any(d.get("seeded") for d in self._meta.all()):
             self._seed(seed)
 
     def _seed(self, path: Path) -> None:
@@ -89,6 +91,12 @@ class FaqRepo:
         for error in parsed.errors:
             log.warning("FAQ seed %s: %s", path, error)
         self.import_rows(parsed.rows, now="")
+        from bot.services.faq_seed import row_hash  # (imports this module)
+
+        for row in parsed.rows:
+            entry = self.by_key(row.key) if row.key else None
+            if entry is not None:
+                self.mark_seeded(entry, row_hash(row))
         self._meta.insert({"seeded": path.name})
 
     def __len__(self) -> int:
@@ -157,8 +165,25 @@ class FaqRepo:
         self.matcher.put(entry.id, entry.phrasings)
         self.matcher.add_words(entry.answer)
 
+    def by_key(self, key: str) -> FaqEntry | None:
+        """The entry with this stable key, if any."""
+        docs = self._store.find(self._table, "key", key)
+        return self._entries.get(docs[0].doc_id) if docs else None
+
+    def mark_seeded(self, entry: FaqEntry, seed_hash: str) -> None:
+        """Remember which seed row an entry's content came from."""
+        entry.seed_hash = seed_hash
+        self._table.update({"seed_hash": seed_hash}, doc_ids=[entry.id])
+
+    def deleted_keys(self) -> set[str]:
+        """Keys of entries an admin deleted: a seed update must not bring them back."""
+        return {str(d["deleted_key"]) for d in self._meta.all() if d.get("deleted_key")}
+
     def delete(self, entry_id: int) -> None:
         """Remove an entry and its votes."""
+        entry = self._entries.get(entry_id)
+        if entry is not None and entry.key:
+            self._meta.insert({"deleted_key": entry.key})
         self._table.remove(doc_ids=[entry_id])
         self._entries.pop(entry_id, None)
         self.matcher.drop(entry_id)

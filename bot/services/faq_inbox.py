@@ -19,12 +19,14 @@ from typing import Any
 from bot.private_files import write_private
 from bot.services.faq import FaqRepo
 from bot.services.faq_csv import FaqCsvError, parse_csv, write_csv
+from bot.services.faq_seed import FaqSeed
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 IMPORT = ".import.csv"
 EXPORT = ".export"
+SEED = ".seed.json"
 RESULT = ".result.json"
 OUTPUT = ".out.csv"
 
@@ -51,6 +53,13 @@ class FaqInbox:
         _atomic_write(self.dir / f"{rid}{EXPORT}", b"")
         return rid
 
+    def submit_seed(self, action: str, keys: list[str]) -> str:
+        """Ask the running bot to update from the seed ("update") or accept keys ("accept")."""
+        rid = uuid.uuid4().hex[:12]
+        self.dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.dir / f"{rid}{SEED}", json.dumps([action, keys]).encode())
+        return rid
+
     def wait(self, rid: str, timeout: float) -> dict[str, Any] | None:
         """The bot's result for a request, or None if it did not come in time."""
         path = self.dir / f"{rid}{RESULT}"
@@ -65,7 +74,7 @@ class FaqInbox:
 
     def withdraw(self, rid: str) -> None:
         """Take back a request nobody picked up (the bot is not running after all)."""
-        for suffix in (IMPORT, EXPORT):
+        for suffix in (IMPORT, EXPORT, SEED):
             (self.dir / f"{rid}{suffix}").unlink(missing_ok=True)
 
     def output(self, rid: str) -> Path:
@@ -84,6 +93,13 @@ class FaqInbox:
             if name.endswith(IMPORT):
                 result = self._import(repo, path, now)
                 rid = name.removesuffix(IMPORT)
+            elif name.endswith(SEED):
+                rid = name.removesuffix(SEED)
+                try:
+                    action, keys = json.loads(path.read_text(encoding="utf-8"))
+                    result = seed_request(repo, str(action), [str(k) for k in keys], now)
+                except (ValueError, TypeError):
+                    result = {"error": "unreadable request"}
             elif name.endswith(EXPORT):
                 rid = name.removesuffix(EXPORT)
                 _atomic_write(self.output(rid), write_csv([e.row() for e in repo.all()]))
@@ -114,3 +130,22 @@ class FaqInbox:
                 await asyncio.sleep(POLL_SECONDS)
 
         return faq_inbox
+
+
+def seed_request(repo: FaqRepo, action: str, keys: list[str], now: str) -> dict[str, Any]:
+    """Run `faq update` or `faq accept` on a repo; the result as the command line prints it."""
+    if repo.seed_path is None:
+        return {"error": "no seed file configured"}
+    seed = FaqSeed(repo, repo.seed_path)
+    if action == "accept":
+        if keys == ["all"]:
+            keys = [c.key for c in seed.update(now).changed]
+        return {"accepted": seed.accept(keys, now)}
+    report = seed.update(now)
+    if report.error:
+        return {"error": report.error}
+    return {
+        "summary": report.summary(),
+        "added": report.added,
+        "changed": [{"key": c.key, "edited": c.edited} for c in report.changed],
+    }

@@ -76,7 +76,7 @@ class FaqPages:
 <form method="get" class="bar"><input type="search" name="q" value="$query" placeholder="$search">
 <button type="submit">$search</button></form>
 <p class="bar"><a class="button" href="/console/faq/new">$add</a>
-<a class="button" href="/console/faq.csv">$export</a></p>
+<a class="button" href="/console/faq.csv">$export</a> $seed</p>
 $table
 <h2>$import_title</h2>
 <form method="post" action="/console/faq/import" enctype="multipart/form-data" class="stack">
@@ -87,6 +87,7 @@ $csrf<p class="muted">$import_help</p><input type="file" name="file" accept=".cs
             search=_("Search"),
             add=_("Add an entry"),
             export=_("Export CSV"),
+            seed=post_button(viewer, "/console/faq/seed", _("Update from the seed file")),
             table=table([_("Question"), _("Answer"), "👍", "👎"], rows, numeric_from=2),
             import_title=_("Import CSV"),
             csrf=csrf_field(viewer),
