@@ -15,6 +15,7 @@ from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.faq import FaqEntry
 from bot.services.handoff import LOGGED, OPEN, VOICE, Handoff, team_of
+from bot.services.users import TEAM
 from bot.text import clip, fold
 
 log = logging.getLogger(__name__)
@@ -87,10 +88,39 @@ def is_junk(text: str) -> bool:
     return not words or (len(words) == 1 and not any(c in "aeiouy" for c in words[0][1:]))
 
 
-def answer_reply(entry: FaqEntry) -> Reply:
-    """An FAQ answer with the 👍/👎 question under it."""
+# The entry about reaching the commune's team: its answer names the team from the records.
+TEAM_ENTRY = "bot-lien-he-to-cns"
+TEAM_NAMES_MAX = 10
+
+
+def team_line(ctx: Ctx, entry: FaqEntry) -> str:
+    """Who the asker's commune team is on the bot (for the team entry), or ""."""
+    if entry.key != TEAM_ENTRY or not ctx.user.area:
+        return ""
+    area = ctx.services.areas.name(ctx.user.area)
+    names = sorted(
+        u.name for u in ctx.services.users.with_role(TEAM) if ctx.user.area in u.team_areas
+    )
+    if not names:
+        return fmt(
+            _(
+                "{area} has no digital-tech team member on Nông Dân Số yet: questions go to the "
+                "province staff."
+            ),
+            area=area,
+        )
+    return fmt(
+        _("The digital-tech team of {area} on Nông Dân Số: {names}."),
+        area=area,
+        names=", ".join(names[:TEAM_NAMES_MAX]),
+    )
+
+
+def answer_reply(entry: FaqEntry, extra: str = "") -> Reply:
+    """An FAQ answer (and what only this asker needs) with the 👍/👎 question under it."""
     question = _("Did this help?")
-    text = f"<b>{esc(entry.question)}</b>\n\n{esc(entry.answer)}\n\n<i>{question}</i>"
+    answer = esc(entry.answer) + (f"\n\n{extra}" if extra else "")
+    text = f"<b>{esc(entry.question)}</b>\n\n{answer}\n\n<i>{question}</i>"
     return Reply(
         text,
         buttons=[[Button("👍", f"faq:up:{entry.id}"), Button("👎", f"faq:dn:{entry.id}")]],
@@ -114,15 +144,7 @@ async def answer_text(ctx: Ctx, text: str) -> Outcome:
     if kind == "thanks":
         return Done([Reply(_("You are welcome! Ask me anything else any time."))])
     if kind:
-        return Done(
-            [
-                Reply(
-                    fmt(
-                        _("Hello {name}! Type your question, or choose below."), name=ctx.user.name
-                    )
-                )
-            ]
-        )
+        return Done([Reply(_("Hello {You_name}! Type your question, or choose below."))])
     if is_junk(text):
         return Retry(
             _(
@@ -135,7 +157,7 @@ async def answer_text(ctx: Ctx, text: str) -> Outcome:
     if result.confident is not None:
         entry = faq.get(result.confident.entry_id)
         if entry is not None:
-            return Done([answer_reply(entry)], show_menu=False)
+            return Done([answer_reply(entry, team_line(ctx, entry))], show_menu=False)
     now = ctx.now.isoformat()
     handoff = ctx.services.handoffs.log(ctx.user, clip(text.strip(), QUESTION_MAX), now)
     entries = [e for e in (faq.get(h.entry_id) for h in result.suggestions) if e is not None]
@@ -224,7 +246,7 @@ async def _action(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
     if entry is None:
         return Done([Reply(_("That answer has been removed. Please ask again."))], show_menu=False)
     if verb == "a":
-        return Done([answer_reply(entry)], show_menu=False)
+        return Done([answer_reply(entry, team_line(ctx, entry))], show_menu=False)
     if verb in ("up", "dn"):
         ctx.services.faq.vote(entry_id, ctx.user.id, verb == "up")
         if verb == "up":

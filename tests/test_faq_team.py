@@ -1,0 +1,27 @@
+"""The FAQ answer about the commune's team names the team from the records, per asker."""
+
+from __future__ import annotations
+
+from bot.app import BotApp
+from bot.services.users import TEAM
+from tests.helpers.driver import Chat
+
+
+async def test_the_team_entry_names_the_askers_own_team(app: BotApp) -> None:
+    member = Chat(app, "web:team1", "Hoàng Văn Tổ")
+    await member.onboard(role="buyer", phone="0987000222", address="anh")
+    user = app.services.users.by_key(member.user_key)
+    assert user is not None
+    user.roles, user.team_areas = [TEAM], ["chi-lang"]
+    app.services.users.save(user)
+
+    farmer = Chat(app, "web:hoi", "Lan")
+    await farmer.onboard()
+    await farmer.say("so dien thoai to cong nghe so o xa minh la gi")
+    assert "Tổ công nghệ số Xã Chi Lăng trên Nông Dân Số: Hoàng Văn Tổ." in farmer.text()
+
+    far = Chat(app, "web:xa", "Mai")
+    await far.onboard(area="dong kinh", phone="0912000333")
+    await far.say("so dien thoai to cong nghe so o xa minh la gi")
+    assert "chưa có thành viên Tổ công nghệ số trên Nông Dân Số" in far.text()
+    assert "Hoàng Văn Tổ" not in far.text()
