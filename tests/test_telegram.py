@@ -214,3 +214,15 @@ def test_bare_text_replies_fold_into_the_next_message() -> None:
     assert coalesce([saved, progress]) == [saved, progress]  # an edited message stays alone
     assert coalesce([saved, photo]) == [saved, photo]
     assert coalesce([Reply("x" * 4000), Reply("y" * 200)]) == [Reply("x" * 4000), Reply("y" * 200)]
+
+
+async def test_command_list_is_vietnamese_for_vietnamese_users(tg: TelegramBot) -> None:
+    await tg.text(LAN, "/start")
+    commands = tg.fake.world.commands
+    vi = [c["command"] for c in commands[('{"type": "default"}', "")]]
+    en = [c["command"] for c in commands[('{"type": "default"}', "en")]]
+    assert vi == ["menu", "huy", "trogiup", "ngonngu"] and "help" in en
+    await tg.text(LAN, "Lan")
+    await tg.tap(LAN, "addr:chi")
+    reply = await tg.text(LAN, "/trogiup")  # the help, then the question again
+    assert "/huy" in texts(reply) and "Số điện thoại" in texts(reply)

@@ -223,7 +223,8 @@ class TelegramChannel:
                 commands = [
                     BotCommand("menu", _("Main menu")),
                     BotCommand("huy", _("Cancel what you are doing")),
-                    BotCommand("help", _("What the bot can do")),
+                    # Every command a Vietnamese user sees is Vietnamese; /help still works.
+                    BotCommand("trogiup" if lang == "vi" else "help", _("What the bot can do")),
                     BotCommand("ngonngu", _("Change language")),
                 ]
             try:
