@@ -67,3 +67,37 @@ def test_edits_take_effect_at_once() -> None:
     matcher.drop(999)
     best = matcher.match("cach uom cay giong").best
     assert best is None or best.entry_id != 999
+
+
+# Entries added for what Lạng Sơn farmers ask in 2025-2026 (issue 18): each must be reached.
+NEW_ENTRIES = (
+    "mo-viettel-money-vnpt-money",
+    "thue-ban-hang-online",
+    "dia-chi-lay-hang-xa-moi",
+    "buu-dien-lay-hang-tai-vuon",
+    "chi-dan-dia-ly-lang-son",
+    "thoi-han-ocop-vietgap",
+    "qr-nong-dan-so-va-tem-tinh",
+    "xem-gia-thi-truong",
+    "ban-tiktok-shop-shopee",
+    "bao-quan-hong-quyt-hoi",
+    "htx-dong-goi-livestream",
+    "sinh-trac-hoc-chuyen-tien",
+    "lua-dao-zalo-nguoi-than",
+    "lua-dao-tin-nhan-ngan-hang",
+    "lua-dao-cap-nhat-sinh-trac",
+    "bao-cao-lua-dao",
+)
+
+
+def test_new_entries_are_reached_by_two_farmer_phrasings_each() -> None:
+    """Shown first (answer or first "did you mean") for at least two labelled queries each."""
+    matcher, keys = seed_matcher()
+    with QUERIES.open(encoding="utf-8") as f:
+        labelled = [q for q in csv.DictReader(f) if q["expected_id"] in NEW_ENTRIES]
+    reached = {key: 0 for key in NEW_ENTRIES}
+    for q in labelled:
+        best = matcher.match(q["query"]).best
+        if best is not None and keys[best.entry_id] == q["expected_id"]:
+            reached[q["expected_id"]] += 1
+    assert all(n >= 2 for n in reached.values()), reached
