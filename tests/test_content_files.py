@@ -339,3 +339,20 @@ def test_lessons_name_each_other_and_menu_entries_as_shown(faq: list[dict[str, s
         if title not in titles
     ]
     assert not bad, bad
+
+
+def test_lessons_and_faq_name_menu_entries_as_the_bot_shows_them(
+    faq: list[dict[str, str]],
+) -> None:
+    """A quoted menu entry (“📝 Đăng bán”) is exactly a label the Vietnamese catalog shows."""
+    from babel.messages.pofile import read_po
+
+    shown: set[str] = set()
+    for path in (ROOT / "locales" / "vi" / "LC_MESSAGES").glob("*.po"):
+        with path.open("rb") as f:
+            shown |= {str(m.string) for m in read_po(f) if m.id and m.string}
+    entry = re.compile(r"“([^\w“”][^”]*)”")  # quoted, starting with an emoji
+    named = [(w, n) for w, t in content_texts(faq) for n in entry.findall(t)]
+    assert named, "no menu entry named: the check would test nothing"
+    bad = [(where, name) for where, name in named if name not in shown]
+    assert not bad, bad
