@@ -109,3 +109,15 @@ def test_faq_answers_and_lessons_speak_to_one_person_as_em() -> None:
     quoted = re.compile(r"“[^”]*”")  # a button's name, or a sample in the farmer's own words
     bad = [w for w, t in bot_voice_content() if BA_CON.search(t) or TOI.search(quoted.sub("", t))]
     assert not bad, bad
+
+
+def test_messages_to_many_keep_their_context_through_the_merged_catalog() -> None:
+    """pgettext("many", …) finds its entry after all domains are merged into one catalog."""
+    from bot.i18n import load_catalogs, pgettext, use_locale
+
+    load_catalogs()
+    header = "📢 <b>Notice from the digital-tech team</b>"
+    with use_locale("vi"):
+        assert "bà con" in pgettext(MANY, header)
+    with use_locale("en"):
+        assert pgettext(MANY, header) == header
