@@ -121,3 +121,19 @@ def test_messages_to_many_keep_their_context_through_the_merged_catalog() -> Non
         assert "bà con" in pgettext(MANY, header)
     with use_locale("en"):
         assert pgettext(MANY, header) == header
+
+
+def test_one_spelling_of_huy_and_xoa() -> None:
+    """“Hủy”, “Xóa” everywhere, never the older “Huỷ”, “Xoá” beside them."""
+    old = re.compile(r"\b(huỷ|xoá)\b", re.IGNORECASE)
+    bad = [(f, i) for f, i, _c, s in vi_messages() if old.search(s)]
+    bad += [w for w, t in bot_voice_content() if old.search(t)]
+    assert not bad, bad
+
+
+def test_one_name_for_the_assistant() -> None:
+    """The assistant is “Nông Dân Số” / “trợ lý”, never “bot”, in what it says."""
+    bot = re.compile(r"\bbot\b", re.IGNORECASE)
+    bad = [(f, i) for f, i, _c, s in vi_messages() if bot.search(s)]
+    bad += [w for w, t in bot_voice_content() if bot.search(t)]
+    assert not bad, bad
