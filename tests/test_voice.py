@@ -137,3 +137,12 @@ def test_one_name_for_the_assistant() -> None:
     bad = [(f, i) for f, i, _c, s in vi_messages() if bot.search(s)]
     bad += [w for w, t in bot_voice_content() if bot.search(t)]
     assert not bad, bad
+
+
+def test_menu_entries_have_distinct_emoji() -> None:
+    """Two menu lines with the same picture are two things a farmer cannot tell apart."""
+    from handlers import build_flows
+
+    labels = [f.menu.label for f in build_flows() if f.menu is not None]
+    marks = [label.split(" ", 1)[0] for label in labels if not label[0].isalnum()]
+    assert len(marks) == len(set(marks)), labels
