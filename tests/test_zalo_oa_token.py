@@ -59,7 +59,7 @@ async def test_a_send_near_expiry_renews_first_even_without_the_timer(
     user = OAUser(zalo, "late")
     await user.say("Xin chào")
     clock.advance(hours=24, minutes=20)  # 40 minutes left: inside the one-hour margin
-    assert "Số điện thoại" in await user.say("Lan")
+    assert "gọi Lan là gì" in await user.say("Lan")  # the next question: how to call her
     assert zalo.oa_fake.refreshes == 2 and zalo.oa_fake.rejected_sends == 0
 
 
@@ -67,7 +67,7 @@ async def test_an_expired_token_is_renewed_on_minus_220(zalo: ZaloBot, clock: Fa
     user = OAUser(zalo, "sleepy")
     await user.say("Xin chào")
     zalo.oa_fake.expire_token()  # Zalo removed it early: the next send gets -220
-    assert "Số điện thoại" in await user.say("Lan")
+    assert "gọi Lan là gì" in await user.say("Lan")  # the next question: how to call her
     assert zalo.oa_fake.rejected_sends == 1 and zalo.oa_fake.refreshes == 2
 
 
@@ -111,7 +111,8 @@ async def test_minus_201_is_a_bad_parameter_and_leaves_the_token_pair_alone(
     assert fake.refreshes == refreshes and fake.rejected_sends == 0
     assert oa.keeper.pair == pair and token_file(zalo).read_text() == stored
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert any("a text message: invalid parameter (-201" in m for m in logged), logged
+    # The answer to a name is the form-of-address question: a text with buttons.
+    assert any("message: invalid parameter (-201" in m for m in logged), logged
     assert not any("renew" in r.getMessage() for r in caplog.records)
     # "Lan" opened a new window; the refused answer took nothing from its free quota.
     assert oa.windows.room("long", zalo.app.services.clock.now()) == 8
