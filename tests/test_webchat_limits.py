@@ -1,0 +1,166 @@
+"""Anonymous web chat: rate limits, no user records for nothing, session cookies it issued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from bot.core.clock import FakeClock
+from tests.helpers.driver import Chat
+from tests.webchat_helpers import registered, web_chat
+
+PLEASE_WAIT = "chờ"
+
+
+def user_count(app: object) -> int:
+    return len(app.services.users.all())  # type: ignore[attr-defined]
+
+
+async def test_cookieless_floods_create_no_users(tmp_path: Path, clock: FakeClock) -> None:
+    async with web_chat(tmp_path / "d", clock, trusted_proxies=("127.0.0.1",)) as (app, browser):
+        for i in range(60):
+            curl = browser(f"198.51.100.{i}", cookies=False)
+            assert await curl.say(f"hello {i} <script>") == 200
+            assert await curl.tap("listings") == 200
+        assert user_count(app) == 0
+
+
+async def test_a_visitor_becomes_a_user_when_they_answer(tmp_path: Path, clock: FakeClock) -> None:
+    async with web_chat(tmp_path / "d", clock) as (app, browser):
+        lan = browser()
+        await lan.open()
+        await lan.say("/start")
+        assert "tên là gì" in lan.text(), lan.text()
+        assert user_count(app) == 0  # a page view alone leaves no record
+        await lan.say("Hoàng Thị Lan")
+        assert "số điện thoại" in lan.text().lower(), lan.text()
+        assert "xin chào" not in lan.text().lower()  # not greeted twice
+        [user] = app.services.users.all()
+        assert user.name == "Hoàng Thị Lan"
+
+
+async def test_sends_are_limited_per_session_with_a_please_wait(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = {"webchat_session_messages_per_minute": 5}
+    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+        lan = await registered(app, browser())
+        for i in range(5):
+            assert await lan.say(f"na chi lang {i}") == 200
+        assert await lan.say("na chi lang") == 429
+        assert PLEASE_WAIT in lan.text(), lan.text()
+        assert int(lan.response_headers["Retry-After"]) >= 1
+        other = browser()
+        await other.open()
+        assert await other.say("/start") == 200  # another session is not held up
+        clock.advance(minutes=1)
+        assert await lan.say("/menu") == 200
+
+
+async def test_sends_are_limited_per_address_only_behind_trusted_proxies(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = {
+        "webchat_session_messages_per_minute": 2,
+        "webchat_address_messages_per_minute": 20,
+        "trusted_proxies": ("127.0.0.1",),
+    }
+    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+        lan = await registered(app, browser("203.0.113.5"))
+        codes = []
+        for _ in range(11):
+            visitor = browser("203.0.113.5")
+            codes += [await visitor.say("/start"), await visitor.say("Hoa")]
+        assert codes[:20] == [200] * 20 and codes[20:] == [429, 429], codes
+        assert PLEASE_WAIT in visitor.text()
+        assert await browser("203.0.113.6").say("/start") == 200  # another address
+        assert await lan.say("/menu") == 200  # registered users are not capped by address
+        # a forged X-Forwarded-For from the proxy's far side does not open a new allowance
+        assert await browser("10.9.9.9, 203.0.113.5").say("/start") == 429
+
+
+async def test_forwarded_for_is_ignored_from_untrusted_peers(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = {"webchat_session_messages_per_minute": 1, "webchat_address_messages_per_minute": 10}
+    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+        codes = [await browser(f"192.0.2.{i}").say("/start") for i in range(12)]
+        assert codes[:10] == [200] * 10 and codes[10:] == [429, 429], codes
+
+
+def test_limit_settings_are_checked(tmp_path: Path) -> None:
+    env = {
+        "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
+        "WEBCHAT_SESSION_MESSAGES_PER_MINUTE": "10",
+        "WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE": "100",
+        "WEBCHAT_SESSION_UPLOAD_MB_PER_HOUR": "5",
+        "WEBCHAT_ADDRESS_UPLOAD_MB_PER_HOUR": "50",
+        "MEDIA_SWEEP_GRACE_HOURS": "6",
+    }
+    settings = load_settings(env, env_file=None)
+    assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
+    assert settings.webchat_session_messages_per_minute == 10
+    assert settings.webchat_session_upload_bytes_per_hour == 5 * 1024 * 1024
+    assert settings.media_sweep_grace_hours == 6
+    defaults = load_settings({}, env_file=None)
+    assert (
+        defaults.webchat_address_messages_per_minute
+        >= 10 * defaults.webchat_session_messages_per_minute
+    )
+    assert (
+        defaults.webchat_address_upload_bytes_per_hour
+        >= 10 * defaults.webchat_session_upload_bytes_per_hour
+    )
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        load_settings({"TRUSTED_PROXIES": "proxy.example"}, env_file=None)
+    with pytest.raises(ConfigError, match="10"):
+        load_settings({**env, "WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE": "50"}, env_file=None)
+    with pytest.raises(ConfigError, match="WEBCHAT_SESSION_MESSAGES_PER_MINUTE"):
+        load_settings({"WEBCHAT_SESSION_MESSAGES_PER_MINUTE": "lots"}, env_file=None)
+
+
+# --- cookies and session ids ---------------------------------------------------------------
+
+
+async def test_cookie_is_secure_behind_https_and_http_only(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with web_chat(
+        tmp_path / "d", clock, public_base_url="https://nongdanso.example.vn"
+    ) as (app, browser):
+        resp = await browser().open()
+        cookie = resp.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    async with web_chat(tmp_path / "e", clock) as (app, browser):
+        resp = await browser().open()
+        assert "Secure" not in resp.headers["Set-Cookie"]
+
+
+async def test_a_client_chosen_session_id_is_replaced(tmp_path: Path, clock: FakeClock) -> None:
+    chosen = "a" * 32
+    async with web_chat(tmp_path / "d", clock) as (app, browser):
+        attacker = browser()
+        attacker.set_cookie(chosen)
+        await attacker.open()
+        await attacker.say("/start")
+        await attacker.say("Lan")
+        assert attacker.cookie() != chosen
+        assert app.services.users.by_key(f"web:{chosen}") is None
+        assert app.services.users.all()  # the visitor got a session of the server's making
+        forged = browser()
+        forged.set_cookie(attacker.cookie()[:-2] + "00")  # a tampered signature
+        await forged.say("/start")
+        assert forged.cookie() != attacker.cookie()[:-2] + "00"
+
+
+async def test_cookies_of_stored_users_keep_working(tmp_path: Path, clock: FakeClock) -> None:
+    legacy = "0123456789abcdef0123456789abcdef"
+    async with web_chat(tmp_path / "d", clock) as (app, browser):
+        await Chat(app, f"web:{legacy}", "Hoa").onboard()  # a user of today's cookies
+        again = browser()
+        again.set_cookie(legacy)
+        await again.say("/menu")
+        assert "Menu chính" in again.text()
+        assert again.cookie() == legacy
