@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -11,6 +12,7 @@ from typing import TypedDict
 
 from dotenv import dotenv_values
 
+MB = 1024 * 1024
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # Marks a setting whose value must never reach a log (see bot/logging_setup.py).
 SECRET = {"secret": True}
@@ -51,6 +53,15 @@ class Settings:
     order_reminder_hours: float = 12.0
     order_expiry_hours: float = 24.0
     log_level: str = "INFO"
+    # Peers whose X-Forwarded-For names the real client (a reverse proxy); IPs or networks.
+    trusted_proxies: tuple[str, ...] = ()
+    # Anonymous web chat: messages per minute, upload bytes per hour. A whole commune may share
+    # one carrier address, so the per-address caps are at least 10x the per-session ones.
+    webchat_session_messages_per_minute: int = 20
+    webchat_address_messages_per_minute: int = 300
+    webchat_session_upload_bytes_per_hour: int = 20 * MB
+    webchat_address_upload_bytes_per_hour: int = 200 * MB
+    media_sweep_grace_hours: float = 24.0  # an uploaded photo no record uses is removed after
 
     def secrets(self) -> list[str]:
         """The values of every secret setting that is set (tokens, keys, webhook secrets)."""
@@ -119,6 +130,7 @@ def load_settings(
         order_reminder_hours=_hours(get("ORDER_REMINDER_HOURS", "12"), "ORDER_REMINDER_HOURS"),
         order_expiry_hours=_hours(get("ORDER_EXPIRY_HOURS", "24"), "ORDER_EXPIRY_HOURS"),
         log_level=get("LOG_LEVEL", "INFO").upper(),
+        **_web_limits(get),
     )
 
 
@@ -130,6 +142,73 @@ def _hours(text: str, name: str) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be a positive number of hours, not {text!r}")
     return value
+
+
+class _WebLimits(TypedDict):
+    trusted_proxies: tuple[str, ...]
+    webchat_session_messages_per_minute: int
+    webchat_address_messages_per_minute: int
+    webchat_session_upload_bytes_per_hour: int
+    webchat_address_upload_bytes_per_hour: int
+    media_sweep_grace_hours: float
+
+
+def _web_limits(get: Callable[..., str]) -> _WebLimits:
+    """TRUSTED_PROXIES and the web chat's caps, checked (address caps >= 10x session caps)."""
+    proxies = tuple(p.strip() for p in get("TRUSTED_PROXIES").split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"TRUSTED_PROXIES must list IP addresses or networks (10.0.0.0/8), not {proxy!r}"
+            ) from None
+
+    def positive(name: str, default: str) -> float:
+        text = get(name, default)
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1
+        if value <= 0:
+            raise ConfigError(f"{name} must be a positive number, not {text!r}")
+        return value
+
+    limits: _WebLimits = {
+        "trusted_proxies": proxies,
+        "webchat_session_messages_per_minute": int(
+            positive("WEBCHAT_SESSION_MESSAGES_PER_MINUTE", "20")
+        ),
+        "webchat_address_messages_per_minute": int(
+            positive("WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE", "300")
+        ),
+        "webchat_session_upload_bytes_per_hour": int(
+            positive("WEBCHAT_SESSION_UPLOAD_MB_PER_HOUR", "20") * MB
+        ),
+        "webchat_address_upload_bytes_per_hour": int(
+            positive("WEBCHAT_ADDRESS_UPLOAD_MB_PER_HOUR", "200") * MB
+        ),
+        "media_sweep_grace_hours": positive("MEDIA_SWEEP_GRACE_HOURS", "24"),
+    }
+    pairs = [
+        (
+            "WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE",
+            limits["webchat_address_messages_per_minute"],
+            limits["webchat_session_messages_per_minute"],
+        ),
+        (
+            "WEBCHAT_ADDRESS_UPLOAD_MB_PER_HOUR",
+            limits["webchat_address_upload_bytes_per_hour"],
+            limits["webchat_session_upload_bytes_per_hour"],
+        ),
+    ]
+    for name, per_address, per_session in pairs:
+        if per_address < 10 * per_session:
+            raise ConfigError(
+                f"{name} must be at least 10 times the per-session cap: many farmers may share "
+                "one carrier address"
+            )
+    return limits
 
 
 _ZALO_OA_VARS = ("ZALO_OA_ACCESS_TOKEN", "ZALO_APP_ID", "ZALO_OA_SECRET_KEY")

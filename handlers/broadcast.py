@@ -514,8 +514,8 @@ def build() -> Flow:
         name="broadcast",
         first="text",
         states={
-            "text": State(ask_text, answer_text),
-            "photo": State(ask_photo, answer_photo),
+            "text": State(ask_text, answer_text, photo=True),
+            "photo": State(ask_photo, answer_photo, photo=True),
             "areas": State(ask_areas, answer_areas),
             "audience": State(ask_audience, answer_audience),
             "crop": State(ask_crop, answer_crop),

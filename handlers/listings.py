@@ -419,7 +419,7 @@ def build() -> Flow:
             "quantity": State(ask_quantity, answer_quantity),
             "price": State(ask_price, answer_price),
             "availability": State(ask_availability, answer_availability),
-            "photos": State(media.ask_photos, media.answer_photos),
+            "photos": State(media.ask_photos, media.answer_photos, photo=True),
             "certs": State(media.ask_certs, media.answer_certs),
             "cert_number": State(media.ask_cert_number, media.answer_cert_number),
             "description": State(ask_description, answer_description),

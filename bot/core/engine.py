@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 
 from bot.address import address_of
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 MENU_FLOW = "menu"
 ONBOARDING_FLOW = "onboarding"
 MAX_TRIES = 3
+# Visitors greeted by /start but not answered yet, kept in memory (lost on restart: they are
+# greeted again). Their record is made when they answer, so page views leave nothing on disk.
+WELCOME_MEMORY = 10_000
 CANCEL_WORDS = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy bo"})
 HELP_WORDS = frozenset({"help", "tro giup", "giup", "huong dan"})
 SYSTEM_COMMANDS = frozenset({"huy", "cancel", "menu", "help", "trogiup"})
@@ -52,6 +55,7 @@ class Engine:
         self._free_text = next((f.free_text for f in self.flows.values() if f.free_text), None)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
+        self._welcomed: OrderedDict[str, Conversation] = OrderedDict()
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Handle one update and return what to show the user."""
@@ -64,6 +68,16 @@ class Engine:
             self._waiting[key] -= 1
             if not self._waiting[key]:  # keep the lock table as small as the active users
                 del self._waiting[key], self._locks[key]
+
+    def expects_photo(self, user_key: str) -> bool:
+        """Whether the question this user is at now is answered with a photo."""
+        user = self.services.users.by_key(user_key)
+        if user is None:
+            return False
+        conv = self.services.conversations.get(user.id)
+        flow = self.flows.get(conv.flow)
+        state = flow.states.get(conv.state or flow.first) if flow else None
+        return state is not None and state.photo
 
     def already_handled(self, channel: str, event_id: str) -> bool:
         """Whether this platform update was handled before (a redelivery)."""
@@ -96,17 +110,34 @@ class Engine:
         if seen_key and self.services.seen.seen(seen_key):
             log.info("ignoring redelivered update %s", seen_key)
             return []
-        user = self._user_for(msg)
+        known = self.services.users.by_key(msg.user_key)
+        if known is None and msg.kind == "command" and msg.command.lower() == "start":
+            return self._welcome(msg)
+        user = self._user_for(msg, known)
         set_locale(user.lang)
         set_addressee(address_of(user))
-        replies = await self._dispatch(user, msg)
+        replies = await self._dispatch(user, msg, self._welcomed.pop(msg.user_key, None))
         if seen_key:
             self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
         return replies
 
-    def _user_for(self, msg: Incoming) -> User:
+    def _welcome(self, msg: Incoming) -> list[Reply]:
+        """The first question for someone never seen before; nothing is stored until they answer."""
+        user = User(name=msg.display_name[:64], ident=[msg.user_key], last_channel=msg.user_key)
+        set_locale(user.lang)
+        set_addressee(address_of(user))
+        flow = self.flows[ONBOARDING_FLOW]
+        conv = Conversation(user_id=0)
+        conv.start(flow.name, flow.first, {})
+        replies = flow.states[flow.first].ask(self._ctx(user, conv, msg))
+        self._welcomed[msg.user_key] = conv
+        self._welcomed.move_to_end(msg.user_key)
+        while len(self._welcomed) > WELCOME_MEMORY:
+            self._welcomed.popitem(last=False)
+        return replies
+
+    def _user_for(self, msg: Incoming, user: User | None) -> User:
         users = self.services.users
-        user = users.by_key(msg.user_key)
         if user is None:
             now = self.services.clock.now().isoformat()
             return users.create(msg.user_key, msg.display_name[:64], now)
@@ -115,9 +146,14 @@ class Engine:
             users.save(user)
         return user
 
-    async def _dispatch(self, user: User, msg: Incoming) -> list[Reply]:
+    async def _dispatch(
+        self, user: User, msg: Incoming, welcomed: Conversation | None = None
+    ) -> list[Reply]:
         convs = self.services.conversations
         conv = convs.get(user.id)
+        if welcomed is not None and not conv.flow:
+            welcomed.user_id = user.id  # they answer the question _welcome asked
+            conv = welcomed
         ctx = self._ctx(user, conv, msg)
         typed = fold(msg.text) if msg.kind == "text" else ""
         command = msg.command.lower() if msg.kind == "command" else ""

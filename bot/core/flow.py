@@ -88,10 +88,11 @@ ActionFn = Callable[[Ctx, Incoming, list[str]], Awaitable[Outcome]]
 
 @dataclass(frozen=True)
 class State:
-    """One question of a flow."""
+    """One question of a flow; `photo` marks a question a photo answers (uploads wait for it)."""
 
     ask: AskFn
     answer: AnswerFn
+    photo: bool = False
 
 
 @dataclass(frozen=True)
