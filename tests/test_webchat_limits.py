@@ -84,8 +84,11 @@ async def test_sends_are_limited_per_address_only_behind_trusted_proxies(
 async def test_forwarded_for_is_ignored_from_untrusted_peers(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    settings = {"webchat_session_messages_per_minute": 1, "webchat_address_messages_per_minute": 10}
-    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+    settings = {
+        "webchat_session_messages_per_minute": 1,
+        "webchat_address_messages_per_minute": 10,
+    }
+    async with web_chat(tmp_path / "d", clock, **settings) as (_app, browser):
         codes = [await browser(f"192.0.2.{i}").say("/start") for i in range(12)]
         assert codes[:10] == [200] * 10 and codes[10:] == [429, 429], codes
 
@@ -127,13 +130,12 @@ def test_limit_settings_are_checked(tmp_path: Path) -> None:
 async def test_cookie_is_secure_behind_https_and_http_only(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    async with web_chat(
-        tmp_path / "d", clock, public_base_url="https://nongdanso.example.vn"
-    ) as (app, browser):
+    https = {"public_base_url": "https://nongdanso.example.vn"}
+    async with web_chat(tmp_path / "d", clock, **https) as (_app, browser):
         resp = await browser().open()
         cookie = resp.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    async with web_chat(tmp_path / "e", clock) as (app, browser):
+    async with web_chat(tmp_path / "e", clock) as (_app, browser):
         resp = await browser().open()
         assert "Secure" not in resp.headers["Set-Cookie"]
 

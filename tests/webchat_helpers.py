@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
@@ -64,7 +65,7 @@ class Browser:
 
     def set_cookie(self, value: str) -> None:
         """Present a cookie of the client's own choosing."""
-        self.http.cookie_jar.update_cookies({COOKIE: value})
+        self.http.cookie_jar.update_cookies({COOKIE: value}, response_url=URL(self.base))
 
     async def open(self) -> aiohttp.ClientResponse:
         """Load the chat page."""

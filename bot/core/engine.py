@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 MENU_FLOW = "menu"
 ONBOARDING_FLOW = "onboarding"
 MAX_TRIES = 3
-# Visitors greeted by /start but not answered yet, kept in memory (lost on restart: they are
-# greeted again). Their record is made when they answer, so page views leave nothing on disk.
+# Newcomers greeted but not answered yet, kept in memory (lost on restart: they are greeted
+# again). Their record is made when they answer, so page views and floods leave nothing on disk.
 WELCOME_MEMORY = 10_000
 CANCEL_WORDS = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy bo"})
 HELP_WORDS = frozenset({"help", "tro giup", "giup", "huong dan"})
@@ -111,18 +111,19 @@ class Engine:
             log.info("ignoring redelivered update %s", seen_key)
             return []
         known = self.services.users.by_key(msg.user_key)
-        if known is None and msg.kind == "command" and msg.command.lower() == "start":
-            return self._welcome(msg)
+        welcomed = self._welcomed.pop(msg.user_key, None) if known is None else None
+        if known is None and (welcomed is None or msg.command.lower() == "start"):
+            return self._welcome(msg)  # no record until they answer the welcome's question
         user = self._user_for(msg, known)
         set_locale(user.lang)
         set_addressee(address_of(user))
-        replies = await self._dispatch(user, msg, self._welcomed.pop(msg.user_key, None))
+        replies = await self._dispatch(user, msg, welcomed)
         if seen_key:
             self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
         return replies
 
     def _welcome(self, msg: Incoming) -> list[Reply]:
-        """The first question for someone never seen before; nothing is stored until they answer."""
+        """The welcome and first question for someone never seen; nothing is stored yet."""
         user = User(name=msg.display_name[:64], ident=[msg.user_key], last_channel=msg.user_key)
         set_locale(user.lang)
         set_addressee(address_of(user))

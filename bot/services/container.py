@@ -20,6 +20,7 @@ from bot.services.faq_inbox import FaqInbox
 from bot.services.handoff import HandoffRepo
 from bot.services.lessons import LessonService
 from bot.services.listings import ListingRepo, farmer_eraser
+from bot.services.media_sweep import media_sweeper
 from bot.services.order_jobs import order_clock
 from bot.services.orders import OrderRepo
 from bot.services.outbox import Outbox
@@ -153,4 +154,5 @@ def build_services(
     services.jobs.append(order_clock(services))
     services.jobs.append(lambda: services.seen.pruner(lambda: services.clock.now().timestamp()))
     services.deletion_hooks.append(farmer_eraser(services.listings, services.media))
+    services.jobs.append(media_sweeper(services))
     return services

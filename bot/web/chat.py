@@ -1,7 +1,9 @@
 """The local web chat: talk to the bot in a browser, with no credentials at all.
 
-Each browser gets a random session cookie; its user key is "web:<session>". Replies come back
-as JSON; notifications for a web user wait in a queue the page polls.
+Each browser gets a session cookie the server signed; its user key is "web:<session>". Replies
+come back as JSON; notifications for a web user wait in a queue the page polls. Anonymous
+traffic is rate-limited per session and per client address, and photos are taken only when
+the question asks for one, decoded and re-encoded before they are kept.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import math
 import secrets
 from collections import defaultdict
 from pathlib import Path
@@ -19,19 +22,21 @@ from aiohttp import web
 
 from bot.channels.plain import incoming_text
 from bot.core.engine import Engine
-from bot.core.media import UPLOAD_PREFIX, owned_name
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
 from bot.private_files import write_private
+from bot.services.users import User
+from bot.web.chat_session import SessionIds, load_secret
+from bot.web.limits import Buckets, client_address, networks, spend_all
+from bot.web.photos import reencode
 
 CHANNEL = "web"
 COOKIE = "nds_chat"
-MEDIA_CACHE = "public, max-age=60"
 STATIC = Path(__file__).parent / "static"
 TEXT_MAX = 5000
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
-PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
 POLL_SECONDS = 20.0
+DECODERS = 1  # photos decoded at once: a flood of uploads must not starve the replies
 
 
 def photo_url(ref: str) -> str | None:
@@ -60,20 +65,29 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     return data
 
 
-def image_kind(head: bytes) -> str | None:
-    """The file extension of a JPEG/PNG/WebP image, from its first bytes."""
-    for magic, ext in PHOTO_TYPES.items():
-        if head.startswith(magic) and (ext != "webp" or head[8:12] == b"WEBP"):
-            return ext
-    return None
-
-
 class WebChat:
     """HTTP handlers of the web chat."""
 
     def __init__(self, engine: Engine, media_dir: Path) -> None:
         self.engine = engine
         self.media_dir = media_dir
+        services = engine.services
+        settings = services.settings
+        self.secure = settings.base_url.startswith("https://")
+        self.sessions = SessionIds(
+            load_secret(settings.data_dir), lambda key: services.users.by_key(key) is not None
+        )
+        self.trusted = networks(settings.trusted_proxies)
+
+        def now() -> float:
+            return services.clock.now().timestamp()
+
+        self.session_sends = Buckets(settings.webchat_session_messages_per_minute, 60, now)
+        self.address_sends = Buckets(settings.webchat_address_messages_per_minute, 60, now)
+        self.session_bytes = Buckets(settings.webchat_session_upload_bytes_per_hour, 3600, now)
+        self.address_bytes = Buckets(settings.webchat_address_upload_bytes_per_hour, 3600, now)
+        self.refused = 0  # requests turned away by a limit (for logs and benches)
+        self._decoding = asyncio.Semaphore(DECODERS)
         self._pending: defaultdict[str, list[Reply]] = defaultdict(list)
         self._wakeups: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
         engine.services.notifier.register(CHANNEL, self.push)
@@ -93,9 +107,44 @@ class WebChat:
         self._pending[session].extend(replies)
         self._wakeups[session].set()
 
+    def _session(self, request: web.Request) -> tuple[str, str]:
+        """The browser's session id, and a cookie to set when it had none of ours."""
+        session = self.sessions.check(request.cookies.get(COOKIE, ""))
+        if session is not None:
+            return session, ""
+        return self.sessions.issue()
+
+    def _limits(
+        self, request: web.Request, session: str, user: User | None, per: tuple[Buckets, Buckets]
+    ) -> list[tuple[Buckets, str]]:
+        """The buckets a request spends from: its session's, and its address's if anonymous."""
+        limits = [(per[0], session)]
+        if user is None or not user.registered:  # a commune's farmers may share one address
+            limits.append((per[1], client_address(request, self.trusted)))
+        return limits
+
+    def _too_fast(self, wait: float, cookie: str, user: User | None) -> web.Response:
+        """The "please wait" answer: a reply the chat shows, HTTP 429 for the API."""
+        self.refused += 1
+        seconds = max(1, math.ceil(wait))
+        with use_locale(user.lang if user else "vi"):
+            if seconds < 90:
+                text = _(
+                    "You are sending too fast. Please wait about {seconds} seconds, then send "
+                    "again."
+                ).format(seconds=seconds)
+            else:
+                text = _(
+                    "You have sent a lot in a short time. Please wait about {minutes} minutes, "
+                    "then send again."
+                ).format(minutes=math.ceil(seconds / 60))
+        response = self._respond([Reply(text)], cookie, status=429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
+
     async def page(self, request: web.Request) -> web.Response:
         """The chat page."""
-        session, new = _session_of(request)
+        _session, cookie = self._session(request)
         lang = "en" if request.query.get("lang") == "en" else "vi"
         with use_locale(lang):
             html = Template((STATIC / "chat.html").read_text(encoding="utf-8")).substitute(
@@ -107,19 +156,14 @@ class WebChat:
                 photo=_("Send a photo"),
             )
         response = web.Response(text=html, content_type="text/html")
-        if new:
-            _set_cookie(response, session)
+        if cookie:
+            self._set_cookie(response, cookie)
         return response
-
-    async def _answer(self, request: web.Request, build: Any) -> web.Response:
-        session, new = _session_of(request)
-        msg: Incoming = build(f"{CHANNEL}:{session}")
-        replies = await self.engine.handle(msg)
-        replies = [*self._pending.pop(session, []), *replies]
-        return _replies_response(replies, session if new else "")
 
     async def send(self, request: web.Request) -> web.Response:
         """Handle typed text or a button press from the page."""
+        session, cookie = self._session(request)
+        key = f"{CHANNEL}:{session}"
         try:
             body = await request.json()
         except ValueError:
@@ -129,47 +173,78 @@ class WebChat:
         text = body.get("text")
         payload = body.get("payload")
         name = str(body.get("name") or "")[:64]
+        msg: Incoming
         if isinstance(payload, str) and payload:
-            return await self._answer(
-                request,
-                lambda key: Incoming(
-                    CHANNEL, key, "button", payload=payload[:64], display_name=name
-                ),
-            )
-        if not isinstance(text, str) or not text.strip():
+            msg = Incoming(CHANNEL, key, "button", payload=payload[:64], display_name=name)
+        elif isinstance(text, str) and text.strip():
+            msg = incoming_text(CHANNEL, key, text[:TEXT_MAX], display_name=name)
+        else:
             raise web.HTTPBadRequest(text="expected text or payload")
-        return await self._answer(
-            request, lambda key: incoming_text(CHANNEL, key, text[:TEXT_MAX], display_name=name)
-        )
+        user = self.engine.services.users.by_key(key)
+        sends = (self.session_sends, self.address_sends)
+        wait = spend_all(self._limits(request, session, user, sends))
+        if wait:
+            return self._too_fast(wait, cookie, user)
+        return await self._answer(session, cookie, msg)
+
+    async def _answer(self, session: str, cookie: str, msg: Incoming) -> web.Response:
+        replies = await self.engine.handle(msg)
+        replies = [*self._pending.pop(session, []), *replies]
+        return self._respond(replies, cookie)
 
     async def photo(self, request: web.Request) -> web.Response:
-        """Store an uploaded photo (type and size checked) and hand it to the bot."""
-        reader = await request.multipart()
-        part = await reader.next()
-        if part is None or getattr(part, "name", "") != "photo":
-            raise web.HTTPBadRequest(text="expected a 'photo' file")
-        data = bytearray()
-        while chunk := await part.read_chunk():  # type: ignore[union-attr]
-            data.extend(chunk)
-            if len(data) > PHOTO_MAX_BYTES:
-                raise web.HTTPRequestEntityTooLarge(
-                    max_size=PHOTO_MAX_BYTES, actual_size=len(data)
+        """Take a photo the current question asks for: capped, decoded, re-encoded, kept."""
+        session, cookie = self._session(request)
+        key = f"{CHANNEL}:{session}"
+        user = self.engine.services.users.by_key(key)
+        sends = (self.session_sends, self.address_sends)
+        wait = spend_all(self._limits(request, session, user, sends))
+        if wait:
+            return self._too_fast(wait, cookie, user)
+        lang = user.lang if user else "vi"
+        if user is None or not self.engine.expects_photo(key):
+            with use_locale(lang):
+                said = _("I was not asking for a photo just now, so I did not keep this one.")
+            return self._respond([Reply(said)], cookie)
+        budget = self._limits(request, session, user, (self.session_bytes, self.address_bytes))
+        wait = max(b.wait(k, 1) for b, k in budget)
+        if wait:
+            return self._too_fast(wait, cookie, user)
+        data = await _read_photo(request)
+        if data is None:
+            with use_locale(lang):
+                said = _("That photo is too large. Please send one under {mb} MB.").format(
+                    mb=PHOTO_MAX_BYTES // (1024 * 1024)
                 )
-        ext = image_kind(bytes(data[:16]))
-        if ext is None:
-            return await self._answer(request, lambda key: Incoming(CHANNEL, key, "other"))
+            return self._respond([Reply(said)], cookie, status=413)
+        wait = spend_all(budget, len(data))
+        if wait:
+            return self._too_fast(wait, cookie, user)
+        async with self._decoding:  # one at a time, off the event loop
+            clean = await asyncio.to_thread(reencode, data)
+        if clean is None:
+            with use_locale(lang):
+                said = _(
+                    "That file is not a photo I can open. Please send a photo (JPEG, PNG or WebP)."
+                )
+            again = await self.engine.handle(Incoming(CHANNEL, key, "button", payload="sys:retry"))
+            return self._respond([Reply(said), *again], cookie)
+        name = await asyncio.to_thread(self._keep, clean)
+        return await self._answer(
+            session, cookie, Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
+        )
 
-        def upload(key: str) -> Incoming:
-            # Named after its sender, so deleting their data finds it even out of any record.
-            name = owned_name(UPLOAD_PREFIX, key, f"{secrets.token_hex(12)}.{ext}")
-            write_private(self.media_dir / name, bytes(data))
-            return Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
-
-        return await self._answer(request, upload)
+    def _keep(self, data: bytes) -> str:
+        """Write a cleaned photo under a fresh name (never half-written, owner-only)."""
+        name = f"{secrets.token_hex(12)}.jpg"
+        write_private(self.media_dir / name, data)
+        return name
 
     async def poll(self, request: web.Request) -> web.Response:
         """Wait a while for notifications to this browser."""
-        session, new = _session_of(request)
+        session, cookie = self._session(request)
+        if cookie:  # a session just made has nothing waiting for it
+            return self._respond([], cookie)
         if not self._pending.get(session):
             event = self._wakeups[session]
             event.clear()
@@ -177,31 +252,43 @@ class WebChat:
                 await asyncio.wait_for(event.wait(), POLL_SECONDS)
         replies = self._pending.pop(session, [])
         self._wakeups.pop(session, None)
-        return _replies_response(replies, session if new else "")
+        return self._respond(replies, "")
 
     async def media(self, request: web.Request) -> web.StreamResponse:
         """An uploaded photo."""
         name = request.match_info["name"]
         if "/" in name or name.startswith(".") or not (self.media_dir / name).is_file():
             raise web.HTTPNotFound()
-        # Cached a minute at most: a photo its owner deleted must not outlive them in caches.
-        return web.FileResponse(self.media_dir / name, headers={"Cache-Control": MEDIA_CACHE})
+        return web.FileResponse(self.media_dir / name)
+
+    def _respond(self, replies: list[Reply], cookie: str, status: int = 200) -> web.Response:
+        """Replies as JSON, with the session cookie when one was just issued."""
+        response = web.json_response({"replies": [reply_json(r) for r in replies]}, status=status)
+        if cookie:
+            self._set_cookie(response, cookie)
+        return response
+
+    def _set_cookie(self, response: web.StreamResponse, cookie: str) -> None:
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            httponly=True,
+            samesite="Lax",
+            secure=self.secure,
+            max_age=365 * 86400,
+            path="/",
+        )
 
 
-def _session_of(request: web.Request) -> tuple[str, bool]:
-    """The browser's chat session id, and whether it was just made."""
-    session = request.cookies.get(COOKIE, "")
-    if len(session) == 32 and session.isalnum():
-        return session, False
-    return secrets.token_hex(16), True
-
-
-def _set_cookie(response: web.StreamResponse, session: str) -> None:
-    response.set_cookie(COOKIE, session, httponly=True, samesite="Lax", max_age=365 * 86400)
-
-
-def _replies_response(replies: list[Reply], new_session: str) -> web.Response:
-    response = web.json_response({"replies": [reply_json(r) for r in replies]})
-    if new_session:
-        _set_cookie(response, new_session)
-    return response
+async def _read_photo(request: web.Request) -> bytes | None:
+    """The uploaded file's bytes; None if it is larger than PHOTO_MAX_BYTES."""
+    reader = await request.multipart()
+    part = await reader.next()
+    if part is None or getattr(part, "name", "") != "photo":
+        raise web.HTTPBadRequest(text="expected a 'photo' file")
+    data = bytearray()
+    while chunk := await part.read_chunk():  # type: ignore[union-attr]
+        data.extend(chunk)
+        if len(data) > PHOTO_MAX_BYTES:
+            return None
+    return bytes(data)
