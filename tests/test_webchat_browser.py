@@ -78,3 +78,48 @@ async def test_onboarding_by_clicking_on_a_phone_sized_screen(
             await page.screenshot(path=str(tmp_path / "webchat.png"))
         finally:
             await browser.close()
+
+
+HOSTILE = (
+    "<b>Đậm</b> <i>nghiêng</i>\n<img src=x onerror=\"window.pwned='img'\">"
+    "<script>window.pwned='script'</script>"
+    "<a href=\"javascript:window.pwned='link'\">xấu</a> "
+    '<a href="https://nongdanso.example.vn/p/1" onclick="window.pwned=\'click\'">tốt</a>'
+    '<iframe src="/"></iframe><svg onload="window.pwned=\'svg\'"></svg>'
+)
+
+
+async def test_bot_text_is_built_as_nodes_never_as_raw_markup(server_url: str) -> None:
+    from playwright.async_api import Route, async_playwright
+
+    async def hostile(route: Route) -> None:
+        reply = {"html": HOSTILE, "buttons": [], "request_contact": "", "photos": []}
+        await route.fulfill(json={"replies": [reply]})
+
+    async def too_fast(route: Route) -> None:
+        reply = {"html": "Bà con vui lòng chờ", "buttons": [], "photos": []}
+        await route.fulfill(status=429, json={"replies": [reply]}, headers={"Retry-After": "5"})
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.route("**/chat/api/send", hostile)
+            await page.goto(server_url + "/")
+            bubble = page.locator(".msg.bot").last
+            await bubble.locator("b", has_text="Đậm").wait_for()
+            assert await bubble.locator("i").inner_text() == "nghiêng"
+            assert await page.locator(".msg.bot img, .msg.bot iframe, .msg.bot svg").count() == 0
+            assert await bubble.locator("a").count() == 1
+            good = bubble.locator("a")
+            assert await good.get_attribute("href") == "https://nongdanso.example.vn/p/1"
+            assert await good.get_attribute("onclick") is None
+            assert "xấu" in await bubble.inner_text()  # the bad link keeps its words only
+            assert await page.evaluate("window.pwned") is None
+            await page.unroute("**/chat/api/send")
+            await page.route("**/chat/api/send", too_fast)
+            await page.fill("#text", "alo")
+            await page.click("#send")
+            await page.wait_for_selector("text=Bà con vui lòng chờ")  # a refusal is shown too
+        finally:
+            await browser.close()

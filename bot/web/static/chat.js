@@ -18,6 +18,45 @@ function showMine(text) {
   log.scrollTop = log.scrollHeight;
 }
 
+// Bot text is Telegram-style HTML (<b>, <i>, <code>, <a href>...). It is parsed into an inert
+// document and rebuilt node by node: only these tags and web/phone links survive, everything
+// else keeps just its text. No string is ever assigned as markup.
+const RICH_TAGS = new Set(["B", "STRONG", "I", "EM", "U", "S", "CODE", "PRE", "BR"]);
+const SAFE_HREF = /^(https?:|tel:|mailto:|\/(?!\/))/i;
+
+function copySafe(from, to) {
+  for (const node of from.childNodes) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      to.appendChild(document.createTextNode(node.data));
+      continue;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) continue;
+    const tag = node.tagName;
+    let el = null;
+    if (RICH_TAGS.has(tag)) {
+      el = document.createElement(tag.toLowerCase());
+    } else if (tag === "A" && SAFE_HREF.test(node.getAttribute("href") || "")) {
+      el = document.createElement("a");
+      el.href = node.getAttribute("href");
+      el.target = "_blank";
+      el.rel = "noopener noreferrer";
+    }
+    if (el) {
+      copySafe(node, el);
+      to.appendChild(el);
+    } else if (tag !== "SCRIPT" && tag !== "STYLE") {
+      copySafe(node, to);
+    }
+  }
+}
+
+function richText(html) {
+  const parsed = new DOMParser().parseFromString(String(html || ""), "text/html");
+  const out = document.createDocumentFragment();
+  copySafe(parsed.body, out);
+  return out;
+}
+
 function showReply(reply) {
   const div = bubble("bot");
   for (const url of reply.photos || []) {
@@ -27,7 +66,7 @@ function showReply(reply) {
     div.appendChild(img);
   }
   const body = document.createElement("div");
-  body.innerHTML = reply.html;  // server-side escaped: only the bot's own tags remain
+  body.appendChild(richText(reply.html));
   div.appendChild(body);
   if (reply.document) {
     const a = document.createElement("a");
@@ -73,7 +112,8 @@ function showReply(reply) {
 }
 
 async function handle(response) {
-  if (!response.ok) return;
+  // A refusal (429 "please wait", 413 too large) carries replies to show as well.
+  if (!(response.headers.get("Content-Type") || "").includes("application/json")) return;
   const data = await response.json();
   for (const reply of data.replies || []) showReply(reply);
 }
