@@ -59,6 +59,8 @@ class Settings:
     # one carrier address, so the per-address caps are at least 10x the per-session ones.
     webchat_session_messages_per_minute: int = 20
     webchat_address_messages_per_minute: int = 300
+    # All anonymous messages together: beyond this newcomers wait, registered users do not.
+    webchat_anonymous_messages_per_minute: int = 1200
     webchat_session_upload_bytes_per_hour: int = 20 * MB
     webchat_address_upload_bytes_per_hour: int = 200 * MB
     media_sweep_grace_hours: float = 24.0  # an uploaded photo no record uses is removed after
@@ -148,6 +150,7 @@ class _WebLimits(TypedDict):
     trusted_proxies: tuple[str, ...]
     webchat_session_messages_per_minute: int
     webchat_address_messages_per_minute: int
+    webchat_anonymous_messages_per_minute: int
     webchat_session_upload_bytes_per_hour: int
     webchat_address_upload_bytes_per_hour: int
     media_sweep_grace_hours: float
@@ -181,6 +184,9 @@ def _web_limits(get: Callable[..., str]) -> _WebLimits:
         ),
         "webchat_address_messages_per_minute": int(
             positive("WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE", "300")
+        ),
+        "webchat_anonymous_messages_per_minute": int(
+            positive("WEBCHAT_ANONYMOUS_MESSAGES_PER_MINUTE", "1200")
         ),
         "webchat_session_upload_bytes_per_hour": int(
             positive("WEBCHAT_SESSION_UPLOAD_MB_PER_HOUR", "20") * MB

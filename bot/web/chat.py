@@ -84,6 +84,7 @@ class WebChat:
 
         self.session_sends = Buckets(settings.webchat_session_messages_per_minute, 60, now)
         self.address_sends = Buckets(settings.webchat_address_messages_per_minute, 60, now)
+        self.anonymous_sends = Buckets(settings.webchat_anonymous_messages_per_minute, 60, now)
         self.session_bytes = Buckets(settings.webchat_session_upload_bytes_per_hour, 3600, now)
         self.address_bytes = Buckets(settings.webchat_address_upload_bytes_per_hour, 3600, now)
         self.refused = 0  # requests turned away by a limit (for logs and benches)
@@ -117,10 +118,13 @@ class WebChat:
     def _limits(
         self, request: web.Request, session: str, user: User | None, per: tuple[Buckets, Buckets]
     ) -> list[tuple[Buckets, str]]:
-        """The buckets a request spends from: its session's, and its address's if anonymous."""
+        """The buckets a request spends from: its session's; its address's and all anonymous
+        traffic's when it is not a registered user's (whom an anonymous flood must not slow)."""
         limits = [(per[0], session)]
         if user is None or not user.registered:  # a commune's farmers may share one address
             limits.append((per[1], client_address(request, self.trusted)))
+            if per[0] is self.session_sends:
+                limits.append((self.anonymous_sends, ""))
         return limits
 
     def _too_fast(self, wait: float, cookie: str, user: User | None) -> web.Response:
@@ -164,6 +168,11 @@ class WebChat:
         """Handle typed text or a button press from the page."""
         session, cookie = self._session(request)
         key = f"{CHANNEL}:{session}"
+        user = self.engine.services.users.by_key(key)
+        sends = (self.session_sends, self.address_sends)
+        wait = spend_all(self._limits(request, session, user, sends))
+        if wait:  # refused before the body is even parsed: a flood costs little
+            return self._too_fast(wait, cookie, user)
         try:
             body = await request.json()
         except ValueError:
@@ -180,11 +189,6 @@ class WebChat:
             msg = incoming_text(CHANNEL, key, text[:TEXT_MAX], display_name=name)
         else:
             raise web.HTTPBadRequest(text="expected text or payload")
-        user = self.engine.services.users.by_key(key)
-        sends = (self.session_sends, self.address_sends)
-        wait = spend_all(self._limits(request, session, user, sends))
-        if wait:
-            return self._too_fast(wait, cookie, user)
         return await self._answer(session, cookie, msg)
 
     async def _answer(self, session: str, cookie: str, msg: Incoming) -> web.Response:
@@ -197,26 +201,25 @@ class WebChat:
         session, cookie = self._session(request)
         key = f"{CHANNEL}:{session}"
         user = self.engine.services.users.by_key(key)
-        sends = (self.session_sends, self.address_sends)
-        wait = spend_all(self._limits(request, session, user, sends))
-        if wait:
-            return self._too_fast(wait, cookie, user)
-        lang = user.lang if user else "vi"
-        if user is None or not self.engine.expects_photo(key):
-            with use_locale(lang):
-                said = _("I was not asking for a photo just now, so I did not keep this one.")
-            return self._respond([Reply(said)], cookie)
+        refusal = self._refuse_photo(request, session, cookie, user)
+        if refusal is not None:
+            if refusal.status == 429:
+                # Close rather than drain the unread upload: a flood of them costs little. (A
+                # one-off refusal lets it drain, so the browser surely gets to show why.)
+                refusal.force_close()
+            return refusal
+        assert user is not None
+        lang = user.lang
         budget = self._limits(request, session, user, (self.session_bytes, self.address_bytes))
-        wait = max(b.wait(k, 1) for b, k in budget)
-        if wait:
-            return self._too_fast(wait, cookie, user)
         data = await _read_photo(request)
         if data is None:
             with use_locale(lang):
                 said = _("That photo is too large. Please send one under {mb} MB.").format(
                     mb=PHOTO_MAX_BYTES // (1024 * 1024)
                 )
-            return self._respond([Reply(said)], cookie, status=413)
+            too_large = self._respond([Reply(said)], cookie, status=413)
+            too_large.force_close()
+            return too_large
         wait = spend_all(budget, len(data))
         if wait:
             return self._too_fast(wait, cookie, user)
@@ -233,6 +236,23 @@ class WebChat:
         return await self._answer(
             session, cookie, Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
         )
+
+    def _refuse_photo(
+        self, request: web.Request, session: str, cookie: str, user: User | None
+    ) -> web.Response | None:
+        """Why an upload is turned away before it is read: too fast, unasked, over its bytes."""
+        sends = (self.session_sends, self.address_sends)
+        wait = spend_all(self._limits(request, session, user, sends))
+        if wait:
+            return self._too_fast(wait, cookie, user)
+        if user is None or not self.engine.expects_photo(f"{CHANNEL}:{session}"):
+            with use_locale(user.lang if user else "vi"):
+                said = _("I was not asking for a photo just now, so I did not keep this one.")
+            return self._respond([Reply(said)], cookie)
+        budget = self._limits(request, session, user, (self.session_bytes, self.address_bytes))
+        declared = min(request.content_length or 1, PHOTO_MAX_BYTES)  # read nothing doomed
+        wait = max(b.wait(k, declared) for b, k in budget)
+        return self._too_fast(wait, cookie, user) if wait else None
 
     def _keep(self, data: bytes) -> str:
         """Write a cleaned photo under a fresh name (never half-written, owner-only)."""

@@ -1,0 +1,380 @@
+"""Anonymous abuse of the web chat while one registered farmer talks to the bot.
+
+The bot runs as its own process (`python -m bot`, web chat only) on 127.0.0.1 with a fresh
+DATA_DIR and 127.0.0.1 as a trusted proxy, so the flood can claim many client addresses.
+A farmer registers and chats at a person's pace; quiet phases alternate with flood phases
+(the shared machine's speed drifts), in which anonymous sessions flood the send endpoint
+(half from one address, half from many, a third without cookies), anonymous sessions flood
+the upload endpoint, and a few registered abusers sit at the listing photo question
+uploading photos as fast as they can. The flood runs in its own process, by default at the
+lowest CPU priority (`--flood-nice 0` lets it compete with the bot for this machine's cores). Prints the farmer's median reply time quiet and under flood, requests refused,
+disk growth of DATA_DIR/media against the configured caps, users the flood created, and
+one JSON line. Loopback only; bounded to 60 s.
+
+    .venv/bin/python bench/abuse.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+FARMER_LINES = ["na chi lang", "/menu", "gia na", "/menu", "cach ban hang online", "/menu"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def photo(side: int, seed: int) -> bytes:
+    """A noisy JPEG (noise compresses badly: about the size of a real phone photo)."""
+    rng = random.Random(seed)
+    image = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def count_users(data_dir: Path) -> int:
+    """User records in the store the bot left (it has stopped)."""
+    sys.path.insert(0, str(ROOT))
+    from bot.storage.db import Store
+
+    with Store(data_dir) as store:
+        return len(store.table("users"))
+
+
+def media_bytes(data_dir: Path) -> int:
+    media = data_dir / "media"
+    return sum(p.stat().st_size for p in media.iterdir()) if media.is_dir() else 0
+
+
+class Client:
+    """One browser session (or a cookie-less script when `cookies` is False)."""
+
+    def __init__(self, base: str, address: str = "", cookies: bool = True) -> None:
+        jar: aiohttp.abc.AbstractCookieJar = (
+            aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
+        )
+        self.base = base
+        self.http = aiohttp.ClientSession(cookie_jar=jar)
+        self.headers = {"X-Forwarded-For": address} if address else {}
+        self.last: dict[str, Any] = {}
+
+    async def post(self, path: str, **kwargs: Any) -> int:
+        """POST; the status, or 0 when the server closed the connection on an unread upload."""
+        try:
+            async with self.http.post(self.base + path, headers=self.headers, **kwargs) as resp:
+                self.last = await resp.json() if resp.content_type == "application/json" else {}
+                return resp.status
+        except aiohttp.ClientError:
+            self.last = {}
+            return 0
+
+    async def say(self, text: str) -> int:
+        return await self.post("/chat/api/send", json={"text": text})
+
+    async def tap(self, payload: str) -> int:
+        return await self.post("/chat/api/send", json={"payload": payload})
+
+    async def upload(self, data: bytes) -> int:
+        form = aiohttp.FormData()
+        form.add_field("photo", data, filename="p.jpg", content_type="image/jpeg")
+        return await self.post("/chat/api/photo", data=form)
+
+    def payloads(self) -> list[str]:
+        replies = self.last.get("replies", [])
+        return [b["payload"] for r in replies for row in r["buttons"] for b in row]
+
+    async def register(self, name: str, phone: str) -> None:
+        async with self.http.get(self.base + "/", headers=self.headers) as resp:
+            await resp.read()
+        for text in ("/start", name, phone, "chi lang"):
+            await self.say(text)
+        area = [p for p in self.payloads() if p.startswith("area:")]
+        if area:
+            await self.tap(area[0])
+        for payload in ("farmer", "crop:na-chi-lang", "crop:done", "consent:yes"):
+            await self.tap(payload)
+
+    async def to_photo_step(self) -> None:
+        await self.tap("listings")
+        for text in ("na chi lang", "loai 1", "200", "45k"):
+            await self.say(text)
+        await self.tap("lf:now")
+        assert "lf:skip" in self.payloads(), self.last
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+async def farmer_talks(farmer: Client, until: float, times: list[float], pause: float) -> None:
+    """The farmer chats at a person's pace; each reply's time is recorded."""
+    i = 0
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        status = await farmer.say(FARMER_LINES[i % len(FARMER_LINES)])
+        if status == 200:
+            times.append(time.perf_counter() - started)
+        i += 1
+        await asyncio.sleep(pause)
+
+
+class Switch:
+    """The flood's on/off switch, set by the farmer's side (another process)."""
+
+    def __init__(self, go: Any, stop: Any) -> None:
+        self.go, self.stop = go, stop
+
+    async def on(self) -> bool:
+        """Wait while the flood is paused; False once it is over."""
+        while not self.go.is_set():
+            if self.stop.is_set():
+                return False
+            await asyncio.sleep(0.02)
+        return not self.stop.is_set()
+
+
+async def send_flood(base: str, worker: int, switch: Switch, codes: Counter[str]) -> None:
+    """Anonymous sends: a new session every few messages; even workers share one address."""
+    n = 0
+    while await switch.on():
+        address = "198.51.100.1" if worker % 2 == 0 else f"10.{worker}.{n % 250}.{n % 199 + 1}"
+        client = Client(base, address, cookies=n % 3 != 0)  # a third are cookie-less scripts
+        try:
+            for text in ("/start", "Hoa", "0912345678", "xin chao <b>"):
+                codes[f"send {await client.say(text)}"] += 1
+                n += 1
+        finally:
+            await client.close()
+
+
+async def upload_flood(
+    base: str, worker: int, switch: Switch, data: bytes, codes: Counter[str]
+) -> None:
+    """Anonymous uploads: nobody asked them for a photo."""
+    client = Client(base, f"192.0.2.{worker + 1}")
+    try:
+        while await switch.on():
+            status = await client.upload(data)
+            codes[f"anonymous upload, refused ({status})"] += 1  # no question asked for one
+    finally:
+        await client.close()
+
+
+async def abuser_uploads(abuser: Client, switch: Switch, data: bytes, codes: Counter[str]) -> None:
+    """A registered user at the listing's photo question, uploading as fast as allowed."""
+    while await switch.on():
+        status = await abuser.upload(data)
+        codes[f"registered upload {status}"] += 1
+        if "lf:clear" in abuser.payloads():
+            await abuser.tap("lf:clear")  # keep the form open for more photos
+
+
+async def flood(base: str, args: dict[str, Any], switch: Switch, ready: Any) -> Counter[str]:
+    """Registered abusers get to a photo question; then everyone floods while switched on."""
+    codes: Counter[str] = Counter()
+    abusers = [Client(base, f"203.0.113.{20 + i}") for i in range(args["abusers"])]
+    try:
+        for i, abuser in enumerate(abusers):
+            await abuser.register(f"Abuser {i}", f"09130000{i:02d}")
+            await abuser.to_photo_step()
+        data = photo(args["photo_side"], 1)
+        ready.set()
+        await asyncio.gather(
+            *(send_flood(base, w, switch, codes) for w in range(args["senders"])),
+            *(upload_flood(base, w, switch, data, codes) for w in range(args["uploaders"])),
+            *(abuser_uploads(a, switch, data, codes) for a in abusers),
+        )
+        codes["upload bytes each"] = len(data)
+    finally:
+        for abuser in abusers:
+            await abuser.close()
+    return codes
+
+
+def flood_process(base: str, args: dict[str, Any], events: Any, results: Any) -> None:
+    """The flood in its own process, at low CPU priority by default (`--flood-nice`): on a real
+    server the attackers' machines pay for making their requests, not the bot's."""
+    os.nice(args["flood_nice"])
+    ready, go, stop = events
+    results.put(dict(asyncio.run(flood(base, args, Switch(go, stop), ready))))
+
+
+async def wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit("the bot exited at start-up: see its log")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(base + "/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise SystemExit("the bot did not start within 30 s")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="nds-abuse-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_"))},
+        "DATA_DIR": str(data_dir),
+        "WEB_HOST": "127.0.0.1",
+        "WEB_PORT": str(port),
+        "TRUSTED_PROXIES": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "WEBCHAT_SESSION_MESSAGES_PER_MINUTE": str(args.session_messages),
+        "WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE": str(args.session_messages * 10),
+        "WEBCHAT_SESSION_UPLOAD_MB_PER_HOUR": str(args.session_upload_mb),
+        "WEBCHAT_ADDRESS_UPLOAD_MB_PER_HOUR": str(args.session_upload_mb * 10),
+    }
+    log = (data_dir.parent / f"{data_dir.name}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, *os.environ.get("ABUSE_BOT_PREFIX", "").split(), "-m", "bot"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    clients: list[Client] = []
+    try:
+        await wait_up(base, process)
+        farmer = Client(base, "203.0.113.10")
+        clients.append(farmer)
+        await farmer.register("Lan", "0912000001")
+        media_before = media_bytes(data_dir)
+        context = multiprocessing.get_context("spawn")
+        ready, go, stop, results = (
+            context.Event(),
+            context.Event(),
+            context.Event(),
+            context.Queue(),
+        )
+        flooder = context.Process(
+            target=flood_process, args=(base, vars(args), (ready, go, stop), results)
+        )
+        flooder.start()
+        if not ready.wait(30):
+            raise SystemExit("the flood did not get ready within 30 s")
+        # Quiet and flood phases alternate: the shared machine's speed drifts between them.
+        quiet: list[float] = []
+        loud: list[float] = []
+        rounds: list[float] = []
+        flood_s = 0.0
+        for _ in range(args.rounds):
+            calm: list[float] = []
+            await farmer_talks(farmer, time.monotonic() + args.quiet_seconds, calm, args.pause)
+            go.set()
+            started = time.monotonic()
+            busy: list[float] = []
+            await farmer_talks(farmer, started + args.seconds, busy, args.pause)
+            go.clear()
+            flood_s += time.monotonic() - started
+            quiet += calm
+            loud += busy
+            rounds.append(statistics.median(busy) / statistics.median(calm))
+        stop.set()
+        codes: Counter[str] = Counter(await asyncio.to_thread(results.get, True, 30))
+        flooder.join(10)
+        growth = media_bytes(data_dir) - media_before
+        cap = int(args.abusers * args.session_upload_mb * MB)
+    finally:
+        for client in clients:
+            await client.close()
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+        if process.poll() is None:
+            process.kill()
+        log.close()
+    users = count_users(data_dir)
+    quiet_ms = statistics.median(quiet) * 1000
+    loud_ms = statistics.median(loud) * 1000
+    upload_size = codes.pop("upload bytes each")
+    sent = sum(codes.values())
+    refused = sum(n for k, n in codes.items() if "refused" in k or not k.endswith(" 200"))
+    return {
+        "quiet_samples": len(quiet),
+        "flood_samples": len(loud),
+        "farmer_median_ms_quiet": round(quiet_ms, 1),
+        "farmer_median_ms_flood": round(loud_ms, 1),
+        "ratio": round(loud_ms / quiet_ms, 2),
+        "round_ratios": [round(r, 2) for r in rounds],
+        "flood_seconds": round(flood_s, 1),
+        "flood_requests": sent,
+        "flood_requests_per_s": round(sent / flood_s),
+        "refused": refused,
+        "codes": dict(sorted(codes.items())),
+        "upload_bytes_each": upload_size,
+        "flood_nice": args.flood_nice,
+        "media_growth_bytes": growth,
+        "media_cap_bytes": cap,
+        "users_created": users,
+        "data_dir": str(data_dir),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="quiet/flood rounds (max 4)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="flood per round (max 8)")
+    parser.add_argument("--quiet-seconds", type=float, default=4.0, help="max 4")
+    parser.add_argument("--senders", type=int, default=12, help="concurrent anonymous senders")
+    parser.add_argument("--uploaders", type=int, default=4, help="concurrent anonymous uploaders")
+    parser.add_argument("--abusers", type=int, default=3, help="registered users uploading")
+    parser.add_argument("--pause", type=float, default=0.5, help="farmer's pause between lines")
+    parser.add_argument("--photo-side", type=int, default=1200, help="uploaded photo size, px")
+    parser.add_argument("--flood-nice", type=int, default=19, help="0: the flood's own CPU")
+    parser.add_argument("--session-messages", type=int, default=60, help="per minute")
+    parser.add_argument("--session-upload-mb", type=float, default=2.0, help="per hour")
+    args = parser.parse_args()
+    args.rounds = max(1, min(args.rounds, 4))
+    args.seconds = min(args.seconds, 8.0)
+    args.quiet_seconds = min(args.quiet_seconds, 4.0)
+    result = asyncio.run(asyncio.wait_for(run(args), timeout=60))
+    print(
+        f"farmer median reply: {result['farmer_median_ms_quiet']} ms quiet "
+        f"({result['quiet_samples']} lines), {result['farmer_median_ms_flood']} ms under flood "
+        f"({result['flood_samples']} lines): x{result['ratio']} "
+        f"(per round: {result['round_ratios']})"
+    )
+    print(
+        f"flood: {result['flood_requests']} requests in {result['flood_seconds']} s "
+        f"({result['flood_requests_per_s']}/s), {result['refused']} refused"
+    )
+    for code, n in result["codes"].items():
+        print(f"  {code}: {n}")
+    print(
+        f"media growth: {result['media_growth_bytes'] / MB:.2f} MB from {args.abusers} "
+        f"registered abusers (their caps: {result['media_cap_bytes'] / MB:.2f} MB/hour); "
+        f"users created by the flood: {result['users_created'] - 1 - args.abusers}"
+    )
+    print(json.dumps({"bench": "abuse", **result}))
+
+
+if __name__ == "__main__":
+    main()
