@@ -93,11 +93,27 @@ async def test_forwarded_for_is_ignored_from_untrusted_peers(
         assert codes[:10] == [200] * 10 and codes[10:] == [429, 429], codes
 
 
+async def test_anonymous_traffic_from_many_addresses_is_capped_together(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = {
+        "webchat_anonymous_messages_per_minute": 30,
+        "trusted_proxies": ("127.0.0.1",),
+    }
+    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+        lan = await registered(app, browser("203.0.113.5"))
+        codes = [await browser(f"10.0.{i // 250}.{i % 250 + 1}").say("/start") for i in range(32)]
+        assert codes[:30] == [200] * 30 and codes[30:] == [429, 429], codes
+        assert await lan.say("/menu") == 200  # a registered farmer is never held up by them
+        assert "Menu chính" in lan.text()
+
+
 def test_limit_settings_are_checked(tmp_path: Path) -> None:
     env = {
         "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
         "WEBCHAT_SESSION_MESSAGES_PER_MINUTE": "10",
         "WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE": "100",
+        "WEBCHAT_ANONYMOUS_MESSAGES_PER_MINUTE": "500",
         "WEBCHAT_SESSION_UPLOAD_MB_PER_HOUR": "5",
         "WEBCHAT_ADDRESS_UPLOAD_MB_PER_HOUR": "50",
         "MEDIA_SWEEP_GRACE_HOURS": "6",
@@ -105,6 +121,7 @@ def test_limit_settings_are_checked(tmp_path: Path) -> None:
     settings = load_settings(env, env_file=None)
     assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
     assert settings.webchat_session_messages_per_minute == 10
+    assert settings.webchat_anonymous_messages_per_minute == 500
     assert settings.webchat_session_upload_bytes_per_hour == 5 * 1024 * 1024
     assert settings.media_sweep_grace_hours == 6
     defaults = load_settings({}, env_file=None)

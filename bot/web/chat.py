@@ -35,6 +35,7 @@ COOKIE = "nds_chat"
 STATIC = Path(__file__).parent / "static"
 TEXT_MAX = 5000
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+MULTIPART_SLACK = 1024  # bytes of an upload's request that are not the photo (headers, boundary)
 POLL_SECONDS = 20.0
 DECODERS = 1  # photos decoded at once: a flood of uploads must not starve the replies
 
@@ -250,7 +251,8 @@ class WebChat:
                 said = _("I was not asking for a photo just now, so I did not keep this one.")
             return self._respond([Reply(said)], cookie)
         budget = self._limits(request, session, user, (self.session_bytes, self.address_bytes))
-        declared = min(request.content_length or 1, PHOTO_MAX_BYTES)  # read nothing doomed
+        # Read nothing doomed: the declared size, less room for the multipart envelope.
+        declared = min(max(1, (request.content_length or 0) - MULTIPART_SLACK), PHOTO_MAX_BYTES)
         wait = max(b.wait(k, declared) for b, k in budget)
         return self._too_fast(wait, cookie, user) if wait else None
 
