@@ -216,8 +216,9 @@ async def flood(base: str, args: dict[str, Any], switch: Switch, ready: Any) -> 
 
 
 def flood_process(base: str, args: dict[str, Any], events: Any, results: Any) -> None:
-    """The flood in its own process, at low CPU priority by default (`--flood-nice`): on a real
-    server the attackers' machines pay for making their requests, not the bot's."""
+    """Run the flood in this (child) process and hand back its counts."""
+    # Low CPU priority by default (--flood-nice): on a real server the attackers' machines pay
+    # for making their requests, not the bot's.
     os.nice(args["flood_nice"])
     ready, go, stop = events
     results.put(dict(asyncio.run(flood(base, args, Switch(go, stop), ready))))

@@ -139,17 +139,19 @@ async def test_unreferenced_media_is_swept_after_a_grace_period(
         )
         cache = media / ("cache-" + "0" * 32 + ".jpg")  # a platform photo's copy: not ours
         cache.write_bytes(b"x")
+        torn = media / f".{os.urandom(12).hex()}.jpg.tmp"  # a crash while writing one
+        torn.write_bytes(b"x")
         old = clock.now().timestamp() - 3 * 86400
-        for path in [*names.values(), in_form, cache]:
+        for path in [*names.values(), in_form, cache, torn]:
             os.utime(path, (old, old))
         fresh = clock.now().timestamp() - 60
         os.utime(names["orphan_new"], (fresh, fresh))
 
         removed = sweep_media(services, clock.now().timestamp())
 
-        assert removed == 1
+        assert removed == 2
         left = {p.name for p in media_files(tmp_path / "d")}
-        assert names["orphan_old"].name not in left
+        assert names["orphan_old"].name not in left and torn.name not in left
         assert {names[k].name for k in ("listing", "handoff", "broadcast", "orphan_new")} <= left
         assert in_form.name in left and cache.name in left
         assert any(getattr(job, "__name__", "") == "media_sweeper" for job in services.jobs)

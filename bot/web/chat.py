@@ -88,7 +88,6 @@ class WebChat:
         self.anonymous_sends = Buckets(settings.webchat_anonymous_messages_per_minute, 60, now)
         self.session_bytes = Buckets(settings.webchat_session_upload_bytes_per_hour, 3600, now)
         self.address_bytes = Buckets(settings.webchat_address_upload_bytes_per_hour, 3600, now)
-        self.refused = 0  # requests turned away by a limit (for logs and benches)
         self._decoding = asyncio.Semaphore(DECODERS)
         self._pending: defaultdict[str, list[Reply]] = defaultdict(list)
         self._wakeups: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
@@ -116,21 +115,27 @@ class WebChat:
             return session, ""
         return self.sessions.issue()
 
-    def _limits(
-        self, request: web.Request, session: str, user: User | None, per: tuple[Buckets, Buckets]
+    def _send_limits(
+        self, request: web.Request, session: str, user: User | None
     ) -> list[tuple[Buckets, str]]:
-        """The buckets a request spends from: its session's; its address's and all anonymous
-        traffic's when it is not a registered user's (whom an anonymous flood must not slow)."""
-        limits = [(per[0], session)]
+        """The message allowances a request spends from (address and total: anonymous only)."""
+        limits = [(self.session_sends, session)]
         if user is None or not user.registered:  # a commune's farmers may share one address
-            limits.append((per[1], client_address(request, self.trusted)))
-            if per[0] is self.session_sends:
-                limits.append((self.anonymous_sends, ""))
+            limits.append((self.address_sends, client_address(request, self.trusted)))
+            limits.append((self.anonymous_sends, ""))  # a flood must not slow registered users
+        return limits
+
+    def _byte_limits(
+        self, request: web.Request, session: str, user: User | None
+    ) -> list[tuple[Buckets, str]]:
+        """The upload allowances a request spends from (the address's: anonymous only)."""
+        limits = [(self.session_bytes, session)]
+        if user is None or not user.registered:
+            limits.append((self.address_bytes, client_address(request, self.trusted)))
         return limits
 
     def _too_fast(self, wait: float, cookie: str, user: User | None) -> web.Response:
         """The "please wait" answer: a reply the chat shows, HTTP 429 for the API."""
-        self.refused += 1
         seconds = max(1, math.ceil(wait))
         with use_locale(user.lang if user else "vi"):
             if seconds < 90:
@@ -170,8 +175,7 @@ class WebChat:
         session, cookie = self._session(request)
         key = f"{CHANNEL}:{session}"
         user = self.engine.services.users.by_key(key)
-        sends = (self.session_sends, self.address_sends)
-        wait = spend_all(self._limits(request, session, user, sends))
+        wait = spend_all(self._send_limits(request, session, user))
         if wait:  # refused before the body is even parsed: a flood costs little
             return self._too_fast(wait, cookie, user)
         try:
@@ -211,7 +215,7 @@ class WebChat:
             return refusal
         assert user is not None
         lang = user.lang
-        budget = self._limits(request, session, user, (self.session_bytes, self.address_bytes))
+        budget = self._byte_limits(request, session, user)
         data = await _read_photo(request)
         if data is None:
             with use_locale(lang):
@@ -242,15 +246,14 @@ class WebChat:
         self, request: web.Request, session: str, cookie: str, user: User | None
     ) -> web.Response | None:
         """Why an upload is turned away before it is read: too fast, unasked, over its bytes."""
-        sends = (self.session_sends, self.address_sends)
-        wait = spend_all(self._limits(request, session, user, sends))
+        wait = spend_all(self._send_limits(request, session, user))
         if wait:
             return self._too_fast(wait, cookie, user)
         if user is None or not self.engine.expects_photo(f"{CHANNEL}:{session}"):
             with use_locale(user.lang if user else "vi"):
                 said = _("I was not asking for a photo just now, so I did not keep this one.")
             return self._respond([Reply(said)], cookie)
-        budget = self._limits(request, session, user, (self.session_bytes, self.address_bytes))
+        budget = self._byte_limits(request, session, user)
         # Read nothing doomed: the declared size, less room for the multipart envelope.
         declared = min(max(1, (request.content_length or 0) - MULTIPART_SLACK), PHOTO_MAX_BYTES)
         wait = max(b.wait(k, declared) for b, k in budget)
@@ -265,8 +268,6 @@ class WebChat:
     async def poll(self, request: web.Request) -> web.Response:
         """Wait a while for notifications to this browser."""
         session, cookie = self._session(request)
-        if cookie:  # a session just made has nothing waiting for it
-            return self._respond([], cookie)
         if not self._pending.get(session):
             event = self._wakeups[session]
             event.clear()
@@ -274,7 +275,7 @@ class WebChat:
                 await asyncio.wait_for(event.wait(), POLL_SECONDS)
         replies = self._pending.pop(session, [])
         self._wakeups.pop(session, None)
-        return self._respond(replies, "")
+        return self._respond(replies, cookie)
 
     async def media(self, request: web.Request) -> web.StreamResponse:
         """An uploaded photo."""
