@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core.clock import Clock
 from bot.web.chat import WebChat
 from bot.web.console import add_console_routes
-from bot.web.headers import security_headers
+from bot.web.headers import add_security_headers
 from bot.web.public import add_public_routes
 from bot.web.webhooks import add_telegram_webhook
 from bot.web.zalo_webhooks import add_zalo_bot_webhook, add_zalo_oa_webhook
@@ -35,7 +35,8 @@ def build_web_app(
     zalo_bot: ZaloBotChannel | None = None,
 ) -> web.Application:
     """The aiohttp application with every route the bot serves."""
-    app = web.Application(client_max_size=6 * 1024 * 1024, middlewares=[security_headers])
+    app = web.Application(client_max_size=6 * 1024 * 1024)
+    add_security_headers(app)
     if zalo_oa is not None:
         app[ZALO_OA_KEY] = zalo_oa
         add_zalo_oa_webhook(app, zalo_oa)

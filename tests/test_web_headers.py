@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
 from bot.core.clock import FakeClock
+from bot.server import build_web_app
 from bot.web.chat import STATIC
+from tests.helpers.driver import make_app
 from tests.listings_helpers import stored
 from tests.webchat_helpers import registered, web_chat
 
@@ -64,3 +69,20 @@ def test_the_chat_script_never_feeds_strings_to_innerhtml() -> None:
     script = (STATIC / "chat.js").read_text(encoding="utf-8")
     assert "innerHTML" not in script and "outerHTML" not in script
     assert "insertAdjacentHTML" not in script and "document.write" not in script
+
+
+async def test_even_a_crash_page_names_no_versions(tmp_path: Path, clock: FakeClock) -> None:
+    async def boom(_request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app = make_app(tmp_path / "d", clock)
+    web_app = build_web_app(app, None)
+    web_app.router.add_get("/boom", boom)
+    try:
+        async with TestClient(TestServer(web_app)) as client:
+            resp = await client.get("/boom")
+            assert resp.status == 500
+            assert resp.headers["Server"] == "nongdanso"
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    finally:
+        await app.stop()

@@ -6,7 +6,6 @@ Pages that set their own (the console's stricter policy) keep theirs; the rest g
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 SERVER = "nongdanso"  # no framework or language versions for scanners to match
 
@@ -30,8 +29,8 @@ HEADERS = {
 }
 
 
-def secure(request: web.Request, response: web.StreamResponse) -> None:
-    """Add the headers a response lacks."""
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Add the headers a response lacks, just before it is sent."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     csp = CHAT_CSP if request.path in CHAT_PAGES else PAGE_CSP
@@ -39,13 +38,8 @@ def secure(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Server"] = SERVER
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Middleware: every page, file, API answer and error gets the security headers."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        secure(request, exc)
-        raise
-    secure(request, response)
-    return response
+def add_security_headers(app: web.Application) -> None:
+    """Give every response the app sends the security headers."""
+    # A response-prepare hook rather than a middleware: it also sees static files and the
+    # pages aiohttp makes itself (404 for unknown paths, 500 after a crash).
+    app.on_response_prepare.append(security_headers)
