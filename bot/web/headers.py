@@ -10,14 +10,15 @@ from aiohttp import web
 SERVER = "nongdanso"  # no framework or language versions for scanners to match
 
 _COMMON = "frame-ancestors 'none'; base-uri 'none'"
+# Photos may be a platform's https address (a Zalo photo) as well as the bot's own.
 # The chat page: its own script and stylesheet, fetches to itself, photos it shows or previews.
 CHAT_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
     "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; " + _COMMON
 )
 # Every other page (public listing pages carry an inline <style>): no script at all.
 PAGE_CSP = (
-    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
     "form-action 'self'; " + _COMMON
 )
 CHAT_PAGES = frozenset({"/", "/chat"})
