@@ -94,7 +94,7 @@ async def test_forged_or_missing_signature_is_refused(zalo: ZaloBot) -> None:
     # The same event, correctly signed ("mac=" prefix accepted), goes through.
     assert await fake.deliver(event, prefix="mac=") == 200
     await zalo.oa.idle()
-    assert store_user(zalo, "intruder") is not None and fake.texts("intruder")
+    assert "tên là gì" in "\n".join(fake.texts("intruder"))  # welcomed; a record once they answer
 
 
 async def test_body_changed_after_signing_is_refused(zalo: ZaloBot) -> None:
