@@ -139,7 +139,7 @@ async def test_unreferenced_media_is_swept_after_a_grace_period(
         )
         cache = media / ("cache-" + "0" * 32 + ".jpg")  # a platform photo's copy: not ours
         cache.write_bytes(b"x")
-        torn = media / f".{os.urandom(12).hex()}.jpg.tmp"  # a crash while writing one
+        torn = media / f".{os.urandom(12).hex()}.jpg.4242.tmp"  # a crash while writing one
         torn.write_bytes(b"x")
         old = clock.now().timestamp() - 3 * 86400
         for path in [*names.values(), in_form, cache, torn]:

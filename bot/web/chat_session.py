@@ -1,17 +1,22 @@
 """Web chat session ids the server issued: signed cookies, so a client cannot pick its own.
 
-The cookie is "<id>.<signature>"; the user key stays "web:<id>". Cookies from before signing
-(a bare 32-hex id) keep working when a stored user already owns them.
+The cookie is "<id>.<signature>"; the user key stays "web:<id>". An id a stored user already
+owns is accepted as it is (cookies from before signing): what signing prevents is a new
+session under an id the client chose.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
+import logging
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+
+from bot.private_files import write_private
+
+log = logging.getLogger(__name__)
 
 SECRET_FILE = "web_chat.key"
 ID_HEX = 32
@@ -23,17 +28,12 @@ def load_secret(data_dir: Path) -> bytes:
     path = data_dir / SECRET_FILE
     try:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (FileNotFoundError, ValueError):
+    except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    except ValueError:
+        log.warning("%s is damaged: a new key is made (stored users' cookies still work)", path)
     key = secrets.token_bytes(32)
-    tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key.hex())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_private(path, key.hex().encode("ascii"), sync=True)
     return key
 
 
@@ -57,6 +57,8 @@ class SessionIds:
         session, _dot, sig = cookie.partition(".")
         if len(session) != ID_HEX or not all(c in "0123456789abcdef" for c in session):
             return None
-        if sig:
-            return session if hmac.compare_digest(sig, self._sign(session)) else None
+        if sig and hmac.compare_digest(sig, self._sign(session)):
+            return session
+        # An id a stored user owns is theirs whatever its signature (a cookie from before
+        # signing, or a lost key): only a new session must be of the server's making.
         return session if self._is_stored(f"web:{session}") else None
