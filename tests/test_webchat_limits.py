@@ -201,3 +201,11 @@ async def test_a_stored_users_session_survives_a_lost_signing_key(
         await after.say("0912 345 678")
         assert "xã" in after.text(), after.text()  # her onboarding goes on: the phone was taken
         assert after.cookie() == f"{session}.{'0' * 32}"
+
+
+async def test_huge_text_is_refused_without_being_read(tmp_path: Path, clock: FakeClock) -> None:
+    async with web_chat(tmp_path / "d", clock) as (_app, browser):
+        lan = browser()
+        await lan.open()
+        assert await lan.say("na " * 40_000) == 413  # 120 KB of "text"
+        assert await lan.say("🌾 <b>na</b> & " * 300) == 200  # long but sane: answered

@@ -34,6 +34,7 @@ CHANNEL = "web"
 COOKIE = "nds_chat"
 STATIC = Path(__file__).parent / "static"
 TEXT_MAX = 5000
+SEND_MAX_BYTES = 64 * 1024  # a message's JSON: TEXT_MAX characters of any script fit easily
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 MULTIPART_SLACK = 1024  # bytes of an upload's request that are not the photo (headers, boundary)
 POLL_SECONDS = 20.0
@@ -178,6 +179,8 @@ class WebChat:
         wait = spend_all(self._send_limits(request, session, user))
         if wait:  # refused before the body is even parsed: a flood costs little
             return self._too_fast(wait, cookie, user)
+        if (request.content_length or 0) > SEND_MAX_BYTES:
+            raise web.HTTPRequestEntityTooLarge(SEND_MAX_BYTES, request.content_length or 0)
         try:
             body = await request.json()
         except ValueError:
