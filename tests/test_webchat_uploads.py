@@ -125,6 +125,7 @@ async def test_unreferenced_media_is_swept_after_a_grace_period(
             kind: media / f"{os.urandom(12).hex()}.jpg"
             for kind in ("listing", "handoff", "broadcast", "orphan_old", "orphan_new")
         }
+        names["orphan_old"] = media / f"up-{'a' * 12}-{os.urandom(12).hex()}.jpg"
         for path in names.values():
             path.write_bytes(jpeg())
         lan = services.users.all()[0]

@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How the web chat names uploads (and their temporary files, should a crash leave one).
-UPLOAD_NAME = re.compile(r"^\.?[0-9a-f]{24}\.(?:jpg|png|webp)(?:\.\d+)?(?:\.tmp)?$")
+# How the web chat names uploads: up-<owner tag>-<random>.jpg, and before that <random>.<ext>;
+# and their temporary files, should a crash leave one.
+UPLOAD_NAME = re.compile(
+    r"^\.?(?:up-[0-9a-f]{12}-)?[0-9a-f]{24}\.(?:jpg|png|webp)(?:\.\d+)?(?:\.tmp)?$"
+)
 REFERENCING_TABLES = ("conversations", "listings", "handoffs", "broadcasts", "outbox")
 SWEEP_EVERY = 3600.0
 MEDIA_REF = "media:"

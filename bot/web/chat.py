@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.channels.plain import incoming_text
 from bot.core.engine import Engine
+from bot.core.media import UPLOAD_PREFIX, owned_name
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
 from bot.private_files import write_private
@@ -32,6 +33,7 @@ from bot.web.photos import reencode
 
 CHANNEL = "web"
 COOKIE = "nds_chat"
+MEDIA_CACHE = "public, max-age=60"
 STATIC = Path(__file__).parent / "static"
 TEXT_MAX = 5000
 SEND_MAX_BYTES = 64 * 1024  # a message's JSON: TEXT_MAX characters of any script fit easily
@@ -240,7 +242,7 @@ class WebChat:
                 )
             again = await self.engine.handle(Incoming(CHANNEL, key, "button", payload="sys:retry"))
             return self._respond([Reply(said), *again], cookie)
-        name = await asyncio.to_thread(self._keep, clean)
+        name = await asyncio.to_thread(self._keep, key, clean)
         return await self._answer(
             session, cookie, Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
         )
@@ -262,9 +264,10 @@ class WebChat:
         wait = max(b.wait(k, declared) for b, k in budget)
         return self._too_fast(wait, cookie, user) if wait else None
 
-    def _keep(self, data: bytes) -> str:
+    def _keep(self, key: str, data: bytes) -> str:
         """Write a cleaned photo under a fresh name (never half-written, owner-only)."""
-        name = f"{secrets.token_hex(12)}.jpg"
+        # Named after its sender, so deleting their data finds it even out of any record.
+        name = owned_name(UPLOAD_PREFIX, key, f"{secrets.token_hex(12)}.jpg")
         write_private(self.media_dir / name, data)
         return name
 
@@ -285,7 +288,8 @@ class WebChat:
         name = request.match_info["name"]
         if "/" in name or name.startswith(".") or not (self.media_dir / name).is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(self.media_dir / name)
+        # Cached a minute at most: a photo its owner deleted must not outlive them in caches.
+        return web.FileResponse(self.media_dir / name, headers={"Cache-Control": MEDIA_CACHE})
 
     def _respond(self, replies: list[Reply], cookie: str, status: int = 200) -> web.Response:
         """Replies as JSON, with the session cookie when one was just issued."""
