@@ -40,6 +40,8 @@ async def test_answers_go_as_replies_and_notices_to_the_user(zalo: ZaloBot) -> N
     assert len(answers) == 2  # the welcome and the first question: both replies to the message
     assert {s["reply_to"] for s in answers} == {event["message"]["msg_id"]}
     assert zalo.oa.windows.counts("r1") == (2, 2)  # two sent, both as replies
+    await fake.say("r1", "Lan")  # answering the welcome makes their record
+    await zalo.oa.idle()
     assert await zalo.app.services.notifier.notify(
         registered(zalo, "zalo_oa:r1"), lambda: [Reply("Tin")]
     )
@@ -94,6 +96,7 @@ async def test_an_unknown_negative_code_is_a_logged_failure(
 ) -> None:
     user = OAUser(zalo, "q2")
     await user.say("Xin chào")
+    await user.say("Lan")  # answering the welcome makes their record
     zalo.oa_fake.refusals["q2"] = -999
     with pytest.raises(ZaloError, match="-999"):
         await zalo.oa.send("q2", [Reply("Tin")])
