@@ -111,6 +111,29 @@ async def test_upload_bytes_are_capped_per_session_and_per_address(
         assert len(media_files(tmp_path / "d")) == 4
 
 
+async def test_one_address_is_capped_even_for_registered_users(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    photo = jpeg(800, 600)
+    cap = len(photo) + 100  # one photo per session and hour, ten per address
+    settings = {
+        "webchat_session_upload_bytes_per_hour": cap,
+        "webchat_address_upload_bytes_per_hour": 10 * cap,
+        "trusted_proxies": ("127.0.0.1",),
+    }
+    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+        codes = []
+        for i in range(11):  # accounts made to get round the per-session cap
+            farmer = await registered(app, browser("203.0.113.7"), name=f"Lan {i}")
+            await farmer.to_listing_photos()
+            codes.append(await farmer.upload(photo))
+        assert codes == [200] * 10 + [429], codes
+        elsewhere = await registered(app, browser("203.0.113.8"), name="Hoa")
+        await elsewhere.to_listing_photos()
+        assert await elsewhere.upload(photo) == 200
+        assert len(media_files(tmp_path / "d")) == 11
+
+
 async def test_unreferenced_media_is_swept_after_a_grace_period(
     tmp_path: Path, clock: FakeClock
 ) -> None:

@@ -128,14 +128,13 @@ class WebChat:
             limits.append((self.anonymous_sends, ""))  # a flood must not slow registered users
         return limits
 
-    def _byte_limits(
-        self, request: web.Request, session: str, user: User | None
-    ) -> list[tuple[Buckets, str]]:
-        """The upload allowances a request spends from (the address's: anonymous only)."""
-        limits = [(self.session_bytes, session)]
-        if user is None or not user.registered:
-            limits.append((self.address_bytes, client_address(request, self.trusted)))
-        return limits
+    def _byte_limits(self, request: web.Request, session: str) -> list[tuple[Buckets, str]]:
+        """The upload allowances a request spends from: its session's and its address's."""
+        # Registered users too: accounts are cheap to make, disk is not.
+        return [
+            (self.session_bytes, session),
+            (self.address_bytes, client_address(request, self.trusted)),
+        ]
 
     def _too_fast(self, wait: float, cookie: str, user: User | None) -> web.Response:
         """The "please wait" answer: a reply the chat shows, HTTP 429 for the API."""
@@ -220,7 +219,7 @@ class WebChat:
             return refusal
         assert user is not None
         lang = user.lang
-        budget = self._byte_limits(request, session, user)
+        budget = self._byte_limits(request, session)
         data = await _read_photo(request)
         if data is None:
             with use_locale(lang):
@@ -258,7 +257,7 @@ class WebChat:
             with use_locale(user.lang if user else "vi"):
                 said = _("I was not asking for a photo just now, so I did not keep this one.")
             return self._respond([Reply(said)], cookie)
-        budget = self._byte_limits(request, session, user)
+        budget = self._byte_limits(request, session)
         # Read nothing doomed: the declared size, less room for the multipart envelope.
         declared = min(max(1, (request.content_length or 0) - MULTIPART_SLACK), PHOTO_MAX_BYTES)
         wait = max(b.wait(k, declared) for b, k in budget)
