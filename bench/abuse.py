@@ -66,6 +66,15 @@ def count_users(data_dir: Path) -> int:
         return len(store.table("users"))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (Linux /proc), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def media_bytes(data_dir: Path) -> int:
     media = data_dir / "media"
     return sum(p.stat().st_size for p in media.iterdir()) if media.is_dir() else 0
@@ -285,16 +294,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         quiet: list[float] = []
         loud: list[float] = []
         rounds: list[float] = []
-        flood_s = 0.0
+        flood_s = quiet_s = flood_cpu = quiet_cpu = 0.0
         for _ in range(args.rounds):
             calm: list[float] = []
-            await farmer_talks(farmer, time.monotonic() + args.quiet_seconds, calm, args.pause)
+            started, cpu = time.monotonic(), cpu_seconds(process.pid)
+            await farmer_talks(farmer, started + args.quiet_seconds, calm, args.pause)
+            quiet_s += time.monotonic() - started
+            quiet_cpu += cpu_seconds(process.pid) - cpu
             go.set()
-            started = time.monotonic()
+            started, cpu = time.monotonic(), cpu_seconds(process.pid)
             busy: list[float] = []
             await farmer_talks(farmer, started + args.seconds, busy, args.pause)
             go.clear()
             flood_s += time.monotonic() - started
+            flood_cpu += cpu_seconds(process.pid) - cpu
             quiet += calm
             loud += busy
             rounds.append(statistics.median(busy) / statistics.median(calm))
@@ -326,6 +339,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio": round(loud_ms / quiet_ms, 2),
         "round_ratios": [round(r, 2) for r in rounds],
         "flood_seconds": round(flood_s, 1),
+        "bot_cpu_share_quiet": round(quiet_cpu / quiet_s, 2),
+        "bot_cpu_share_flood": round(flood_cpu / flood_s, 2),
         "flood_requests": sent,
         "flood_requests_per_s": round(sent / flood_s),
         "refused": refused,
@@ -365,7 +380,9 @@ def main() -> None:
     )
     print(
         f"flood: {result['flood_requests']} requests in {result['flood_seconds']} s "
-        f"({result['flood_requests_per_s']}/s), {result['refused']} refused"
+        f"({result['flood_requests_per_s']}/s), {result['refused']} refused; the bot used "
+        f"{result['bot_cpu_share_flood']:.0%} of a core under flood, "
+        f"{result['bot_cpu_share_quiet']:.0%} quiet"
     )
     for code, n in result["codes"].items():
         print(f"  {code}: {n}")
