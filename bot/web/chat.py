@@ -1,9 +1,10 @@
 """The local web chat: talk to the bot in a browser, with no credentials at all.
 
 Each browser gets a session cookie the server signed; its user key is "web:<session>". Replies
-come back as JSON; notifications for a web user wait in a queue the page polls. Anonymous
-traffic is rate-limited per session and per client address, and photos are taken only when
-the question asks for one, decoded and re-encoded before they are kept.
+come back as JSON; notifications for a web user wait in a queue the page polls. Messages are
+rate-limited per session, and those of visitors not yet registered per client address and in
+total; upload bytes per session and address. Photos are taken only when the question asks for
+one, decoded and re-encoded before they are kept.
 """
 
 from __future__ import annotations
