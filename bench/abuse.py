@@ -120,8 +120,11 @@ class Client:
     async def register(self, name: str, phone: str) -> None:
         async with self.http.get(self.base + "/", headers=self.headers) as resp:
             await resp.read()
-        for text in ("/start", name, phone, "chi lang"):
-            await self.say(text)
+        await self.say("/start")
+        await self.say(name)
+        await self.tap("addr:chi")
+        await self.say(phone)
+        await self.say("chi lang")
         area = [p for p in self.payloads() if p.startswith("area:")]
         if area:
             await self.tap(area[0])
@@ -173,7 +176,7 @@ async def send_flood(base: str, worker: int, switch: Switch, codes: Counter[str]
         address = "198.51.100.1" if worker % 2 == 0 else f"10.{worker}.{n % 250}.{n % 199 + 1}"
         client = Client(base, address, cookies=n % 3 != 0)  # a third are cookie-less scripts
         try:
-            for text in ("/start", "Hoa", "0912345678", "xin chao <b>"):
+            for text in ("/start", "Hoa", "chi", "0912345678"):
                 codes[f"send {await client.say(text)}"] += 1
                 n += 1
         finally:

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.address import address_of
 from bot.channels.plain import incoming_text
 from bot.core.engine import Engine
 from bot.core.media import UPLOAD_PREFIX, owned_name
@@ -140,7 +141,7 @@ class WebChat:
     def _too_fast(self, wait: float, cookie: str, user: User | None) -> web.Response:
         """The "please wait" answer: a reply the chat shows, HTTP 429 for the API."""
         seconds = max(1, math.ceil(wait))
-        with use_locale(user.lang if user else "vi"):
+        with _speaking_to(user):
             if seconds < 90:
                 text = _(
                     "You are sending too fast. Please wait about {seconds} seconds, then send "
@@ -219,11 +220,10 @@ class WebChat:
                 refusal.force_close()
             return refusal
         assert user is not None
-        lang = user.lang
         budget = self._byte_limits(request, session)
         data = await _read_photo(request)
         if data is None:
-            with use_locale(lang):
+            with _speaking_to(user):
                 said = _("That photo is too large. Please send one under {mb} MB.").format(
                     mb=PHOTO_MAX_BYTES // (1024 * 1024)
                 )
@@ -236,7 +236,7 @@ class WebChat:
         async with self._decoding:  # one at a time, off the event loop
             clean = await asyncio.to_thread(reencode, data)
         if clean is None:
-            with use_locale(lang):
+            with _speaking_to(user):
                 said = _(
                     "That file is not a photo I can open. Please send a photo (JPEG, PNG or WebP)."
                 )
@@ -255,7 +255,7 @@ class WebChat:
         if wait:
             return self._too_fast(wait, cookie, user)
         if user is None or not self.engine.expects_photo(f"{CHANNEL}:{session}"):
-            with use_locale(user.lang if user else "vi"):
+            with _speaking_to(user):
                 said = _("I was not asking for a photo just now, so I did not keep this one.")
             return self._respond([Reply(said)], cookie)
         budget = self._byte_limits(request, session)
@@ -308,6 +308,11 @@ class WebChat:
             max_age=365 * 86400,
             path="/",
         )
+
+
+def _speaking_to(user: User | None) -> contextlib.AbstractContextManager[None]:
+    """Speak to this user (a visitor with no record: Vietnamese, to nobody in particular)."""
+    return use_locale(user.lang, address_of(user)) if user else use_locale("vi")
 
 
 async def _read_photo(request: web.Request) -> bytes | None:
