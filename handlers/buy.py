@@ -29,7 +29,7 @@ from bot.services.listing_index import OfferIndex
 from bot.services.listings import Listing
 from bot.services.search import CERTS, OTHER_PRODUCT, Filters, find, listing_card
 from bot.text import clip
-from handlers import buy_form
+from handlers import buy_form, buy_link
 
 PAGE_SIZE = 5
 QUERY_MAX = 100
@@ -293,7 +293,10 @@ def build() -> Flow:
             "cert": State(ask_cert, answer_cert),
             "results": State(ask_results, answer_results),
             **buy_form.STATES,
+            **buy_link.STATES,
         },
         commands={"mua": "find", "buy": "find", "timkiem": "find"},
         menu=MenuEntry("buy", N_("🛒 Buy products"), 30, words=("mua hang", "mua", "tim mua")),
+        link=buy_link.open_listing,
+        guests=True,  # a buyer from a shared link orders first, registers inside the form
     )

@@ -25,6 +25,7 @@ from bot.services.listings import ACTIVE, Listing
 from bot.services.order_notices import tell_farmer_new
 from bot.services.orders import OWN, TOO_MUCH, OrderRefused, total_of
 from bot.services.search import amount, price_text, unit_label
+from bot.services.users import BUYER
 from bot.text import KG_PER_UNIT, Quantity, display_phone, normalize_phone, parse_quantity
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,9 @@ def ask_name(ctx: Ctx) -> list[Reply]:
     buttons = []
     if ctx.user.name:
         buttons = [[Button(fmt(_("Use: {name}"), name=ctx.user.name)[:60], "nm:keep")]]
+    if not ctx.user.registered:  # a buyer from a shared link: this is all the registering
+        text = _("What is your name? The seller sees it with your order.")
+        return [Reply(text, buttons=buttons)]
     return [Reply(_("Who is the order for? Type the receiver's name."), buttons=buttons)]
 
 
@@ -152,6 +156,9 @@ async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
             fmt(_("That is too long for a name (at most {max} characters)."), max=NAME_MAX)
         )
     ctx.data["name"] = name
+    if not ctx.user.registered:
+        ctx.user.name = name
+        ctx.services.users.save(ctx.user)
     return Ask("phone")
 
 
@@ -187,7 +194,17 @@ async def answer_phone(ctx: Ctx, msg: Incoming) -> Outcome:
             )
         )
     ctx.data["phone"] = phone
+    if not ctx.user.registered:
+        _register_buyer(ctx, phone)
     return Ask("address")
+
+
+def _register_buyer(ctx: Ctx, phone: str) -> None:
+    """Register a buyer who came from a shared link: a name and a phone are enough."""
+    user = ctx.user
+    user.name = user.name or ctx.data.get("name", "")
+    user.phone, user.role, user.registered = phone, BUYER, True
+    ctx.services.users.save(user)
 
 
 # --- address and note ---------------------------------------------------------------------
@@ -331,9 +348,11 @@ async def _place(ctx: Ctx) -> Outcome:
     text = fmt(
         _(
             "✅ Your order <b>{code}</b> is placed. The seller will confirm it soon; you will "
-            "get a message at each step. See it any time under “My orders”."
+            "get a message at each step. See it any time under “My orders”, or follow it "
+            "here without signing in: {url}"
         ),
         code=order.code,
+        url=ctx.services.links.order_status(order.token),
     )
     return Done([Reply(text)])
 

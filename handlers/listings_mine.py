@@ -35,9 +35,9 @@ from bot.services.share import (
     PLATFORMS,
     card_text,
     export_csv,
+    order_lines,
     post_text,
     price_text,
-    public_url,
     qr_file,
     status_text,
     title,
@@ -350,7 +350,7 @@ async def _run(ctx: Ctx, verb: str, listing: Listing, args: list[str]) -> Outcom
         return Stay([share_menu(ctx, listing)])
     if verb == "po" and args and args[0] in PLATFORMS:
         post = post_text(
-            args[0], listing, cats(ctx), ctx.services.settings.base_url, owner_phone(ctx, listing)
+            args[0], listing, cats(ctx), ctx.services.links, owner_phone(ctx, listing)
         )
         return Stay([Reply(esc(post))])
     if verb == "qr":
@@ -396,15 +396,12 @@ def _change(ctx: Ctx, verb: str, listing: Listing) -> Outcome:
 
 
 def share_menu(ctx: Ctx, listing: Listing) -> Reply:
-    """Where to post: one ready-to-paste text per platform, and the public page link."""
-    url = public_url(ctx.services.settings.base_url, listing.id)
-    text = fmt(
-        _(
-            "Pick where you will post it; I will send a text ready to copy and paste.\n"
-            "Your product's page: {url}"
-        ),
-        url=url,
+    """Where to post: one ready-to-paste text per platform, and the ways to order it."""
+    text = _(
+        "Pick where you will post it; I will send a text ready to copy and paste.\n"
+        "Buyers can order it straight away:"
     )
+    text += "\n" + esc("\n".join(order_lines(listing, ctx.services.links)))
     buttons = [
         [Button(name, f"lst:po:{listing.id}:{key}") for key, name in PLATFORM_NAMES.items()],
         [Button(_("🔳 QR code"), f"lst:qr:{listing.id}")],
@@ -414,16 +411,16 @@ def share_menu(ctx: Ctx, listing: Listing) -> Reply:
 
 def qr_reply(ctx: Ctx, listing: Listing) -> Reply:
     """The listing's QR code image, written into the media dir, with its link."""
-    url = public_url(ctx.services.settings.base_url, listing.id)
-    ref = write_qr(_media_dir(ctx), listing.id, url)
+    links = ctx.services.links
+    ref = write_qr(_media_dir(ctx), listing.id, links.page(listing.slug))
     text = fmt(
         _(
             "QR code of <b>{name}</b>. Print it on the package: buyers scan it "
-            "to see where the product comes from.\n{url}"
+            "to see where the product comes from and order it."
         ),
         name=title(listing),
-        url=url,
     )
+    text += "\n" + esc("\n".join(order_lines(listing, links)))
     return Reply(text, photos=[ref])
 
 

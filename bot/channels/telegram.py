@@ -188,6 +188,8 @@ class TelegramChannel:
     async def start(self) -> None:
         """Connect to the Bot API and start receiving updates."""
         await self.app.initialize()
+        # Deep links name the bot (t.me/<username>?start=...): getMe, asked by initialize().
+        self.engine.services.links.telegram_username = self.app.bot.username or ""
         await self.app.start()
         await self._set_commands()
         if self.settings.telegram_webhook_url:

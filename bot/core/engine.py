@@ -18,6 +18,7 @@ from bot.i18n import N_, _, set_addressee, set_locale
 from bot.services.container import Services
 from bot.services.conversations import Conversation
 from bot.services.users import User
+from bot.slugs import from_start, from_typed
 from bot.storage.db import StoreError
 from bot.text import fold
 
@@ -53,6 +54,7 @@ class Engine:
         self._commands = {c: (f, s) for f in self.flows.values() for c, s in f.commands.items()}
         self._actions = {p: f for f in self.flows.values() for p in f.actions}
         self._free_text = next((f.free_text for f in self.flows.values() if f.free_text), None)
+        self._link = next((f.link for f in self.flows.values() if f.link), None)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
         self._welcomed: OrderedDict[str, Conversation] = OrderedDict()
@@ -159,6 +161,10 @@ class Engine:
         typed = fold(msg.text) if msg.kind == "text" else ""
         command = msg.command.lower() if msg.kind == "command" else ""
 
+        # A shared listing ("/start p_7K3QX" from a link, "MUA 7K3QX" typed) opens for anyone.
+        slug = from_start(msg.args) if command == "start" else from_typed(typed)
+        if slug and self._link is not None:
+            return self._apply(ctx, conv, await self._link(ctx, slug))
         if self._asks_address(user, conv, msg, command):
             # Registered before forms of address existed: ask once, at the menu, not mid-form.
             return self._apply(ctx, conv, Start(ONBOARDING_FLOW, "address", {"once": True}))
@@ -175,7 +181,7 @@ class Engine:
             return self._apply(ctx, conv, Done())
         if command in ("help", "trogiup") or msg.payload == "sys:help" or typed in HELP_WORDS:
             return [Reply(_(HELP_TEXT)), *self._ask_again(ctx, conv)]
-        if not user.registered and conv.flow != ONBOARDING_FLOW:
+        if not user.registered and not self._guest_ok(conv):
             return self._apply(ctx, conv, Start(ONBOARDING_FLOW))
         if msg.payload == "sys:retry":
             return self._ask_again(ctx, conv)
@@ -274,11 +280,16 @@ class Engine:
 
     def _ask_again(self, ctx: Ctx, conv: Conversation) -> list[Reply]:
         """The question the user is at now (the main menu when in no flow)."""
-        if not ctx.user.registered and conv.flow != ONBOARDING_FLOW:
+        if not ctx.user.registered and not self._guest_ok(conv):
             return []
         flow = self.flows[conv.flow or MENU_FLOW]
         state = flow.states.get(conv.state or flow.first) or flow.states[flow.first]
         return state.ask(ctx)
+
+    def _guest_ok(self, conv: Conversation) -> bool:
+        """Whether a user who has not registered may be where this conversation is."""
+        flow = self.flows.get(conv.flow)
+        return conv.flow == ONBOARDING_FLOW or (flow is not None and flow.guests)
 
     def _offered(self, ctx: Ctx, conv: Conversation, payload: str) -> bool:
         """Whether the current question shows a button with this payload."""

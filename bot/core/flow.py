@@ -84,6 +84,7 @@ Outcome = Ask | Retry | Done | Start | Stay
 AskFn = Callable[[Ctx], list[Reply]]
 AnswerFn = Callable[[Ctx, Incoming], Awaitable[Outcome]]
 ActionFn = Callable[[Ctx, Incoming, list[str]], Awaitable[Outcome]]
+LinkFn = Callable[[Ctx, str], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ class Flow:
     `actions` maps a button payload prefix (e.g. "ord") to a handler run whatever flow the
     user is in — for buttons under notifications; the payload's ":"-separated rest is passed.
     `free_text` (at most one flow) answers text typed at the main menu that is no menu choice.
+    `link` (at most one flow) opens a shared listing by its slug (a start payload or a typed
+    code), for anyone; `guests` lets users who have not registered stay in the flow.
     """
 
     name: str
@@ -123,6 +126,8 @@ class Flow:
     menu: MenuEntry | None = None
     actions: dict[str, ActionFn] = field(default_factory=dict)
     free_text: AnswerFn | None = None
+    link: LinkFn | None = None
+    guests: bool = False
 
 
 @dataclass(frozen=True)

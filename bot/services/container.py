@@ -15,6 +15,7 @@ from bot.services.broadcast import BroadcastRepo
 from bot.services.catalog import Directory
 from bot.services.console_links import Links
 from bot.services.conversations import ConversationRepo, SeenUpdates
+from bot.services.deeplinks import DeepLinks
 from bot.services.faq import FaqRepo
 from bot.services.faq_inbox import FaqInbox
 from bot.services.handoff import HandoffRepo
@@ -56,6 +57,7 @@ class Services:
     console_links: Links
     media: MediaStore
     tombstones: TombstoneRepo
+    links: DeepLinks  # a listing's page, Telegram deep link and typed code
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
     profile_lines: list[Callable[[User], list[str]]] = field(default_factory=list)
     # What each feature erases when a user deletes their data.
@@ -126,6 +128,7 @@ def build_services(
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
         console_links=Links(settings.data_dir, clock or Clock()),
         tombstones=TombstoneRepo(store),
+        links=DeepLinks(settings.base_url),
     )
     services.purger = Purger(store, services.clock, services.tombstones)
     services.jobs.append(services.purger.job())

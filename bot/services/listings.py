@@ -13,6 +13,7 @@ from tinydb.table import Document, Table
 from bot.core.media import MediaStore
 from bot.services import listing_index
 from bot.services.listing_index import OfferIndex
+from bot.slugs import new_slug
 from bot.storage.db import Store
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ class Listing:
     status: str = ACTIVE
     show_phone: bool = False
     form_id: str = ""  # the form run that created it: a redelivered confirm creates nothing
+    slug: str = ""  # random public code: /p/<slug>, start payload p_<slug>, "MUA <slug>"
+    legacy_id: bool = False  # listed before slugs: its printed /p/<id> QR still redirects
     created_at: str = ""
     updated_at: str = ""
 
@@ -125,7 +128,7 @@ class ListingRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._table = store.table(
-            "listings", indexes=("farmer_id", "product_id", "status", "area", "form_id")
+            "listings", indexes=("farmer_id", "product_id", "status", "area", "form_id", "slug")
         )
         self.offers = _offer_index(store, self._table)
 
@@ -135,6 +138,11 @@ class ListingRepo:
         if doc is None or isinstance(doc, list):
             return None
         return Listing.from_doc(dict(doc), doc.doc_id)
+
+    def by_slug(self, slug: str) -> Listing | None:
+        """The listing with this public slug, if any."""
+        docs = self._store.find(self._table, "slug", slug) if slug else []
+        return Listing.from_doc(dict(docs[0]), docs[0].doc_id) if docs else None
 
     def by_form(self, form_id: str) -> Listing | None:
         """The listing a form run created, if it already did."""
@@ -164,7 +172,9 @@ class ListingRepo:
         return found
 
     def add(self, listing: Listing) -> Listing:
-        """Store a new listing (durably) and give it its id."""
+        """Store a new listing (durably) and give it its id and public slug."""
+        if not listing.slug:
+            listing.slug = new_slug(lambda s: bool(self._store.find(self._table, "slug", s)))
         doc = listing.to_doc()
         listing.id = self._table.insert(doc)
         self.offers.put(listing.id, doc)

@@ -10,6 +10,7 @@ store, no other update can slip in, which is what makes "never oversold" hold.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -91,6 +92,7 @@ class Order:
     history: list[list[str]] = field(default_factory=list)  # [[moment, status], ...]
     notice: str = ""  # "buyer"/"farmer": that party is still to be told of a cancellation
     notice_tries: int = 0  # failed attempts at telling them
+    token: str = ""  # unguessable: the buyer's order-status page /d/<token>, no account needed
 
     @property
     def qty(self) -> Decimal:
@@ -167,6 +169,7 @@ class OrderRepo:
             indexes=(
                 *("buyer_id", "farmer_id", "listing_id", "status", "code", "day", "form_id"),
                 "notice",
+                "token",
             ),
         )
         self.listings = ListingRepo(store)  # the same table (and offer index) as services'
@@ -190,6 +193,11 @@ class OrderRepo:
     def by_code(self, code: str) -> Order | None:
         """The order a buyer quotes by its code."""
         found = self._many("code", code.strip().upper())
+        return found[0] if found else None
+
+    def by_token(self, token: str) -> Order | None:
+        """The order whose status page has this token."""
+        found = self._many("token", token) if token else []
         return found[0] if found else None
 
     def of_buyer(self, buyer_id: int) -> list[Order]:
@@ -350,6 +358,7 @@ class OrderRepo:
             form_id=form_id,
             remind_at=(now + self.reminder).isoformat(),
             expire_at=(now + self.expiry).isoformat(),
+            token=secrets.token_urlsafe(16),
         )
         return self._insert(order, now)
 

@@ -15,6 +15,7 @@ from bot.csv_cells import defuse
 from bot.i18n import N_, _, format_number, format_vnd
 from bot.private_files import write_private
 from bot.services.catalog import Directory, Entry
+from bot.services.deeplinks import DeepLinks
 from bot.services.listings import ACTIVE, AVAILABLE_NOW, PAUSED, SOLD_OUT, Certs, Listing
 from bot.text import UNITS, clip, hashtag
 
@@ -151,9 +152,20 @@ def card_text(listing: Listing, cats: Catalogs, phone: str = "") -> str:
 # --- links and QR -------------------------------------------------------------------------
 
 
-def public_url(base_url: str, listing_id: int) -> str:
+def public_url(base_url: str, slug: str) -> str:
     """The listing's public traceability page."""
-    return f"{base_url.rstrip('/')}/p/{listing_id}"
+    return f"{base_url.rstrip('/')}/p/{slug}"
+
+
+def order_lines(listing: Listing, links: DeepLinks) -> list[str]:
+    """The ways to order, web link first (most buyers come from Zalo and Facebook)."""
+    lines = ["👉 " + _("Order: {url}").format(url=links.page(listing.slug))]
+    telegram = links.telegram(listing.slug)
+    if telegram:
+        lines.append("✈️ " + _("Telegram: {url}").format(url=telegram))
+    code = links.code(listing.slug)
+    lines.append("💬 " + _("Or type “{code}” to the Nông Dân Số chat on Zalo").format(code=code))
+    return lines
 
 
 def qr_code(url: str) -> segno.QRCode:
@@ -213,11 +225,11 @@ def _fit(lines: list[str], description: str, limit: int, at: int) -> str:
 
 
 def post_text(
-    platform: str, listing: Listing, cats: Catalogs, base_url: str, phone: str = ""
+    platform: str, listing: Listing, cats: Catalogs, links: DeepLinks, phone: str = ""
 ) -> str:
     """A plain-text post for `platform` (zalo, facebook, tiktok) within its length limit."""
     limit = PLATFORMS[platform]
-    url = public_url(base_url, listing.id)
+    url = links.page(listing.slug)
     tags = hashtags(listing, cats)
     price = _("Price: {price}").format(price=price_text(listing))
     origin = _("From: {origin}").format(origin=origin_text(listing, cats))
@@ -226,7 +238,8 @@ def post_text(
     call = _("Call/Zalo: {phone}").format(phone=phone) if phone else ""
     if platform == "tiktok":
         head = f"{title(listing)} · {price_text(listing)} · {origin_text(listing, cats)}"
-        lines = [head, *([certs] if certs else []), order, *([call] if call else [])]
+        typed = order_lines(listing, links)[-1]  # links are not clickable in a caption
+        lines = [head, *([certs] if certs else []), order, typed, *([call] if call else [])]
         lines.append(" ".join(tags[:TIKTOK_HASHTAGS]))
         return _fit(lines, clip(listing.description, 150), limit, 1)
     stock = f"{amount_text(listing.stock)} {unit_name(listing.unit)}"
@@ -239,7 +252,7 @@ def post_text(
             certs += " — " + _("certificate no. {number}").format(number=number)
         lines.append(f"🏅 {certs}")
     at = len(lines)
-    lines.append(f"👉 {order}")
+    lines.extend(order_lines(listing, links))
     if call:
         lines.append(f"📞 {call}")
     if platform == "facebook":
@@ -260,7 +273,7 @@ def photo_refs(listing: Listing, base_url: str) -> list[str]:
     """A public URL for each photo, whatever app it was sent from (the page's photo route)."""
     base = base_url.rstrip("/")
     return [
-        p if p.startswith("https://") else f"{base}/p/{listing.id}/photo/{n}"
+        p if p.startswith("https://") else f"{base}/p/{listing.slug}/photo/{n}"
         for n, p in enumerate(listing.photos)
     ]
 
@@ -288,7 +301,7 @@ def export_csv(listings: list[Listing], cats: Catalogs, base_url: str) -> bytes:
                 _cell(certs),
                 _cell(" | ".join(photo_refs(x, base_url))),
                 status_text(x),
-                public_url(base_url, x.id),
+                public_url(base_url, x.slug),
                 str(x.id),
             ]
         )

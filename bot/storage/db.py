@@ -28,6 +28,7 @@ from bot.storage.backup import backup
 from bot.storage.engine import COMPACT_MIN_BYTES, LogStorage
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.files import lock, unlock
+from bot.storage.migrations import listing_slugs
 from bot.storage.table import LogTable, field_matches
 
 __all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreLocked"]
@@ -36,7 +37,7 @@ Migration = Callable[["Store"], None]
 
 # MIGRATIONS[i] brings data from schema i + 1 to i + 2; append, never edit or reorder. A crash
 # mid-migration runs it again on the next start, so each must be safe to repeat.
-MIGRATIONS: tuple[Migration, ...] = ()
+MIGRATIONS: tuple[Migration, ...] = (listing_slugs,)
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 _LEGACY = "store.json"  # the first version's whole-file JSON store

@@ -154,5 +154,7 @@ async function pollForever() {
   }
 }
 
-post({ text: "/start" });
+// A shared listing's link (/?start=p_7K3QX) opens the chat on that listing.
+const start = new URLSearchParams(location.search).get("start") || "";
+post({ text: /^[A-Za-z0-9_]{1,64}$/.test(start) ? "/start " + start : "/start" });
 pollForever();
