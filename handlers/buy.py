@@ -22,7 +22,7 @@ from bot.core.flow import (
     is_text,
     match_choice,
 )
-from bot.core.fmt import fmt
+from bot.core.fmt import fmt, label
 from bot.core.types import Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.listing_index import OfferIndex
@@ -226,7 +226,7 @@ def _page(ctx: Ctx) -> tuple[list[Listing], int, int]:
 def _result_choices(ctx: Ctx) -> list[Choice]:
     shown, page, pages = _page(ctx)
     choices = [
-        Choice(f"o:{item.id}", fmt(_("🛒 Order: {name}"), name=clip(item.product_name, 40)))
+        Choice(f"o:{item.id}", label(_("🛒 Order: {name}"), name=clip(item.product_name, 40)))
         for item in shown
     ]
     if page + 1 < pages:

@@ -18,7 +18,7 @@ from bot.core.flow import (
     is_text,
     match_choice,
 )
-from bot.core.fmt import fmt
+from bot.core.fmt import fmt, label
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import _, format_vnd
 from bot.services.listings import ACTIVE, Listing
@@ -137,7 +137,7 @@ async def answer_qty(ctx: Ctx, msg: Incoming) -> Outcome:
 def ask_name(ctx: Ctx) -> list[Reply]:
     buttons = []
     if ctx.user.name:
-        buttons = [[Button(fmt(_("Use: {name}"), name=ctx.user.name)[:60], "nm:keep")]]
+        buttons = [[Button(label(_("Use: {name}"), name=ctx.user.name)[:60], "nm:keep")]]
     if not ctx.user.registered:  # a buyer from a shared link: this is all the registering
         text = _("What is your name? The seller sees it with your order.")
         return [Reply(text, buttons=buttons)]
@@ -173,9 +173,9 @@ def ask_phone(ctx: Ctx) -> list[Reply]:
     # Telegram shows one keyboard per message: the share button and the inline one go apart.
     replies = [Reply(text, request_contact=_("📱 Share my phone number"))]
     if ctx.user.phone:
-        label = fmt(_("Use: {phone}"), phone=display_phone(ctx.user.phone))
+        keep = label(_("Use: {phone}"), phone=display_phone(ctx.user.phone))
         replies.append(
-            Reply(_("Or the number in your profile:"), buttons=[[Button(label, "ph:keep")]])
+            Reply(_("Or the number in your profile:"), buttons=[[Button(keep, "ph:keep")]])
         )
     return replies
 

@@ -301,7 +301,7 @@ def _done_choices(ctx: Ctx, learner: Learner) -> list[Choice]:
     upcoming = ctx.services.lessons.next_lesson(learner, str(ctx.data.get("after", "")))
     choices = []
     if upcoming is not None:
-        label = fmt(_("Next lesson: {title}"), title=clip(upcoming.title, LABEL_MAX))
+        label = _("Next lesson: {title}").format(title=clip(upcoming.title, LABEL_MAX))  # plain
         choices.append(Choice(f"open:{upcoming.id}", label, ("tiep", "bai tiep", "bai tiep theo")))
     choices.append(Choice("list", _("All lessons"), ("danh sach", "cac bai", "bai hoc")))
     choices.append(Choice("menu", _("Back to menu"), ("quay lai", "tro ve", "ve menu")))

@@ -23,7 +23,7 @@ from bot.core.flow import (
     is_text,
     match_choice,
 )
-from bot.core.fmt import fmt
+from bot.core.fmt import fmt, label
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, format_vnd
 from bot.services.catalog import Entry
@@ -135,7 +135,7 @@ def _likely_specialty(ctx: Ctx, name: str) -> Entry | None:
 
 def _pick_choices(ctx: Ctx) -> list[Choice]:
     pid = ctx.data.get("pick", "")
-    keep = fmt(_("No, keep “{name}”"), name=ctx.data.get("typed", ""))
+    keep = label(_("No, keep “{name}”"), name=ctx.data.get("typed", ""))
     return [
         Choice("lf:pick", ctx.services.products.name(pid), ("co", "dung", "yes", "u", "ok")),
         Choice("lf:keep", keep, ("khong", "giu", "no", "ko")),
@@ -357,7 +357,7 @@ def _summary_choices(ctx: Ctx) -> list[Choice]:
     return [
         Choice("lf:ok", _("✅ Confirm and post"), ("xac nhan", "dong y", "dang", "ok", "yes")),
         *(Choice(f"lf:e:{key}", "✏️ " + _(label)) for key, label in EDITABLE.items()),
-        Choice("lf:phone", fmt(_("📞 Show my phone: {answer}"), answer=phone)),
+        Choice("lf:phone", label(_("📞 Show my phone: {answer}"), answer=phone)),
         Choice("sys:cancel", _("❌ Cancel")),
     ]
 

@@ -152,6 +152,7 @@ async def answer_certs(ctx: Ctx, msg: Incoming) -> Outcome:
     if not picked or any(c is None for c in picked):
         return Retry(_("Please tap the certifications the product has, then Done (or None)."))
     certs = _certs(ctx)
+    toast = ""
     for choice in picked:
         assert choice is not None
         key = choice.key.removeprefix("lf:c:")
@@ -164,8 +165,9 @@ async def answer_certs(ctx: Ctx, msg: Incoming) -> Outcome:
             ctx.data["certs"] = asdict(Certs())
             return await after(ctx, "certs")
         certs = _toggle(certs, key)
+        toast = _("Chosen: {certs}").format(certs=certs_text(certs) or _("none"))
     ctx.data["certs"] = asdict(certs)
-    return Ask("certs")
+    return Ask("certs", toast=toast)
 
 
 def ask_cert_number(ctx: Ctx) -> list[Reply]:

@@ -24,7 +24,7 @@ from bot.core.flow import (
     choice_buttons,
     match_choice,
 )
-from bot.core.fmt import esc, fmt
+from bot.core.fmt import esc, fmt, label
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.listings import ACTIVE, MAX_ACTIVE_PER_FARMER, PAUSED, SOLD_OUT, Listing
@@ -142,7 +142,7 @@ def _view_choices(ctx: Ctx, listing: Listing) -> list[Choice]:
         toggle,
         Choice(f"lst:sh:{lid}", _("📣 Share"), ("chia se", "dang facebook", "dang zalo")),
         Choice(f"lst:qr:{lid}", _("🔳 QR code"), ("qr", "ma qr")),
-        Choice(f"lst:ph:{lid}", fmt(_("📞 Show my phone: {answer}"), answer=phone)),
+        Choice(f"lst:ph:{lid}", label(_("📞 Show my phone: {answer}"), answer=phone)),
         Choice(f"lst:del:{lid}", _("🗑 Delete"), ("xoa",)),
         Choice("lm:list", _("‹ My listings"), ("danh sach", "quay lai")),
     ]

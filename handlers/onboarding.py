@@ -23,7 +23,7 @@ from bot.core.flow import (
     is_text,
     match_choice,
 )
-from bot.core.fmt import esc, fmt
+from bot.core.fmt import esc, fmt, label
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import _, set_addressee
 from bot.services.users import BUYER, FARMER
@@ -74,7 +74,7 @@ def ask_name(ctx: Ctx) -> list[Reply]:
         question += "\n" + fmt(
             _("Tap the button to use <b>{name}</b>, or type another name."), name=ctx.user.name
         )
-        buttons = [[Button(fmt(_("Use: {name}"), name=ctx.user.name)[:60], "name:keep")]]
+        buttons = [[Button(label(_("Use: {name}"), name=ctx.user.name)[:60], "name:keep")]]
     replies.append(Reply(question, buttons=buttons))
     return replies
 
@@ -308,12 +308,16 @@ async def answer_crops(ctx: Ctx, msg: Incoming) -> Outcome:
         if not ctx.user.crops:
             return Retry(_("Please choose or type at least one product."))
         return _next(ctx, "consent")
+    toast = ""
     if choice is not None:
         crop = choice.key.removeprefix("crop:")
+        name = ctx.services.products.name(crop)
         if crop in ctx.user.crops:
             ctx.user.crops.remove(crop)
+            toast = label(_("Removed: {name}"), name=name)
         else:
             ctx.user.crops.append(crop)
+            toast = label(_("Chosen: {name}"), name=name)
     elif is_text(msg):
         for part in msg.text.split(","):
             name = clean_name(part)[:CROP_NAME_MAX]
@@ -335,7 +339,7 @@ async def answer_crops(ctx: Ctx, msg: Incoming) -> Outcome:
     if len(ctx.user.crops) > CROP_MAX:
         ctx.user.crops = ctx.user.crops[:CROP_MAX]
     ctx.services.users.save(ctx.user)
-    return Ask("crops")
+    return Ask("crops", toast=toast)
 
 
 # --- consent ------------------------------------------------------------------------------

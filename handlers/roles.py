@@ -314,7 +314,7 @@ def _grant_choices(ctx: Ctx) -> list[Choice]:
         return [_menu()]
     found = [Choice("rv:admin", _("Administrator"), ("admin",))] if ADMIN in target.roles else []
     for area in target.team_areas if TEAM in target.roles else []:
-        label = fmt(_("Team of {area}"), area=ctx.services.areas.name(area))
+        label = _("Team of {area}").format(area=ctx.services.areas.name(area))  # plain text
         found.append(Choice(f"rv:team:{area}", label, (fold(ctx.services.areas.name(area)),)))
     return [*found, _menu()]
 

@@ -286,3 +286,19 @@ async def test_injected_server_error_and_album_size(
     assert fake.violations == [
         "sendMediaGroup: Bad Request: wrong number of media in the album: 2-10 items are allowed"
     ]
+
+
+async def test_button_labels_escaped_as_html_are_violations(
+    fake: FakeTelegram, http: ClientSession
+) -> None:
+    plain = {"inline_keyboard": [[{"text": 'Giữ “Na <loại 1> & "ngon"”', "callback_data": "k"}]]}
+    await call(http, fake, "sendMessage", chat_id=USER, text="ok", reply_markup=plain)
+    assert fake.violations == []  # a label is plain text: <, & and " are shown as typed
+    escaped = {"inline_keyboard": [[{"text": "Giữ “Na &lt;loại 1&gt;”", "callback_data": "k"}]]}
+    status, _body = await call(
+        http, fake, "sendMessage", chat_id=USER, text="x", reply_markup=escaped
+    )
+    assert status == 200  # Telegram accepts it, and shows "&lt;" to the user
+    assert fake.violations == [
+        "sendMessage: button label escaped as HTML: 'Giữ “Na &lt;loại 1&gt;”'"
+    ]

@@ -59,13 +59,13 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
     await tg.tap(LAN, "mylistings")
     await tg.tap(LAN, f"lst:v:{listing.id}")
     share = await tg.tap(LAN, f"lst:sh:{listing.id}")
-    assert f"/p/{listing.id}" in texts(share)
+    assert f"/p/{listing.slug}" in texts(share)
     post = await tg.tap(LAN, f"lst:po:{listing.id}:facebook")
     assert "#NaChiLang" in texts(post) and "50.000\xa0₫/kg" in texts(post)
     tg.fake.send_callback(LAN, f"lst:qr:{listing.id}", message_id=share[-1]["message_id"])
     await tg.settle()
     qr = tg.new_messages(LAN)  # pressed under the share message, above the post
-    assert qr[-1].get("photo") and f"/p/{listing.id}" in qr[-1]["caption"]
+    assert qr[-1].get("photo") and f"/p/{listing.slug}" in qr[-1]["caption"]
 
     await tg.onboard(HOA, name="Hoa", phone="+84987654321")
     tg.fake.send_callback(HOA, f"lst:ef:{listing.id}:price", check=False)  # a forged button

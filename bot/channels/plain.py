@@ -32,7 +32,7 @@ class PlainSession:
             for button in (b for row in reply.buttons for b in row):
                 shown.append(button)
                 number = len(shown)
-                label = _NUMBERED.sub("", to_plain(button.label), count=1)
+                label = _NUMBERED.sub("", button.label, count=1)  # labels are plain text
                 if label.strip() == str(number):
                     continue  # a bare number button ("1") is already told by the message
                 line = f"{number}. {label}"

@@ -13,11 +13,13 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     InputMediaPhoto,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+TOAST_LIMIT = 200  # answerCallbackQuery text
 MEDIA_GROUP_MAX = 10
 PHOTO_PREFIX = "tg:"
 # Kept-alive connections for replies. httpcore scans every pooled connection on each request,
@@ -157,6 +160,16 @@ def coalesce(replies: list[Reply]) -> list[Reply]:
     return out
 
 
+async def _answer(query: CallbackQuery | None, toast: str) -> None:
+    """Answer a button press (stops the spinner), with a short toast when there is one."""
+    if query is None:
+        return
+    try:
+        await query.answer(toast[:TOAST_LIMIT] or None)
+    except TelegramError:
+        log.info("callback query %s could not be answered", query.id)
+
+
 class TelegramChannel:
     """One bot account on Telegram, feeding the engine."""
 
@@ -240,20 +253,58 @@ class TelegramChannel:
         """Hand one update to the engine and send its replies."""
         if self.engine.already_handled(CHANNEL, str(update.update_id)):
             return  # redelivered after a crash: answered and handled the first time
-        if update.callback_query is not None:
-            try:
-                await update.callback_query.answer()
-            except TelegramError:
-                log.info("callback query %s could not be answered", update.callback_query.id)
+        query = update.callback_query
         incoming = to_incoming(update)
         if incoming is None:
+            await _answer(query, "")
             return
         chat_id = int(incoming.user_key.split(":", 1)[1])
         if incoming.kind == "contact":
             self._keyboard_open.discard(chat_id)
             self._keyboard_open.add(-chat_id)  # remove the share-contact keyboard next time
         replies = await self.engine.handle(incoming)
+        await _answer(query, next((r.toast for r in replies if r.toast), ""))
+        pressed = query.message if query is not None else None
+        if isinstance(pressed, Message) and await self._redraw(chat_id, pressed, replies):
+            return
         await self.send(str(chat_id), replies)
+
+    async def _redraw(self, chat: int, pressed: Message, replies: list[Reply]) -> bool:
+        """Edit the message a button was pressed on into the redrawn question, if it can be.
+
+        The message comes with the button press itself, so this works for any message of the
+        chat, however old, and after any restart (no id kept in memory).
+        """
+        replies = coalesce(replies)
+        if len(replies) != 1 or not replies[0].redraw:
+            return False
+        reply = replies[0]
+        if reply.request_contact or reply.request_location or reply.document:
+            return False
+        params: dict[str, Any] = {
+            "chat_id": chat,
+            "message_id": pressed.message_id,
+            "parse_mode": ParseMode.HTML,
+        }
+        markup = _markup(reply)
+        if markup is not None:
+            params["reply_markup"] = markup
+        if pressed.text is not None and not reply.photos and len(reply.text) <= TEXT_LIMIT:
+            method, params["text"] = "editMessageText", reply.text
+        elif pressed.photo and reply.photos and len(reply.text) <= CAPTION_LIMIT:
+            method, params["caption"] = "editMessageCaption", reply.text
+        else:
+            return False
+        try:
+            await self.app.bot.do_api_request(method, params)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True  # a double tap: the screen already shows this
+            log.info(
+                "could not edit message %s in place (%s); sending it", pressed.message_id, exc
+            )
+            return False
+        return True
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)

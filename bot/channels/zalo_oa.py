@@ -285,7 +285,7 @@ class ZaloOAChannel(ZaloChannel):
         buttons = [b for row in reply.buttons for b in row]
         lines = []
         for i, button in enumerate(buttons[BUTTONS_MAX:], number + BUTTONS_MAX + 1):
-            label = to_plain(button.label)
+            label = button.label  # plain text, never HTML
             lines.append(label if _NUMBERED.match(label) else f"{i}. {label}")
         if lines:
             text = f"{text}\n\n" + "\n".join(lines)
@@ -302,7 +302,7 @@ class ZaloOAChannel(ZaloChannel):
 
     @staticmethod
     def _button(button: Button) -> dict[str, Any]:
-        title = to_plain(button.label)[:TITLE_MAX]
+        title = button.label[:TITLE_MAX]
         if button.url:
             return {"title": title, "type": "oa.open.url", "payload": {"url": button.url}}
         # "hide": the tap reaches us as a message the user does not see echoed in the chat.

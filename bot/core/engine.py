@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 from bot.address import address_of
 from bot.core.flow import Ask, Ctx, Done, Flow, Outcome, Retry, Start, Stay
@@ -217,7 +218,7 @@ class Engine:
             and msg.kind != "button"
         ):
             outcome = await self._free_text(ctx, msg)
-        return self._apply(ctx, conv, outcome)
+        return self._apply(ctx, conv, outcome, answered=True)
 
     def _asks_address(self, user: User, conv: Conversation, msg: Incoming, command: str) -> bool:
         """Whether to ask a registered user how to address them (never over a form or alert)."""
@@ -238,8 +239,13 @@ class Engine:
             form_id=conv.form_id,
         )
 
-    def _apply(self, ctx: Ctx, conv: Conversation, outcome: Outcome) -> list[Reply]:
-        """Move the conversation as `outcome` says, save it, and return what to say."""
+    def _apply(
+        self, ctx: Ctx, conv: Conversation, outcome: Outcome, answered: bool = False
+    ) -> list[Reply]:
+        """Move the conversation as `outcome` says, save it, and return what to say.
+
+        `answered`: the current question judged the update (not a command or an action).
+        """
         said: list[Reply]
         if isinstance(outcome, Retry):
             conv.tries += 1
@@ -260,7 +266,12 @@ class Engine:
         if isinstance(outcome, Ask):
             if not conv.flow:
                 conv.start(MENU_FLOW, outcome.state, {})
+            same = answered and conv.state == outcome.state and not outcome.say
+            same = same and ctx.msg.kind == "button"
             conv.state, conv.tries = outcome.state, 0
+            if same:
+                self.services.conversations.save(conv)
+                return _redrawn(self._ask_again(ctx, conv), outcome.toast)
             said = outcome.say
         elif isinstance(outcome, Start):
             flow = self.flows[outcome.flow]
@@ -306,3 +317,13 @@ class Engine:
                 [Button(_("Main menu"), "sys:menu"), Button(_("Help"), "sys:help")],
             ],
         )
+
+
+def _redrawn(replies: list[Reply], toast: str) -> list[Reply]:
+    """A question asked again after a tap on its own button: the screen it was pressed on.
+
+    Only a one-message screen can be redrawn in place; a longer one is sent anew.
+    """
+    if not replies:
+        return replies
+    return [replace(replies[0], redraw=len(replies) == 1, toast=toast), *replies[1:]]

@@ -42,10 +42,14 @@ class Ctx:
 
 @dataclass
 class Ask:
-    """Go to `state` (or stay) and ask its question, after saying `say`."""
+    """Go to `state` (or stay) and ask its question, after saying `say`.
+
+    `toast` is a short notice for a tap that only changes the current screen.
+    """
 
     state: str
     say: list[Reply] = field(default_factory=list)
+    toast: str = ""
 
 
 @dataclass

@@ -19,6 +19,11 @@ def fmt(template: str, **values: Any) -> str:
     return template.format(**{k: esc(v) for k, v in values.items()})
 
 
+def label(template: str, **values: Any) -> str:
+    """Fill a template for a button label: plain text, shown as is, so nothing is escaped."""
+    return template.format(**values)
+
+
 def to_plain(text: str) -> str:
     """Turn reply HTML into plain text for channels without formatting."""
     return html.unescape(_TAG.sub("", text))

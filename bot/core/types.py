@@ -58,3 +58,7 @@ class Reply:
     photos: list[str] = field(default_factory=list)  # channel file refs or media paths
     document: tuple[str, bytes] | None = None  # (file name, content) e.g. a CSV export
     edit_key: str = ""  # a message updated in place (e.g. broadcast progress), where supported
+    # The same question redrawn after a tap on its own button (a toggle, a page arrow): a
+    # channel that can edit messages replaces the one the button was pressed on.
+    redraw: bool = False
+    toast: str = ""  # a short notice for the tap ("Đã chọn Na Chi Lăng"), where supported

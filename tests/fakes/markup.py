@@ -290,6 +290,21 @@ def check_inline_button(button: dict[str, Any]) -> list[str]:
     return errors
 
 
+# A button label is plain text: Telegram shows "&lt;" as those four characters. Our own rule,
+# not Telegram's (it accepts them): a label with an entity means the bot escaped it for HTML.
+_LABEL_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#[xX][0-9a-fA-F]+);")
+
+
+def escaped_labels(params: dict[str, Any]) -> list[str]:
+    """Button labels of a call's reply_markup that hold HTML entities."""
+    markup = params.get("reply_markup")
+    if not isinstance(markup, dict):
+        return []
+    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+    labels = [str(b.get("text", "")) for row in rows for b in row if isinstance(b, dict)]
+    return [label for label in labels if _LABEL_ENTITY.search(label)]
+
+
 def check_keyboard_button(button: dict[str, Any]) -> list[str]:
     """Hold a reply KeyboardButton to Telegram's rules."""
     errors: list[str] = []

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import ClientSession, web
 
+from tests.fakes import markup
 from tests.fakes.bot_methods import BotMethods
 from tests.fakes.gates import ApiError, Gates
 from tests.fakes.spec import load_spec
@@ -128,6 +129,10 @@ class FakeTelegram:
         params, issues = self.spec.coerce_params(method, raw, files)
         self.calls.append((method, params))
         self.violations.extend(f"{method}: {soft}" for soft in issues.soft)
+        self.violations.extend(
+            f"{method}: button label escaped as HTML: {label!r}"
+            for label in markup.escaped_labels(params)
+        )
         if issues.hard:
             return self._error(method, ApiError(400, f"Bad Request: {issues.hard[0]}"))
         if method == "getUpdates":
@@ -325,6 +330,18 @@ class FakeTelegram:
                     f"queued, {self._in_flight} call(s) in flight"
                 )
             await asyncio.sleep(0.02)
+
+    def sends(self, chat_id: int) -> int:
+        """How many messages the bot sent to a chat (new messages, not edits)."""
+        return len(self.world.bot_sent.get(chat_id, []))
+
+    def edits(self, chat_id: int) -> list[tuple[str, int]]:
+        """(method, message_id) of every edit the bot made in a chat, in order."""
+        return [
+            (method, int(params.get("message_id", 0)))
+            for method, params in self.calls
+            if method.startswith("editMessage") and params.get("chat_id") == chat_id
+        ]
 
     def buttons(self, message: dict[str, Any]) -> list[tuple[str, str]]:
         """Return (text, callback_data) of a message's inline buttons (url for link buttons)."""
