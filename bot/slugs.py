@@ -18,8 +18,8 @@ START_PREFIX = "p_"  # Telegram/web start payload of a listing: "p_7K3QX"
 CODE_WORD = "MUA"  # what a buyer types before the code: "MUA 7K3QX"
 _SLUG = re.compile(rf"[{ALPHABET}]{{{LENGTH}}}")
 _AMOUNT = re.compile(r"[0-9]+[A-Z]+")
-# "mua 7k3qx", "MUA: 7K3QX", "ma #7k3qx" (folded text: no diacritics, lower case)
-_TYPED = re.compile(rf"(?:mua|ma)\s*[:#-]?\s*#?([a-z0-9]{{{LENGTH}}})")
+# "mua 7k3qx", "MUA: 7K3QX", "mua #7k3qx" (folded text: no diacritics, lower case)
+_TYPED = re.compile(rf"mua\s*[:#-]?\s*#?([a-z0-9]{{{LENGTH}}})")
 
 
 def is_slug(text: str) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bot.services.listings import Listing
+from tests.fakes.spec import UploadedFile
+from tests.fakes.user_side import TINY_PNG
 from tests.helpers.telegram import TelegramBot, payloads, texts
 
 LAN = 8101
@@ -70,3 +73,69 @@ async def test_button_labels_are_plain_text(tg: TelegramBot) -> None:
     assert any(CUSTOM in label for label in labels), labels  # shown exactly as typed
     # The fake records any label with an HTML entity as a violation (checked at teardown).
     assert tg.fake.violations == []
+
+
+async def test_command_menu_lists_the_main_entries_in_vietnamese(tg: TelegramBot) -> None:
+    commands = tg.fake.world.commands[('{"type": "default"}', "")]
+    names = [c["command"] for c in commands]
+    assert names[:1] == ["menu"] and {"dangban", "donhang", "hoidap", "hoso", "hoc"} <= set(names)
+    assert all(n.isascii() for n in names)
+    described = {c["command"]: c["description"] for c in commands}
+    assert described["dangban"] == "Đăng bán nông sản" and described["hoc"] == "Học kỹ năng số"
+    english = tg.fake.world.commands[('{"type": "default"}', "en")]
+    assert {c["command"]: c["description"] for c in english}["hoc"] == "Learn digital skills"
+    await tg.onboard(LAN)
+    for name in names:  # every command in the menu leads somewhere
+        answer = texts(await tg.text(LAN, f"/{name}"))
+        assert "không biết lệnh" not in answer.lower(), (name, answer)
+        await tg.text(LAN, "/huy")
+
+
+async def test_our_photos_go_to_telegram_once_then_by_file_id(tg: TelegramBot) -> None:
+    await tg.onboard(LAN)
+    assert tg.app is not None
+    lan = tg.app.services.users.by_key(f"telegram:{LAN}")
+    assert lan is not None
+    media = tg.app.settings.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    (media / "web-upload.png").write_bytes(TINY_PNG)  # a photo sent from the web chat
+    listing, zalo = (
+        tg.app.services.listings.add(
+            Listing(
+                farmer_id=lan.id,
+                area=lan.area,
+                product_id="na-chi-lang",
+                product_name="Na Chi Lăng",
+                stock="10",
+                quantity="10",
+                price=45000,
+                photos=[photo],
+            )
+        )
+        for photo in ("media:web-upload.png", "https://zalo.example/na.jpg")
+    )
+
+    def uploads() -> int:
+        return sum(
+            1
+            for method, params in tg.fake.calls
+            if (method in ("sendPhoto", "sendMediaGroup") and "attach://" in str(params))
+            or (method == "sendPhoto" and isinstance(params.get("photo"), UploadedFile))
+        )
+
+    def by_url() -> int:
+        return sum(1 for _m, p in tg.fake.calls if "zalo.example" in str(p))
+
+    async def show_all() -> None:
+        for item in (listing, zalo):
+            await tg.text(LAN, "/tindang")
+            await tg.tap(LAN, f"lst:v:{item.id}")
+            await tg.tap(LAN, f"lst:qr:{item.id}")
+
+    await show_all()
+    first = (uploads(), by_url())
+    assert first == (3, 1)  # the web photo and two QR codes uploaded; the Zalo photo by URL
+    await show_all()
+    await tg.restart()  # the file_ids are in the store, not in memory
+    await show_all()
+    assert (uploads(), by_url()) == first  # none of our photos uploaded or fetched again

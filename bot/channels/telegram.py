@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
+from bot.services.file_ids import FileIds
 from bot.text import split_message
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ class TelegramChannel:
         self.app.add_error_handler(self._on_error)
         self._keyboard_open: set[int] = set()
         self._edits: dict[tuple[int, str], int] = {}
+        self.file_ids = FileIds(engine.services.store, self.media_dir)
         engine.services.notifier.register(CHANNEL, self.send)
         engine.services.media.register(PHOTO_PREFIX, self.download)
         engine.services.outbox.register(CHANNEL, TelegramDirect(settings, self._photo))
@@ -235,12 +237,21 @@ class TelegramChannel:
     async def _set_commands(self) -> None:
         for lang in ("vi", "en"):
             with use_locale(lang):
+                # ASCII names (Telegram allows only a-z, 0-9, _), the main entries first.
                 commands = [
                     BotCommand("menu", _("Main menu")),
+                    BotCommand("dangban", _("Put a product on sale")),
+                    BotCommand("tindang", _("My listings")),
+                    BotCommand("mua", _("Buy products")),
+                    BotCommand("donhang", _("Orders of my products")),
+                    BotCommand("donmua", _("My orders as a buyer")),
+                    BotCommand("hoidap", _("Ask a question")),
+                    BotCommand("hoc", _("Learn digital skills")),
+                    BotCommand("hoso", _("My profile")),
+                    BotCommand("ngonngu", _("Change language")),
                     BotCommand("huy", _("Cancel what you are doing")),
                     # Every command a Vietnamese user sees is Vietnamese; /help still works.
                     BotCommand("trogiup" if lang == "vi" else "help", _("What the bot can do")),
-                    BotCommand("ngonngu", _("Change language")),
                 ]
             try:
                 await self.app.bot.set_my_commands(
@@ -339,20 +350,32 @@ class TelegramChannel:
             return
         text = reply.text
         if reply.photos:
-            photos = [self._photo(p) for p in reply.photos[:MEDIA_GROUP_MAX]]
+            refs = reply.photos[:MEDIA_GROUP_MAX]
+            keys = [self.file_ids.key(r) if not r.startswith(PHOTO_PREFIX) else "" for r in refs]
+            photos = [
+                self.file_ids.get(k) or self._photo(r) for r, k in zip(refs, keys, strict=True)
+            ]
+            sent: list[Message]
             if len(photos) == 1 and len(text) <= CAPTION_LIMIT:
-                await bot.send_photo(
-                    chat,
-                    photos[0],
-                    caption=text or None,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
-                return
-            if len(photos) == 1:
-                await bot.send_photo(chat, photos[0])
+                sent = [
+                    await bot.send_photo(
+                        chat,
+                        photos[0],
+                        caption=text or None,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                    )
+                ]
+            elif len(photos) == 1:
+                sent = [await bot.send_photo(chat, photos[0])]
             else:
-                await bot.send_media_group(chat, [InputMediaPhoto(p) for p in photos])
+                group = await bot.send_media_group(chat, [InputMediaPhoto(p) for p in photos])
+                sent = list(group)
+            for key, message in zip(keys, sent, strict=False):
+                if key and message.photo:  # sent once; by file_id from now on, restarts too
+                    self.file_ids.put(key, message.photo[-1].file_id)
+            if len(photos) == 1 and len(text) <= CAPTION_LIMIT:
+                return
         if not text.strip():
             return
         if reply.edit_key:

@@ -183,7 +183,10 @@ def qr_png(url: str) -> bytes:
 def write_qr(media_dir: Path, listing_id: int, url: str) -> str:
     """Write the listing's QR PNG into the media dir; return its photo ref ("media:...")."""
     name = f"qr-{listing_id}.png"
-    write_private(media_dir / name, qr_png(url))  # a reader never sees half a file
+    png = qr_png(url)
+    path = media_dir / name
+    if not path.is_file() or path.read_bytes() != png:  # unchanged: Telegram keeps its file_id
+        write_private(path, png)  # a reader never sees half a file
     return f"media:{name}"
 
 
