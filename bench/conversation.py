@@ -69,6 +69,9 @@ SCRIPT: list[Step] = [
 ]
 
 
+FORM_START: Step = ("tap", "listings")  # the listing form runs from here to the script's end
+
+
 def percentile(samples: list[float], q: float) -> float:
     """The q-th percentile (0–100) of samples."""
     ordered = sorted(samples)
@@ -82,10 +85,17 @@ async def drive(
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
 
+    form_messages: list[int] = []  # messages sent to a user while filling the listing form
+    form_edits: list[int] = []
+    form_start = next((i for i, step in enumerate(script) if step == FORM_START), len(script))
+
     async def one(user: int) -> None:
         async with gate:
-            for kind, value in script:
-                fake.clear(user)
+            at_form = (0, 0)
+            for n, (kind, value) in enumerate(script):
+                if n == form_start:
+                    at_form = (fake.sends(user), len(fake.edits(user)))
+                before = (fake.sends(user), len(fake.edits(user)))
                 started = time.perf_counter()
                 if kind == "text":
                     fake.send_text(user, value, first_name="Lan")
@@ -93,9 +103,17 @@ async def drive(
                     fake.send_contact(user, value)
                 else:
                     fake.send_callback(user, value, check=False)
-                await fake.wait_for(user, 1, timeout=60)
+                # A new message, or an edit in place (a toggle redraws its own message).
+                deadline = started + 60
+                while (fake.sends(user), len(fake.edits(user))) == before:
+                    if time.perf_counter() > deadline:
+                        raise AssertionError(f"no answer to {value!r} for user {user}")
+                    await asyncio.sleep(0.005)
                 latencies.append(time.perf_counter() - started)
                 await asyncio.sleep(0.05)  # let the rest of a multi-message reply arrive
+            if form_start < len(script):
+                form_messages.append(fake.sends(user) - at_form[0])
+                form_edits.append(len(fake.edits(user)) - at_form[1])
 
     started, cpu_started = time.perf_counter(), time.process_time()
     with gc_timer() as gc_seconds:
@@ -113,6 +131,9 @@ async def drive(
         # The whole process (fake server and simulated users included): steadier than wall time.
         "cpu_ms_per_update": round(cpu / handled * 1000, 2),
         "gc_s": round(gc_seconds[0], 2),  # time in garbage collections during the round
+        # New messages a farmer receives for one whole listing form (fewer on a weak line).
+        "messages_per_form": statistics.median(form_messages) if form_messages else 0,
+        "edits_per_form": statistics.median(form_edits) if form_edits else 0,
     }
 
 
@@ -247,6 +268,10 @@ def main() -> None:
             f"   ({r['updates']} updates,"
             f" {r['api_calls_per_update']} Bot API calls per update)"
         )
+    print(
+        f"listing form ({len(SCRIPT) - SCRIPT.index(FORM_START)} steps): "
+        f"{bot['messages_per_form']} new messages, {bot['edits_per_form']} edits in place"
+    )
     print(
         f"bot / echo throughput: {ratio:.0%} (goal >= 70%; per round {result['ratios']})"
         f"   Bot API violations: {bot['violations']}"

@@ -47,6 +47,7 @@ class FakeTelegram:
         self.fake_errors: list[str] = []
         self.port = 0
         self._cursors: dict[int, int] = {}
+        self._edits: dict[int, list[tuple[str, int]]] = {}
         self._in_flight = 0
         self._last_call = time.monotonic()
         self._runner: web.AppRunner | None = None
@@ -144,6 +145,10 @@ class FakeTelegram:
             if refusal is not None:
                 return self._error(method, refusal)
             result = self.api.call(method, params, files)
+            if method.startswith("editMessage") and isinstance(params.get("chat_id"), int):
+                self._edits.setdefault(params["chat_id"], []).append(
+                    (method, int(params.get("message_id", 0)))
+                )
         except ApiError as error:
             return self._error(method, error)
         finally:
@@ -337,11 +342,7 @@ class FakeTelegram:
 
     def edits(self, chat_id: int) -> list[tuple[str, int]]:
         """(method, message_id) of every edit the bot made in a chat, in order."""
-        return [
-            (method, int(params.get("message_id", 0)))
-            for method, params in self.calls
-            if method.startswith("editMessage") and params.get("chat_id") == chat_id
-        ]
+        return self._edits.get(chat_id, [])
 
     def buttons(self, message: dict[str, Any]) -> list[tuple[str, str]]:
         """Return (text, callback_data) of a message's inline buttons (url for link buttons)."""
