@@ -17,6 +17,7 @@ from bot.core.clock import Clock
 from bot.web.chat import WebChat
 from bot.web.console import add_console_routes
 from bot.web.headers import add_security_headers
+from bot.web.market import add_market_routes
 from bot.web.public import add_public_routes
 from bot.web.webhooks import add_telegram_webhook
 from bot.web.zalo_webhooks import add_zalo_bot_webhook, add_zalo_oa_webhook
@@ -46,6 +47,7 @@ def build_web_app(
             add_zalo_bot_webhook(app, zalo_bot, bot.settings.zalo_bot_webhook_secret)
     WebChat(bot.engine, bot.media_dir).add_routes(app)
     add_public_routes(app, bot.services)
+    add_market_routes(app, bot.services)
     add_console_routes(app, bot.services)
     if telegram is not None and bot.settings.telegram_webhook_url:
         add_telegram_webhook(app, telegram, bot.settings.telegram_webhook_secret)

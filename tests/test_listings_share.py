@@ -193,7 +193,7 @@ async def test_public_page_shows_the_product_and_no_personal_data(
     assert 'name="viewport"' in page and 'lang="vi"' in page
     assert "0912" not in page and "Lan" not in page.replace("Lạng", "")  # no name, no phone
     assert f'src="/p/{listing.slug}/qr.png"' in page
-    assert f'href="{BASE}/?start=p_{listing.slug}"' in page  # order in the web chat
+    assert f'href="/?start=p_{listing.slug}"' in page  # order in the web chat
     assert f"MUA {listing.slug}" in page  # or type the code on Zalo
     assert "t.me/" not in page  # no Telegram bot configured: no Telegram link
 
@@ -213,7 +213,7 @@ async def test_public_page_of_paused_sold_out_and_deleted_listings(
         shop.services.listings.save(listing)
     page = await (await web.get(f"/p/{paused.slug}")).text()
     assert "Tạm ngừng bán" in page and "?start=" not in page  # no order links
-    assert f'href="{BASE}/p/{gone.slug}"' in page  # the same product, still on sale
+    assert f'href="/p/{gone.slug}"' in page  # the same product, still on sale
     assert "Đã hết hàng" in await (await web.get(f"/p/{sold.slug}")).text()
     shop.services.listings.delete(gone.id)
     for path in (f"/p/{gone.slug}", f"/p/{gone.id}", "/p/999", "/p/abc", f"/p/{gone.slug}/qr.png"):

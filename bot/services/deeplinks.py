@@ -25,7 +25,12 @@ class DeepLinks:
 
     def web_chat(self, slug: str) -> str:
         """The web chat, opened on the listing (no app, no account needed)."""
-        return f"{self.base_url.rstrip('/')}/?start={START_PREFIX}{slug}"
+        return f"{self.base_url.rstrip('/')}{self.chat_path(slug)}"
+
+    @staticmethod
+    def chat_path(slug: str) -> str:
+        """The web chat on the listing, as a link inside our own pages."""
+        return f"/?start={START_PREFIX}{slug}"
 
     def telegram(self, slug: str) -> str:
         """The Telegram deep link that starts the bot on the listing ("" without Telegram)."""
@@ -34,8 +39,8 @@ class DeepLinks:
         return f"https://t.me/{self.telegram_username}?start={START_PREFIX}{slug}"
 
     def market(self) -> str:
-        """Where a buyer finds everything on sale."""
-        return f"{self.base_url.rstrip('/')}/"
+        """Where a buyer finds everything on sale (the open market page)."""
+        return f"{self.base_url.rstrip('/')}/cho"
 
     def order_status(self, token: str) -> str:
         """A buyer's order-status page, opened by its unguessable token (no account)."""

@@ -86,6 +86,7 @@ class OfferIndex:
         self._groups: dict[str, dict[str, set[int]]] = {f: {} for f in FIELDS}
         self._names: list[str] | None = None
         self._memo: dict[Hashable, Any] = {}
+        self.version = 0  # bumped on every change: caches of rendered pages compare it
 
     # --- keeping it right -----------------------------------------------------------------
 
@@ -131,6 +132,7 @@ class OfferIndex:
     def _refresh(self, listing_id: int) -> None:
         """File a listing in the groups if buyers may order it, out of them if not."""
         self._memo.clear()
+        self.version += 1
         old = self._grouped.pop(listing_id, None)
         if old is not None:
             for field, keys in zip(FIELDS, old.group_keys(), strict=True):

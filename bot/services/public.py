@@ -86,7 +86,7 @@ def not_found_page(lang: str, links: DeepLinks, *, order: bool = False) -> str:
         else _("This product page does not exist, or the seller has removed it.")
     )
     more = _("See other products on sale")
-    market = f'<p><a href="{e(links.market())}">{e(more)}</a></p>'
+    market = f'<p><a href="/cho">{e(more)}</a></p>'
     return _page(lang, heading, f"<h1>{e(heading)}</h1><p>{e(text)}</p>{market}")
 
 
@@ -95,7 +95,7 @@ def _order_links(listing: Listing, links: DeepLinks, phone: str) -> str:
     how = _("How to order")
     order = [f"<h2>{e(how)}</h2>"]
     web = _("Order now in the web chat (no app needed)")
-    order.append(f'<a class="go" href="{e(links.web_chat(listing.slug))}">{e(web)}</a>')
+    order.append(f'<a class="go" href="{e(links.chat_path(listing.slug))}">{e(web)}</a>')
     telegram = links.telegram(listing.slug)
     if telegram:
         label = _("Order on Telegram")
@@ -114,10 +114,10 @@ def _similar(similar: list[Listing], links: DeepLinks) -> str:
     """Links to listings of the same product still on sale."""
     if not similar:
         more = _("See other products on sale")
-        return f'<p><a href="{e(links.market())}">{e(more)}</a></p>'
+        return f'<p><a href="/cho">{e(more)}</a></p>'
     heading = _("Similar products on sale")
     items = "".join(
-        f'<li><a href="{e(links.page(x.slug))}">{e(title(x))}</a> — {e(price_text(x))}</li>'
+        f'<li><a href="/p/{e(x.slug)}">{e(title(x))}</a> — {e(price_text(x))}</li>'
         for x in similar
     )
     return f"<h2>{e(heading)}</h2><ul>{items}</ul>"
@@ -202,5 +202,5 @@ def order_page(
     parts.append(f"<p>{e(note)}</p>")
     if listing is not None and listing.slug:
         back = _("See the product")
-        parts.append(f'<p><a href="{e(links.page(listing.slug))}">{e(back)}</a></p>')
+        parts.append(f'<p><a href="/p/{e(listing.slug)}">{e(back)}</a></p>')
     return _page(lang, heading, "".join(parts))
