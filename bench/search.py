@@ -13,6 +13,9 @@ sold out, and one new order per 50 listings): 85 % catalog products (name as in 
 - `step`: a whole buyer step through the engine — the buyer types a product name on the
   results page, the bot searches, loads the page's five listings and writes their cards —
   again after a write each time (a listing saved, as farmers do all day).
+- `market`: the open market page /cho over HTTP (search, filters, a page of 20 cards):
+  `fresh` after a write each time (rendered again), `cached` when nothing changed; and the
+  largest page's size.
 
 Prints the figures, then one JSON line with all of them (milliseconds).
 """
@@ -39,8 +42,22 @@ from bot.services.catalog import Directory  # noqa: E402
 from bot.services.container import CONTENT_DIR  # noqa: E402
 from bot.services.listings import ACTIVE, PAUSED, SOLD_OUT, Listing, ListingRepo  # noqa: E402
 from bot.services.search import Filters, find  # noqa: E402
+from bot.slugs import new_slug  # noqa: E402
 from bot.storage.db import Store  # noqa: E402
 from tests.helpers.driver import Chat, make_app  # noqa: E402
+
+MARKET_QUERIES = [
+    {},
+    {"q": "na chi lang"},
+    {"q": "hong"},
+    {"q": "thach den", "cn": "ocop"},
+    {"xa": "chi-lang"},
+    {"q": "na", "xa": "chi-lang"},
+    {"sp": "na-chi-lang", "trang": "3"},
+    {"cn": "vietgap", "trang": "2"},
+    {"q": "mat ong rung"},
+    {"q": "mien dong"},
+]
 
 QUERIES = [
     "na chi lang",
@@ -61,6 +78,7 @@ FIRST = ["rau", "cải", "gà", "vịt", "mật ong", "măng", "nấm", "bí", "
 SECOND = ["ngọt", "xanh", "đồi", "rừng", "sạch", "bản", "nương", "khô", "tươi", "mèo", "đỏ"]
 THIRD = ["", "nhà trồng", "loại 1", "Lộc Bình", "Bắc Sơn", "Mẫu Sơn", "hữu cơ", "tự nhiên"]
 BATCH = 5000
+_SLUGS: set[str] = set()
 INDEXES = ("farmer_id", "product_id", "status", "area", "form_id")  # as ListingRepo declares
 
 
@@ -91,6 +109,8 @@ def _doc(rng: random.Random, products: Directory, areas: list[str], status: str)
         created_at="2026-11-01T08:00:00+07:00",
         updated_at="2026-11-01T08:00:00+07:00",
     )
+    listing.slug = new_slug(lambda s: s in _SLUGS)  # as ListingRepo.add gives each one
+    _SLUGS.add(listing.slug)
     listing.certs.ocop = rng.choice([0, 0, 0, 3, 4])
     listing.certs.vietgap = rng.random() < 0.2
     return listing.to_doc()
@@ -192,6 +212,45 @@ async def bench_steps(data_dir: Path, steps: int) -> dict[str, float]:
         await app.stop()
 
 
+async def bench_market(data_dir: Path, steps: int) -> dict[str, float]:
+    """/cho over HTTP: rendered afresh after a write, and served from the page cache."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.server import build_web_app
+
+    rng = random.Random(3)
+    app = make_app(data_dir)
+    try:
+        repo = app.services.listings
+        offered = sorted(repo.offers.offered())
+        fresh: list[float] = []
+        cached: list[float] = []
+        largest = 0
+        async with TestClient(TestServer(build_web_app(app, None))) as web:
+            for i in range(steps):
+                params = MARKET_QUERIES[i % len(MARKET_QUERIES)]
+                for samples, write in ((fresh, True), (cached, False)):
+                    if write:
+                        victim = repo.get(rng.choice(offered))
+                        assert victim is not None
+                        repo.save(victim)  # the page must be rendered again
+                    started = time.perf_counter()
+                    resp = await web.get("/cho", params=params)
+                    body = await resp.read()
+                    samples.append((time.perf_counter() - started) * 1000)
+                    assert resp.status == 200
+                    largest = max(largest, len(body))
+        return {
+            "market_fresh_p50_ms": statistics.median(fresh),
+            "market_fresh_p95_ms": percentile(fresh, 0.95),
+            "market_cached_p50_ms": statistics.median(cached),
+            "market_cached_p95_ms": percentile(cached, 0.95),
+            "market_html_max_kb": largest / 1024,
+        }
+    finally:
+        await app.stop()
+
+
 def main() -> None:
     """Build each size, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -208,6 +267,7 @@ def main() -> None:
             built_s = time.perf_counter() - started
             found = bench_store(work / "data", args.steps)
             found.update(asyncio.run(bench_steps(work / "data", args.steps)))
+            found.update(asyncio.run(bench_market(work / "data", args.steps)))
         finally:
             shutil.rmtree(work, ignore_errors=True)
         label = f"{size // 1000}k"
@@ -222,6 +282,12 @@ def main() -> None:
         print(
             f"  buyer step (engine):      p50 {found['step_p50_ms']:.2f} ms, "
             f"p95 {found['step_p95_ms']:.2f} ms"
+        )
+        print(
+            f"  market page /cho (HTTP):  fresh p50 {found['market_fresh_p50_ms']:.1f} ms, "
+            f"p95 {found['market_fresh_p95_ms']:.1f} ms; cached p50 "
+            f"{found['market_cached_p50_ms']:.1f} ms, p95 {found['market_cached_p95_ms']:.1f} ms;"
+            f" largest page {found['market_html_max_kb']:.1f} KB"
         )
         figures[label] = {k: round(v, 3) for k, v in found.items()}
     print(json.dumps({"bench": "search", "steps": args.steps, **figures}))
