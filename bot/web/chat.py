@@ -13,8 +13,10 @@ import asyncio
 import base64
 import contextlib
 import math
+import re
 import secrets
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from dataclasses import replace
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -43,6 +45,11 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 MULTIPART_SLACK = 1024  # bytes of an upload's request that are not the photo (headers, boundary)
 POLL_SECONDS = 20.0
 DECODERS = 1  # photos decoded at once: a flood of uploads must not starve the replies
+ICON_SIZES = (192, 512)
+# The page names each message (a random id) and sends it again until it gets an answer: a
+# message that reached us but whose answer was lost on a weak line is answered from here.
+ANSWERS_KEPT = 2000
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,40}")
 
 
 def photo_url(ref: str) -> str | None:
@@ -96,6 +103,7 @@ class WebChat:
         self._decoding = asyncio.Semaphore(DECODERS)
         self._pending: defaultdict[str, list[Reply]] = defaultdict(list)
         self._wakeups: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._answers: OrderedDict[str, list[Reply]] = OrderedDict()
         engine.services.notifier.register(CHANNEL, self.push)
 
     def add_routes(self, app: web.Application) -> None:
@@ -107,6 +115,7 @@ class WebChat:
         app.router.add_post("/chat/api/photo", self.photo)
         app.router.add_get("/chat/api/poll", self.poll)
         app.router.add_get("/media/{name}", self.media)
+        app.router.add_get("/manifest.webmanifest", self.manifest)
 
     async def push(self, session: str, replies: list[Reply]) -> None:
         """Queue a notification for a browser session."""
@@ -168,6 +177,9 @@ class WebChat:
                 placeholder=_("Type a message…"),
                 send=_("Send"),
                 photo=_("Send a photo"),
+                photo_short=_("Photo"),
+                sending=_("sending…"),
+                failed=_("not sent yet — it will go when the connection is back"),
             )
         response = web.Response(text=html, content_type="text/html")
         if cookie:
@@ -200,10 +212,21 @@ class WebChat:
             msg = incoming_text(CHANNEL, key, text[:TEXT_MAX], display_name=name)
         else:
             raise web.HTTPBadRequest(text="expected text or payload")
-        return await self._answer(session, cookie, msg)
+        return await self._answer(session, cookie, msg, str(body.get("id") or ""))
 
-    async def _answer(self, session: str, cookie: str, msg: Incoming) -> web.Response:
+    async def _answer(
+        self, session: str, cookie: str, msg: Incoming, client_id: str = ""
+    ) -> web.Response:
+        sent_id = f"{session}:{client_id}" if _CLIENT_ID.fullmatch(client_id) else ""
+        if sent_id in self._answers:  # sent again after its answer was lost: the same answer
+            return self._respond(self._answers[sent_id], cookie)
+        if sent_id:
+            msg = replace(msg, event_id=sent_id)  # the engine handles it once, restarts too
         replies = await self.engine.handle(msg)
+        if sent_id:
+            self._answers[sent_id] = replies
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
         replies = [*self._pending.pop(session, []), *replies]
         return self._respond(replies, cookie)
 
@@ -242,9 +265,12 @@ class WebChat:
                 )
             again = await self.engine.handle(Incoming(CHANNEL, key, "button", payload="sys:retry"))
             return self._respond([Reply(said), *again], cookie)
+        client_id = request.query.get("id", "")  # the page's message id (outbox.js)
+        if f"{session}:{client_id}" in self._answers:
+            return await self._answer(session, cookie, Incoming(CHANNEL, key, "other"), client_id)
         name = await asyncio.to_thread(self._keep, key, clean)
         return await self._answer(
-            session, cookie, Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
+            session, cookie, Incoming(CHANNEL, key, "photo", photo=f"media:{name}"), client_id
         )
 
     def _refuse_photo(
@@ -282,6 +308,27 @@ class WebChat:
         replies = self._pending.pop(session, [])
         self._wakeups.pop(session, None)
         return self._respond(replies, cookie)
+
+    async def manifest(self, request: web.Request) -> web.Response:
+        """The web app manifest: the chat can be installed on a phone's home screen."""
+        lang = "en" if request.query.get("lang") == "en" else "vi"
+        with use_locale(lang):
+            data = {
+                "name": _("Nông Dân Số"),
+                "short_name": _("Nông Dân Số"),
+                "description": _("Digital assistant for Lạng Sơn farmers — web chat"),
+                "lang": lang,
+                "start_url": "/",
+                "scope": "/",
+                "display": "standalone",
+                "background_color": "#eef3ea",
+                "theme_color": "#2f6b2f",
+                "icons": [
+                    {"src": f"/static/icon-{n}.png", "sizes": f"{n}x{n}", "type": "image/png"}
+                    for n in ICON_SIZES
+                ],
+            }
+        return web.json_response(data, content_type="application/manifest+json")
 
     async def media(self, request: web.Request) -> web.StreamResponse:
         """An uploaded photo."""

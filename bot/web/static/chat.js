@@ -14,8 +14,10 @@ function bubble(cls) {
 }
 
 function showMine(text) {
-  bubble("me").textContent = text;
+  const mine = bubble("me");
+  mine.textContent = text;
   log.scrollTop = log.scrollHeight;
+  return mine;
 }
 
 // Bot text is Telegram-style HTML (<b>, <i>, <code>, <a href>...). It is parsed into an inert
@@ -92,7 +94,7 @@ function showReply(reply) {
           el = document.createElement("button");
           el.type = "button";
           el.dataset.payload = b.payload;
-          el.addEventListener("click", () => { showMine(b.label); post({ payload: b.payload }); });
+          el.addEventListener("click", () => post({ payload: b.payload }, showMine(b.label)));
         }
         el.textContent = b.label;
         r.appendChild(el);
@@ -118,14 +120,13 @@ async function handle(response) {
   for (const reply of data.replies || []) showReply(reply);
 }
 
-async function post(body) {
-  try {
-    await handle(await fetch("/chat/api/send", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    }));
-  } catch (e) { console.error(e); }
+// Through the page's outbox (outbox.js): kept and sent again until the server has it.
+function post(body, mine) {
+  ndsOutbox.send(mine, (id) => fetch("/chat/api/send", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(Object.assign({ id }, body)),
+  }), handle);
 }
 
 form.addEventListener("submit", (ev) => {
@@ -133,18 +134,14 @@ form.addEventListener("submit", (ev) => {
   const text = input.value.trim();
   if (!text) return;
   input.value = "";
-  showMine(text);
-  post({ text });
+  post({ text }, showMine(text));
 });
 
-photo.addEventListener("change", async () => {
+photo.addEventListener("change", () => {
   if (!photo.files.length) return;
-  const data = new FormData();
-  data.append("photo", photo.files[0]);
-  showMine("📷 " + photo.files[0].name);
+  const file = photo.files[0];
   photo.value = "";
-  try { await handle(await fetch("/chat/api/photo", { method: "POST", body: data })); }
-  catch (e) { console.error(e); }
+  ndsOutbox.photo(showMine("📷 " + file.name), file, handle);
 });
 
 async function pollForever() {

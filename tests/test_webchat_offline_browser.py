@@ -1,0 +1,56 @@
+"""The web chat in Chromium when the server goes away: the message waits, then goes once."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.core.clock import FakeClock
+from bot.server import start
+from tests.helpers.driver import settings_for
+from tests.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_message_typed_while_the_server_is_down_is_delivered_once(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from playwright.async_api import async_playwright
+
+    settings = settings_for(tmp_path / "web", web_port=_free_port())
+    url = f"http://127.0.0.1:{settings.web_port}/"
+    app, _runner = await start(settings, clock)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(url)
+            await page.wait_for_selector("text=tên là gì")
+            await app.stop()  # the server goes away (a weak line looks the same to the page)
+            await page.fill("#text", "Hoàng Thị Lan")
+            await page.click("#send")
+            mine = page.locator(".msg.me").last
+            await page.wait_for_selector(".msg.me[data-state=failed]")
+            assert "chưa gửi được" in await mine.inner_text()
+            app, _runner = await start(settings, clock)  # back, on the same data
+            await page.wait_for_selector("text=Số điện thoại của bà con", timeout=30000)
+            assert await mine.get_attribute("data-state") is None
+            assert "chưa gửi được" not in await mine.inner_text()
+            questions = page.locator(".msg.bot", has_text="Số điện thoại của bà con")
+            assert await questions.count() == 1  # delivered once, answered once
+            assert [u.name for u in app.services.users.all()] == ["Hoàng Thị Lan"]
+        finally:
+            await browser.close()
+            await app.stop()
