@@ -54,3 +54,36 @@ async def test_message_typed_while_the_server_is_down_is_delivered_once(
         finally:
             await browser.close()
             await app.stop()
+
+
+async def test_photos_are_shrunk_in_the_browser_before_upload(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from PIL import Image
+    from playwright.async_api import async_playwright
+
+    big = tmp_path / "vuon-na.png"
+    Image.effect_noise((3200, 2400), 60).convert("RGB").save(big)
+    settings = settings_for(tmp_path / "web")
+    app, runner = await start(settings, clock)
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 390, "height": 844})
+                await page.goto(f"http://127.0.0.1:{runner.addresses[0][1]}/")
+                await page.wait_for_selector("text=tên là gì")
+                answers = await page.locator(".msg.bot").count()
+                await page.set_input_files("#photo", str(big))
+                await page.wait_for_selector(".msg.me:has-text('vuon-na.png')")
+                await page.wait_for_function(  # the bot answered the photo: it was uploaded
+                    f"document.querySelectorAll('.msg.bot').length > {answers}", timeout=30000
+                )
+            finally:
+                await browser.close()
+        [stored] = list((settings.data_dir / "media").glob("*.jpg"))
+        with Image.open(stored) as photo:
+            assert photo.format == "JPEG" and max(photo.size) == 1600
+        assert stored.stat().st_size < big.stat().st_size / 5
+    finally:
+        await app.stop()
