@@ -213,13 +213,16 @@ async def send_to_team(ctx: Ctx, handoff: Handoff) -> int:
         if handoff.kind == VOICE:
             body = fmt(
                 _(
-                    "🎤 {name} ({area}, {phone}) sent a voice message the bot cannot listen to. "
-                    "Please call or answer them."
+                    "🎤 {name} ({area}, {phone}) sent this voice message. Please listen and "
+                    "answer: tap Reply, then type or record your answer, or call them."
                 ),
                 name=asker.name,
                 area=area,
                 phone=asker.phone or "—",
             )
+            link = services.links.audio(handoff.media_token)
+            reply = [[Button(_("Reply"), f"tm:reply:{handoff.id}")]]
+            return [Reply(body, buttons=reply, audio=handoff.media, audio_link=link)]
         else:
             body = fmt(
                 _("❓ Question from {name} ({area}):\n{question}"),

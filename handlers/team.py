@@ -7,6 +7,7 @@ them, and turn an answered one into an FAQ entry.
 from __future__ import annotations
 
 import logging
+import secrets
 
 from bot.core.flow import Ctx, Done, Flow, Outcome, Retry, Start, State, Stay, is_text
 from bot.core.fmt import esc, fmt
@@ -78,14 +79,15 @@ def ask_reply(ctx: Ctx) -> list[Reply]:
     if handoff is None:
         return [Reply(_("That question no longer exists. Type /menu."))]
     intro = _describe(ctx, handoff)
-    hint = _("Type your answer; I will send it to them. /huy to stop.")
+    hint = _("Type your answer, or send a voice message; I will send it to them. /huy to stop.")
     return [Reply(f"{intro}\n\n{hint}")]
 
 
 async def answer_reply(ctx: Ctx, msg: Incoming) -> Outcome:
-    if not is_text(msg):
-        return Retry(_("Please type your answer as text."))
-    text = msg.text.strip()
+    spoken = msg.photo if msg.kind == "voice" else ""
+    if not is_text(msg) and not spoken:
+        return Retry(_("Please type your answer, or send it as a voice message."))
+    text = "" if spoken else msg.text.strip()
     if len(text) > MAX_ANSWER:
         return Retry(fmt(_("Please keep the answer under {n} characters."), n=MAX_ANSWER))
     handoffs = ctx.services.handoffs
@@ -96,6 +98,8 @@ async def answer_reply(ctx: Ctx, msg: Incoming) -> Outcome:
         return Done([Reply(_("This question has already been answered or closed."))])
     handoff.status, handoff.answer, handoff.answered_by = ANSWERED, text, ctx.user.id
     handoff.answered_at = ctx.now.isoformat()
+    if spoken:
+        handoff.answer_media, handoff.answer_token = spoken, secrets.token_urlsafe(16)
     handoffs.save(handoff)  # recorded before it is relayed: a failed send loses nothing
     asker = ctx.services.users.get(handoff.asker)
     question = _("your voice message") if handoff.kind == VOICE else handoff.question
@@ -105,6 +109,9 @@ async def answer_reply(ctx: Ctx, msg: Incoming) -> Outcome:
             _("💬 The digital-tech team answered your question “{question}”:"),
             question=clip(question, 200),
         )
+        if spoken:  # their own voice, where the farmer's app can play it; a link elsewhere
+            link = ctx.services.links.audio(handoff.answer_token)
+            return [Reply(f"{head} 🎤", audio=spoken, audio_link=link)]
         return [Reply(f"{head}\n\n{esc(text)}")]
 
     sent = asker is not None and await ctx.services.notifier.notify(asker, build)
@@ -112,7 +119,7 @@ async def answer_reply(ctx: Ctx, msg: Incoming) -> Outcome:
         _("Sent. Thank you!") if sent else _("Saved, but the farmer cannot be reached right now.")
     )
     buttons = []
-    if ctx.is_admin and handoff.kind != VOICE:
+    if ctx.is_admin and handoff.kind != VOICE and not spoken:
         buttons = [[Button(_("Turn into an FAQ entry"), f"tm:faq:{handoff.id}")]]
     return Done([Reply(said, buttons=buttons)])
 

@@ -307,3 +307,25 @@ async def test_invite_code_made_in_the_console_works_in_the_chat(
         await helper.say(f"/ma {code.group(1)}")
         joined = server.app.services.users.by_key("web:helper")
         assert joined is not None and joined.team_areas == ["that-khe"]
+
+
+async def test_voice_question_is_playable_on_the_questions_page(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with running(tmp_path / "d", clock) as server, client() as http:
+        media = server.app.settings.data_dir / "media"
+        media.mkdir(parents=True, exist_ok=True)
+        (media / "cau-hoi.webm").write_bytes(b"\x1aE\xdf\xa3" + b"\x00" * 60)
+        asker = person(server.app, "web:lan", "Lan", area="chi-lang")
+        handoffs = server.app.services.handoffs
+        voice = handoffs.log(asker, "", clock.now().isoformat(), "voice", "media:cau-hoi.webm")
+        voice.status = OPEN
+        handoffs.save(voice)
+        team_member(server.app, "chi-lang")
+        await sign_in(http, server, "telegram:222")
+        async with http.get(f"{server.base}/console/questions") as page:
+            html = await page.text()
+            assert "media-src 'self'" in page.headers["Content-Security-Policy"]
+        assert f'<audio controls preload="none" src="/audio/{voice.media_token}">' in html
+        async with http.get(f"{server.base}/audio/{voice.media_token}") as audio:
+            assert audio.status == 200 and audio.headers["Content-Type"] == "audio/webm"

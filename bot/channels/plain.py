@@ -43,6 +43,8 @@ class PlainSession:
                 lines.append(line)
             if lines:
                 text = f"{text}\n\n" + "\n".join(lines)
+            if reply.audio_link:  # no audio in this app: a page that plays it
+                text = f"{text}\n🎧 {reply.audio_link}"
             out.append(text)
         if shown:
             self.buttons = shown

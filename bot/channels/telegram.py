@@ -34,6 +34,7 @@ from bot.channels.telegram_broadcast import TelegramDirect
 from bot.channels.telegram_limits import ReplyRateLimiter
 from bot.config import Settings
 from bot.core.engine import Engine
+from bot.core.fmt import esc
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
 from bot.services.file_ids import FileIds
@@ -147,6 +148,7 @@ def coalesce(replies: list[Reply]) -> list[Reply]:
             or prev.request_contact
             or prev.request_location
             or prev.edit_key
+            or prev.audio
         )
         fits = prev is not None and len(prev.text) + 2 + len(reply.text) <= TEXT_LIMIT
         if (
@@ -349,6 +351,10 @@ class TelegramChannel:
             )
             return
         text = reply.text
+        if reply.audio:
+            text = await self._send_audio(chat, reply, markup)
+            if not text:
+                return  # the text went as the voice note's caption
         if reply.photos:
             refs = reply.photos[:MEDIA_GROUP_MAX]
             keys = [self.file_ids.key(r) if not r.startswith(PHOTO_PREFIX) else "" for r in refs]
@@ -385,6 +391,39 @@ class TelegramChannel:
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
             await self._send_text(chat, chunk, markup if last else None)
+
+    async def _send_audio(self, chat: int, reply: Reply, markup: Any) -> str:
+        """Send a voice note: by file_id when it came from Telegram, else as a file or URL.
+
+        Returns the text still to send ("" when it went as the caption); if the audio cannot
+        be sent at all, the text gains the link that plays it in a browser.
+        """
+        bot, ref = self.app.bot, reply.audio
+        fits = len(reply.text) <= CAPTION_LIMIT
+        extra: dict[str, Any] = (
+            {"caption": reply.text, "parse_mode": ParseMode.HTML} if fits else {}
+        )
+        if fits and markup is not None:
+            extra["reply_markup"] = markup
+        try:
+            if ref.startswith(PHOTO_PREFIX):
+                try:
+                    await bot.send_voice(chat, ref[len(PHOTO_PREFIX) :], **extra)
+                except BadRequest:  # a music file's id (sent as audio, not a voice note)
+                    await bot.send_audio(chat, ref[len(PHOTO_PREFIX) :], **extra)
+            else:
+                data = self._photo(ref)  # our file's bytes, or another app's URL
+                if isinstance(data, bytes) and data.startswith(b"OggS"):
+                    await bot.send_voice(chat, InputFile(data, filename="voice.ogg"), **extra)
+                elif isinstance(data, bytes):
+                    await bot.send_audio(chat, InputFile(data, filename="voice.m4a"), **extra)
+                else:
+                    await bot.send_audio(chat, data, **extra)
+        except (BadRequest, OSError) as exc:
+            log.warning("could not send voice note %s (%s); sending its link", ref[:40], exc)
+            link = f"\n🎧 {esc(reply.audio_link)}" if reply.audio_link else ""
+            return reply.text + link
+        return "" if fits else reply.text
 
     async def _send_text(self, chat: int, text: str, markup: Any) -> int:
         """sendMessage, returning the new message's id.

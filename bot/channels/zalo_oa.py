@@ -276,6 +276,8 @@ class ZaloOAChannel(ZaloChannel):
             payload = {"template_type": "media", "elements": [element]}
             messages.append({"attachment": {"type": "template", "payload": payload}})
         text = to_plain(reply.text).strip()
+        if reply.audio_link:  # the OA cannot send audio: a page that plays it
+            text = f"{text}\n🎧 {reply.audio_link}".strip()
         if reply.document is not None:
             name, content = reply.document
             link = publish_document(

@@ -62,3 +62,7 @@ class Reply:
     # channel that can edit messages replaces the one the button was pressed on.
     redraw: bool = False
     toast: str = ""  # a short notice for the tap ("Đã chọn Na Chi Lăng"), where supported
+    # A voice note to play: a channel ref ("tg:<file_id>", "media:<file>", a URL). Channels
+    # that cannot send audio show `audio_link` instead, a page that plays it in a browser.
+    audio: str = ""
+    audio_link: str = ""

@@ -46,6 +46,10 @@ class DeepLinks:
         """A buyer's order-status page, opened by its unguessable token (no account)."""
         return f"{self.base_url.rstrip('/')}/d/{token}"
 
+    def audio(self, token: str) -> str:
+        """A page that plays a voice note in any browser (for apps that cannot send audio)."""
+        return f"{self.base_url.rstrip('/')}/audio/{token}" if token else ""
+
     @staticmethod
     def code(slug: str) -> str:
         """What a buyer types on any channel: "MUA 7K3QX"."""

@@ -6,6 +6,7 @@ go to the team, then `answered` (the reply was relayed) or `dismissed` by an adm
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -30,6 +31,9 @@ class Handoff:
     question: str = ""
     kind: str = TEXT  # TEXT or VOICE (a voice note the bot cannot transcribe)
     media: str = ""  # channel ref of the voice note
+    media_token: str = ""  # unguessable: /audio/<token> plays the voice note in a browser
+    answer_media: str = ""  # a voice answer's channel ref, when the team answered by voice
+    answer_token: str = ""
     status: str = LOGGED
     answer: str = ""
     answered_by: int = 0
@@ -43,7 +47,9 @@ class HandoffRepo:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._table = store.table("handoffs", indexes=("status", "asker"))
+        self._table = store.table(
+            "handoffs", indexes=("status", "asker", "media_token", "answer_token")
+        )
 
     def get(self, handoff_id: int) -> Handoff | None:
         """The handoff with this id, if any."""
@@ -60,10 +66,21 @@ class HandoffRepo:
             question=question,
             kind=kind,
             media=media,
+            media_token=secrets.token_urlsafe(16) if media else "",
             asked_at=now,
         )
         handoff.id = self._table.insert(_doc(handoff))
         return handoff
+
+    def audio(self, token: str) -> str:
+        """The voice note (question or answer) a listening link's token names, or ""."""
+        if not token:
+            return ""
+        for field, ref in (("media_token", "media"), ("answer_token", "answer_media")):
+            docs = self._store.find(self._table, field, token)
+            if docs:
+                return str(docs[0].get(ref, ""))
+        return ""
 
     def save(self, handoff: Handoff) -> None:
         """Write a changed handoff back (durably)."""

@@ -71,6 +71,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         ],
         "request_contact": reply.request_contact,
         "photos": [u for u in (photo_url(p) for p in reply.photos) if u],
+        "audio": reply.audio_link,  # played by the page (/audio/<token>)
     }
     if reply.document is not None:
         name, content = reply.document

@@ -35,6 +35,7 @@ class PublicPages:
         app.router.add_get("/p/{key}/qr.png", self.qr)
         app.router.add_get("/p/{key}/photo/{index}", self.photo)
         app.router.add_get("/d/{token}", self.order)
+        app.router.add_get("/audio/{token}", self.audio)
 
     def _listing(self, request: web.Request) -> Listing | None:
         """The listing a path names; a legacy numeric address redirects to its slug."""
@@ -109,6 +110,39 @@ class PublicPages:
         # Private to the link's holder: never kept by a shared cache.
         headers = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
         return web.Response(text=body, content_type=_HTML, charset="utf-8", headers=headers)
+
+    async def audio(self, request: web.Request) -> web.StreamResponse:
+        """A voice note of a handed-off question or its answer, by its unguessable token."""
+        token = request.match_info["token"]
+        ref = self.services.handoffs.audio(token) if 16 <= len(token) <= 64 else ""
+        if ref.startswith(("https://", "http://")):
+            raise web.HTTPFound(ref)  # kept by the app it came from (Zalo)
+        path = await self.services.media.local_file(ref) if ref else None
+        if path is None:
+            raise web.HTTPNotFound()
+        with path.open("rb") as f:
+            kind = audio_type(f.read(16))
+        headers = {
+            "Content-Type": kind,
+            "Cache-Control": "private, max-age=3600",
+            "Referrer-Policy": "no-referrer",
+        }
+        return web.FileResponse(path, headers=headers)
+
+
+def audio_type(head: bytes) -> str:
+    """The MIME type of a voice recording, from its first bytes."""
+    if head.startswith(b"OggS"):
+        return "audio/ogg"  # Telegram's voice notes (Opus)
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"  # AAC, as phones and Zalo record
+    if head.startswith(b"\x1aE\xdf\xa3"):
+        return "audio/webm"  # browsers' MediaRecorder
+    if head.startswith((b"ID3", b"\xff\xfb", b"\xff\xf3")):
+        return "audio/mpeg"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "audio/wav"
+    return "application/octet-stream"
 
 
 def add_public_routes(app: web.Application, services: Services) -> None:

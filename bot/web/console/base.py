@@ -24,6 +24,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "media-src 'self' https:; "  # voice notes; Zalo's are kept on its own servers
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }

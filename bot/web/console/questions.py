@@ -26,6 +26,18 @@ log = logging.getLogger(__name__)
 RECENT = 20  # answered questions listed for turning into FAQ entries
 
 
+def _player(token: str) -> Safe:
+    """A player for a voice note (played from /audio/<token>), or nothing."""
+    if not token:
+        return Safe("")
+    return h(
+        '<p><audio controls preload="none" src="/audio/$t"></audio> '
+        '<a href="/audio/$t" download>$save</a></p>',
+        t=token,
+        save=_("Download"),
+    )
+
+
 class QuestionPages:
     """The inbox of questions handed to people."""
 
@@ -55,12 +67,13 @@ class QuestionPages:
         question = _("🎤 voice message") if handoff.kind == VOICE else handoff.question
         head = h(
             '<p><strong>#$id</strong> $name · $area · <span class="muted">$when</span></p>'
-            '<pre class="answer">$question</pre>',
+            '<pre class="answer">$question</pre>$audio',
             id=handoff.id,
             name=asker.name if asker else _("(deleted user)"),
             area=self.services.areas.name(handoff.area) or handoff.area or "—",
             when=handoff.asked_at[:16].replace("T", " "),
             question=question,
+            audio=_player(handoff.media_token),
         )
         actions: list[Safe] = []
         if answering:
@@ -81,7 +94,8 @@ class QuestionPages:
                 url = f"/console/questions/{handoff.id}/dismiss"
                 actions.append(post_button(viewer, url, _("Dismiss"), "danger"))
         else:
-            actions.append(h('<pre class="answer">↳ $a</pre>', a=handoff.answer))
+            actions.append(h('<pre class="answer">↳ $a</pre>', a=handoff.answer or "🎤"))
+            actions.append(_player(handoff.answer_token))
             if handoff.faq_id:
                 actions.append(
                     h('<a href="/console/faq/$id">$t</a>', id=handoff.faq_id, t=_("FAQ entry"))

@@ -70,6 +70,13 @@ function showReply(reply) {
   const body = document.createElement("div");
   body.appendChild(richText(reply.html));
   div.appendChild(body);
+  if (reply.audio) {
+    const audio = document.createElement("audio");
+    audio.controls = true;
+    audio.preload = "none";
+    audio.src = reply.audio;
+    div.appendChild(audio);
+  }
   if (reply.document) {
     const a = document.createElement("a");
     a.download = reply.document.name;
