@@ -270,7 +270,7 @@ async def answer_results(ctx: Ctx, msg: Incoming) -> Outcome:
     key = choice.key
     if key in ("r:next", "r:prev"):
         ctx.data["page"] = int(ctx.data.get("page", 0)) + (1 if key == "r:next" else -1)
-        return Ask("results")
+        return Ask("results", redraw=True)
     if key == "r:cert":
         ctx.data["from"] = "results"
         return Ask("cert")

@@ -161,7 +161,7 @@ async def answer_list(ctx: Ctx, msg: Incoming) -> Outcome:
     if choice.key.startswith("page:"):
         page, _shown, _more = _page(ctx)
         ctx.data["page"] = page + (1 if choice.key == "page:next" else -1)
-        return Ask("list")
+        return Ask("list", redraw=True)
     if choice.key == "cert":
         return Ask("list", say=[certificate(ctx, learner)])
     return Done()

@@ -167,7 +167,7 @@ async def answer_certs(ctx: Ctx, msg: Incoming) -> Outcome:
         certs = _toggle(certs, key)
         toast = _("Chosen: {certs}").format(certs=certs_text(certs) or _("none"))
     ctx.data["certs"] = asdict(certs)
-    return Ask("certs", toast=toast)
+    return Ask("certs", toast=toast, redraw=True)
 
 
 def ask_cert_number(ctx: Ctx) -> list[Reply]:

@@ -111,7 +111,7 @@ async def answer_list(ctx: Ctx, msg: Incoming) -> Outcome:
         return await act(ctx, msg, key.split(":")[1:])
     if key.startswith("lm:pg:"):
         ctx.data["page"] = int(key.removeprefix("lm:pg:"))
-        return Ask("list")
+        return Ask("list", redraw=True)
     if key == "lm:new":
         return Start("listings")
     if key == "lm:csv":

@@ -74,7 +74,7 @@ async def answer_list(ctx: Ctx, msg: Incoming) -> Outcome:
         return Start("buy")
     if choice.key in ("m:next", "m:prev"):
         ctx.data["page"] = int(ctx.data.get("page", 0)) + (1 if choice.key == "m:next" else -1)
-        return Ask("list")
+        return Ask("list", redraw=True)
     return await order_actions.act(ctx, msg, choice.key.split(":")[1:])
 
 

@@ -339,7 +339,7 @@ async def answer_crops(ctx: Ctx, msg: Incoming) -> Outcome:
     if len(ctx.user.crops) > CROP_MAX:
         ctx.user.crops = ctx.user.crops[:CROP_MAX]
     ctx.services.users.save(ctx.user)
-    return Ask("crops", toast=toast)
+    return Ask("crops", toast=toast, redraw=True)
 
 
 # --- consent ------------------------------------------------------------------------------

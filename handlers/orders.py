@@ -153,7 +153,7 @@ async def answer_list(ctx: Ctx, msg: Incoming) -> Outcome:
         return Ask("home")
     if choice.key in ("l:next", "l:prev"):
         ctx.data["page"] = int(ctx.data.get("page", 0)) + (1 if choice.key == "l:next" else -1)
-        return Ask("list")
+        return Ask("list", redraw=True)
     # A typed number lands here (a tapped "ord:v:" button is handled as an action).
     return await order_actions.act(ctx, msg, choice.key.split(":")[1:])
 

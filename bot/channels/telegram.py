@@ -53,9 +53,12 @@ PHOTO_PREFIX = "tg:"
 # (bench/conversation.py); replies are capped at 30/s, which a few connections carry.
 REPLY_CONNECTIONS = 16
 POOL_TIMEOUT = 30.0  # seconds a reply may wait for a free connection in a burst
-# PTB nudges do_api_request callers towards the typed method; _send_text skips it on purpose.
+# PTB nudges do_api_request callers towards the typed method; _send_text and _redraw skip it
+# on purpose.
 warnings.filterwarnings(
-    "ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning
+    "ignore",
+    message=r"Please use 'Bot\.(sendMessage|editMessageText|editMessageCaption)'",
+    category=PTBUserWarning,
 )
 
 

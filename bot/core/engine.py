@@ -266,8 +266,8 @@ class Engine:
         if isinstance(outcome, Ask):
             if not conv.flow:
                 conv.start(MENU_FLOW, outcome.state, {})
-            same = answered and conv.state == outcome.state and not outcome.say
-            same = same and ctx.msg.kind == "button"
+            same = answered and outcome.redraw and conv.state == outcome.state
+            same = same and ctx.msg.kind == "button" and not outcome.say
             conv.state, conv.tries = outcome.state, 0
             if same:
                 self.services.conversations.save(conv)

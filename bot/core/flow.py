@@ -44,12 +44,14 @@ class Ctx:
 class Ask:
     """Go to `state` (or stay) and ask its question, after saying `say`.
 
-    `toast` is a short notice for a tap that only changes the current screen.
+    `redraw`: a tapped button only changed this screen (a toggle, a page arrow), so a channel
+    that can edit messages updates the one the button was on; `toast` is a short notice then.
     """
 
     state: str
     say: list[Reply] = field(default_factory=list)
     toast: str = ""
+    redraw: bool = False
 
 
 @dataclass
