@@ -34,8 +34,11 @@ async def open_listing(ctx: Ctx, slug: str) -> Outcome:
     if listing is not None and ctx.services.orders.available(listing) > 0:
         return Start("buy", "listing", {"listing": listing.id})
     gone = fmt(
-        _("Sorry, the product {code} is no longer on sale: the seller removed it or sold it all."),
-        code=ctx.services.links.code(slug),
+        _(
+            "Sorry, the product with code {code} is no longer on sale: the seller removed it "
+            "or sold it all."
+        ),
+        code=slug,
     )
     product = listing.product_id if listing is not None else ""
     if product and find(ctx.services.listings.offers, ctx.services.products, Filters("", product)):

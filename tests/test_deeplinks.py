@@ -116,6 +116,9 @@ async def test_guest_who_leaves_the_listing_is_asked_to_register(app: BotApp) ->
     await guest.say(f"/start p_{listing.slug}")
     await guest.say("/huy")
     assert "tên" in guest.text().lower(), guest.text()
+    await guest.say(f"mua {listing.slug}")
+    await guest.tap("l:menu")  # the menu needs a profile: registering starts
+    assert "tên là gì" in guest.text().lower(), guest.text()
 
 
 async def test_old_listings_get_slugs_and_printed_numeric_links_redirect(tmp_path: Path) -> None:

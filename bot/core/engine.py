@@ -279,6 +279,9 @@ class Engine:
             ctx.data, ctx.form_id = conv.data, conv.form_id
             said = outcome.say
         else:
+            if not ctx.user.registered and outcome.show_menu:
+                # A guest (from a shared listing) leaving: the menu needs a profile first.
+                return self._apply(ctx, conv, Start(ONBOARDING_FLOW, say=outcome.say))
             conv.clear()
             ctx.data, ctx.form_id = conv.data, conv.form_id
             self.services.conversations.save(conv)
