@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import BotApp
@@ -103,3 +104,41 @@ def test_audio_types() -> None:
     assert audio_type(b"\x00\x00\x00\x20ftypM4A ") == "audio/mp4"
     assert audio_type(b"\x1aE\xdf\xa3\x01") == "audio/webm"
     assert audio_type(b"<html>") == "application/octet-stream"
+
+
+async def test_a_voice_note_recorded_in_the_web_chat_reaches_the_team(app: BotApp) -> None:
+    team = Chat(app, "telegram:4242", "Hùng")
+    await team.onboard(role="farmer", phone="0912340001")
+    member = app.services.users.by_key("telegram:4242")
+    assert member is not None
+    member.roles, member.team_areas = [TEAM], ["chi-lang"]
+    app.services.users.save(member)
+    to_team: list[Reply] = []
+
+    async def telegram_send(_chat: str, replies: list[Reply]) -> None:
+        to_team.extend(replies)
+
+    app.services.notifier.register("telegram", telegram_send)
+    webm = b"\x1aE\xdf\xa3" + b"\x00" * 200
+    async with TestClient(TestServer(build_web_app(app, None))) as web:
+        for step in ("/start", "Lan", "0912340002", "chi lang"):
+            await web.post("/chat/api/send", json={"text": step})
+        for payload in ("farmer", "crop:na-chi-lang", "crop:done", "consent:yes"):
+            await web.post("/chat/api/send", json={"payload": payload})
+        form = FormData()
+        form.add_field("id", "voice-000000001")
+        form.add_field("voice", webm, filename="voice", content_type="audio/webm")
+        resp = await web.post("/chat/api/voice", data=form)
+        told = "\n".join(r["html"] for r in (await resp.json())["replies"])
+        assert "tổ công nghệ số" in told.lower(), told
+        not_audio = FormData()
+        not_audio.add_field("voice", b"<html>", filename="x")
+        resp = await web.post("/chat/api/voice", data=not_audio)
+        assert resp.status == 200  # answered as something the bot cannot use, nothing stored
+        [handoff] = app.services.handoffs.with_status(OPEN)
+        assert handoff.media.startswith("media:voice-") and handoff.media.endswith(".webm")
+        [alert] = to_team
+        assert alert.audio == handoff.media  # sent to the team member's Telegram as a file
+        played = await web.get(f"/audio/{handoff.media_token}")
+        assert played.headers["Content-Type"] == "audio/webm" and await played.read() == webm
+    assert len(list((app.settings.data_dir / "media").glob("voice-*"))) == 1

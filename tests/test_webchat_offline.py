@@ -61,7 +61,7 @@ async def test_a_repeat_after_a_restart_is_still_dropped(tmp_path: Path) -> None
 
 async def test_installable_and_light(web: TestClient) -> None:
     page = await (await web.get("/")).text()
-    assert 'rel="manifest"' in page and "📷 <span>Gửi ảnh</span>" in page
+    assert 'rel="manifest"' in page and "📷 <span>Ảnh</span>" in page and "🎤 Ghi âm" in page
     assert 'data-failed="chưa gửi được' in page and 'data-sending="đang gửi…"' in page
     manifest = await web.get("/manifest.webmanifest")
     data = await manifest.json(content_type=None)

@@ -87,3 +87,36 @@ async def test_photos_are_shrunk_in_the_browser_before_upload(
         assert stored.stat().st_size < big.stat().st_size / 5
     finally:
         await app.stop()
+
+
+async def test_a_voice_note_is_recorded_and_uploaded(tmp_path: Path, clock: FakeClock) -> None:
+    from playwright.async_api import async_playwright
+
+    settings = settings_for(tmp_path / "web")
+    app, runner = await start(settings, clock)
+    fake_mic = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *fake_mic]
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 390, "height": 844})
+                await page.goto(f"http://127.0.0.1:{runner.addresses[0][1]}/")
+                await page.wait_for_selector("text=tên là gì")
+                answers = await page.locator(".msg.bot").count()
+                assert await page.locator("#voice").inner_text() == "🎤 Ghi âm"
+                await page.click("#voice")
+                await page.wait_for_selector("#voice:has-text('⏹ 1 s')")  # a second recorded
+                await page.click("#voice")
+                await page.wait_for_selector(".msg.me:has-text('🎤')")
+                await page.wait_for_function(  # the bot answered the voice note: it arrived
+                    f"document.querySelectorAll('.msg.bot').length > {answers}", timeout=30000
+                )
+                assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+            finally:
+                await browser.close()
+        [voice] = list((settings.data_dir / "media").glob("voice-*.webm"))
+        assert voice.read_bytes().startswith(b"\x1aE\xdf\xa3") and voice.stat().st_size > 500
+    finally:
+        await app.stop()

@@ -418,8 +418,10 @@ class TelegramChannel:
                 data = self._photo(ref)  # our file's bytes, or another app's URL
                 if isinstance(data, bytes) and data.startswith(b"OggS"):
                     await bot.send_voice(chat, InputFile(data, filename="voice.ogg"), **extra)
-                elif isinstance(data, bytes):
+                elif isinstance(data, bytes) and data[4:8] == b"ftyp":
                     await bot.send_audio(chat, InputFile(data, filename="voice.m4a"), **extra)
+                elif isinstance(data, bytes):  # WebM from a browser: a file to open
+                    await bot.send_document(chat, InputFile(data, filename="voice.webm"), **extra)
                 else:
                     await bot.send_audio(chat, data, **extra)
         except (BadRequest, OSError) as exc:

@@ -46,6 +46,7 @@ MULTIPART_SLACK = 1024  # bytes of an upload's request that are not the photo (h
 POLL_SECONDS = 20.0
 DECODERS = 1  # photos decoded at once: a flood of uploads must not starve the replies
 ICON_SIZES = (192, 512)
+VOICE_MAX_BYTES = 5 * 1024 * 1024  # about 10 minutes of speech as browsers record it
 # The page names each message (a random id) and sends it again until it gets an answer: a
 # message that reached us but whose answer was lost on a weak line is answered from here.
 ANSWERS_KEPT = 2000
@@ -114,6 +115,7 @@ class WebChat:
         app.router.add_static("/static/", STATIC)
         app.router.add_post("/chat/api/send", self.send)
         app.router.add_post("/chat/api/photo", self.photo)
+        app.router.add_post("/chat/api/voice", self.voice)
         app.router.add_get("/chat/api/poll", self.poll)
         app.router.add_get("/media/{name}", self.media)
         app.router.add_get("/manifest.webmanifest", self.manifest)
@@ -179,6 +181,8 @@ class WebChat:
                 send=_("Send"),
                 photo=_("Send a photo"),
                 photo_short=_("Photo"),
+                voice=_("Record a voice message for the team"),
+                voice_short=_("Voice"),
                 sending=_("sending…"),
                 failed=_("not sent yet — it will go when the connection is back"),
             )
@@ -291,6 +295,35 @@ class WebChat:
         wait = max(b.wait(k, declared) for b, k in budget)
         return self._too_fast(wait, cookie, user) if wait else None
 
+    async def voice(self, request: web.Request) -> web.Response:
+        """Take a recorded voice note (for the team: the bot cannot listen): capped, checked."""
+        session, cookie = self._session(request)
+        key = f"{CHANNEL}:{session}"
+        user = self.engine.services.users.by_key(key)
+        wait = spend_all(self._send_limits(request, session, user))
+        if wait:
+            refusal = self._too_fast(wait, cookie, user)
+            refusal.force_close()  # a flood of recordings is not read
+            return refusal
+        if user is None:
+            raise web.HTTPBadRequest(text="start the chat first")
+        budget = self._byte_limits(request, session)
+        data = await _read_file(request, "voice", VOICE_MAX_BYTES)
+        if data is None:
+            raise web.HTTPRequestEntityTooLarge(VOICE_MAX_BYTES, request.content_length or 0)
+        wait = spend_all(budget, len(data))
+        if wait:
+            return self._too_fast(wait, cookie, user)
+        client_id = request.query.get("id", "")  # the page's message id (outbox.js)
+        ext = audio_kind(data[:16])
+        if ext is None or f"{session}:{client_id}" in self._answers:
+            return await self._answer(session, cookie, Incoming(CHANNEL, key, "other"), client_id)
+        # Named after its sender, so deleting their data finds it even out of any record.
+        name = owned_name(UPLOAD_PREFIX, key, f"voice-{secrets.token_hex(12)}.{ext}")
+        await asyncio.to_thread(write_private, self.media_dir / name, data)
+        voice = Incoming(CHANNEL, key, "voice", photo=f"media:{name}")
+        return await self._answer(session, cookie, voice, client_id)
+
     def _keep(self, key: str, data: bytes) -> str:
         """Write a cleaned photo under a fresh name (never half-written, owner-only)."""
         # Named after its sender, so deleting their data finds it even out of any record.
@@ -375,3 +408,28 @@ async def _read_photo(request: web.Request) -> bytes | None:
         if len(data) > PHOTO_MAX_BYTES:
             return None
     return bytes(data)
+
+
+async def _read_file(request: web.Request, field: str, limit: int) -> bytes | None:
+    """The bytes of an upload's one file part; None if it is larger than `limit`."""
+    reader = await request.multipart()
+    part = await reader.next()
+    if part is None or getattr(part, "name", "") != field:
+        raise web.HTTPBadRequest(text=f"expected a '{field}' file")
+    data = bytearray()
+    while chunk := await part.read_chunk():  # type: ignore[union-attr]
+        data.extend(chunk)
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
+def audio_kind(head: bytes) -> str | None:
+    """The file extension of a recording browsers make (WebM, Ogg, MP4/AAC), from its bytes."""
+    if head.startswith(b"\x1aE\xdf\xa3"):
+        return "webm"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    return None

@@ -151,6 +151,9 @@ photo.addEventListener("change", () => {
   ndsOutbox.photo(showMine("📷 " + file.name), file, handle);
 });
 
+window.ndsShowMine = showMine;  // for the voice recorder (outbox.js)
+window.ndsHandle = handle;
+
 async function pollForever() {
   for (;;) {
     try { await handle(await fetch("/chat/api/poll")); }

@@ -118,3 +118,60 @@
     window.ndsOutbox.send(bubble, (id, progress) => upload(blob, id, progress), done);
   };
 })();
+
+// Voice notes for who cannot type: tap 🎤 to record, tap again to send (WebM/AAC, as the
+// browser records). The team hears it; the bot itself cannot listen.
+(function () {
+  const button = document.getElementById("voice");
+  if (!button || !window.MediaRecorder || !navigator.mediaDevices) return;
+  const idle = button.textContent;
+  let recorder = null;
+  let started = 0;
+  let ticker = null;
+
+  function upload(blob, id, progress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", "/chat/api/voice?id=" + encodeURIComponent(id));
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) progress(Math.round((e.loaded * 100) / e.total));
+      };
+      xhr.onload = () => resolve({
+        status: xhr.status, ok: xhr.status < 300, json: async () => JSON.parse(xhr.responseText),
+      });
+      xhr.onerror = () => reject(new Error("network"));
+      const data = new FormData();
+      data.append("voice", blob, "voice");
+      xhr.send(data);
+    });
+  }
+
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    if (recorder) { recorder.stop(); return; }
+    let stream;
+    try { stream = await navigator.mediaDevices.getUserMedia({ audio: true }); }
+    catch (e) { console.error(e); return; }
+    const chunks = [];
+    recorder = new MediaRecorder(stream);
+    recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    recorder.onstop = () => {
+      stream.getTracks().forEach((t) => t.stop());
+      clearInterval(ticker);
+      const seconds = Math.round((Date.now() - started) / 1000);
+      recorder = null;
+      button.textContent = idle;
+      button.classList.remove("on");
+      const blob = new Blob(chunks, { type: chunks.length ? chunks[0].type : "audio/webm" });
+      const mine = window.ndsShowMine("🎤 " + seconds + " s");
+      window.ndsOutbox.send(mine, (id, progress) => upload(blob, id, progress), window.ndsHandle);
+    };
+    started = Date.now();
+    recorder.start();
+    button.classList.add("on");
+    ticker = setInterval(() => {
+      button.textContent = "⏹ " + Math.round((Date.now() - started) / 1000) + " s";
+    }, 500);
+    button.textContent = "⏹ 0 s";
+  });
+})();
