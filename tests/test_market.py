@@ -149,3 +149,20 @@ async def test_thumbnails_are_small_jpegs(shop: BotApp, web: TestClient) -> None
     assert (await web.get(f"/p/{broken.slug}/thumb.jpg")).status == 404
     assert (await web.get("/p/ZZZZ9/thumb.jpg")).status == 404
     assert thumbnail(b"\x89PNG\r\n\x1a\n" + b"\0" * 100) is None
+
+
+async def test_a_deleted_farmers_thumbnails_go_with_her_photos(
+    shop: BotApp, web: TestClient
+) -> None:
+    farmer = shop.services.users.create("web:lan", "Lan", "2026-11-01T08:00:00+07:00")
+    media = shop.settings.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), "#8a6").save(out, "JPEG")
+    (media / "na.jpg").write_bytes(out.getvalue())
+    [listing] = _add(shop, 1, farmer_id=farmer.id, photos=["media:na.jpg"])
+    assert (await web.get(f"/p/{listing.slug}/thumb.jpg")).status == 200
+    assert list(media.glob("thumb-*.jpg"))
+    shop.services.delete_user(farmer)
+    assert not list(media.glob("thumb-*.jpg")) and not (media / "na.jpg").exists()
+    assert (await web.get(f"/p/{listing.slug}/thumb.jpg")).status == 404

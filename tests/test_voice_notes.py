@@ -136,9 +136,10 @@ async def test_a_voice_note_recorded_in_the_web_chat_reaches_the_team(app: BotAp
         resp = await web.post("/chat/api/voice", data=not_audio)
         assert resp.status == 200  # answered as something the bot cannot use, nothing stored
         [handoff] = app.services.handoffs.with_status(OPEN)
-        assert handoff.media.startswith("media:voice-") and handoff.media.endswith(".webm")
+        assert handoff.media.startswith("media:up-") and "-voice-" in handoff.media
+        assert handoff.media.endswith(".webm")
         [alert] = to_team
         assert alert.audio == handoff.media  # sent to the team member's Telegram as a file
         played = await web.get(f"/audio/{handoff.media_token}")
         assert played.headers["Content-Type"] == "audio/webm" and await played.read() == webm
-    assert len(list((app.settings.data_dir / "media").glob("voice-*"))) == 1
+    assert len(list((app.settings.data_dir / "media").glob("up-*-voice-*"))) == 1

@@ -116,7 +116,7 @@ async def test_a_voice_note_is_recorded_and_uploaded(tmp_path: Path, clock: Fake
                 assert await page.evaluate("document.documentElement.scrollWidth") <= 390
             finally:
                 await browser.close()
-        [voice] = list((settings.data_dir / "media").glob("voice-*.webm"))
+        [voice] = list((settings.data_dir / "media").glob("up-*-voice-*.webm"))
         assert voice.read_bytes().startswith(b"\x1aE\xdf\xa3") and voice.stat().st_size > 500
     finally:
         await app.stop()

@@ -29,6 +29,11 @@ def owner_tag(user_key: str) -> str:
     return hashlib.sha256(f"owner:{user_key}".encode()).hexdigest()[:12]
 
 
+def thumb_name(ref: str) -> str:
+    """The media file name of a photo's small copy on the market page (bot/services/thumbs)."""
+    return f"thumb-{hashlib.sha256(ref.encode()).hexdigest()[:24]}.jpg"
+
+
 def owned_name(prefix: str, user_key: str, rest: str) -> str:
     """The file name of something made for `user_key`, e.g. owned_name(UPLOAD_PREFIX, k, x)."""
     return f"{prefix}{owner_tag(user_key)}-{rest}"

@@ -79,7 +79,8 @@ class Services:
 
     def erase(self, user: User) -> None:
         """Remove a user's data, files included, without a new tombstone (restores use it)."""
-        refs = [h.media for h in self.handoffs.of_asker(user.id) if h.media]
+        asked = self.handoffs.of_asker(user.id)
+        refs = [r for h in asked for r in (h.media, h.answer_media) if r]  # voice notes too
         refs += self._form_photos(user)
         for hook in self.deletion_hooks:
             hook(user)

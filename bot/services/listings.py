@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinydb.table import Document, Table
 
-from bot.core.media import MediaStore
+from bot.core.media import MediaStore, thumb_name
 from bot.services import listing_index
 from bot.services.listing_index import OfferIndex
 from bot.slugs import new_slug
@@ -224,7 +224,8 @@ def farmer_eraser(repo: ListingRepo, media: MediaStore) -> Callable[[User], None
 
     def erase(user: User) -> None:
         for listing in repo.delete_of_farmer(user.id):
-            media.forget([*listing.photos, f"media:qr-{listing.id}.png"])
+            thumbs = [f"media:{thumb_name(p)}" for p in listing.photos]
+            media.forget([*listing.photos, *thumbs, f"media:qr-{listing.id}.png"])
         log.info("erased the listings of user %s", user.id)
 
     return erase

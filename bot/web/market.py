@@ -8,11 +8,11 @@ who opens it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import OrderedDict
 
 from aiohttp import web
 
+from bot.core.media import thumb_name
 from bot.i18n import use_locale
 from bot.services.container import Services
 from bot.services.market import PAGE_SIZE, Query, market_page, parse_query
@@ -90,7 +90,7 @@ class Market:
         if listing is None or not listing.photos:
             raise web.HTTPNotFound()
         ref = listing.photos[0]
-        name = f"thumb-{hashlib.sha256(ref.encode()).hexdigest()[:24]}.jpg"
+        name = thumb_name(ref)
         dest = self.services.media.media_dir / name
         lock = self._thumb_locks.setdefault(name, asyncio.Lock())
         async with lock:  # many phones opening the same page make it once
