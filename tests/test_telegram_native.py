@@ -21,6 +21,7 @@ async def test_crop_toggles_edit_in_place_with_a_toast_even_after_a_restart(
 ) -> None:
     await tg.text(LAN, "/start", first_name="Lan")
     await tg.tap(LAN, "name:keep")
+    await tg.tap(LAN, "addr:chi")
     await tg.contact(LAN, "+84912345678")
     await tg.text(LAN, "chi lang")
     [crops] = await tg.tap(LAN, "farmer")

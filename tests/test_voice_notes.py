@@ -121,7 +121,10 @@ async def test_a_voice_note_recorded_in_the_web_chat_reaches_the_team(app: BotAp
     app.services.notifier.register("telegram", telegram_send)
     webm = b"\x1aE\xdf\xa3" + b"\x00" * 200
     async with TestClient(TestServer(build_web_app(app, None))) as web:
-        for step in ("/start", "Lan", "0912340002", "chi lang"):
+        await web.post("/chat/api/send", json={"text": "/start"})
+        await web.post("/chat/api/send", json={"text": "Lan"})
+        await web.post("/chat/api/send", json={"payload": "addr:chi"})
+        for step in ("0912340002", "chi lang"):
             await web.post("/chat/api/send", json={"text": step})
         for payload in ("farmer", "crop:na-chi-lang", "crop:done", "consent:yes"):
             await web.post("/chat/api/send", json={"payload": payload})
