@@ -67,6 +67,13 @@ async def _listing_with_photos(farmer: Chat) -> int:
     return listing.id
 
 
+def _slug(app: BotApp, listing_id: int) -> str:
+    """A listing's public slug (its page is /p/<slug>)."""
+    listing = app.services.listings.get(listing_id)
+    assert listing is not None
+    return listing.slug
+
+
 async def _order(buyer: Chat, listing_id: int, address: str) -> str:
     """The buyer orders 10 kg of a listing; returns the order code."""
     await buyer.tap("buy")
@@ -158,11 +165,12 @@ async def test_deleted_people_are_gone_from_every_file_within_a_minute(
         await tuan.onboard(role="buyer", phone="0922000222")
 
         listing_id = await _listing_with_photos(man)
+        slug = _slug(app, listing_id)  # public pages go by the listing's slug
         await man.tap(f"lst:qr:{listing_id}")
         assert (media / f"qr-{listing_id}.png").exists()
-        async with http.get(f"{server.base}/p/{listing_id}/photo/0") as photo:
+        async with http.get(f"{server.base}/p/{slug}/photo/0") as photo:
             assert await photo.read() == CACHED_BYTES  # now cached as media/cache-*
-        async with http.get(f"{server.base}/p/{listing_id}") as page:
+        async with http.get(f"{server.base}/p/{slug}") as page:
             assert page.status == 200 and "0938 517 246" in await page.text()
         async with http.get(f"{server.base}/media/{UPLOAD}") as photo:
             assert await photo.read() == UPLOAD_BYTES
@@ -209,12 +217,12 @@ async def test_deleted_people_are_gone_from_every_file_within_a_minute(
         assert not list(media.glob("cache-*")) and not (media / f"qr-{listing_id}.png").exists()
 
         # Her public page is gone; pages that stay are cached a minute at most.
-        for path in (f"/p/{listing_id}", f"/p/{listing_id}/qr.png", f"/p/{listing_id}/photo/0"):
+        for path in (f"/p/{slug}", f"/p/{slug}/qr.png", f"/p/{slug}/photo/0"):
             async with http.get(f"{server.base}{path}") as gone:
                 assert gone.status == 404, path
         async with http.get(f"{server.base}/media/{UPLOAD}") as gone:
             assert gone.status == 404
-        async with http.get(f"{server.base}/p/{hoa_listing}") as page:
+        async with http.get(f"{server.base}/p/{_slug(app, hoa_listing)}") as page:
             assert page.status == 200
             assert _max_age(page.headers) <= 60
 

@@ -181,14 +181,14 @@ async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeZaloOA, FakeZaloBot]]
 
 
 async def _seed(data_dir: Path, tg: FakeTelegram) -> int:
-    """A farmer with a listing whose photos live on Telegram; returns the listing id."""
+    """A farmer with a listing whose photos live on Telegram; returns its public slug."""
     app = make_app(data_dir)
     try:
         await farmer(app)
         photos = [f"tg:{tg.add_file(TINY_PNG, file_id=f'PHOTO{i}')}" for i in range(2)]
         listing = stored(app, user_id(app, "web:farmer1"), photos=photos)[0]
-        assert listing.id is not None
-        return listing.id
+        assert listing.slug
+        return listing.slug
     finally:
         await app.stop()
 
@@ -203,7 +203,7 @@ async def test_the_running_bot_logs_no_secret(
 ) -> None:
     tg, oa, zbot = fakes
     data_dir = tmp_path / "data"
-    listing_id = await _seed(data_dir, tg)
+    slug = await _seed(data_dir, tg)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -267,9 +267,9 @@ async def test_the_running_bot_logs_no_secret(
                 tg.push_update(update)
             await tg.wait_for(TG_USER)
             tg.fail_next("getFile", error_code=400, retry_after=None, description="Bad Request")
-            async with http.get(f"{base}/p/{listing_id}/photo/0") as response:
+            async with http.get(f"{base}/p/{slug}/photo/0") as response:
                 assert response.status == 404
-            async with http.get(f"{base}/p/{listing_id}/photo/1") as response:
+            async with http.get(f"{base}/p/{slug}/photo/1") as response:
                 assert response.status == 200
             # Zalo OA: the access token has expired, so the answer renews it.
             oa.expire_token()

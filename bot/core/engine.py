@@ -279,7 +279,8 @@ class Engine:
             ctx.data, ctx.form_id = conv.data, conv.form_id
             said = outcome.say
         else:
-            if not ctx.user.registered and outcome.show_menu:
+            guest_flow = self.flows.get(conv.flow)
+            if not ctx.user.registered and outcome.show_menu and guest_flow and guest_flow.guests:
                 # A guest (from a shared listing) leaving: the menu needs a profile first.
                 return self._apply(ctx, conv, Start(ONBOARDING_FLOW, say=outcome.say))
             conv.clear()
