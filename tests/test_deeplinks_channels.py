@@ -98,7 +98,7 @@ async def test_zalo_bot_code_to_an_order(zalo: ZaloBot) -> None:
 
 @pytest.fixture
 async def shop(tmp_path: Path) -> AsyncIterator[BotApp]:
-    bot = make_app(tmp_path / "data", public_base_url="https://nongdanso.example.vn")
+    bot = make_app(tmp_path / "data")  # plain http: the chat cookie is not Secure
     yield bot
     await bot.stop()
 
@@ -110,6 +110,7 @@ async def test_web_chat_link_to_an_order(shop: BotApp) -> None:
     async with TestClient(TestServer(build_web_app(shop, None))) as web:
         page = await (await web.get(f"/p/{listing.slug}")).text()
         assert f"/?start=p_{listing.slug}" in page
+        assert (await web.get(f"/?start=p_{listing.slug}")).status == 200  # the chat page
 
         async def send(**body: str) -> str:
             resp = await web.post("/chat/api/send", json=body)

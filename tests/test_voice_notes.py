@@ -129,9 +129,8 @@ async def test_a_voice_note_recorded_in_the_web_chat_reaches_the_team(app: BotAp
         for payload in ("farmer", "crop:na-chi-lang", "crop:done", "consent:yes"):
             await web.post("/chat/api/send", json={"payload": payload})
         form = FormData()
-        form.add_field("id", "voice-000000001")
         form.add_field("voice", webm, filename="voice", content_type="audio/webm")
-        resp = await web.post("/chat/api/voice", data=form)
+        resp = await web.post("/chat/api/voice?id=voice-000000001", data=form)
         told = "\n".join(r["html"] for r in (await resp.json())["replies"])
         assert "tổ công nghệ số" in told.lower(), told
         not_audio = FormData()

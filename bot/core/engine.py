@@ -115,7 +115,12 @@ class Engine:
             return []
         known = self.services.users.by_key(msg.user_key)
         welcomed = self._welcomed.pop(msg.user_key, None) if known is None else None
-        if known is None and (welcomed is None or msg.command.lower() == "start"):
+        opens_listing = self._link is not None and bool(_slug_of(msg))
+        if (
+            known is None
+            and not opens_listing
+            and (welcomed is None or msg.command.lower() == "start")
+        ):
             return self._welcome(msg)  # no record until they answer the welcome's question
         user = self._user_for(msg, known)
         set_locale(user.lang)
@@ -163,7 +168,7 @@ class Engine:
         command = msg.command.lower() if msg.kind == "command" else ""
 
         # A shared listing ("/start p_7K3QX" from a link, "MUA 7K3QX" typed) opens for anyone.
-        slug = from_start(msg.args) if command == "start" else from_typed(typed)
+        slug = _slug_of(msg)
         if slug and self._link is not None:
             return self._apply(ctx, conv, await self._link(ctx, slug))
         if self._asks_address(user, conv, msg, command):
@@ -331,3 +336,10 @@ def _redrawn(replies: list[Reply], toast: str) -> list[Reply]:
     if not replies:
         return replies
     return [replace(replies[0], redraw=len(replies) == 1, toast=toast), *replies[1:]]
+
+
+def _slug_of(msg: Incoming) -> str:
+    """The listing a message opens: a start payload ("/start p_7K3QX") or a typed code."""
+    if msg.kind == "command":
+        return from_start(msg.args) if msg.command.lower() == "start" else ""
+    return from_typed(fold(msg.text)) if msg.kind == "text" else ""

@@ -305,8 +305,9 @@ class WebChat:
             refusal = self._too_fast(wait, cookie, user)
             refusal.force_close()  # a flood of recordings is not read
             return refusal
-        if user is None:
-            raise web.HTTPBadRequest(text="start the chat first")
+        client_id = request.query.get("id", "")  # the page's message id (outbox.js)
+        if user is None:  # no record yet (the welcome's question is open): nothing is kept
+            return await self._answer(session, cookie, Incoming(CHANNEL, key, "other"), client_id)
         budget = self._byte_limits(request, session)
         data = await _read_file(request, "voice", VOICE_MAX_BYTES)
         if data is None:
@@ -314,7 +315,6 @@ class WebChat:
         wait = spend_all(budget, len(data))
         if wait:
             return self._too_fast(wait, cookie, user)
-        client_id = request.query.get("id", "")  # the page's message id (outbox.js)
         ext = audio_kind(data[:16])
         if ext is None or f"{session}:{client_id}" in self._answers:
             return await self._answer(session, cookie, Incoming(CHANNEL, key, "other"), client_id)

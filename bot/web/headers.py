@@ -14,7 +14,8 @@ _COMMON = "frame-ancestors 'none'; base-uri 'none'"
 # The chat page: its own script and stylesheet, fetches to itself, photos it shows or previews.
 CHAT_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
-    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; " + _COMMON
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; "
+    "media-src 'self' https:; " + _COMMON  # voice notes: ours, or Zalo's (a redirect)
 )
 # Every other page (public listing pages carry an inline <style>): no script at all.
 PAGE_CSP = (

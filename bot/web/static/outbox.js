@@ -102,8 +102,11 @@
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable) progress(Math.round((e.loaded * 100) / e.total));
       };
-      xhr.onload = () => resolve({
-        status: xhr.status, ok: xhr.status < 300, json: async () => JSON.parse(xhr.responseText),
+      xhr.onload = () => resolve({  // what chat.js reads of a fetch() Response
+        status: xhr.status,
+        ok: xhr.status < 300,
+        headers: { get: (name) => xhr.getResponseHeader(name) },
+        json: async () => JSON.parse(xhr.responseText),
       });
       xhr.onerror = () => reject(new Error("network"));
       const data = new FormData();
@@ -136,8 +139,11 @@
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable) progress(Math.round((e.loaded * 100) / e.total));
       };
-      xhr.onload = () => resolve({
-        status: xhr.status, ok: xhr.status < 300, json: async () => JSON.parse(xhr.responseText),
+      xhr.onload = () => resolve({  // what chat.js reads of a fetch() Response
+        status: xhr.status,
+        ok: xhr.status < 300,
+        headers: { get: (name) => xhr.getResponseHeader(name) },
+        json: async () => JSON.parse(xhr.responseText),
       });
       xhr.onerror = () => reject(new Error("network"));
       const data = new FormData();
