@@ -31,14 +31,14 @@
     note.textContent = text || (state === "failed" ? labels.failed : labels.sending);
   }
 
-  function waitForLine() {
+  function waitForLine(ms) {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         window.removeEventListener("online", done);
         resolve();
       };
-      const timer = setTimeout(done, delay);
+      const timer = setTimeout(done, ms || delay);
       window.addEventListener("online", done);
       delay = Math.min(delay * 2, 15000);
     });
@@ -54,7 +54,14 @@
       try {
         if (!navigator.onLine) throw new Error("offline");
         answer = await item.run(item.id, (pct) => mark(item.bubble, "sending", pct + "%"));
-        if (answer.status >= 500 || answer.status === 429) throw new Error("server " + answer.status);
+        if (answer.status === 429) {  // "please wait": shown, then sent again when allowed
+          try { await item.done(answer); } catch (e) { console.error(e); }
+          mark(item.bubble, "failed");
+          const after = Number(answer.headers.get("Retry-After")) || 0;
+          await waitForLine(after * 1000);
+          continue;
+        }
+        if (answer.status >= 500) throw new Error("server " + answer.status);
       } catch (e) {
         mark(item.bubble, "failed");
         await waitForLine();
