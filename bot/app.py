@@ -15,6 +15,7 @@ from bot.private_files import tighten
 from bot.services.container import Services, build_services
 from bot.storage.db import Store
 from handlers import build_flows
+from handlers.requests import open_request
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class BotApp:
         if tightened:
             log.info("made %d files in %s private to the bot", tightened, settings.data_dir)
         self.services: Services = build_services(settings, self.store, clock)
-        self.engine = Engine(self.services, build_flows())
+        self.engine = Engine(self.services, build_flows(), open_request)
         self._tasks: list[asyncio.Task[None]] = []
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
 

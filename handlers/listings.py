@@ -54,6 +54,8 @@ from handlers.listings_base import (
     quantity_problem,
     skip_button,
 )
+from handlers.listings_price import STATES as PRICE_STATES
+from handlers.listings_price import check_price
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +281,6 @@ async def answer_price(ctx: Ctx, msg: Incoming) -> Outcome:
                 unit=unit_name(unit),
             )
         )
-    ctx.data["price"] = per_unit
     say = []
     if price.unit and price.unit != unit:
         note = _("{typed} per {typed_unit} is {price} per {unit}.")
@@ -294,7 +295,7 @@ async def answer_price(ctx: Ctx, msg: Incoming) -> Outcome:
                 )
             )
         )
-    return await after(ctx, "price", say)
+    return await check_price(ctx, per_unit, say)
 
 
 # --- availability -------------------------------------------------------------------------
@@ -424,6 +425,7 @@ def build() -> Flow:
             "cert_number": State(media.ask_cert_number, media.answer_cert_number),
             "description": State(ask_description, answer_description),
             "summary": State(ask_summary, answer_summary),
+            **PRICE_STATES,
         },
         commands={"dangban": "product"},
         menu=MenuEntry(

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from bot.address import address_of
 from bot.core.flow import Ask, Ctx, Done, Flow, Outcome, Retry, Start, Stay
+from bot.core.routing import RequestOpener, Router
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, set_addressee, set_locale
 from bot.services.container import Services
@@ -47,7 +48,9 @@ HELP_TEXT = N_(
 class Engine:
     """Runs the flows for every channel."""
 
-    def __init__(self, services: Services, flows: Iterable[Flow]) -> None:
+    def __init__(
+        self, services: Services, flows: Iterable[Flow], opener: RequestOpener | None = None
+    ) -> None:
         self.services = services
         self.flows: dict[str, Flow] = {f.name: f for f in flows}
         self._commands = {c: (f, s) for f in self.flows.values() for c, s in f.commands.items()}
@@ -56,6 +59,7 @@ class Engine:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
         self._welcomed: OrderedDict[str, Conversation] = OrderedDict()
+        self.router = Router(services, self.flows, self._free_text, opener)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Handle one update and return what to show the user."""
@@ -203,6 +207,12 @@ class Engine:
                 "user %s was in unknown %s/%s; back to menu", user.id, conv.flow, conv.state
             )
             return self._apply(ctx, conv, Done())
+        # Free text goes through the router first: a question, a menu action or a request
+        # typed at any step is handled there; an answer reaches the step (bot/core/routing).
+        routed = await self.router.route(ctx, conv, flow, conv.state or flow.first, state)
+        if routed.outcome is not None:
+            return self._apply(ctx, conv, routed.outcome)
+        msg = routed.msg
         outcome = await state.answer(ctx, msg)
         if (
             isinstance(outcome, Retry)

@@ -27,6 +27,7 @@ from bot.services.outbox import Outbox
 from bot.services.purge import Purger
 from bot.services.roles import RoleService
 from bot.services.tombstones import TombstoneRepo
+from bot.services.suspended import SuspendedForms
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 
@@ -68,6 +69,8 @@ class Services:
     alerts: Alerts = field(init=False)
     # Compacts the store soon after a deletion, so the data leaves the older files too.
     purger: Purger = field(init=False)
+    # Forms put aside when a menu entry was opened in the middle of them.
+    suspended: SuspendedForms = field(init=False)
 
     def delete_user(self, user: User) -> None:
         """Erase a user and everything features stored for them, leaving a tombstone."""
@@ -139,6 +142,8 @@ def build_services(
     )
     services.jobs.append(services.outbox.job())
     services.alerts = Alerts(store, users, services.notifier)
+    services.suspended = SuspendedForms(store)
+    services.deletion_hooks.append(lambda user: services.suspended.drop(user.id))
     services.deletion_hooks.append(services.roles.forget_user)
     services.deletion_hooks.append(services.broadcasts.forget_author)
     services.deletion_hooks.append(services.outbox.forget_user)

@@ -1,0 +1,575 @@
+"""One router for free text, at the main menu and at every step of every flow.
+
+For each typed text it decides: an answer to the pending question (`step`), a menu action
+(`menu`), a one-sentence request with its details (`request`), a question for the FAQ
+(`faq`, which also hands over what the FAQ cannot answer), small talk (`chat`) or leaving
+the form (`cancel`). Its signals, none of them decisive alone (see docs in WORDS.md):
+
+- how the text fits the pending step: its own choices first, then its parser (amount,
+  price, phone), then the lexicon's shared words (skip, yes, no, done, back, share);
+- question markers as farmers type them (gì/j, sao, nào, đâu, bao nhiêu/bn, có … không, ?);
+- commands that cover the whole text ("xem đơn hàng", "sửa số điện thoại"): doing beats
+  explaining, but a flow word inside a longer question never opens a flow;
+- a sale, a purchase or an order code with its details;
+- the FAQ matcher's score, for long texts at steps that store what is typed.
+
+Pure: it reads the text and a `Step` and returns a `Decision`; bot/core/routing.py acts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.core.flow import Choice
+from bot.core.slots import Request, order_request, trade_request
+from bot.text import expand_abbreviations, fold, lexical, meaning, parse_price, parse_quantity
+
+STEP, MENU, REQUEST, FAQ, CHAT, CANCEL = "step", "menu", "request", "faq", "chat", "cancel"
+QUESTION = 0.5  # a question-marker score at or above this makes a text a question
+FAQ_LONG = 6  # words: longer than a value is, at steps that store the text as typed
+FAQ_SURE = 0.35  # a matcher score that makes such a long text a question
+
+# Step kinds. "free" steps take any text as their answer (only cancel and menu words apply).
+FREE, TEXT, CHOICE, QUANTITY, PRICE, PHONE, AREA = (
+    "free",
+    "text",
+    "choice",
+    "quantity",
+    "price",
+    "phone",
+    "area",
+)
+STEP_KINDS: dict[str, str] = {
+    # Free text by nature: a question typed there is the content.
+    "listings/description": FREE,
+    "broadcast/*": FREE,
+    "team/*": FREE,
+    "faqadmin/*": FREE,
+    "roles/*": FREE,
+    "console/*": FREE,
+    "faq/ask": FREE,  # the Q&A prompt itself: whatever is typed is the question
+    "lesson_team/*": FREE,
+    "linking/*": FREE,
+    # Steps that store what is typed: guarded against questions and refusals.
+    "listings/product": TEXT,
+    "listings/grade": TEXT,
+    "listings/availability": TEXT,
+    "listings/cert_number": TEXT,
+    "orders/tracking": TEXT,
+    "orders/reason": TEXT,
+    "order_out/buyer": TEXT,
+    "onboarding/name": TEXT,
+    "buy/find": TEXT,
+    "buy/name": TEXT,
+    "buy/address": TEXT,
+    "buy/note": TEXT,
+    # Steps with a parser.
+    "listings/quantity": QUANTITY,
+    "order_out/qty": QUANTITY,
+    "buy/qty": QUANTITY,
+    "listings/price": PRICE,
+    "order_out/phone": PHONE,
+    "onboarding/phone": PHONE,
+    "buy/phone": PHONE,
+    "onboarding/area": AREA,
+}
+
+
+def step_kind(flow: str, state: str, has_choices: bool) -> str:
+    """The kind of a step: listed, or a choice step when it offers buttons."""
+    kind = STEP_KINDS.get(f"{flow}/{state}") or STEP_KINDS.get(f"{flow}/*")
+    if kind:
+        return kind
+    return CHOICE if has_choices else TEXT
+
+
+@dataclass(frozen=True)
+class Step:
+    """The pending question as the router sees it."""
+
+    flow: str  # "" or "menu" at the main menu
+    state: str
+    kind: str
+    choices: tuple[Choice, ...] = ()
+    default_unit: str | None = None
+
+    @property
+    def at_menu(self) -> bool:
+        """Whether the user is at the main menu (no form pending)."""
+        return self.flow in ("", "menu")
+
+
+@dataclass
+class Decision:
+    """Where a text goes, why, and the details found."""
+
+    route: str
+    target: str = ""  # flow/state for `menu`
+    choice: str = ""  # for `step`: the button the text stands for (lexicon words), if any
+    request: Request | None = None
+    slots: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+class Knowledge(Protocol):
+    """What the router may look up: the FAQ score and product names."""
+
+    def faq_score(self, text: str) -> float:
+        """The FAQ matcher's best score for a text (0..1)."""
+        ...
+
+    def product(self, text: str) -> tuple[str, str] | None:
+        """(id, name) of the product these words name exactly, or None."""
+        ...
+
+
+# --- question markers ---------------------------------------------------------------------
+
+# Anywhere in the text (folded, abbreviations expanded); weights chosen on the train split.
+_MARKERS: dict[str, float] = {
+    "bao nhieu": 1.0,
+    "bao gio": 1.0,
+    "khi nao": 1.0,
+    "luc nao": 1.0,
+    "the nao": 1.0,
+    "nhu nao": 1.0,
+    "lam sao": 1.0,
+    "ra sao": 1.0,
+    "tai sao": 1.0,
+    "vi sao": 1.0,
+    "o dau": 1.0,
+    "la gi": 1.0,
+    "cai gi": 1.0,
+    "nhung gi": 1.0,
+    "cach nao": 1.0,
+    "duoc khong": 1.0,
+    "co phai": 0.6,
+    "phai khong": 1.0,
+    "co nen": 0.8,
+    "nen ban": 0.5,
+    "la sao": 1.0,
+    "thi sao": 1.0,
+    "xin o dau": 1.0,
+    "lam gi": 0.8,
+    "lam j": 0.8,
+    "cho hoi": 0.6,
+    "xin hoi": 0.6,
+    "cho em hoi": 0.6,
+    "may kg": 0.8,
+    "thang may": 0.8,
+    "ngay nao": 1.0,
+    "la ai": 1.0,
+    "co can": 0.5,
+    "khac nhau": 0.6,
+    "khac gi": 1.0,
+    "bao lau": 1.0,
+    "may ngay": 1.0,
+    "tot hon": 0.6,
+    "nen chon": 0.8,
+    "cho nao": 0.8,
+    "gi": 0.8,
+    "sao": 0.6,
+    "nao": 0.5,
+    "ai": 0.5,
+}
+# Sentence-final particles that ask ("… không?", "… chưa?", "… vậy?", "… hả?").
+_FINAL = {"khong": 0.7, "chua": 0.5, "vay": 0.6, "nhi": 0.6, "ha": 0.6, "dau": 0.8, "the": 0.4}
+_MARKER_RE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _MARKERS), key=len, reverse=True)) + r")\b"
+)
+# Politeness around a text that carries no intent of its own.
+_OPENERS = re.compile(r"^(?:(?:ban|em|ad|admin|chi|anh|bac) oi|chao (?:em|ban|ad)|alo)\s+")
+
+
+def question_score(text: str) -> float:
+    """How much a text reads as a question (0 none, 1 or more: surely one)."""
+    lex = _OPENERS.sub("", lexical(text))
+    words = lex.split()
+    score = 1.0 if "?" in text else 0.0
+    for m in _MARKER_RE.finditer(lex):
+        marker = m.group(1)
+        before = lex[: m.start()].split()
+        if marker == "sao" and before and before[-1].isdigit():
+            continue  # "ocop 4 sao": stars
+        if marker == "nao" and before and before[-1] in ("khong", "chua"):
+            continue  # "không nào": not asking
+        if marker == "gi" and words and words[0] in ("khong", "chua"):
+            continue  # "không có chứng nhận gì": none at all, not a question
+        score += _MARKERS[marker]
+    if len(words) >= 2:
+        score += _FINAL.get(words[-1], 0.0)
+        if words[-1] == "khong" and "co" in words[:-1]:
+            score += 0.5  # có … không
+    return round(score, 2)
+
+
+# --- commands that cover the whole text ---------------------------------------------------
+
+_EDIT = ("sua", "doi", "thay doi", "thay", "cap nhat", "chinh sua", "chinh", "nhap lai")
+_COMMANDS: dict[str, tuple[str, ...]] = {
+    "listings/product": (
+        "dang ban",
+        "ban hang",
+        "dang tin",
+        "dang tin ban",
+        "dang ban hang",
+        "dang tin ban hang",
+        "dang san pham",
+        "ban san pham",
+        "dang ban san pham",
+    ),
+    "orders/home": (
+        "don hang",
+        "don",
+        "don hang moi",
+        "don moi",
+        "danh sach don hang",
+        "danh sach don",
+        "don ban",
+        "quan ly don hang",
+    ),
+    "buy/find": ("mua", "mua hang", "tim mua", "tim mua hang", "tim hang", "mua san pham"),
+    "faq/ask": ("hoi", "hoi dap", "cau hoi", "hoi cai", "hoi chut", "dat cau hoi", "hoi ti"),
+    "lessons/list": ("hoc", "bai hoc", "hoc ky nang so", "ky nang so", "bai hoc ky nang so"),
+    "profile/view": ("ho so", "thong tin ca nhan", "ho so ca nhan", "xem ho so"),
+    "onboarding/phone": tuple(
+        f"{v} {o}" for v in _EDIT for o in ("so dien thoai", "dien thoai", "so")
+    ),
+    "onboarding/name": tuple(f"{v} {o}" for v in _EDIT for o in ("ten", "ho ten")),
+    "onboarding/area": tuple(f"{v} {o}" for v in _EDIT for o in ("xa", "dia chi", "noi o")),
+    "profile/language": ("ngon ngu", *(f"{v} ngon ngu" for v in _EDIT)),
+    "profile/delete": ("xoa du lieu", "xoa tai khoan", "xoa thong tin", "xoa het du lieu"),
+    "broadcast/off": (
+        "tat thong bao",
+        "khong nhan thong bao",
+        "ngung nhan thong bao",
+        "ngung thong bao",
+        "khong muon nhan thong bao",
+    ),
+    "broadcast/on": ("bat thong bao", "nhan thong bao", "bat lai thong bao"),
+    "mylistings/list": (
+        "tin dang",
+        "tin dang cua toi",
+        "sua tin dang",
+        "sua tin",
+        "xoa tin dang",
+        "quan ly tin dang",
+        "tin cua toi",
+    ),
+    "myorders/list": ("don mua", "don da mua", "don toi da mua", "hang da mua"),
+    "order_out/listing": ("ghi don", "them don", "ghi don ngoai"),
+}
+# "học bán hàng online", "học đăng bán trên mạng": the lessons, whatever skill is named.
+_LESSON_WORDS = frozenset(
+    ["hoc", "ban", "hang", "online", "dang", "tren", "mang", "ky", "nang", "so", "cach", "bai"]
+)
+# Words around a command that change nothing: who asks, "muốn", "xem", "ở đâu", "làm sao để".
+_AROUND_COMMAND = frozenset(
+    [
+        "toi",
+        "thi",
+        "em",
+        "minh",
+        "chi",
+        "anh",
+        "bac",
+        "tui",
+        "cho",
+        "muon",
+        "can",
+        "xem",
+        "kiem",
+        "tra",
+        "o",
+        "dau",
+        "di",
+        "voi",
+        "nhe",
+        "nha",
+        "a",
+        "oi",
+        "vay",
+        "cua",
+        "cac",
+        "nhung",
+        "de",
+        "lam",
+        "sao",
+        "the",
+        "nao",
+        "nhu",
+        "giup",
+        "co",
+        "nao",
+        "khong",
+        "da",
+        "roi",
+        "nua",
+        "admin",
+    ]
+)
+_COMMAND_OF = {p: target for target, phrases in _COMMANDS.items() for p in phrases}
+
+
+def command_target(text: str) -> str:
+    """The flow/state a text asks to open when it is nothing but that command, or ""."""
+    lex = _OPENERS.sub("", lexical(text))
+    words = lex.split()
+    if not words:
+        return ""
+    if "khong" in words[:-1] and not any(p in lex for p in _COMMANDS["broadcast/off"]):
+        # A negation inside ("sao tôi không đăng bán được") is a complaint, not a command;
+        # "không nhận thông báo" is the one command said with one.
+        return ""
+    if any(f" {p} " in f" {lex} " for p in _COMMANDS["broadcast/off"]):
+        return "broadcast/off"  # before "nhận thông báo" is read without its "không"
+    exact = _COMMAND_OF.get(lex)
+    if exact:
+        return exact
+    kept = [w for w in words if w not in _AROUND_COMMAND]
+    core = " ".join(kept)
+    if core in _COMMAND_OF:
+        return _COMMAND_OF[core]
+    if kept and kept[0] == "hoc" and set(kept) <= _LESSON_WORDS:
+        return "lessons/list"
+    return ""
+
+
+# --- small talk ---------------------------------------------------------------------------
+
+_CHAT_WORDS = frozenset(
+    [
+        "chao",
+        "hi",
+        "hello",
+        "alo",
+        "helo",
+        "xin",
+        "hey",
+        "cam",
+        "on",
+        "camon",
+        "thanks",
+        "thank",
+        "tks",
+        "you",
+        "em",
+        "ban",
+        "bot",
+        "oi",
+        "a",
+        "ah",
+        "nhe",
+        "nha",
+        "ok",
+        "u",
+        "uh",
+        "um",
+        "hihi",
+        "haha",
+        "hehe",
+        "hic",
+        "tot",
+        "qua",
+        "duoc",
+        "roi",
+        "nhieu",
+        "lam",
+        "the",
+        "ha",
+        "nhi",
+        "chi",
+        "anh",
+        "bac",
+        "chu",
+        "ong",
+        "ba",
+        "con",
+        "vang",
+        "da",
+        "admin",
+        "ad",
+        "dc",
+    ]
+)
+
+
+def is_chat(text: str) -> bool:
+    """Small talk, or a sticker typed as text (emoji, ":))", "???")."""
+    words = fold(text).split()
+    if not any(ch.isalnum() for ch in text):
+        return True  # only emoji or punctuation
+    return bool(words) and all(w in _CHAT_WORDS for w in words)
+
+
+# --- the decision -------------------------------------------------------------------------
+
+_CANCEL = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy bo"})
+_CORRECTION = re.compile(r"^(?:a |ah |oi )?(?:nham|nhầm|sai|xin loi nham|sua lai)\b[ ,]*")
+
+
+def _exact_choice(text: str, choices: tuple[Choice, ...]) -> Choice | None:
+    """A choice typed exactly: its number, its label or one of its words."""
+    typed = fold(text)
+    if not typed:
+        return None
+    if typed.isdigit():
+        index = int(typed) - 1
+        return choices[index] if 0 <= index < len(choices) else None
+    for choice in choices:
+        names = {fold(choice.label), *(fold(w) for w in choice.words)}
+        names |= {n.lstrip("0123456789 ") for n in names}  # "1. Xác nhận" typed as "xac nhan"
+        if typed in names or lexical(text) in names:
+            return choice
+    return None
+
+
+_MEANING_KEYS = {
+    "skip": (":skip", ":none", ":c:none"),
+    "unknown": (":skip", ":none", ":c:none"),
+    "done": (":done", ":c:done"),
+    "share": (":sh:",),
+    "back": (":back", "back"),
+}
+_MEANING_WORDS = {
+    "skip": ("bo qua", "skip", "khong co", "none"),
+    "unknown": ("bo qua", "skip", "khong co", "none"),
+    "yes": ("co", "yes", "dong y", "xac nhan", "ok", "dung"),
+    "no": ("khong", "no", "ko", "giu"),
+    "done": ("xong", "done"),
+    "back": ("quay lai", "tro ve", "back"),
+    "share": ("chia se", "share"),
+}
+
+
+def lexicon_choice(text: str, choices: tuple[Choice, ...]) -> tuple[str, Choice | None]:
+    """The lexicon's meaning of a text and the step's choice that carries it, if any."""
+    sense = meaning(text)
+    if not sense:
+        return "", None
+    keys = _MEANING_KEYS.get(sense, ())
+    words = _MEANING_WORDS.get(sense, ())
+    for choice in choices:
+        names = {fold(choice.label), *(fold(w) for w in choice.words)}
+        if any(choice.key.endswith(k) or k in choice.key for k in keys):
+            return sense, choice
+        if any(w in names for w in words) or any(fold(choice.label).startswith(w) for w in words):
+            return sense, choice
+    return sense, None
+
+
+def correction(text: str, default_unit: str | None) -> dict[str, str]:
+    """ "à nhầm, 3 tạ chứ" → {"correct": "quantity", ...}; {} when it is no correction."""
+    folded = fold(text)
+    m = _CORRECTION.match(folded)
+    if m is None:
+        return {}
+    rest = folded[m.end() :].removesuffix(" chu").removesuffix(" thoi").strip()
+    rest = re.sub(r"^(?:la |gia |so luong |con )", "", rest).strip()
+    if re.match(r"^gia\b", folded[m.end() :].strip()) or re.search(r"[0-9]\s*(?:k|nghin)", rest):
+        price = parse_price(rest)
+        if price is not None:
+            return {"correct": "price", "price": str(price.amount)}
+    quantity = parse_quantity(rest)
+    if quantity is not None and quantity.unit:
+        amount = format(quantity.amount.normalize(), "f")
+        return {"correct": "quantity", "qty": amount, "unit": quantity.unit}
+    return {}
+
+
+def _parser_fit(text: str, step: Step) -> bool:
+    """Whether the step's own parser reads the text."""
+    from bot.text import normalize_phone  # local: only phone steps need it
+
+    if step.kind == QUANTITY:
+        return parse_quantity(text, step.default_unit) is not None
+    if step.kind == PRICE:
+        return parse_price(text) is not None
+    if step.kind == PHONE:
+        return normalize_phone(text) is not None
+    return False
+
+
+def decide(text: str, step: Step, know: Knowledge) -> Decision:
+    """Where typed text goes, given the pending step."""
+    folded = fold(text)
+    if folded in _CANCEL:
+        return Decision(CANCEL)
+    if step.at_menu:
+        return _at_menu(text, step, know)
+    if step.kind == FREE:
+        # Only its own buttons and the skip words apply: the text is the answer.
+        sense, choice = lexicon_choice(text, step.choices)
+        skipped = sense in ("skip", "unknown") and choice is not None and len(folded) < 20
+        return Decision(STEP, slots={"skip": "1"} if skipped else {}, scores={"free": 1.0})
+    return _at_step(text, step, know)
+
+
+def _at_menu(text: str, step: Step, know: Knowledge) -> Decision:
+    if not any(ch.isalnum() for ch in text):
+        return Decision(CHAT)  # emoji, "???", ":))": a sticker typed as text
+    exact = _exact_choice(text, step.choices)
+    if exact is not None:
+        return Decision(MENU, target=exact.key, scores={"choice": 1.0})
+    order = order_request(text)
+    if order is not None:
+        return Decision(REQUEST, request=order, slots=order.as_slots())
+    target = command_target(text)
+    q = question_score(text)
+    if target:
+        return Decision(MENU, target=target, scores={"command": 1.0, "question": q})
+    trade = trade_request(text, know.product)
+    if trade is not None and q < QUESTION:
+        return Decision(REQUEST, request=trade, slots=trade.as_slots(), scores={"question": q})
+    if q >= QUESTION:
+        return Decision(FAQ, scores={"question": q})
+    if is_chat(text):
+        return Decision(CHAT, scores={"question": q})
+    return Decision(FAQ, scores={"question": q})
+
+
+def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
+    exact = _exact_choice(text, step.choices)
+    if exact is not None:
+        return Decision(STEP, choice=exact.key, scores={"choice": 1.0})
+    fixed = correction(text, step.default_unit)
+    if fixed and step.flow == "listings":
+        return Decision(STEP, slots=fixed, scores={"correction": 1.0})
+    q = question_score(text)
+    scores = {"question": q}
+    if _parser_fit(text, step) and q < 1.0:
+        return Decision(STEP, scores={**scores, "parser": 1.0})
+    sense, choice = lexicon_choice(text, step.choices)
+    if choice is not None and q < QUESTION:
+        slots = {"skip": "1"} if sense in ("skip", "unknown") else {}
+        return Decision(STEP, choice=choice.key, slots=slots, scores={**scores, "lexicon": 1.0})
+    if sense in ("skip", "unknown") and step.kind == TEXT and q < QUESTION:
+        # A refusal is no value: the step is skipped if it may be, asked again if not.
+        return Decision(STEP, slots={"skip": "1"}, scores={**scores, "lexicon": 1.0})
+    if q >= QUESTION:
+        return Decision(FAQ, scores=scores)
+    target = command_target(text)
+    if target and not (step.kind == CHOICE and _fuzzy_fit(text, step)):
+        return Decision(MENU, target=target, scores={**scores, "command": 1.0})
+    if is_chat(text) and not (step.kind == CHOICE and _fuzzy_fit(text, step)):
+        return Decision(CHAT, scores=scores)
+    words = expand_abbreviations(fold(text)).split()
+    if step.kind == TEXT and len(words) >= FAQ_LONG:
+        faq = know.faq_score(text)
+        scores["faq"] = faq
+        if faq >= FAQ_SURE and know.product(text) is None:
+            return Decision(FAQ, scores=scores)
+    return Decision(STEP, scores=scores)
+
+
+def _fuzzy_fit(text: str, step: Step) -> bool:
+    """Whether a short text is close to one of the step's choices."""
+    from bot.core.flow import match_choice
+    from bot.core.types import Incoming
+
+    if len(fold(text).split()) > 3:
+        return False
+    msg = Incoming(channel="", user_key="", kind="text", text=text)
+    return match_choice(msg, list(step.choices)) is not None
