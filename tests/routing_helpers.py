@@ -9,10 +9,9 @@ from typing import Any
 
 from bot.app import BotApp
 from bot.core.flow import Ctx
-from bot.core.router import CHAT, FAQ, MENU, STEP, Decision, Step, decide
+from bot.core.router import CHAT, FAQ, MENU, STEP, Decision, Step, decide, step_kind
 from bot.core.routing import ServicesKnowledge, choices_of
 from bot.core.types import Incoming
-from bot.core.router import step_kind
 
 ROUTING_CSV = Path(__file__).resolve().parent / "data" / "routing.csv"
 # What each form's answers are, so its questions can be asked as they would be mid-form.

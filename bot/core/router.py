@@ -179,6 +179,8 @@ _FINAL = {"khong": 0.7, "chua": 0.5, "vay": 0.6, "nhi": 0.6, "ha": 0.6, "dau": 0
 _MARKER_RE = re.compile(
     r"\b(" + "|".join(sorted(map(re.escape, _MARKERS), key=len, reverse=True)) + r")\b"
 )
+# Whom a text is said to, after its question particle: "… không ad", "… không em ơi".
+_VOCATIVES = frozenset({"ad", "admin", "em", "ban", "chi", "anh", "bac", "oi", "a", "ah", "nhe"})
 # Politeness around a text that carries no intent of its own.
 _OPENERS = re.compile(r"^(?:(?:ban|em|ad|admin|chi|anh|bac) oi|chao (?:em|ban|ad)|alo)\s+")
 
@@ -198,6 +200,8 @@ def question_score(text: str) -> float:
         if marker == "gi" and words and words[0] in ("khong", "chua"):
             continue  # "không có chứng nhận gì": none at all, not a question
         score += _MARKERS[marker]
+    while len(words) > 2 and words[-1] in _VOCATIVES:
+        words = words[:-1]  # "… có bị lừa không ad", "… được không em ơi"
     if len(words) >= 2:
         score += _FINAL.get(words[-1], 0.0)
         if words[-1] == "khong" and "co" in words[:-1]:
