@@ -44,7 +44,9 @@ async def test_onboarding_menu_and_listing_by_typing(zalo: ZaloBot, photo_key: s
     await user.say("na chi lang")
     await user.say("loại 1")
     await user.say("2 tạ")
-    await user.say("45k")
+    asked = await user.say("45k")  # 45.000 ₫ a tạ would be 450 ₫ a kg: asked, not taken
+    assert "một kg hay một tạ" in asked and "450" in asked, asked
+    await user.choose("một kg")
     await user.choose("Đang có")
     update = zalo.bot_fake.update(
         "chat1",

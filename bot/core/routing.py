@@ -31,6 +31,7 @@ from bot.core.router import (
     MENU,
     REQUEST,
     STEP,
+    TEXT,
     Decision,
     Step,
     decide,
@@ -167,6 +168,8 @@ class Router:
             return Routed(await self._menu(ctx, conv, decision, at_menu, state), msg)
         if decision.route == REQUEST and decision.request is not None:
             return Routed(await self._request(ctx, conv, decision.request, at_menu), msg)
+        if decision.route == CHAT and not at_menu and step.kind != TEXT:
+            return Routed(None, msg)  # the step's own correction says what it wants
         if decision.route == CHAT and not at_menu:
             lead = Reply(_("Let us go on with this question:"))
             return Routed(Stay([lead, *state.ask(ctx)]), msg)
