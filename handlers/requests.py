@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.flow import Ctx, Done, Outcome, Start, Stay
+from bot.core.flow import Ask, Ctx, Done, Outcome, Start, Stay
 from bot.core.fmt import fmt
-from bot.core.slots import BUY, ORDER, SELL, Request
+from bot.core.slots import BUY, CORRECT, ORDER, SELL, Request
 from bot.core.types import Incoming, Reply
 from bot.i18n import _
 from bot.services.listings import MAX_ACTIVE_PER_FARMER, PRICE_MAX, PRICE_MIN
@@ -21,7 +21,7 @@ from bot.services.users import FARMER
 from bot.text import Price, price_per_unit
 from handlers import order_actions
 from handlers.listings import LIMIT_TEXT
-from handlers.listings_price import implausible
+from handlers.listings_price import apply_correction, implausible
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ async def open_request(ctx: Ctx, request: Request) -> Outcome:
         return _buy(ctx, request)
     if request.intent == ORDER:
         return await _order(ctx, request)
+    if request.intent == CORRECT and request.slots:
+        said = apply_correction(ctx, request.slots)
+        return Ask(request.action, [Reply(said)])  # the same question again
     return Done()
 
 

@@ -505,9 +505,13 @@ def decide(text: str, step: Step, know: Knowledge) -> Decision:
         return _at_menu(text, step, know)
     if step.kind == FREE:
         # Only its own buttons and the skip words apply: the text is the answer.
+        exact = _exact_choice(text, step.choices)
+        if exact is not None:
+            return Decision(STEP, choice=exact.key, scores={"free": 1.0, "choice": 1.0})
         sense, choice = lexicon_choice(text, step.choices)
-        skipped = sense in ("skip", "unknown") and choice is not None and len(folded) < 20
-        return Decision(STEP, slots={"skip": "1"} if skipped else {}, scores={"free": 1.0})
+        if sense in ("skip", "unknown") and choice is not None and len(folded) < 20:
+            return Decision(STEP, choice=choice.key, slots={"skip": "1"}, scores={"free": 1.0})
+        return Decision(STEP, scores={"free": 1.0})
     return _at_step(text, step, know)
 
 

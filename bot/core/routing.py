@@ -37,7 +37,7 @@ from bot.core.router import (
     decide,
     step_kind,
 )
-from bot.core.slots import Request
+from bot.core.slots import CORRECT, Request
 from bot.core.types import Incoming, Reply
 from bot.i18n import _
 from bot.services.container import Services
@@ -161,7 +161,7 @@ class Router:
             sorted(decision.slots),  # names only: values may be what the user typed
         )
         if decision.route == STEP:
-            return self._step(ctx, decision, state, msg)
+            return await self._step(ctx, decision, state_name, msg)
         if decision.route == CANCEL:
             return Routed(None, msg)  # the engine's cancel words already took these
         if decision.route == MENU:
@@ -175,11 +175,13 @@ class Router:
             return Routed(Stay([lead, *state.ask(ctx)]), msg)
         return Routed(await self._question(ctx, at_menu, state, msg), msg)
 
-    def _step(self, ctx: Ctx, decision: Decision, state: State, msg: Incoming) -> Routed:
+    async def _step(self, ctx: Ctx, decision: Decision, state_name: str, msg: Incoming) -> Routed:
         """An answer for the pending step: as typed, or as the button the words stand for."""
         if decision.slots.get("correct"):
-            return Routed(self._correct(ctx, decision, state), msg)
-        if decision.choice and decision.scores.get("lexicon"):
+            return Routed(await self._correct(ctx, decision, state_name), msg)
+        if decision.choice:
+            # A button's label or one of the lexicon's words typed: the same as a tap, so
+            # "bỏ qua" works at every step that shows Bỏ qua, whatever its handler reads.
             pressed = replace(msg, kind="button", payload=decision.choice, text="")
             ctx.msg = pressed
             return Routed(None, pressed)
@@ -190,12 +192,12 @@ class Router:
             return Routed(Retry(text), msg)
         return Routed(None, msg)
 
-    def _correct(self, ctx: Ctx, decision: Decision, state: State) -> Outcome:
+    async def _correct(self, ctx: Ctx, decision: Decision, state_name: str) -> Outcome:
         """ "à nhầm, 3 tạ chứ": change the earlier answer, say so, ask the question again."""
-        from bot.core.corrections import apply_correction
-
-        said = apply_correction(ctx, decision.slots)
-        return Stay([Reply(said), *state.ask(ctx)])
+        if self.opener is None:
+            return Retry(_("Sorry, I did not understand."))
+        request = Request(CORRECT, action=state_name, slots=dict(decision.slots))
+        return await self.opener(ctx, request)
 
     async def _question(self, ctx: Ctx, at_menu: bool, state: State, msg: Incoming) -> Outcome:
         """A question (or small talk): the FAQ answers; mid-form the form asks again."""

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bot.text import _fold_keep, fold, parse_price, parse_quantity, parse_unit
 
-SELL, BUY, ORDER = "sell", "buy", "order"
+SELL, BUY, ORDER, CORRECT = "sell", "buy", "order", "correct"
 _SELL_VERBS = ("dang ban", "can ban", "muon ban", "ban gap", "ban")
 _BUY_VERBS = ("tim mua", "can mua", "muon mua", "dat mua", "mua")
 # "bạn ơi", "bạn bè": the folded "ban" that is a person, not a sale.
@@ -43,7 +43,7 @@ _QUANTITY = re.compile(rf"(?<![/0-9])(?P<num>{_NUMBER})\s*(?P<unit>[a-z]+(?:\s+l
 class Request:
     """What a one-sentence request asks for, with the details it gave."""
 
-    intent: str  # sell | buy | order
+    intent: str  # sell | buy | order | correct (an earlier answer of the form changed)
     product_id: str = ""
     product_name: str = ""
     quantity: Decimal | None = None
