@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.app import BotApp
 from bot.core.flow import Ctx
-from bot.core.router import CHAT, FAQ, MENU, STEP, Decision, Step, decide, step_kind
-from bot.core.routing import ServicesKnowledge, choices_of
+from bot.core.router import CHAT, FAQ, MENU, STEP, Decision, Step, decide
+from bot.core.routing import ServicesKnowledge
 from bot.core.types import Incoming
 
 ROUTING_CSV = Path(__file__).resolve().parent / "data" / "routing.csv"
@@ -105,20 +105,14 @@ class Steps:
         return Ctx(self.user, data, self.app.services, msg, now, "eval")
 
     def step(self, state: str) -> Step:
-        """The Step for "menu" or "flow/state"."""
+        """The Step for "menu" or "flow/state", built as the engine builds it."""
         if state not in self._cache:
             flows = self.app.engine.flows
             flow_name, _slash, state_name = state.partition("/")
             flow = flows[flow_name]
+            name = state_name or flow.first
             ctx = self.ctx(flow_name)
-            asked = flow.states[state_name or flow.first].ask(ctx)
-            choices = choices_of(asked)
-            if flow_name == "menu":
-                self._cache[state] = Step("", "main", "menu", choices)
-            else:
-                kind = step_kind(flow_name, state_name, bool(choices))
-                unit = "kg" if flow_name == "listings" else None
-                self._cache[state] = Step(flow_name, state_name, kind, choices, unit)
+            self._cache[state] = self.app.engine.router.step(ctx, flow, name, flow.states[name])
         return self._cache[state]
 
     def decide(self, row: Row) -> Decision:

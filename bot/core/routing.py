@@ -135,6 +135,9 @@ class Router:
         if entry is not None and entry.get("default_unit"):
             unit = str(entry.get("default_unit"))
         menu = flow.name == "menu"
+        if menu:  # the menu's lines answer to their entry's words too ("tiến độ", "đơn hàng")
+            words = {f.name: f.menu.words for f in self.flows.values() if f.menu is not None}
+            choices = tuple(replace(c, words=words.get(c.key, c.words)) for c in choices)
         kind = "menu" if menu else step_kind(flow.name, state_name, bool(choices))
         return Step("" if menu else flow.name, state_name, kind, choices, unit)
 
