@@ -12,7 +12,7 @@ import logging
 
 from bot.core.flow import Ask, Ctx, Done, Outcome, Start, Stay
 from bot.core.fmt import fmt
-from bot.core.slots import BUY, CORRECT, ORDER, SELL, Request
+from bot.core.slots import BUY, CORRECT, FILL, ORDER, SELL, Request
 from bot.core.types import Incoming, Reply
 from bot.i18n import _
 from bot.services.listings import MAX_ACTIVE_PER_FARMER, PRICE_MAX, PRICE_MIN
@@ -21,6 +21,7 @@ from bot.services.users import FARMER
 from bot.text import Price, price_per_unit
 from handlers import order_actions
 from handlers.listings import LIMIT_TEXT
+from handlers.listings_base import after
 from handlers.listings_price import apply_correction, implausible
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ async def open_request(ctx: Ctx, request: Request) -> Outcome:
         return _buy(ctx, request)
     if request.intent == ORDER:
         return await _order(ctx, request)
+    if request.intent == FILL:
+        return await _fill(ctx, request)
     if request.intent == CORRECT and request.slots:
         said = apply_correction(ctx, request.slots)
         return Ask(request.action, [Reply(said)])  # the same question again
@@ -76,6 +79,32 @@ def _sell(ctx: Ctx, request: Request) -> Outcome:
     state = "grade" if "product" in filled else "product"
     log.info("user %s opened the listing form from a request (%s)", ctx.user.id, filled)
     return Start("listings", state, data)
+
+
+async def _fill(ctx: Ctx, request: Request) -> Outcome:
+    """Several answers of the listing form at once: take them all, go on past them."""
+    filled = list(ctx.data.get("prefilled") or [])
+    if request.product_id:
+        ctx.data["product_id"], ctx.data["product_name"] = request.product_id, request.product_name
+        filled.append("product")
+    if request.quantity is not None:
+        amount = format(request.quantity.normalize(), "f")
+        ctx.data["quantity"], ctx.data["unit"] = amount, request.unit
+        filled.append("quantity")
+    unit = str(ctx.data.get("unit") or _default_unit(ctx, request.product_id) or "kg")
+    if request.price is not None:
+        per_unit = price_per_unit(Price(request.price, request.price_unit or None), unit)
+        if per_unit is not None and PRICE_MIN <= per_unit <= PRICE_MAX:
+            pid = str(ctx.data.get("product_id", ""))
+            if not request.price_unit and implausible(ctx.services.products, pid, per_unit, unit):
+                ctx.data["price_typed"] = per_unit
+            else:
+                ctx.data["price"] = per_unit
+                filled.append("price")
+    ctx.data["prefilled"] = filled
+    if request.action not in filled:
+        return Ask(request.action)  # what this question asks was not among them
+    return await after(ctx, request.action)
 
 
 def _default_unit(ctx: Ctx, product_id: str) -> str | None:

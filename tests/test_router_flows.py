@@ -320,3 +320,21 @@ async def test_order_named_by_code(app: BotApp) -> None:
     await stranger.onboard(role="farmer")
     await stranger.say(f"huy don {order.code}")
     assert "không tìm thấy" in stranger.text()
+
+
+async def test_an_answer_that_also_fills_a_later_question_fills_it(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.tap("lf:skip")
+    await chat.say("200 kg gia 45k")
+    assert asks(app, "availability") in chat.text()
+    data = form(app)
+    assert (data["quantity"], data["unit"], data["price"]) == ("200", "kg", 45000)
+    await chat.say("huy")
+    await chat.tap("listings")
+    await chat.say("na chi lang 2 ta 4,5 trieu")
+    await chat.tap("lf:skip")  # the grade: then straight on past quantity and price
+    assert asks(app, "availability") in chat.text()
+    data = form(app)
+    assert (data["quantity"], data["unit"], data["price"]) == ("2", "tạ", 4_500_000)

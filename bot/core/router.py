@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.core.flow import Choice
-from bot.core.slots import Request, order_request, trade_request
+from bot.core.slots import Request, form_details, order_request, trade_request
 from bot.text import expand_abbreviations, fold, lexical, meaning, parse_price, parse_quantity
 
 STEP, MENU, REQUEST, FAQ, CHAT, CANCEL = "step", "menu", "request", "faq", "chat", "cancel"
@@ -410,6 +410,7 @@ def is_chat(text: str) -> bool:
 
 # --- the decision -------------------------------------------------------------------------
 
+_FILLABLE = frozenset({"product", "quantity", "price"})
 _CANCEL = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy bo"})
 _CORRECTION = re.compile(r"^(?:a |ah |oi )?(?:nham|nhầm|sai|xin loi nham|sua lai)\b[ ,]*")
 
@@ -549,6 +550,10 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
     scores = {"question": q}
     if _parser_fit(text, step) and q < 1.0:
         return Decision(STEP, scores={**scores, "parser": 1.0})
+    if step.flow == "listings" and step.state in _FILLABLE and q < QUESTION:
+        several = form_details(text, know.product)
+        if several is not None:  # "200 kg giá 45k": this answer and a later one
+            return Decision(STEP, request=several, slots={"fill": "1"}, scores=scores)
     sense, choice = lexicon_choice(text, step.choices)
     if choice is not None and q < QUESTION:
         slots = {"skip": "1"} if sense in ("skip", "unknown") else {}

@@ -182,6 +182,9 @@ class Router:
         """An answer for the pending step: as typed, or as the button the words stand for."""
         if decision.slots.get("correct"):
             return Routed(await self._correct(ctx, decision, state_name), msg)
+        if decision.slots.get("fill") and decision.request is not None and self.opener:
+            decision.request.action = state_name
+            return Routed(await self.opener(ctx, decision.request), msg)
         if decision.choice:
             # A button's label or one of the lexicon's words typed: the same as a tap, so
             # "bỏ qua" works at every step that shows Bỏ qua, whatever its handler reads.

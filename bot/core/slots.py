@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bot.text import _fold_keep, fold, parse_price, parse_quantity, parse_unit
 
-SELL, BUY, ORDER, CORRECT = "sell", "buy", "order", "correct"
+SELL, BUY, ORDER, CORRECT, FILL = "sell", "buy", "order", "correct", "fill"
 _SELL_VERBS = ("dang ban", "can ban", "muon ban", "ban gap", "ban")
 _BUY_VERBS = ("tim mua", "can mua", "muon mua", "dat mua", "mua")
 # "bạn ơi", "bạn bè": the folded "ban" that is a person, not a sale.
@@ -43,7 +43,7 @@ _QUANTITY = re.compile(rf"(?<![/0-9])(?P<num>{_NUMBER})\s*(?P<unit>[a-z]+(?:\s+l
 class Request:
     """What a one-sentence request asks for, with the details it gave."""
 
-    intent: str  # sell | buy | order | correct (an earlier answer of the form changed)
+    intent: str  # sell | buy | order | correct (an earlier answer) | fill (several answers)
     product_id: str = ""
     product_name: str = ""
     quantity: Decimal | None = None
@@ -127,6 +127,18 @@ def trade_request(text: str, find_product: ProductFinder) -> Request | None:
     if not request.product_id and request.quantity is None:
         return None  # "bán hàng", "mua gì": a menu word, not a request
     return request
+
+
+def form_details(text: str, find_product: ProductFinder) -> Request | None:
+    """Several answers of the listing form typed at once ("200 kg giá 45k"), or None."""
+    request = Request(FILL)
+    rest = _take_quantity(_take_price(_fold_keep(text), request), request)
+    leftover = [w for w in fold(rest).split() if w not in ("gia", "la", "co") and not w.isdigit()]
+    found = _product(leftover, find_product)
+    if found is not None:
+        request.product_id, request.product_name = found
+    given = [bool(request.product_id), request.quantity is not None, request.price is not None]
+    return request if sum(given) >= 2 else None
 
 
 def _take_price(keep: str, request: Request) -> str:
