@@ -12,14 +12,15 @@ import logging
 
 from bot.core.flow import Ask, Ctx, Done, Outcome, Start, Stay
 from bot.core.fmt import fmt
-from bot.core.slots import BUY, CORRECT, FILL, ORDER, SELL, Request
+from bot.core.slots import BUY, CORRECT, FILL, ORDER, SELL, SHARE, Request
 from bot.core.types import Incoming, Reply
 from bot.i18n import _
-from bot.services.listings import MAX_ACTIVE_PER_FARMER, PRICE_MAX, PRICE_MIN
+from bot.services.listings import ACTIVE, MAX_ACTIVE_PER_FARMER, PRICE_MAX, PRICE_MIN
+from bot.services.orders import CONFIRMED, NEW, SHIPPING
 from bot.services.search import Filters, find
 from bot.services.users import FARMER
 from bot.text import Price, price_per_unit
-from handlers import order_actions
+from handlers import listings_mine, order_actions
 from handlers.listings import LIMIT_TEXT
 from handlers.listings_base import after
 from handlers.listings_price import apply_correction, implausible
@@ -39,6 +40,8 @@ async def open_request(ctx: Ctx, request: Request) -> Outcome:
         return _buy(ctx, request)
     if request.intent == ORDER:
         return await _order(ctx, request)
+    if request.intent == SHARE:
+        return await _share(ctx, request)
     if request.intent == FILL:
         return await _fill(ctx, request)
     if request.intent == CORRECT and request.slots:
@@ -124,8 +127,37 @@ def _buy(ctx: Ctx, request: Request) -> Outcome:
     return Start("buy", "find")
 
 
+async def _share(ctx: Ctx, request: Request) -> Outcome:
+    """Share the farmer's latest listing (on the platform named, if one was)."""
+    mine = [x for x in ctx.services.listings.of_farmer(ctx.user.id) if x.status == ACTIVE]
+    if not mine:
+        return Start("mylistings", "list")
+    latest = max(mine, key=lambda x: (x.updated_at, x.id))
+    rest = ["po", str(latest.id), request.action] if request.action else ["sh", str(latest.id)]
+    press = Incoming(
+        channel=ctx.msg.channel,
+        user_key=ctx.msg.user_key,
+        kind="button",
+        payload="lst:" + ":".join(rest),
+    )
+    return await listings_mine.act(ctx, press, rest)
+
+
+# Which orders "đã gửi hàng" (no code) can mean: the one order waiting for that step.
+_WAITING = {"ship": (CONFIRMED,), "deliver": (SHIPPING,), "confirm": (NEW,)}
+
+
 async def _order(ctx: Ctx, request: Request) -> Outcome:
     """An order named by its code: the step or card of what was asked for it."""
+    if not request.code:
+        statuses = _WAITING.get(request.action, ())
+        waiting = [o for o in ctx.services.orders.of_farmer(ctx.user.id) if o.status in statuses]
+        if ctx.user.role != FARMER:
+            return Start("myorders", "list")
+        if len(waiting) != 1:
+            hint = _("Which order? Type its code (e.g. DH0212-0001), or pick it below.")
+            return Start("orders", "home", say=[Reply(hint)])
+        request.code = waiting[0].code
     order = ctx.services.orders.by_code(request.code)
     if order is None or ctx.user.id not in (order.farmer_id, order.buyer_id):
         if order is not None:

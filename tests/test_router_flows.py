@@ -338,3 +338,23 @@ async def test_an_answer_that_also_fills_a_later_question_fills_it(app: BotApp) 
     assert asks(app, "availability") in chat.text()
     data = form(app)
     assert (data["quantity"], data["unit"], data["price"]) == ("2", "tạ", 4_500_000)
+
+
+async def test_share_words_and_order_words_at_the_menu(app: BotApp) -> None:
+    seller = await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    await seller.say("chia se")
+    assert f"lst:po:{listing.id}:zalo" in [p for _l, p in seller.buttons()], seller.text()
+    await seller.say("zalo")
+    assert "#NaChiLang" in seller.text() or "Zalo" in seller.text()
+    await seller.say("da gui hang roi")  # no order waits to be shipped: which one?
+    assert any(p.startswith("s:") for _l, p in seller.buttons())
+    shopper = Chat(app, "web:buyer2", "Hoa")
+    await shopper.onboard(role="buyer")
+    await order_form(shopper, listing)
+    await shopper.tap("cf:yes")
+    [order] = app.services.orders.of_buyer(user_id(app, "web:buyer2"))
+    await seller.tap(f"ord:ok:{order.id}")
+    await seller.say("da gui hang")  # the one confirmed order: its shipping step
+    conv = app.services.conversations.get(user_id(app, FARMER_KEY))
+    assert (conv.flow, conv.state) == ("orders", "tracking"), seller.text()

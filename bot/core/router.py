@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.core.flow import Choice
-from bot.core.slots import Request, form_details, order_request, trade_request
+from bot.core.slots import (
+    Request,
+    form_details,
+    order_request,
+    share_request,
+    trade_request,
+)
 from bot.text import expand_abbreviations, fold, lexical, meaning, parse_price, parse_quantity
 
 STEP, MENU, REQUEST, FAQ, CHAT, CANCEL = "step", "menu", "request", "faq", "chat", "cancel"
@@ -522,7 +528,7 @@ def _at_menu(text: str, step: Step, know: Knowledge) -> Decision:
     exact = _exact_choice(text, step.choices)
     if exact is not None:
         return Decision(MENU, target=exact.key, scores={"choice": 1.0})
-    order = order_request(text)
+    order = order_request(text) or share_request(text)
     if order is not None:
         return Decision(REQUEST, request=order, slots=order.as_slots())
     target = command_target(text)
@@ -563,6 +569,9 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
         return Decision(STEP, slots={"skip": "1"}, scores={**scores, "lexicon": 1.0})
     if q >= QUESTION:
         return Decision(FAQ, scores=scores)
+    order = order_request(text)
+    if order is not None and (order.code or step.kind == CHOICE):
+        return Decision(REQUEST, request=order, slots=order.as_slots(), scores=scores)
     target = command_target(text)
     if target and not (step.kind == CHOICE and _fuzzy_fit(text, step)):
         return Decision(MENU, target=target, scores={**scores, "command": 1.0})

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bot.text import _fold_keep, fold, parse_price, parse_quantity, parse_unit
 
-SELL, BUY, ORDER, CORRECT, FILL = "sell", "buy", "order", "correct", "fill"
+SELL, BUY, ORDER, CORRECT, FILL, SHARE = "sell", "buy", "order", "correct", "fill", "share"
 _SELL_VERBS = ("dang ban", "can ban", "muon ban", "ban gap", "ban")
 _BUY_VERBS = ("tim mua", "can mua", "muon mua", "dat mua", "mua")
 # "bạn ơi", "bạn bè": the folded "ban" that is a person, not a sale.
@@ -78,17 +78,46 @@ def _plain(value: Decimal) -> str:
 ProductFinder = Callable[[str], tuple[str, str] | None]
 
 
+# Said of "the" order without its code: "đã gửi hàng rồi", "khách nhận rồi".
+_ORDER_SAID = {
+    "ship": ("da gui hang", "gui hang roi", "da gui roi", "da gui", "gui roi", "da ship"),
+    "deliver": ("khach nhan roi", "da giao roi", "giao roi", "da giao", "khach da nhan"),
+    "confirm": ("xac nhan don", "nhan don"),
+}
+_PARTICLES = frozenset({"a", "nhe", "nha", "roi", "em", "oi", "ad", "do", "day"})
+PLATFORMS = ("zalo", "facebook", "tiktok")
+
+
 def order_request(text: str) -> Request | None:
-    """An order code with what to do with it ("huỷ đơn DH0212-0001")."""
+    """An order code with what to do with it ("huỷ đơn DH0212-0001"), or "đã gửi hàng"."""
     folded = fold(text)
     m = _ORDER_CODE.search(folded)
     if m is None:
-        return None
+        words = folded.split()
+        while len(words) > 1 and words[-1] in _PARTICLES and " ".join(words) not in _SAID:
+            words.pop()
+        said = " ".join(words)
+        action = next((a for a, phrases in _ORDER_SAID.items() if said in phrases), "")
+        return Request(ORDER, action=action) if action else None
     rest = f" {folded[: m.start()]} {folded[m.end() :]} "
     action = next(
         (name for name, words in _ORDER_ACTIONS if any(f" {w} " in rest for w in words)), "view"
     )
     return Request(ORDER, code=f"DH{m[1]}-{m[2]}", action=action)
+
+
+_SAID = frozenset(p for phrases in _ORDER_SAID.values() for p in phrases)
+
+
+def share_request(text: str) -> Request | None:
+    """ "Chia sẻ", "zalo", "đăng facebook" said at the menu: share the latest listing."""
+    words = [w for w in fold(text).split() if w not in _PARTICLES and w not in ("dang", "len")]
+    said = " ".join(words)
+    if said in ("chia se", "share", "chia se tin", "chia se tin dang"):
+        return Request(SHARE)
+    if said in PLATFORMS:
+        return Request(SHARE, action=said)
+    return None
 
 
 def _verb(words: list[str], verbs: tuple[str, ...], *, sell: bool) -> int:
