@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApp
-from bot.core.router import FAQ, STEP, question_score
+from bot.core.router import FAQ, STEP, decide, question_score
 from bot.core.slots import trade_request
 from tests.helpers.driver import Chat, make_app
 from tests.routing_helpers import Steps, load_rows, score
@@ -91,3 +91,21 @@ async def test_routes_hold_for_each_kind(steps: tuple[BotApp, Steps]) -> None:
     for route in (STEP, FAQ):
         picked = [r for r in rows if r.route == route]
         assert score(app, view, picked).accuracy >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("typed", "route", "target"),
+    [
+        ("dang bna", "menu", "listings"),  # a menu line mistyped
+        ("don hagn", "menu", "orders"),
+        ("cay hoi", "faq", ""),  # star-anise trees, a real pair of words: not "câu hỏi"
+        ("cau hoi", "menu", "faq"),
+        ("🙏", "chat", ""),
+    ],
+)
+async def test_menu_typos_and_folding_collisions(
+    steps: tuple[BotApp, Steps], typed: str, route: str, target: str
+) -> None:
+    _app, view = steps
+    decision = decide(typed, view.step("menu"), view.know)
+    assert (decision.route, decision.target) == (route, target)

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from rapidfuzz import fuzz
+
 from bot.core.flow import Choice
 from bot.core.slots import (
     Request,
@@ -36,6 +38,7 @@ STEP, MENU, REQUEST, FAQ, CHAT, CANCEL = "step", "menu", "request", "faq", "chat
 QUESTION = 0.5  # a question-marker score at or above this makes a text a question
 FAQ_LONG = 6  # words: longer than a value is, at steps that store the text as typed
 FAQ_SURE = 0.35  # a matcher score that makes such a long text a question
+NEAR = 85  # how alike (0-100) a mistyped choice must be to its label or one of its words
 
 # Step kinds. "free" steps take any text as their answer (only cancel and menu words apply).
 FREE, TEXT, CHOICE, QUANTITY, PRICE, PHONE, AREA = (
@@ -128,6 +131,10 @@ class Knowledge(Protocol):
 
     def product(self, text: str) -> tuple[str, str] | None:
         """(id, name) of the product these words name exactly, or None."""
+        ...
+
+    def knows(self, word: str) -> bool:
+        """Whether a folded syllable is a real word (seen in the FAQ's questions or answers)."""
         ...
 
 
@@ -542,6 +549,10 @@ def _at_menu(text: str, step: Step, know: Knowledge) -> Decision:
         return Decision(FAQ, scores={"question": q})
     if is_chat(text):
         return Decision(CHAT, scores={"question": q})
+    near = _near_choice(text, step)
+    mistyped = any(not know.knows(w) for w in fold(text).split())
+    if near is not None and mistyped:  # "dang bna": a menu line mistyped ("cay hoi" is not)
+        return Decision(MENU, target=near.key, scores={"question": q, "fuzzy": 1.0})
     return Decision(FAQ, scores={"question": q})
 
 
@@ -586,12 +597,26 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
     return Decision(STEP, scores=scores)
 
 
+def _near_choice(text: str, step: Step) -> Choice | None:
+    """The choice a short text is a near spelling of (one or two words off), if any."""
+    typed = fold(text)
+    if len(typed.split()) > 3 or len(typed) < 4:
+        return None
+    # Whole-string likeness only: "cây hồi" must not pick the line whose word is "hỏi".
+    scored = sorted(
+        (
+            (max(fuzz.ratio(typed, fold(n)) for n in (c.label, *c.words)), i)
+            for i, c in enumerate(step.choices)
+        ),
+        reverse=True,
+    )
+    if not scored or scored[0][0] < NEAR:
+        return None
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < 5:
+        return None
+    return step.choices[scored[0][1]]
+
+
 def _fuzzy_fit(text: str, step: Step) -> bool:
     """Whether a short text is close to one of the step's choices."""
-    from bot.core.flow import match_choice
-    from bot.core.types import Incoming
-
-    if len(fold(text).split()) > 3:
-        return False
-    msg = Incoming(channel="", user_key="", kind="text", text=text)
-    return match_choice(msg, list(step.choices)) is not None
+    return _near_choice(text, step) is not None

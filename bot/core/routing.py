@@ -86,6 +86,10 @@ class ServicesKnowledge:
         best = self._services.faq.match(text).best
         return best.score if best is not None else 0.0
 
+    def knows(self, word: str) -> bool:
+        """Whether a folded syllable is a real word the FAQ uses."""
+        return self._services.faq.matcher.knows(word)
+
     def product(self, text: str) -> tuple[str, str] | None:
         """A catalogue product named exactly (or, for two words or more, contained)."""
         products = self._services.products

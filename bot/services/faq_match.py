@@ -228,6 +228,10 @@ class Matcher:
         self._lexicon.update(fold(text).split())
         self._correct.cache_clear()
 
+    def knows(self, word: str) -> bool:
+        """Whether a folded syllable is a word seen in the questions or answers."""
+        return word in self._vocab or word in self._lexicon
+
     def drop(self, entry_id: int) -> None:
         """Forget one entry."""
         self._remove(entry_id)
