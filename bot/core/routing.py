@@ -49,7 +49,8 @@ RESUME = "sys:resume"
 RESUME_WORDS = frozenset({"tiep tuc", "lam tiep", "quay lai form", "tiep"})
 # Flows whose half-filled answers are worth keeping when the user goes elsewhere.
 SUSPENDABLE = frozenset({"listings", "order_out", "buy", "orders"})
-# The numbered questions of a form, for "bước 3/8" (other flows count their states).
+NOT_ASKED = frozenset({"broadcast"})
+# The numbered questions of a form, for "bước 3/8" (other forms show no step number).
 FORM_STEPS = {
     "listings": (
         "product",
@@ -133,7 +134,9 @@ class Router:
 
     def step(self, ctx: Ctx, flow: Flow, state_name: str, state: State) -> Step:
         """The pending question as the router sees it."""
-        choices = choices_of(state.ask(ctx))
+        # Asked again only to see its buttons; a notice's "off"/"on" questions act when asked
+        # and their flow takes any text as it is, so they are not asked here.
+        choices = () if flow.name in NOT_ASKED else choices_of(state.ask(ctx))
         unit = None
         entry = self.services.products.get(str(ctx.data.get("product_id", "")))
         if entry is not None and entry.get("default_unit"):
