@@ -8,6 +8,7 @@ held-out split gave 138/140; one general fix (a vocative after the question part
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,3 +110,13 @@ async def test_menu_typos_and_folding_collisions(
     _app, view = steps
     decision = decide(typed, view.step("menu"), view.know)
     assert (decision.route, decision.target) == (route, target)
+
+
+async def test_naughty_strings_route_without_error(steps: tuple[BotApp, Steps]) -> None:
+    _app, view = steps
+    blns = json.loads((Path(__file__).parent / "data" / "blns.json").read_text("utf-8"))
+    states = sorted({r.state for r in load_rows()})
+    for text in [*blns, "⁰⁴⁵", "١٢", "9" * 5000, "đ" * 5000, "?" * 300]:
+        for state in states:
+            decision = decide(text, view.step(state), view.know)
+            assert decision.route in ("step", "menu", "request", "faq", "chat", "cancel")

@@ -38,6 +38,7 @@ STEP, MENU, REQUEST, FAQ, CHAT, CANCEL = "step", "menu", "request", "faq", "chat
 QUESTION = 0.5  # a question-marker score at or above this makes a text a question
 FAQ_LONG = 6  # words: longer than a value is, at steps that store the text as typed
 FAQ_SURE = 0.35  # a matcher score that makes such a long text a question
+MAX_TEXT = 600  # characters read to decide (pastes can be long; Telegram allows 4,096)
 NEAR = 85  # how alike (0-100) a mistyped choice must be to its label or one of its words
 
 # Step kinds. "free" steps take any text as their answer (only cancel and menu words apply).
@@ -433,7 +434,7 @@ def _exact_choice(text: str, choices: tuple[Choice, ...]) -> Choice | None:
     typed = fold(text)
     if not typed:
         return None
-    if typed.isdigit():
+    if typed.isdecimal() and len(typed) <= 3:
         index = int(typed) - 1
         return choices[index] if 0 <= index < len(choices) else None
     for choice in choices:
@@ -512,6 +513,7 @@ def _parser_fit(text: str, step: Step) -> bool:
 
 def decide(text: str, step: Step, know: Knowledge) -> Decision:
     """Where typed text goes, given the pending step."""
+    text = text[:MAX_TEXT]  # the decision needs no more; the step still gets all of it
     folded = fold(text)
     if folded in _CANCEL:
         return Decision(CANCEL)
