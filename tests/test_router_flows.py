@@ -358,3 +358,25 @@ async def test_share_words_and_order_words_at_the_menu(app: BotApp) -> None:
     await seller.say("da gui hang")  # the one confirmed order: its shipping step
     conv = app.services.conversations.get(user_id(app, FARMER_KEY))
     assert (conv.flow, conv.state) == ("orders", "tracking"), seller.text()
+
+
+async def test_the_order_note_takes_every_skip_word(app: BotApp) -> None:
+    seller = await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    del seller
+    shopper = Chat(app, "web:buyer3", "Hoa")
+    await shopper.onboard(role="buyer")
+    for word in SKIP_WORDS:
+        await shopper.tap("buy")
+        await shopper.say("na chi lang")
+        await shopper.tap(f"o:{listing.id}")
+        await shopper.say("2 kg")
+        await shopper.tap("nm:keep")
+        await shopper.tap("ph:keep")
+        await shopper.say("12 Trần Đăng Ninh, Lạng Sơn")
+        conv = app.services.conversations.get(user_id(app, "web:buyer3"))
+        assert conv.state == "note", shopper.text()
+        await shopper.say(word)
+        conv = app.services.conversations.get(user_id(app, "web:buyer3"))
+        assert conv.state == "confirm" and not conv.data.get("note"), (word, shopper.text())
+        await shopper.say("huy")
