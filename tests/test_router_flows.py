@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -380,3 +381,20 @@ async def test_the_order_note_takes_every_skip_word(app: BotApp) -> None:
         conv = app.services.conversations.get(user_id(app, "web:buyer3"))
         assert conv.state == "confirm" and not conv.data.get("note"), (word, shopper.text())
         await shopper.say("huy")
+
+
+async def test_the_debug_log_has_route_and_scores_never_the_text(
+    app: BotApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    caplog.set_level(logging.DEBUG, logger="bot.core.routing")
+    await chat.say("sdt cua toi 0987.654.321 co dang ban duoc khong")
+    await chat.say("huy")
+    await chat.say("ban 2 ta na gia 40k")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.core.routing"]
+    assert any("route faq" in line and "listings/product" in line for line in lines), lines
+    assert any("route request" in line for line in lines), lines
+    logged = "\n".join(lines)
+    assert "0987" not in logged and "654" not in logged and "dang ban" not in logged
+    assert "40k" not in logged and "40000" not in logged
