@@ -398,3 +398,17 @@ async def test_the_debug_log_has_route_and_scores_never_the_text(
     logged = "\n".join(lines)
     assert "0987" not in logged and "654" not in logged and "dang ban" not in logged
     assert "40k" not in logged and "40000" not in logged
+
+
+async def test_registering_a_question_is_answered_not_taken_as_a_name(app: BotApp) -> None:
+    chat = Chat(app, "web:new1", "Lan")
+    await chat.say("/start")
+    await chat.say("bot nay la gi vay?")
+    conv = app.services.conversations.get(user_id(app, "web:new1"))
+    assert (conv.flow, conv.state) == ("onboarding", "name"), chat.text()
+    user = app.services.users.by_key("web:new1")
+    assert user is not None and "bot nay" not in user.name
+    await chat.say("Lan")
+    await chat.say("sdt cua toi la 0987.654.321")
+    user = app.services.users.by_key("web:new1")
+    assert user is not None and user.phone == "+84987654321", chat.text()

@@ -156,7 +156,9 @@ class Router:
         at_menu = flow.name == "menu"
         if at_menu and msg.payload == RESUME:
             return Routed(self.resume(ctx, conv), msg)
-        if msg.kind != "text" or not msg.text.strip() or not ctx.user.registered:
+        if msg.kind != "text" or not msg.text.strip():
+            return Routed(None, msg)
+        if not ctx.user.registered and flow.name != "onboarding":
             return Routed(None, msg)
         step = self.step(ctx, flow, state_name, state)
         decision = decide(msg.text, step, self.know)
@@ -170,6 +172,8 @@ class Router:
             decision.scores,
             sorted(decision.slots),  # names only: values may be what the user typed
         )
+        if not ctx.user.registered and decision.route in (MENU, REQUEST):
+            return Routed(None, msg)  # registering first: only side questions are taken
         if decision.route == STEP:
             return await self._step(ctx, decision, state_name, msg)
         if decision.route == CANCEL:
