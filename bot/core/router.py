@@ -414,12 +414,46 @@ _CHAT_WORDS = frozenset(
 )
 
 
-def is_chat(text: str) -> bool:
-    """Small talk, or a sticker typed as text (emoji, ":))", "???")."""
+# Words that are small talk by themselves; the rest of _CHAT_WORDS (bà, anh, chị, con…) are
+# also names and pronouns: a text made only of those may be a name typed at a name question.
+_CHATTY = frozenset(
+    [
+        "chao",
+        "hi",
+        "hello",
+        "alo",
+        "helo",
+        "hey",
+        "cam",
+        "on",
+        "camon",
+        "thanks",
+        "thank",
+        "tks",
+        "ok",
+        "u",
+        "uh",
+        "um",
+        "hihi",
+        "haha",
+        "hehe",
+        "hic",
+        "vang",
+    ]
+)
+
+
+def is_chat(text: str, *, strict: bool = False) -> bool:
+    """Small talk, or a sticker typed as text (emoji, ":))", "???").
+
+    `strict`: at a question that stores text, only texts with a word of small talk itself.
+    """
     words = fold(text).split()
     if not any(ch.isalnum() for ch in text):
         return True  # only emoji or punctuation
-    return bool(words) and all(w in _CHAT_WORDS for w in words)
+    if not words or not all(w in _CHAT_WORDS for w in words):
+        return False
+    return not strict or any(w in _CHATTY for w in words)
 
 
 # --- the decision -------------------------------------------------------------------------
@@ -588,7 +622,9 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
     target = command_target(text)
     if target and not (step.kind == CHOICE and _fuzzy_fit(text, step)):
         return Decision(MENU, target=target, scores={**scores, "command": 1.0})
-    if is_chat(text) and not (step.kind == CHOICE and _fuzzy_fit(text, step)):
+    if is_chat(text, strict=step.kind == TEXT) and not (
+        step.kind == CHOICE and _fuzzy_fit(text, step)
+    ):
         return Decision(CHAT, scores=scores)
     words = expand_abbreviations(fold(text)).split()
     if step.kind == TEXT and len(words) >= FAQ_LONG:
