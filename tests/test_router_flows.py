@@ -285,6 +285,13 @@ async def test_cancel_discards_and_a_week_forgets(app: BotApp, clock: FakeClock)
     clock.advance(days=8)
     await chat.say("menu")
     assert chat.buttons()[0][1] != "sys:resume"
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.say("menu")  # the menu word puts the form aside too
+    assert chat.buttons()[0][1] == "sys:resume"
+    await chat.say("huy")  # at the menu: the form aside is discarded
+    await chat.say("menu")
+    assert chat.buttons()[0][1] != "sys:resume"
 
 
 async def test_a_correction_changes_the_earlier_answer(app: BotApp) -> None:

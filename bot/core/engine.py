@@ -170,7 +170,12 @@ class Engine:
             if user.registered:
                 return self._apply(ctx, conv, Done())
             return self._apply(ctx, conv, Start(ONBOARDING_FLOW))
+        if user.registered and (command == "menu" or typed == "menu" or msg.payload == "sys:menu"):
+            self.router.suspend(ctx, conv)  # the menu puts a form aside; "huy" discards it
+            return self._apply(ctx, conv, Done())
         if command in ("huy", "cancel") or typed in CANCEL_WORDS or msg.payload == "sys:cancel":
+            if not conv.flow:
+                self.services.suspended.drop(user.id)  # "huy" at the menu: the form aside too
             said = [Reply(_("Cancelled."))] if conv.flow else []
             if not user.registered:
                 return self._apply(ctx, conv, Start(ONBOARDING_FLOW, say=said))
