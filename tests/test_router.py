@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApp
-from bot.core.router import FAQ, STEP, decide, question_score
+from bot.core.router import FAQ, STEP, decide
+from bot.core.signals import question_score
 from bot.core.slots import trade_request
 from tests.helpers.driver import Chat, make_app
 from tests.routing_helpers import Steps, load_rows, score
