@@ -26,8 +26,8 @@ from bot.services.orders import OrderRepo
 from bot.services.outbox import Outbox
 from bot.services.purge import Purger
 from bot.services.roles import RoleService
-from bot.services.tombstones import TombstoneRepo
 from bot.services.suspended import SuspendedForms
+from bot.services.tombstones import TombstoneRepo
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 
