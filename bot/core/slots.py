@@ -66,7 +66,9 @@ class Request:
             if self.price_unit:
                 out["price_unit"] = self.price_unit
         if self.code:
-            out["code"], out["action"] = self.code, self.action
+            out["code"] = self.code
+        if self.action:
+            out["action"] = self.action
         return out
 
 
