@@ -39,6 +39,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.installed
 	$(PY) bench/store.py --dir /tmp/nds-bench-store
 	$(PY) bench/faq.py
+	$(PY) bench/router.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

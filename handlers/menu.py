@@ -17,7 +17,10 @@ from bot.core.flow import (
 from bot.core.fmt import fmt
 from bot.core.routing import FORM_STEPS, RESUME, RESUME_WORDS
 from bot.core.types import Incoming, Reply
-from bot.i18n import _
+from bot.i18n import N_, _
+
+# Forms reached from inside another entry (no menu line of their own to be named after).
+FORM_NAMES = {"order_out": N_("Record an order")}
 
 
 def menu_choices(ctx: Ctx, entries: list[MenuEntry]) -> list[Choice]:
@@ -33,7 +36,7 @@ def resume_choice(ctx: Ctx, entries: list[MenuEntry]) -> list[Choice]:
     if held is None:
         return []
     entry = next((e for e in entries if e.key == held.flow), None)
-    label = _(entry.label) if entry is not None else held.flow
+    label = _(entry.label) if entry is not None else _(FORM_NAMES.get(held.flow, held.flow))
     form = label.split(" ", 1)[1] if " " in label and not label[0].isalnum() else label
     steps = FORM_STEPS.get(held.flow, ())
     if held.state in steps:

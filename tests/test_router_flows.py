@@ -419,3 +419,22 @@ async def test_registering_a_question_is_answered_not_taken_as_a_name(app: BotAp
     await chat.say("sdt cua toi la 0987.654.321")
     user = app.services.users.by_key("web:new1")
     assert user is not None and user.phone == "+84987654321", chat.text()
+
+
+async def test_a_question_in_the_outside_order_form_and_its_resume_line(app: BotApp) -> None:
+    chat = await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    await chat.say("/ghidon")
+    await chat.tap(next(p for _l, p in chat.buttons() if str(listing.id) in p))
+    await chat.say("10")
+    await chat.say("ghi ten khach de lam gi vay")  # a question at the buyer's name
+    conv = app.services.conversations.get(user_id(app, FARMER_KEY))
+    assert (conv.state, conv.data.get("name")) == ("buyer", None), chat.text()
+    await chat.say("chi Hoa")
+    await chat.say("hoc ban hang online")  # the lessons: the form is put aside
+    await chat.say("menu")
+    label, payload = chat.buttons()[0]
+    assert payload == "sys:resume" and "Ghi đơn" in label, label
+    await chat.tap("sys:resume")
+    conv = app.services.conversations.get(user_id(app, FARMER_KEY))
+    assert (conv.flow, conv.state, conv.data["name"]) == ("order_out", "phone", "chi Hoa")
