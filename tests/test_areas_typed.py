@@ -8,6 +8,7 @@ import pytest
 
 from bot.services.catalog import Directory
 from bot.text import normalize_phone
+from tests.helpers.driver import Chat, make_app
 
 AREAS = Directory.from_yaml(Path(__file__).resolve().parent.parent / "content" / "areas.yaml")
 
@@ -66,3 +67,17 @@ def test_a_phone_with_words_around_it(typed: str, phone: str) -> None:
 @pytest.mark.parametrize("typed", ["0912345678 hoac 0987654321", "mua 2 kg, sdt 0912345678"])
 def test_two_numbers_are_not_guessed(typed: str) -> None:
     assert normalize_phone(typed) is None
+
+
+async def test_registering_with_a_former_district_lists_its_communes(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    chat = Chat(app, "web:area1", "Lan")
+    await chat.say("/start")
+    await chat.say("Lan")
+    await chat.say("0912345678")
+    await chat.say("huyen chi lang")
+    offered = {p.removeprefix("area:") for _l, p in chat.buttons() if p.startswith("area:")}
+    assert {e.id for e in AREAS.in_district("chi lang")} <= offered
+    await chat.say("xa chi lang huyen chi lang")  # typed again, more precisely
+    user = app.services.users.by_key("web:area1")
+    assert user is not None and app.services.areas.name(user.area) == "Xã Chi Lăng"
