@@ -197,6 +197,13 @@ async def test_doing_beats_explaining(app: BotApp) -> None:
     assert user is not None and user.phone == "+84987654321"
     await chat.say("xem don hang")
     assert any(p.startswith("s:") for _label, p in chat.buttons()), chat.text()
+    await chat.say("tat thong bao")
+    user = app.services.users.by_key(FARMER_KEY)
+    assert user is not None and not user.consent
+    await chat.say("doi ten")
+    await chat.say("Lan Anh")
+    user = app.services.users.by_key(FARMER_KEY)
+    assert user is not None and user.name == "Lan Anh"
 
 
 @pytest.mark.parametrize("step", ["grade", "photos", "cert_number"])

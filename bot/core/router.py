@@ -56,6 +56,8 @@ STEP_KINDS: dict[str, str] = {
     # Free text by nature: a question typed there is the content.
     "listings/description": FREE,
     "broadcast/*": FREE,
+    "broadcast/off": CHOICE,  # after "tắt thông báo": nothing typed is a notice's text
+    "broadcast/on": CHOICE,
     "team/*": FREE,
     "faqadmin/*": FREE,
     "roles/*": FREE,

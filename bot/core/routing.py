@@ -232,12 +232,13 @@ class Router:
         back = Reply(_("Now, back to the form:"))
         return Stay([*said, back, *state.ask(ctx)])
 
-    def _visible(self, ctx: Ctx, flow: str) -> bool:
-        """Whether this user may open a flow from the menu."""
+    def _visible(self, ctx: Ctx, flow: str, state: str) -> bool:
+        """Whether this user may open a flow's state (its menu line decides its first one)."""
         target = self.flows.get(flow)
-        if target is None:
+        if target is None or state not in target.states:
             return False
-        return target.menu is None or target.menu.visible(ctx)
+        # "tắt thông báo" is every user's, though only the team sees the notice menu line.
+        return target.menu is None or state != target.first or target.menu.visible(ctx)
 
     async def _menu(
         self, ctx: Ctx, conv: Conversation, decision: Decision, at_menu: bool, state: State
@@ -248,7 +249,7 @@ class Router:
         if at_menu and "/" not in decision.target:
             return None  # the menu's own choice: the menu step handles it
         flow, _slash, state_name = decision.target.partition("/")
-        if not self._visible(ctx, flow):
+        if not self._visible(ctx, flow, state_name):
             return await self._question(ctx, at_menu, state, ctx.msg)
         self.suspend(ctx, conv)
         return Start(flow, state_name, dict(_START_DATA.get(flow, {})))
