@@ -74,6 +74,7 @@ async def test_registering_with_a_former_district_lists_its_communes(tmp_path: P
     chat = Chat(app, "web:area1", "Lan")
     await chat.say("/start")
     await chat.say("Lan")
+    await chat.tap("addr:chi")
     await chat.say("0912345678")
     await chat.say("huyen chi lang")
     offered = {p.removeprefix("area:") for _l, p in chat.buttons() if p.startswith("area:")}

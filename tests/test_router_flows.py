@@ -423,6 +423,7 @@ async def test_registering_a_question_is_answered_not_taken_as_a_name(app: BotAp
     user = app.services.users.by_key("web:new1")
     assert user is not None and "bot nay" not in user.name
     await chat.say("Lan")
+    await chat.tap("addr:chi")
     await chat.say("sdt cua toi la 0987.654.321")
     user = app.services.users.by_key("web:new1")
     assert user is not None and user.phone == "+84987654321", chat.text()
