@@ -61,6 +61,9 @@ def start(ctx: Ctx, listing_id: int) -> Outcome:
         return Retry(_("This is your own product — you cannot order it."))
     for key in ("qty", "name", "phone", "address", "note"):
         ctx.data.pop(key, None)
+    want = str(ctx.data.pop("want", ""))
+    if want and isinstance(taken := _take_qty(ctx, listing, want), Ask):
+        return taken  # "mua 10 kg na": the amount was said already and fits
     return Ask("qty")
 
 
@@ -100,7 +103,13 @@ async def answer_qty(ctx: Ctx, msg: Incoming) -> Outcome:
     unit = unit_label(listing.unit)
     if not is_text(msg):
         return Retry(fmt(_("Please type the amount as a number, e.g. 10 {unit}."), unit=unit))
-    parsed = parse_quantity(msg.text, listing.unit)
+    return _take_qty(ctx, listing, msg.text)
+
+
+def _take_qty(ctx: Ctx, listing: Listing, text: str) -> Outcome:
+    """Keep a typed amount if it can be ordered; otherwise say why."""
+    unit = unit_label(listing.unit)
+    parsed = parse_quantity(text, listing.unit)
     if parsed is None:
         return Retry(
             fmt(

@@ -118,7 +118,9 @@ def _default_unit(ctx: Ctx, product_id: str) -> str | None:
 def _buy(ctx: Ctx, request: Request) -> Outcome:
     """What is on sale for the product named, or the search question when nothing is."""
     query = request.product_name or ""
-    data = {"q": query, "product": "", "area": "", "cert": "", "page": 0}
+    data: dict[str, object] = {"q": query, "product": "", "area": "", "cert": "", "page": 0}
+    if request.quantity is not None:  # asked again only if the chosen offer cannot take it
+        data["want"] = f"{format(request.quantity.normalize(), 'f')} {request.unit}"
     if query and find(ctx.services.listings.offers, ctx.services.products, Filters(query)):
         return Start("buy", "results", data)
     if query:

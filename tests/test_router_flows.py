@@ -446,3 +446,21 @@ async def test_a_question_in_the_outside_order_form_and_its_resume_line(app: Bot
     await chat.tap("sys:resume")
     conv = app.services.conversations.get(user_id(app, FARMER_KEY))
     assert (conv.flow, conv.state, conv.data["name"]) == ("order_out", "phone", "chi Hoa")
+
+
+async def test_one_sentence_purchase_skips_the_amount_when_it_fits(app: BotApp) -> None:
+    seller = await farmer(app)
+    [listing] = stored(app, user_id(app, FARMER_KEY))
+    del seller
+    shopper = Chat(app, "web:buyer4", "Hoa")
+    await shopper.onboard(role="buyer")
+    await shopper.say("mua 10 kg na chi lang")
+    assert f"o:{listing.id}" in [p for _l, p in shopper.buttons()], shopper.text()
+    await shopper.tap(f"o:{listing.id}")
+    conv = app.services.conversations.get(user_id(app, "web:buyer4"))
+    assert (conv.state, conv.data.get("qty")) == ("name", "10"), shopper.text()
+    await shopper.say("huy")
+    await shopper.say("mua 500 kg na chi lang")  # more than the 100 kg on sale: asked
+    await shopper.tap(f"o:{listing.id}")
+    conv = app.services.conversations.get(user_id(app, "web:buyer4"))
+    assert conv.state == "qty", shopper.text()
