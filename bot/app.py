@@ -37,7 +37,9 @@ class BotApp:
         if tightened:
             log.info("made %d files in %s private to the bot", tightened, settings.data_dir)
         self.services: Services = build_services(settings, self.store, clock)
-        self.engine = Engine(self.services, build_flows(), open_request)
+        self.engine: Engine[Services] = Engine(
+            self.services.engine_ports(), self.services, build_flows(), open_request
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
 

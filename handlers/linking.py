@@ -20,8 +20,7 @@ APPS = {"telegram": "Telegram", "zalo_oa": "Zalo", "zalo_bot": "Zalo Bot", "web"
 
 
 def _service(ctx: Ctx) -> LinkService:
-    s = ctx.services
-    return LinkService(s.store, s.users, s.conversations)
+    return ctx.services.linking
 
 
 def _target(ctx: Ctx) -> User | None:

@@ -34,6 +34,7 @@ from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
+from bot.services.container import Services
 from bot.text import split_message
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def coalesce(replies: list[Reply]) -> list[Reply]:
 class TelegramChannel:
     """One bot account on Telegram, feeding the engine."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine[Services]) -> None:
         self.settings = settings
         self.engine = engine
         self.media_dir = settings.data_dir / "media"

@@ -10,19 +10,22 @@ import asyncio
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 from bot.address import address_of
 from bot.core.flow import Ask, Ctx, Done, Flow, Outcome, Retry, Start, Stay
+from bot.core.model import Conversation, User
+from bot.core.ports import EnginePorts, StepServices
 from bot.core.routing import RequestOpener, Router
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, set_addressee, set_locale
-from bot.services.container import Services
-from bot.services.conversations import Conversation
-from bot.services.users import User
-from bot.storage.db import StoreError
+from bot.storage.errors import StoreError
 from bot.text import fold
 
 log = logging.getLogger(__name__)
+
+# The services steps get; channels built on the engine see the concrete container type.
+S = TypeVar("S", bound=StepServices)
 
 MENU_FLOW = "menu"
 ONBOARDING_FLOW = "onboarding"
@@ -45,13 +48,18 @@ HELP_TEXT = N_(
 )
 
 
-class Engine:
+class Engine(Generic[S]):
     """Runs the flows for every channel."""
 
     def __init__(
-        self, services: Services, flows: Iterable[Flow], opener: RequestOpener | None = None
+        self,
+        ports: EnginePorts,
+        services: S,
+        flows: Iterable[Flow],
+        opener: RequestOpener | None = None,
     ) -> None:
-        self.services = services
+        self.ports = ports
+        self.services = services  # handed to steps in their Ctx
         self.flows: dict[str, Flow] = {f.name: f for f in flows}
         self._commands = {c: (f, s) for f in self.flows.values() for c, s in f.commands.items()}
         self._actions = {p: f for f in self.flows.values() for p in f.actions}
@@ -75,25 +83,25 @@ class Engine:
 
     def expects_photo(self, user_key: str) -> bool:
         """Whether the question this user is at now is answered with a photo."""
-        user = self.services.users.by_key(user_key)
+        user = self.ports.users.by_key(user_key)
         if user is None:
             return False
-        conv = self.services.conversations.get(user.id)
+        conv = self.ports.conversations.get(user.id)
         flow = self.flows.get(conv.flow)
         state = flow.states.get(conv.state or flow.first) if flow else None
         return state is not None and state.photo
 
     def already_handled(self, channel: str, event_id: str) -> bool:
         """Whether this platform update was handled before (a redelivery)."""
-        return self.services.seen.seen(f"{channel}:{event_id}")
+        return self.ports.seen.seen(f"{channel}:{event_id}")
 
     async def _handle_locked(self, msg: Incoming) -> list[Reply]:
-        store = self.services.store
+        durability = self.ports.durability
         try:
             # One fsync per update, shared with whoever else wrote meanwhile, off the loop.
-            with store.deferred_sync():
+            with durability.deferred_sync():
                 replies = await self._handle_once(msg)
-            await store.flush()  # every change is on disk before the replies go out
+            await durability.flush()  # every change is on disk before the replies go out
             return replies
         except StoreError:
             log.exception("store failure while handling %s", msg.user_key)
@@ -111,10 +119,10 @@ class Engine:
     async def _handle_once(self, msg: Incoming) -> list[Reply]:
         """Dispatch an update unless it was handled before, and remember it was."""
         seen_key = f"{msg.channel}:{msg.event_id}" if msg.event_id else ""
-        if seen_key and self.services.seen.seen(seen_key):
+        if seen_key and self.ports.seen.seen(seen_key):
             log.info("ignoring redelivered update %s", seen_key)
             return []
-        known = self.services.users.by_key(msg.user_key)
+        known = self.ports.users.by_key(msg.user_key)
         welcomed = self._welcomed.pop(msg.user_key, None) if known is None else None
         if known is None and (welcomed is None or msg.command.lower() == "start"):
             return self._welcome(msg)  # no record until they answer the welcome's question
@@ -123,7 +131,7 @@ class Engine:
         set_addressee(address_of(user))
         replies = await self._dispatch(user, msg, welcomed)
         if seen_key:
-            self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
+            self.ports.seen.mark(seen_key, self.ports.clock.now().timestamp())
         return replies
 
     def _welcome(self, msg: Incoming) -> list[Reply]:
@@ -142,9 +150,9 @@ class Engine:
         return replies
 
     def _user_for(self, msg: Incoming, user: User | None) -> User:
-        users = self.services.users
+        users = self.ports.users
         if user is None:
-            now = self.services.clock.now().isoformat()
+            now = self.ports.clock.now().isoformat()
             return users.create(msg.user_key, msg.display_name[:64], now)
         if user.last_channel != msg.user_key or user.blocked:
             user.last_channel, user.blocked = msg.user_key, False  # writing again = reachable
@@ -154,8 +162,7 @@ class Engine:
     async def _dispatch(
         self, user: User, msg: Incoming, welcomed: Conversation | None = None
     ) -> list[Reply]:
-        convs = self.services.conversations
-        conv = convs.get(user.id)
+        conv = self.ports.conversations.get(user.id)
         if welcomed is not None and not conv.flow:
             welcomed.user_id = user.id  # they answer the question _welcome asked
             conv = welcomed
@@ -243,7 +250,7 @@ class Engine:
             data=conv.data,
             services=self.services,
             msg=msg,
-            now=self.services.clock.now(),
+            now=self.ports.clock.now(),
             form_id=conv.form_id,
         )
 
@@ -259,12 +266,12 @@ class Engine:
                 )
             if conv.tries >= MAX_TRIES:
                 conv.tries = 0
-                self.services.conversations.save(conv)
+                self.ports.conversations.save(conv)
                 return [Reply(correction), self._help_offer()]
-            self.services.conversations.save(conv)
+            self.ports.conversations.save(conv)
             return [Reply(correction), *self._ask_again(ctx, conv)]
         if isinstance(outcome, Stay):
-            self.services.conversations.save(conv)
+            self.ports.conversations.save(conv)
             return outcome.say
         if isinstance(outcome, Ask):
             if not conv.flow:
@@ -279,12 +286,12 @@ class Engine:
         else:
             conv.clear()
             ctx.data, ctx.form_id = conv.data, conv.form_id
-            self.services.conversations.save(conv)
+            self.ports.conversations.save(conv)
             if not outcome.show_menu:
                 return outcome.say
             menu = self.flows[MENU_FLOW]
             return [*outcome.say, *menu.states[menu.first].ask(ctx)]
-        self.services.conversations.save(conv)
+        self.ports.conversations.save(conv)
         return [*said, *self._ask_again(ctx, conv)]
 
     def _ask_again(self, ctx: Ctx, conv: Conversation) -> list[Reply]:

@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.core.model import User
+from bot.core.ports import StepServices
 from bot.core.types import Button, Incoming, Reply
 from bot.text import fold
-
-if TYPE_CHECKING:
-    from bot.services.container import Services
-    from bot.services.users import User
 
 
 @dataclass
@@ -29,7 +27,7 @@ class Ctx:
 
     user: User
     data: dict[str, Any]  # the active flow's answers so far; saved after every step
-    services: Services
+    services: StepServices  # the repositories a step uses; never the store itself
     msg: Incoming
     now: datetime
     form_id: str  # unique per flow run: makes "confirm" idempotent across redeliveries

@@ -25,6 +25,8 @@ from bot.core.flow import (
     State,
     Stay,
 )
+from bot.core.model import Conversation
+from bot.core.ports import StepServices
 from bot.core.router import (
     CANCEL,
     CHAT,
@@ -40,8 +42,6 @@ from bot.core.router import (
 from bot.core.slots import CORRECT, Request
 from bot.core.types import Incoming, Reply
 from bot.i18n import _
-from bot.services.container import Services
-from bot.services.conversations import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Routed:
 class ServicesKnowledge:
     """The router's look-ups, over the running services."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: StepServices) -> None:
         self._services = services
 
     def faq_score(self, text: str) -> float:
@@ -121,7 +121,7 @@ class Router:
 
     def __init__(
         self,
-        services: Services,
+        services: StepServices,
         flows: dict[str, Flow],
         free_text: AnswerFn | None,
         opener: RequestOpener | None = None,

@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.media import MediaStore
 from bot.core.notify import Notifier
+from bot.core.ports import EnginePorts
 from bot.services.alerts import Alerts
 from bot.services.broadcast import BroadcastRepo
 from bot.services.catalog import Directory
@@ -19,6 +20,7 @@ from bot.services.faq import FaqRepo
 from bot.services.faq_inbox import FaqInbox
 from bot.services.handoff import HandoffRepo
 from bot.services.lessons import LessonService
+from bot.services.linking import LinkService
 from bot.services.listings import ListingRepo, farmer_eraser
 from bot.services.media_sweep import media_sweeper
 from bot.services.order_jobs import order_clock
@@ -36,7 +38,7 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
 
 @dataclass
 class Services:
-    """Repositories and helpers; handlers get them through `ctx.services`."""
+    """Repositories and helpers; steps see them through `ctx.services` as `StepServices`."""
 
     settings: Settings
     store: Store
@@ -55,6 +57,7 @@ class Services:
     roles: RoleService
     broadcasts: BroadcastRepo
     console_links: Links
+    linking: LinkService
     media: MediaStore
     tombstones: TombstoneRepo
     # Lines other features add to the profile card (e.g. lesson progress), in the user's language.
@@ -71,6 +74,16 @@ class Services:
     purger: Purger = field(init=False)
     # Forms put aside when a menu entry was opened in the middle of them.
     suspended: SuspendedForms = field(init=False)
+
+    def engine_ports(self) -> EnginePorts:
+        """The few services the dialog engine itself talks to."""
+        return EnginePorts(
+            users=self.users,
+            conversations=self.conversations,
+            seen=self.seen,
+            durability=self.store,
+            clock=self.clock,
+        )
 
     def delete_user(self, user: User) -> None:
         """Erase a user and everything features stored for them, leaving a tombstone."""
@@ -108,6 +121,7 @@ def build_services(
 ) -> Services:
     """Wire every service onto one store."""
     users = UserRepo(store, settings.admin_telegram_ids)
+    conversations = ConversationRepo(store)
     lessons = LessonService(store, users, content_dir / "lessons")
     services = Services(
         settings=settings,
@@ -116,7 +130,7 @@ def build_services(
         notifier=Notifier(before_send=store.flush),
         media=MediaStore(settings.data_dir / "media"),
         users=users,
-        conversations=ConversationRepo(store),
+        conversations=conversations,
         seen=SeenUpdates(store),
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
@@ -129,6 +143,7 @@ def build_services(
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
         console_links=Links(settings.data_dir, clock or Clock()),
         tombstones=TombstoneRepo(store),
+        linking=LinkService(store, users, conversations),
     )
     services.purger = Purger(store, services.clock, services.tombstones)
     services.jobs.append(services.purger.job())
