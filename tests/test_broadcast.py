@@ -18,6 +18,7 @@ from bot.services.users import BUYER
 from handlers.broadcast import parse_when
 from tests.broadcast_helpers import compose, finished, seed, team_member, until, wire
 from tests.helpers.driver import Chat, make_app
+from tests.helpers.msgids import said
 
 
 async def test_a_farmer_cannot_broadcast(app: BotApp) -> None:
@@ -25,7 +26,7 @@ async def test_a_farmer_cannot_broadcast(app: BotApp) -> None:
     farmer = Chat(app, "web:s100")
     seed(app, 1)
     await farmer.say("/menu")
-    assert not any("Gửi thông báo" in label for label, _p in farmer.buttons())
+    assert not any(said(label, "Send a notice") for label, _p in farmer.buttons())
     await farmer.say("/thongbao")
     assert "chỉ Tổ công nghệ số" in farmer.text()
     await farmer.say("Thông báo giả mạo")
@@ -34,7 +35,7 @@ async def test_a_farmer_cannot_broadcast(app: BotApp) -> None:
     team = await team_member(app, ["chi-lang"])
     broadcast_id = await compose(team)
     await farmer.tap(f"bc:stop:{broadcast_id}")  # a forged stop button
-    assert "chỉ người gửi hoặc quản trị viên" in farmer.text()
+    assert farmer.said("Sorry, only its author or an administrator can stop this notice.")
     found = app.services.broadcasts.get(broadcast_id)
     assert found is not None and found.status != CANCELLED
 
@@ -49,11 +50,11 @@ async def test_a_team_member_cannot_reach_another_area(app: BotApp) -> None:
     labels = [label for label, _p in team.buttons()]
     assert any("Chi Lăng" in x for x in labels) and not any("Bắc Sơn" in x for x in labels)
     await team.say("bac son")
-    assert "chỉ gửi được thông báo cho các xã của tổ mình" in team.text()
+    assert team.said("Sorry, you can only send notices to the communes of your own team.")
     await team.tap("area:bac-son")  # a forged button
-    assert "tin nhắn cũ" in team.text()
+    assert team.said("That button is from an earlier message. Please answer this question:")
     await team.tap("areas:all")  # the admins' "every commune"
-    assert "tin nhắn cũ" in team.text()
+    assert team.said("That button is from an earlier message. Please answer this question:")
     await team.tap("areas:mine")
     assert "Xã Chi Lăng, Xã Thất Khê" in team.text()
     assert "Số người sẽ nhận: 0" in team.text()
@@ -84,7 +85,7 @@ async def test_audience_count_follows_area_role_crop_and_consent(app: BotApp) ->
     await team.tap("aud:role")
     assert "Số người sẽ nhận: 0" in team.text()  # buyers growing na: nobody
     await team.tap("aud:go")
-    assert "Chưa có ai phù hợp" in team.text()
+    assert team.said("Nobody matches this audience yet. Change who gets it, or cancel.")
     assert "pv:send" not in [p for _l, p in team.buttons()]
 
 
@@ -130,7 +131,9 @@ async def test_opting_out_mid_broadcast_takes_effect_at_once(app: BotApp) -> Non
     app.start_jobs()
     broadcast_id = await compose(team)
     await finished(app, broadcast_id)
-    assert "không nhận thông báo" in late.text()
+    assert late.said(
+        "Done: you will not receive notices from the digital-tech team any more. To get them again: /batthongbao"
+    )
     assert recorder.count("s103") == 0
     assert recorder.count("s100") == 1
     await until(lambda: "đã gửi xong" in inbox.text("team"))
@@ -206,9 +209,9 @@ async def test_the_author_stops_a_broadcast_mid_way(app: BotApp) -> None:
     assert "Đã dừng thông báo #1" in author.text()
     assert 2 <= len(recorder.delivered) < 10
     await until(lambda: "đã dừng" in inbox.text("team"))
-    assert "Chưa gửi (đã dừng)" in inbox.text("team")
+    assert said(inbox.text("team"), "Not sent (stopped): {n}")
     await author.tap(f"bc:stop:{broadcast_id}")
-    assert "đã gửi xong rồi" in author.text()
+    assert author.said("This notice has already finished.")
 
 
 async def test_a_scheduled_broadcast_waits_for_its_time(app: BotApp, clock: FakeClock) -> None:
@@ -308,7 +311,9 @@ async def test_notices_are_turned_off_and_on_by_command(app: BotApp) -> None:
     seed(app, 1)
     lan = Chat(app, "web:s100")
     await lan.say("/tatthongbao")
-    assert "không nhận thông báo" in lan.text()
+    assert lan.said(
+        "Done: you will not receive notices from the digital-tech team any more. To get them again: /batthongbao"
+    )
     user = app.services.users.by_key("web:s100")
     assert user is not None and not user.consent
     team = await team_member(app, ["chi-lang"])
@@ -317,7 +322,9 @@ async def test_notices_are_turned_off_and_on_by_command(app: BotApp) -> None:
     await team.tap("nophoto")
     assert "Số người sẽ nhận: 0" in team.text()
     await lan.tap("bc:on")
-    assert "nhận lại thông báo" in lan.text()
+    assert lan.said(
+        "Done: you will receive notices from the digital-tech team again. To stop: /tatthongbao"
+    )
     await team.tap("aud:role")
     await team.tap("aud:role")
     await team.tap("aud:role")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.helpers.msgids import said
 from tests.helpers.telegram import TelegramBot, payloads, texts
 
 LAN = 5101
@@ -33,7 +34,7 @@ async def test_a_lesson_over_telegram_with_a_wrong_then_right_answer_and_a_resta
     wrong = 1 if lesson.quiz.answer != 0 else 2
     assert "Chưa đúng" in texts(await tg.text(LAN, str(wrong)))
     right = await tg.tap(LAN, f"ans:{lesson.id}:{lesson.quiz.answer + 1}")
-    assert "Đúng rồi" in texts(right)
+    assert said(texts(right), "✅ Correct!")
     following = tg.app.services.lessons.lessons.lessons[1]
     assert f"open:{following.id}" in payloads(right)
     assert tg.fake.unanswered_callbacks() == []

@@ -17,6 +17,7 @@ from bot.server import build_web_app
 from bot.services.listings import PAUSED, SOLD_OUT, Certs
 from bot.services.share import PLATFORMS, Catalogs, post_text, qr_code, qr_png
 from tests.helpers.driver import make_app
+from tests.helpers.msgids import said
 from tests.listings_helpers import FARMER_KEY, farmer, stored, user_id
 
 BASE = "https://nongdanso.example.vn"
@@ -69,7 +70,7 @@ async def test_share_posts_for_each_platform(shop: BotApp) -> None:
     assert "OCOP-17" in posts["facebook"]
 
     await chat.tap(f"lst:ph:{listing.id}")
-    assert "thấy số điện thoại" in chat.text()
+    assert chat.said("Buyers will see your phone number.")
     await chat.tap(f"lst:po:{listing.id}:zalo")
     assert "Gọi/Zalo: 0912 345 678" in chat.text()
 
@@ -203,13 +204,15 @@ async def test_public_page_of_paused_sold_out_and_deleted_listings(
     for listing, status in ((paused, PAUSED), (sold, SOLD_OUT)):
         listing.status = status
         shop.services.listings.save(listing)
-    assert "Tạm ngừng bán" in await (await web.get(f"/p/{paused.id}")).text()
-    assert "Đã hết hàng" in await (await web.get(f"/p/{sold.id}")).text()
+    assert said(
+        await (await web.get(f"/p/{paused.id}")).text(), "Paused for now: not taking orders."
+    )
+    assert said(await (await web.get(f"/p/{sold.id}")).text(), "Sold out.")
     shop.services.listings.delete(gone.id)
     for path in (f"/p/{gone.id}", "/p/999", "/p/abc", f"/p/{gone.id}/qr.png"):
         resp = await web.get(path)
         assert resp.status == 404, path
-    assert "Không tìm thấy sản phẩm" in await (await web.get("/p/999")).text()
+    assert said(await (await web.get("/p/999")).text(), "Product not found")
     english = await (await web.get(f"/p/{sold.id}?lang=en")).text()
     assert "Sold out" in english and 'lang="en"' in english
 
@@ -229,5 +232,8 @@ async def test_forged_share_and_qr_are_refused(
     other = await farmer(shop, "web:farmer2", "Hoa")
     with caplog.at_level(logging.WARNING):
         await other.tap(f"lst:po:{listing.id}:zalo")
-    assert "chỉ quản lý" in other.text() and "#NaChiLang" not in other.text()
+    assert (
+        other.said("Sorry, you can only manage your own listings.")
+        and "#NaChiLang" not in other.text()
+    )
     assert "belongs to user" in caplog.text

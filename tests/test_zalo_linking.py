@@ -8,7 +8,8 @@ from bot.core.clock import FakeClock
 from bot.core.fmt import to_plain
 from bot.core.types import Reply
 from bot.services.linking import CODES_PER_DAY
-from tests.helpers.driver import Chat
+from tests.helpers.driver import MAIN_MENU, Chat
+from tests.helpers.msgids import said
 from tests.zalo_helpers import BotUser, OAUser, ZaloBot, zalo
 
 __all__ = ["zalo"]
@@ -63,7 +64,9 @@ async def test_zalo_account_linked_to_telegram_after_the_code(zalo: ZaloBot) -> 
     wrong = "000000" if code != "000000" else "111111"
     assert "còn 2 lần" in await user.say(wrong)
     done = await user.say(code)
-    assert "đã được liên kết" in done and "Menu chính" in done
+    assert said(
+        done, "Done! This app is now linked to your account, {name}. Here is what I can do:"
+    ) and said(done, "<b>Main menu</b>\n{You_name}, what would you like to do?")
     linked = users.by_key("zalo_oa:z1")
     assert linked is not None and linked.id == farmer.id
     assert linked.ident == ["telegram:1", "zalo_oa:z1"] and linked.last_channel == "zalo_oa:z1"
@@ -75,7 +78,7 @@ async def test_zalo_account_linked_to_telegram_after_the_code(zalo: ZaloBot) -> 
     assert zalo.oa_fake.texts("z1")[-1] == "Có đơn hàng mới"
     # ...and back to Telegram once they use it again; it is the same registered account.
     await telegram.say("/menu")
-    assert "Menu chính" in telegram.text()
+    assert telegram.said(MAIN_MENU)
     again = users.by_key("telegram:1")
     assert again is not None and zalo.app.services.notifier.routes(again)[0] == ("telegram", "1")
 
@@ -103,7 +106,10 @@ async def test_three_wrong_codes_go_on_with_registration(zalo: ZaloBot) -> None:
     await user.say(wrong[0])
     await user.say(wrong[1])
     answer = await user.say(wrong[2])
-    assert "sai quá nhiều lần" in answer and "xã/phường" in answer
+    assert (
+        said(answer, "The code was wrong too many times. Let us go on registering here.")
+        and "xã/phường" in answer
+    )
     await user.say(code)  # too late: the attempt is over, this is an answer to "which commune"
     fresh = zalo.app.services.users.by_key("zalo_oa:z3")
     first = zalo.app.services.users.by_key("telegram:1")
@@ -125,7 +131,10 @@ async def test_expired_code_and_a_new_one(zalo: ZaloBot, clock: FakeClock) -> No
     assert len(inbox.sent) == 2
     if new != old:
         assert "chưa đúng" in await user.say(old)  # the replaced code no longer works
-    assert "đã được liên kết" in await user.say(new)
+    assert said(
+        await user.say(new),
+        "Done! This app is now linked to your account, {name}. Here is what I can do:",
+    )
 
 
 async def test_codes_per_day_are_limited(zalo: ZaloBot) -> None:
@@ -138,7 +147,13 @@ async def test_codes_per_day_are_limited(zalo: ZaloBot) -> None:
         await user.choose("Gửi mã mới")
     assert len(inbox.sent) == CODES_PER_DAY
     refused = await user.choose("Gửi mã mới")
-    assert "quá nhiều mã" in refused and "xã/phường" in refused
+    assert (
+        said(
+            refused,
+            "Too many codes were sent to that account today. Let us go on registering here.",
+        )
+        and "xã/phường" in refused
+    )
     assert len(inbox.sent) == CODES_PER_DAY
 
 
@@ -170,7 +185,9 @@ async def test_telegram_user_links_to_a_zalo_bot_account(zalo: ZaloBot) -> None:
     code = re.search(r"\b(\d{6})\b", message)
     assert code is not None
     await telegram.say(code.group(1))
-    assert "đã được liên kết" in telegram.text()
+    assert telegram.said(
+        "Done! This app is now linked to your account, {name}. Here is what I can do:"
+    )
     linked = zalo.app.services.users.by_key("telegram:9")
     assert linked is not None and linked.ident == ["zalo_bot:zb1", "telegram:9"]
     assert linked.role == "buyer" and linked.registered

@@ -11,6 +11,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.core.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers.driver import make_app
+from tests.helpers.msgids import said
 
 
 class TelegramBot:
@@ -90,7 +91,10 @@ class TelegramBot:
         if role == "farmer":
             await self.tap(user_id, "crop:na-chi-lang")
             await self.tap(user_id, "crop:done")
-        assert "Menu chính" in texts(await self.tap(user_id, "consent:yes"))
+        assert said(
+            texts(await self.tap(user_id, "consent:yes")),
+            "<b>Main menu</b>\n{You_name}, what would you like to do?",
+        )
 
     async def _new(self, chat_id: int, timeout: float = 10) -> list[dict[str, Any]]:
         # Wait for the first reply, not only for quiet: on a loaded machine a step can take
