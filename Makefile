@@ -29,7 +29,7 @@ chat: catalogs
 ## Install the dev tools and a browser, compile the catalogs, lint, run the whole test suite.
 test: $(VENV)/.dev catalogs lint
 	bash .ci/ensure-chromium
-	$(PY) -m pytest -q -p no:cacheprovider --reruns 1
+	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check bot handlers tests bench

@@ -26,12 +26,16 @@ log = logging.getLogger(__name__)
 GC_THRESHOLDS = (10_000, 10, 10)
 
 
+def tune_gc() -> None:
+    """Set the process-wide GC thresholds a bot process runs with (its entry point calls this)."""
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 class BotApp:
     """Everything one bot process runs, started and stopped together."""
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
-        gc.set_threshold(*GC_THRESHOLDS)
         self.store = Store(settings.data_dir)
         tightened = tighten(settings.data_dir)
         if tightened:

@@ -228,8 +228,10 @@ async def test_a_scheduled_broadcast_waits_for_its_time(app: BotApp, clock: Fake
     assert "18:00 26/11/2026" in team.text()
     found = app.services.broadcasts.with_status(SCHEDULED)
     assert len(found) == 1
-    app.services.outbox.wake()
-    await asyncio.sleep(0.1)
+    outbox = app.services.outbox
+    passes = outbox.passes
+    outbox.wake()
+    await until(lambda: outbox.passes >= passes + 2, "a whole outbox pass after the wake-up")
     assert recorder.calls == 0
     clock.advance(hours=3, minutes=1)
     app.services.outbox.wake()

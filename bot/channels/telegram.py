@@ -182,6 +182,9 @@ class TelegramChannel:
         self.app.add_error_handler(self._on_error)
         self._keyboard_open: set[int] = set()
         self._edits: dict[tuple[int, str], int] = {}
+        self.handled = (
+            0  # updates finished, replies sent or not (tests wait on it; a health figure)
+        )
         engine.services.notifier.register(CHANNEL, self.send)
         engine.services.media.register(PHOTO_PREFIX, self.download)
         engine.services.outbox.register(CHANNEL, TelegramDirect(settings, self._photo))
@@ -237,6 +240,12 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand one update to the engine and send its replies."""
+        try:
+            await self._handle_update(update)
+        finally:
+            self.handled += 1
+
+    async def _handle_update(self, update: Update) -> None:
         if self.engine.already_handled(CHANNEL, str(update.update_id)):
             return  # redelivered after a crash: answered and handled the first time
         if update.callback_query is not None:
