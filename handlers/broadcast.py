@@ -514,12 +514,14 @@ def build() -> Flow:
         name="broadcast",
         first="text",
         states={
-            "text": State(ask_text, answer_text, photo=True),
-            "photo": State(ask_photo, answer_photo, photo=True),
-            "areas": State(ask_areas, answer_areas),
-            "audience": State(ask_audience, answer_audience),
-            "crop": State(ask_crop, answer_crop),
-            "preview": State(ask_preview, answer_preview),
+            "text": State(ask_text, answer_text, to=("photo", "areas", "audience"), photo=True),
+            "photo": State(ask_photo, answer_photo, to=("areas", "audience"), photo=True),
+            "areas": State(ask_areas, answer_areas, to=("audience",)),
+            "audience": State(ask_audience, answer_audience, to=("crop", "preview")),
+            "crop": State(ask_crop, answer_crop, to=("audience",)),
+            "preview": State(
+                ask_preview, answer_preview, to=("areas", "audience", "text", "when")
+            ),
             "when": State(ask_when, answer_when),
             "off": State(ask_off, answer_done),
             "on": State(ask_on, answer_done),
@@ -538,4 +540,5 @@ def build() -> Flow:
             words=("thong bao", "gui thong bao"),
         ),
         actions={"bc": on_button},
+        leads_to=("off", "on"),
     )

@@ -348,10 +348,10 @@ async def _place(ctx: Ctx) -> Outcome:
 
 
 STATES = {
-    "qty": State(ask_qty, answer_qty),
-    "name": State(ask_name, answer_name),
-    "phone": State(ask_phone, answer_phone),
-    "address": State(ask_address, answer_address),
-    "note": State(ask_note, answer_note),
-    "confirm": State(ask_confirm, answer_confirm),
+    "qty": State(ask_qty, answer_qty, to=("name",)),
+    "name": State(ask_name, answer_name, to=("phone",)),
+    "phone": State(ask_phone, answer_phone, to=("address",)),
+    "address": State(ask_address, answer_address, to=("note",)),
+    "note": State(ask_note, answer_note, to=("confirm",)),
+    "confirm": State(ask_confirm, answer_confirm, to=("address", "qty")),
 }

@@ -263,19 +263,20 @@ def _asker(field: str) -> State:
         ctx.data["entry"] = entry.id
         return Ask("entry", [Reply(_("Added. Farmers get this answer from now on."))])
 
-    return State(ask, answer)
+    return State(ask, answer, to=(*(f"add_{name}" for name in FIELDS), "entry"))
 
 
 def build() -> Flow:
     """The admin FAQ editor."""
     return Flow(
-        name="faqadmin",
+        name="faq_admin",
+        aliases=("faqadmin",),  # its id before flow ids matched module names
         first="home",
         states={
-            "home": State(ask_home, answer_home),
-            "entry": State(ask_entry, answer_entry),
-            "edit": State(ask_edit, answer_edit),
-            "delete": State(ask_delete, answer_delete),
+            "home": State(ask_home, answer_home, to=("add_question", "entry")),
+            "entry": State(ask_entry, answer_entry, to=("delete", "edit", "home")),
+            "edit": State(ask_edit, answer_edit, to=("entry", "home")),
+            "delete": State(ask_delete, answer_delete, to=("entry", "home")),
             **{f"add_{field}": _asker(field) for field in FIELDS},
         },
         commands={"faq": "home"},

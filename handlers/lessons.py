@@ -419,10 +419,10 @@ def build() -> Flow:
         name="lessons",
         first="list",
         states={
-            "list": State(ask_list, answer_list),
-            "lesson": State(ask_lesson, answer_lesson),
-            "done": State(ask_done, answer_done),
-            "reload": State(ask_reload, answer_reload),
+            "list": State(ask_list, answer_list, to=("lesson",)),
+            "lesson": State(ask_lesson, answer_lesson, to=("done", "list")),
+            "done": State(ask_done, answer_done, to=("lesson", "list")),
+            "reload": State(ask_reload, answer_reload, to=("list",)),
         },
         commands={"hoc": "list", "baihoc": "list", "lessons": "list", "napbaihoc": "reload"},
         menu=MenuEntry(

@@ -202,12 +202,13 @@ async def answer_view(ctx: Ctx, msg: Incoming) -> Outcome:
 def build() -> Flow:
     """The team's area progress flow."""
     return Flow(
-        name="lesson_team",
+        name="lessons_team",
+        aliases=("lesson_team",),  # its id before flow ids matched module names
         first="view",
         states={"view": State(ask_view, answer_view)},
         commands={"tiendo": "view"},
         menu=MenuEntry(
-            "lesson_team",
+            "lessons_team",
             N_("📊 Lesson progress of my area"),
             70,
             visible=_may_ask,

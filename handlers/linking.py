@@ -161,6 +161,6 @@ async def answer_code(ctx: Ctx, msg: Incoming) -> Outcome:
 def states() -> dict[str, State]:
     """The linking questions, to add to the onboarding flow."""
     return {
-        "link_offer": State(ask_offer, answer_offer),
-        "link_code": State(ask_code, answer_code),
+        "link_offer": State(ask_offer, answer_offer, to=("area", "link_code")),
+        "link_code": State(ask_code, answer_code, to=("area",)),
     }

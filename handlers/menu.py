@@ -65,4 +65,5 @@ def build(entries: list[MenuEntry]) -> Flow:
             return Retry(_("Sorry, I did not understand. Please choose from the menu."))
         return Start(choice.key)
 
-    return Flow(name="menu", first="main", states={"main": State(ask, answer)})
+    starts = tuple(f"{entry.key}/" for entry in entries)  # each entry's key is its flow's id
+    return Flow(name="menu", first="main", states={"main": State(ask, answer, to=starts)})

@@ -83,7 +83,9 @@ def build() -> Flow:
     return Flow(
         name="myorders",
         first="list",
-        states={"list": State(ask_list, answer_list)},
+        states={
+            "list": State(ask_list, answer_list, to=("buy/", "orders/reason", "orders/tracking"))
+        },
         commands={"donmua": "list", "myorders": "list"},
         menu=MenuEntry("myorders", N_("🧾 My orders"), 35, words=("don cua toi", "don mua")),
     )

@@ -222,15 +222,16 @@ async def answer_confirm(ctx: Ctx, msg: Incoming) -> Outcome:
 def build() -> Flow:
     """The short form for orders taken elsewhere."""
     return Flow(
-        name="order_out",
+        name="order_outside",
+        aliases=("order_out",),  # its id before flow ids matched module names
         first="listing",
         states={
-            "listing": State(ask_listing, answer_listing),
-            "qty": State(ask_qty, answer_qty),
-            "buyer": State(ask_buyer, answer_buyer),
-            "phone": State(ask_phone, answer_phone),
-            "channel": State(ask_channel, answer_channel),
-            "confirm": State(ask_confirm, answer_confirm),
+            "listing": State(ask_listing, answer_listing, to=("qty", "orders/")),
+            "qty": State(ask_qty, answer_qty, to=("buyer", "orders/")),
+            "buyer": State(ask_buyer, answer_buyer, to=("phone",)),
+            "phone": State(ask_phone, answer_phone, to=("channel",)),
+            "channel": State(ask_channel, answer_channel, to=("confirm",)),
+            "confirm": State(ask_confirm, answer_confirm, to=("qty", "orders/")),
         },
         commands={"ghidon": "listing"},
     )

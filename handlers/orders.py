@@ -106,7 +106,7 @@ async def answer_home(ctx: Ctx, msg: Incoming) -> Outcome:
     if choice.key == "h:back":
         return Done()
     if choice.key == "h:out":
-        return Start("order_out")
+        return Start("order_outside")
     ctx.data.update(status=choice.key.removeprefix("s:"), page=0)
     return Ask("list")
 
@@ -164,8 +164,8 @@ def build() -> Flow:
         name="orders",
         first="home",
         states={
-            "home": State(ask_home, answer_home),
-            "list": State(ask_list, answer_list),
+            "home": State(ask_home, answer_home, to=("list", "order_outside/")),
+            "list": State(ask_list, answer_list, to=("home", "reason", "tracking")),
             **order_actions.STATES,
         },
         commands={"donhang": "home", "orders": "home"},
@@ -173,4 +173,5 @@ def build() -> Flow:
             "orders", N_("📋 Orders"), 20, visible=is_farmer, words=("don hang", "don")
         ),
         actions={"ord": order_actions.act},
+        leads_to=("reason", "tracking"),
     )

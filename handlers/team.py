@@ -176,4 +176,5 @@ def build() -> Flow:
         states={"list": State(ask_list, answer_list), "reply": State(ask_reply, answer_reply)},
         commands={"cauhoi": "list"},
         actions={"tm": _action},
+        leads_to=("reply",),
     )

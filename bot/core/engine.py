@@ -10,12 +10,14 @@ import asyncio
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from bot.address import address_of
 from bot.core.flow import Ask, Ctx, Done, Flow, Outcome, Retry, Start, Stay
 from bot.core.model import Conversation, User
 from bot.core.ports import EnginePorts, StepServices
+from bot.core.registry import MENU_FLOW, Registry
 from bot.core.routing import RequestOpener, Router
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, set_addressee, set_locale
@@ -27,7 +29,6 @@ log = logging.getLogger(__name__)
 # The services steps get; channels built on the engine see the concrete container type.
 S = TypeVar("S", bound=StepServices)
 
-MENU_FLOW = "menu"
 ONBOARDING_FLOW = "onboarding"
 MAX_TRIES = 3
 # Newcomers greeted but not answered yet, kept in memory (lost on restart: they are greeted
@@ -60,14 +61,14 @@ class Engine(Generic[S]):
     ) -> None:
         self.ports = ports
         self.services = services  # handed to steps in their Ctx
-        self.flows: dict[str, Flow] = {f.name: f for f in flows}
-        self._commands = {c: (f, s) for f in self.flows.values() for c, s in f.commands.items()}
-        self._actions = {p: f for f in self.flows.values() for p in f.actions}
-        self._free_text = next((f.free_text for f in self.flows.values() if f.free_text), None)
+        self.registry = Registry(flows, required=(MENU_FLOW, ONBOARDING_FLOW))  # or FlowError
+        self.flows = self.registry.flows
+        self._logged: set[tuple[str, ...]] = set()  # problems already logged, logged once
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
         self._welcomed: OrderedDict[str, Conversation] = OrderedDict()
-        self.router = Router(services, self.flows, self._free_text, opener)
+        free_text = self.registry.free_text
+        self.router = Router(services, self.flows, free_text[1] if free_text else None, opener)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Handle one update and return what to show the user."""
@@ -163,6 +164,9 @@ class Engine(Generic[S]):
         self, user: User, msg: Incoming, welcomed: Conversation | None = None
     ) -> list[Reply]:
         conv = self.ports.conversations.get(user.id)
+        conv.flow = self.registry.aliases.get(conv.flow, conv.flow)  # stored under a former id
+        if msg.kind == "button" and msg.payload in self.registry.aliases:
+            msg = replace(msg, payload=self.registry.aliases[msg.payload])  # an old menu button
         if welcomed is not None and not conv.flow:
             welcomed.user_id = user.id  # they answer the question _welcome asked
             conv = welcomed
@@ -196,7 +200,7 @@ class Engine(Generic[S]):
         if msg.payload == "sys:retry":
             return self._ask_again(ctx, conv)
         if command:
-            target = self._commands.get(command)
+            target = self.registry.commands.get(command)
             if target is None:
                 reply = Reply(_("I do not know that command. Type /help to see what I can do."))
                 return [reply, *self._ask_again(ctx, conv)]
@@ -204,35 +208,35 @@ class Engine(Generic[S]):
             return self._apply(ctx, conv, Start(command_flow.name, entry, {"args": msg.args}))
         if msg.kind == "button" and ":" in msg.payload:
             prefix, *rest = msg.payload.split(":")
-            action_flow = self._actions.get(prefix)
-            if action_flow is not None:
-                outcome = await action_flow.actions[prefix](ctx, msg, rest)
+            action = self.registry.actions.get(prefix)
+            if action is not None:
+                action_flow, act = action
+                outcome = self._declared(action_flow, "", await act(ctx, msg, rest))
                 if isinstance(outcome, Done) and conv.flow and conv.flow != MENU_FLOW:
                     # A notification's button must not throw away a half-filled form.
                     return [*outcome.say, *self._ask_again(ctx, conv)]
                 return self._apply(ctx, conv, outcome)
 
         flow = self.flows.get(conv.flow or MENU_FLOW)
-        state = flow.states.get(conv.state or flow.first) if flow else None
-        if flow is None or state is None:
-            log.warning(
-                "user %s was in unknown %s/%s; back to menu", user.id, conv.flow, conv.state
-            )
-            return self._apply(ctx, conv, Done())
+        here = conv.state or (flow.first if flow else "")
+        if flow is None or here not in flow.states:
+            return self._lost(ctx, conv)
+        state = flow.states[here]
         # Free text goes through the router first: a question, a menu action or a request
         # typed at any step is handled there; an answer reaches the step (bot/core/routing).
-        routed = await self.router.route(ctx, conv, flow, conv.state or flow.first, state)
+        routed = await self.router.route(ctx, conv, flow, here, state)
         if routed.outcome is not None:
             return self._apply(ctx, conv, routed.outcome)
         msg = routed.msg
-        outcome = await state.answer(ctx, msg)
+        outcome = self._declared(flow, here, await state.answer(ctx, msg))
+        free_text = self.registry.free_text
         if (
             isinstance(outcome, Retry)
             and flow.name == MENU_FLOW
-            and self._free_text is not None
+            and free_text is not None
             and msg.kind != "button"
         ):
-            outcome = await self._free_text(ctx, msg)
+            outcome = self._declared(free_text[0], "", await free_text[1](ctx, msg))
         return self._apply(ctx, conv, outcome)
 
     def _asks_address(self, user: User, conv: Conversation, msg: Incoming, command: str) -> bool:
@@ -242,7 +246,40 @@ class Engine(Generic[S]):
         if command:
             return command in ("start", "menu")
         prefix = msg.payload.partition(":")[0]
-        return prefix not in self._actions and prefix != "sys"
+        return prefix not in self.registry.actions and prefix != "sys"
+
+    def _declared(self, flow: Flow, here: str, outcome: Outcome) -> Outcome:
+        """`outcome` if state `here` of `flow` (its actions: "") declared where it leads.
+
+        An undeclared move is refused: the person stays where they are, told something went
+        wrong, and the mistake is logged once.
+        """
+        declared = flow.states[here].to if here else flow.leads_to
+        if self.registry.allows(flow, declared, here, outcome):
+            return outcome
+        goal = f"{outcome.flow}/{outcome.state}" if isinstance(outcome, Start) else str(outcome)
+        if isinstance(outcome, Ask):
+            goal = outcome.state
+        self._log_once("undeclared", flow.name, here, goal)
+        return Stay(
+            [Reply(_("Sorry, something went wrong on our side. Please try again, or type /menu."))]
+        )
+
+    def _lost(self, ctx: Ctx, conv: Conversation) -> list[Reply]:
+        """The stored place no longer exists (a deploy removed it): back to the menu."""
+        self._log_once("unknown", conv.flow, conv.state)
+        sorry = _("Sorry, the step you were at no longer exists. Here is the main menu.")
+        return self._apply(ctx, conv, Done([Reply(sorry)]))
+
+    def _log_once(self, problem: str, *where: str) -> None:
+        key = (problem, *where)
+        if key in self._logged:
+            return
+        self._logged.add(key)
+        if problem == "undeclared":
+            log.error("flow %s, state %s: undeclared move to %s refused", *where)
+        else:
+            log.warning("conversations in unknown flow/state %s/%s go back to the menu", *where)
 
     def _ctx(self, user: User, conv: Conversation, msg: Incoming) -> Ctx:
         return Ctx(
@@ -279,7 +316,7 @@ class Engine(Generic[S]):
             conv.state, conv.tries = outcome.state, 0
             said = outcome.say
         elif isinstance(outcome, Start):
-            flow = self.flows[outcome.flow]
+            flow = self.registry.flow(outcome.flow) or self.flows[MENU_FLOW]
             conv.start(flow.name, outcome.state or flow.first, outcome.data)
             ctx.data, ctx.form_id = conv.data, conv.form_id
             said = outcome.say
@@ -298,7 +335,7 @@ class Engine(Generic[S]):
         """The question the user is at now (the main menu when in no flow)."""
         if not ctx.user.registered and conv.flow != ONBOARDING_FLOW:
             return []
-        flow = self.flows[conv.flow or MENU_FLOW]
+        flow = self.flows.get(conv.flow or MENU_FLOW) or self.flows[MENU_FLOW]
         state = flow.states.get(conv.state or flow.first) or flow.states[flow.first]
         return state.ask(ctx)
 

@@ -1,9 +1,15 @@
 """How a conversation flow is written: named states, each asking one question and judging the answer.
 
-A flow module in handlers/ builds a `Flow` whose states map a name to `State(ask, answer)`.
+A flow module in handlers/ builds a `Flow` whose states map a name to `State(ask, answer, to)`.
 `ask(ctx)` returns the question; `answer(ctx, msg)` returns an `Outcome` telling the engine
-what happens next. Flows never see a channel's own types, and never send directly: what
-they return is what the user sees.
+what happens next, and `to` declares where that may lead (checked when the bot starts, and
+an undeclared move is refused at run time). Flows never see a channel's own types, and never
+send directly: what they return is what the user sees.
+
+`ask` must be pure: it reads the context and returns the question, changing nothing. The
+engine calls it again whenever it needs to know which buttons the current question shows
+(a stale button check, a repeat after help), so a change made there would happen twice or
+at the wrong time. Changes belong in `answer`, in an action, or in the step before.
 """
 
 from __future__ import annotations
@@ -86,10 +92,17 @@ ActionFn = Callable[[Ctx, Incoming, list[str]], Awaitable[Outcome]]
 
 @dataclass(frozen=True)
 class State:
-    """One question of a flow; `photo` marks a question a photo answers (uploads wait for it)."""
+    """One question of a flow, and the states its answer may lead to.
+
+    `to` names states of the same flow ("phone") or of another flow ("profile/view", or
+    "profile/" for where that flow starts); going back to the main menu (`Done`) and asking
+    the same question again need no declaration. `photo` marks a question a photo answers
+    (uploads wait for it).
+    """
 
     ask: AskFn
     answer: AnswerFn
+    to: tuple[str, ...] = ()
     photo: bool = False
 
 
@@ -112,6 +125,9 @@ class Flow:
     `actions` maps a button payload prefix (e.g. "ord") to a handler run whatever flow the
     user is in — for buttons under notifications; the payload's ":"-separated rest is passed.
     `free_text` (at most one flow) answers text typed at the main menu that is no menu choice.
+    `leads_to` declares where its actions and free-text answer may lead ("flow/state").
+    `aliases` are former ids of the flow: conversations stored and menu buttons sent under an
+    old id keep working after a rename.
     """
 
     name: str
@@ -121,6 +137,8 @@ class Flow:
     menu: MenuEntry | None = None
     actions: dict[str, ActionFn] = field(default_factory=dict)
     free_text: AnswerFn | None = None
+    leads_to: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
