@@ -449,13 +449,21 @@ def _on_reply() -> Reply:
     return Reply(text)
 
 
+def enter_off(ctx: Ctx) -> list[Reply]:
+    _set_consent(ctx, False)
+    return []
+
+
 def ask_off(ctx: Ctx) -> list[Reply]:
-    _set_consent(ctx, False)  # idempotent, so asking again is harmless
     return [_off_reply()]
 
 
-def ask_on(ctx: Ctx) -> list[Reply]:
+def enter_on(ctx: Ctx) -> list[Reply]:
     _set_consent(ctx, True)
+    return []
+
+
+def ask_on(ctx: Ctx) -> list[Reply]:
     return [_on_reply(), Reply(_("Type /menu for the main menu."))]
 
 
@@ -468,8 +476,8 @@ async def on_button(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
     action = rest[0] if rest else ""
     conv = ctx.services.conversations.get(ctx.user.id)
     if action in ("off", "on") and conv.flow == "broadcast" and conv.state in ("off", "on"):
-        # Standing at /tatthongbao or /batthongbao, whose question sets the consent: move there,
-        # or re-asking the old one would undo the button.
+        # Standing at /tatthongbao or /batthongbao: arrive at the other one (which sets the
+        # consent), or the old question asked again would contradict the button.
         return Start("broadcast", action)
     if action == "off":
         _set_consent(ctx, False)
@@ -523,8 +531,8 @@ def build() -> Flow:
                 ask_preview, answer_preview, to=("areas", "audience", "text", "when")
             ),
             "when": State(ask_when, answer_when),
-            "off": State(ask_off, answer_done),
-            "on": State(ask_on, answer_done),
+            "off": State(ask_off, answer_done, enter=enter_off),
+            "on": State(ask_on, answer_done, enter=enter_on),
         },
         commands={
             "thongbao": "text",

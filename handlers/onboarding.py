@@ -54,20 +54,23 @@ def _next(ctx: Ctx, state: str) -> Outcome:
 # --- name ---------------------------------------------------------------------------------
 
 
-def ask_name(ctx: Ctx) -> list[Reply]:
-    replies = []
-    if not ctx.data.get("edit") and not ctx.data.get("greeted"):
-        ctx.data["greeted"] = True
-        replies.append(
-            Reply(
-                _(
-                    "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's "
-                    "community digital-tech teams. I help you put your produce on sale, handle "
-                    "orders, learn to sell online safely, and answer your questions.\n\n"
-                    "First, a few short questions so I can help you better."
-                )
+def enter_name(ctx: Ctx) -> list[Reply]:
+    if ctx.data.get("edit"):
+        return []
+    return [
+        Reply(
+            _(
+                "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's "
+                "community digital-tech teams. I help you put your produce on sale, handle "
+                "orders, learn to sell online safely, and answer your questions.\n\n"
+                "First, a few short questions so I can help you better."
             )
         )
+    ]
+
+
+def ask_name(ctx: Ctx) -> list[Reply]:
+    replies = []
     question = _("What is your name?")
     buttons = []
     if ctx.user.name:
@@ -382,7 +385,7 @@ def build() -> Flow:
         name="onboarding",
         first="name",
         states={
-            "name": State(ask_name, answer_name, to=("address", "profile/")),
+            "name": State(ask_name, answer_name, to=("address", "profile/"), enter=enter_name),
             "address": State(ask_address, answer_address, to=("phone", "profile/")),
             "phone": State(ask_phone, answer_phone, to=("area", "link_offer", "profile/")),
             "area": State(ask_area, answer_area, to=("area_pick", "role", "profile/")),

@@ -143,7 +143,8 @@ class Engine(Generic[S]):
         flow = self.flows[ONBOARDING_FLOW]
         conv = Conversation(user_id=0)
         conv.start(flow.name, flow.first, {})
-        replies = flow.states[flow.first].ask(self._ctx(user, conv, msg))
+        ctx, first = self._ctx(user, conv, msg), flow.states[flow.first]
+        replies = [*(first.enter(ctx) if first.enter else []), *first.ask(ctx)]
         self._welcomed[msg.user_key] = conv
         self._welcomed.move_to_end(msg.user_key)
         while len(self._welcomed) > WELCOME_MEMORY:
@@ -311,6 +312,7 @@ class Engine(Generic[S]):
             self.ports.conversations.save(conv)
             return outcome.say
         if isinstance(outcome, Ask):
+            arriving = outcome.state != conv.state or not conv.flow
             if not conv.flow:
                 conv.start(MENU_FLOW, outcome.state, {})
             conv.state, conv.tries = outcome.state, 0
@@ -319,7 +321,7 @@ class Engine(Generic[S]):
             flow = self.registry.flow(outcome.flow) or self.flows[MENU_FLOW]
             conv.start(flow.name, outcome.state or flow.first, outcome.data)
             ctx.data, ctx.form_id = conv.data, conv.form_id
-            said = outcome.say
+            arriving, said = True, outcome.say
         else:
             conv.clear()
             ctx.data, ctx.form_id = conv.data, conv.form_id
@@ -328,6 +330,9 @@ class Engine(Generic[S]):
                 return outcome.say
             menu = self.flows[MENU_FLOW]
             return [*outcome.say, *menu.states[menu.first].ask(ctx)]
+        entered = self.flows[conv.flow].states.get(conv.state)
+        if arriving and entered is not None and entered.enter is not None:
+            said = [*said, *entered.enter(ctx)]  # the state's own change, made once on arrival
         self.ports.conversations.save(conv)
         return [*said, *self._ask_again(ctx, conv)]
 

@@ -96,13 +96,16 @@ class State:
 
     `to` names states of the same flow ("phone") or of another flow ("profile/view", or
     "profile/" for where that flow starts); going back to the main menu (`Done`) and asking
-    the same question again need no declaration. `photo` marks a question a photo answers
-    (uploads wait for it).
+    the same question again need no declaration. `enter` runs once when a person arrives
+    here from elsewhere, not when the question is asked again: it makes the changes arriving
+    means (which `ask` may not) and returns what to say before the question. `photo` marks a
+    question a photo answers (uploads wait for it).
     """
 
     ask: AskFn
     answer: AnswerFn
     to: tuple[str, ...] = ()
+    enter: Callable[[Ctx], list[Reply]] | None = None
     photo: bool = False
 
 
