@@ -50,6 +50,30 @@ _STRIP = _build_strip_table()
 _FOLD = _build_fold_table(_STRIP)
 _NON_WORD = re.compile(r"[\W_]+")
 _SPACES = re.compile(r"\s+")
+# What nobody means to keep in a typed value: control characters, soft hyphens, zero-width
+# marks and the bidi overrides and isolates (U+202E turns "Na Chi Lăng" around on a page).
+_UNSEEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+_LINE_BREAK = re.compile("\r\n?|[\x85\u2028\u2029]")
+
+
+def clean(text: str, multiline: bool = False) -> str:
+    """A typed value as kept: composed (NFC), no invisible characters, spaces tidied.
+
+    Line breaks stay only when `multiline` (a description, a notice), with at most one empty
+    line in a row; otherwise the value is one line.
+    """
+    text = _UNSEEN.sub("", unicodedata.normalize("NFC", _LINE_BREAK.sub("\n", text)))
+    if not multiline:
+        return " ".join(text.split())
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = " ".join(line.split())
+        if line or (lines and lines[-1]):
+            lines.append(line)
+    return "\n".join(lines).strip()
 
 
 def fold(text: str) -> str:

@@ -37,6 +37,7 @@ from bot.services.broadcast import (
     render,
 )
 from bot.services.users import BUYER, FARMER, TEAM
+from bot.text import clean
 from handlers.roles import match_area
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ async def answer_text(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def _take_text(ctx: Ctx, text: str, next_state: str) -> Outcome:
-    text = text.strip()
+    text = clean(text, multiline=True)
     limit = CAPTION_TEXT_MAX if ctx.data.get("photo") else TEXT_MAX
     if len(text) > limit:
         return Retry(

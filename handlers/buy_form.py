@@ -25,7 +25,14 @@ from bot.services.listings import ACTIVE, Listing
 from bot.services.order_notices import tell_farmer_new
 from bot.services.orders import OWN, TOO_MUCH, OrderRefused, total_of
 from bot.services.search import amount, price_text, unit_label
-from bot.text import KG_PER_UNIT, Quantity, display_phone, normalize_phone, parse_quantity
+from bot.text import (
+    KG_PER_UNIT,
+    Quantity,
+    clean,
+    display_phone,
+    normalize_phone,
+    parse_quantity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +40,7 @@ NAME_MAX = 64
 ADDRESS_MIN = 5
 ADDRESS_MAX = 300
 NOTE_MAX = 300
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _HAS_WORD = re.compile(r"\w")
-
-
-def clean(text: str) -> str:
-    """Text as typed, minus control and direction characters and extra spaces."""
-    return " ".join(_CONTROL.sub("", text).split())
 
 
 def _listing(ctx: Ctx) -> Listing | None:

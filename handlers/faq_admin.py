@@ -22,7 +22,7 @@ from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.faq import DuplicateQuestion, FaqEntry
 from bot.services.faq_csv import MAX_ANSWER, MAX_QUESTION, split_list
-from bot.text import clip
+from bot.text import clean, clip
 from handlers import faq
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ async def answer_home(ctx: Ctx, msg: Incoming) -> Outcome:
         return Done()
     if not is_text(msg):
         return Retry(_("Type words to search, or choose."))
-    ctx.data["search"] = clip(msg.text.strip(), 100)
+    ctx.data["search"] = clip(clean(msg.text), 100)
     return Ask("home")
 
 
@@ -158,7 +158,7 @@ def ask_edit(ctx: Ctx) -> list[Reply]:
 
 def _value(field: str, text: str) -> tuple[object, str]:
     """The typed value for a field, or why it does not fit."""
-    text = text.strip()
+    text = clean(text, multiline=field == "answer")
     if field in ("alternatives", "tags"):
         return ([] if text.lower() in SKIP_WORDS else split_list(text, "|;\n")), ""
     limit = MAX_QUESTION if field == "question" else MAX_ANSWER

@@ -40,14 +40,13 @@ from bot.services.listings import (
 from bot.services.share import card_text, unit_name
 from bot.services.users import FARMER
 from bot.text import Price as TypedPrice
-from bot.text import fold, parse_number, parse_price, parse_quantity, price_per_unit
+from bot.text import clean, fold, parse_number, parse_price, parse_quantity, price_per_unit
 from handlers import listings_media as media
 from handlers.listings_base import (
     EDITABLE,
     NEXT,
     after,
     cats,
-    clean,
     draft,
     is_skip,
     not_positive,
@@ -343,7 +342,7 @@ async def answer_description(ctx: Ctx, msg: Incoming) -> Outcome:
         return await after(ctx, "description")
     if not is_text(msg):
         return Retry(_("Please type a short description, or tap Skip."))
-    text = clean(msg.text)
+    text = clean(msg.text, multiline=True)
     if len(text) > DESCRIPTION_MAX:
         too_long = _("That is {count} characters; at most {max} please. Shorten it a little.")
         return Retry(too_long.format(count=len(text), max=DESCRIPTION_MAX))

@@ -20,7 +20,6 @@ from bot.text import display_phone, meaning, parse_number
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The number a typed amount or price starts with ("0đ", "-45000", "0 kg"), to tell zeros
 # and negatives apart from text that is no number at all.
 _LEADING_NUMBER = re.compile(r"\s*(-?)\s*([0-9]+(?:[.,][0-9]+)*)")
@@ -48,11 +47,6 @@ EDITABLE = {
     "certs": N_("Certifications"),
     "description": N_("Description"),
 }
-
-
-def clean(text: str) -> str:
-    """Text as typed, minus invisible control characters and surrounding spaces."""
-    return _CONTROL.sub("", text).strip()
 
 
 def cats(ctx: Ctx) -> Catalogs:

@@ -5,8 +5,6 @@ The same questions edit a single profile field when started with data {"edit": T
 
 from __future__ import annotations
 
-import re
-
 from bot.address import TERMS, address_of, given_name, suggest_term
 from bot.core.flow import (
     Ask,
@@ -27,7 +25,7 @@ from bot.core.fmt import esc, fmt
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import _, set_addressee
 from bot.services.users import BUYER, FARMER
-from bot.text import display_phone, fold, normalize_phone
+from bot.text import clean, display_phone, fold, normalize_phone
 from handlers import linking
 
 NAME_MAX = 64
@@ -35,12 +33,6 @@ CROP_MAX = 10
 CROP_NAME_MAX = 40
 AREA_SURE = 90.0
 AREA_MAYBE = 60.0
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_name(text: str) -> str:
-    """A name as typed, minus control characters and extra spaces."""
-    return " ".join(_CONTROL.sub("", text).split())
 
 
 def _next(ctx: Ctx, state: str) -> Outcome:
@@ -87,7 +79,7 @@ async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
         return _after_name(ctx)
     if not is_text(msg):
         return Retry(_("Please type your name in letters."))
-    name = clean_name(msg.text)
+    name = clean(msg.text)
     if not name:
         return Retry(_("Please type your name in letters."))
     if len(name) > NAME_MAX:
@@ -319,7 +311,7 @@ async def answer_crops(ctx: Ctx, msg: Incoming) -> Outcome:
             ctx.user.crops.append(crop)
     elif is_text(msg):
         for part in msg.text.split(","):
-            name = clean_name(part)[:CROP_NAME_MAX]
+            name = clean(part)[:CROP_NAME_MAX]
             if not name:
                 continue
             known = ctx.services.products.exact(name)

@@ -28,8 +28,8 @@ from bot.services.listings import SOLD_OUT, Listing
 from bot.services.order_notices import CHANNEL_LABELS
 from bot.services.orders import OUTSIDE_CHANNELS, TOO_MUCH, OrderRefused, total_of
 from bot.services.search import amount, unit_label
-from bot.text import clip, normalize_phone, parse_quantity
-from handlers.buy_form import NAME_MAX, clean, in_unit
+from bot.text import clean, clip, normalize_phone, parse_quantity
+from handlers.buy_form import NAME_MAX, in_unit
 
 LISTINGS_SHOWN = 10
 

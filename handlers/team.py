@@ -15,7 +15,7 @@ from bot.i18n import _
 from bot.services.faq import DuplicateQuestion
 from bot.services.faq_csv import MAX_ANSWER
 from bot.services.handoff import ANSWERED, DISMISSED, OPEN, VOICE, Handoff, may_answer
-from bot.text import clip
+from bot.text import clean, clip
 from handlers import faq
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def ask_reply(ctx: Ctx) -> list[Reply]:
 async def answer_reply(ctx: Ctx, msg: Incoming) -> Outcome:
     if not is_text(msg):
         return Retry(_("Please type your answer as text."))
-    text = msg.text.strip()
+    text = clean(msg.text, multiline=True)
     if len(text) > MAX_ANSWER:
         return Retry(fmt(_("Please keep the answer under {n} characters."), n=MAX_ANSWER))
     handoffs = ctx.services.handoffs

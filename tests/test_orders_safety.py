@@ -13,7 +13,7 @@ from bot.app import BotApp
 from bot.core.fmt import esc
 from bot.services.listings import SOLD_OUT, ListingRepo
 from bot.services.orders import CONFIRMED, NEW
-from handlers.buy_form import clean
+from bot.text import clean
 from tests.helpers.driver import Chat
 from tests.orders_helpers import Inbox, add_listing, order_form, user_id, well_formed
 

@@ -22,7 +22,7 @@ from bot.core.routing import RequestOpener, Router
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, set_addressee, set_locale
 from bot.storage.errors import StoreError
-from bot.text import fold
+from bot.text import clean, fold
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class Engine(Generic[S]):
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Handle one update and return what to show the user."""
+        msg = _typed(msg)
         key = msg.user_key
         self._waiting[key] += 1
         try:
@@ -359,3 +360,13 @@ class Engine(Generic[S]):
                 [Button(_("Main menu"), "sys:menu"), Button(_("Help"), "sys:help")],
             ],
         )
+
+
+def _typed(msg: Incoming) -> Incoming:
+    """The update with what the person typed cleaned once for every step (line breaks kept)."""
+    return replace(
+        msg,
+        text=clean(msg.text, multiline=True),
+        args=clean(msg.args),
+        display_name=clean(msg.display_name),
+    )
