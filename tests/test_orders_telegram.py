@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services.listings import Certs, Listing, ListingRepo
+from bot.services.listings import Certs, Listing
 from bot.services.order_jobs import run_due, send_notices
 from bot.services.orders import CANCELLED, DELIVERED, NEW
 from tests.helpers.telegram import TelegramBot, payloads, texts
@@ -26,7 +26,7 @@ def _listing(tg: TelegramBot, stock: str = "100") -> Listing:
         price=45000,
         certs=Certs(ocop=4),
     )
-    return ListingRepo(tg.app.store).add(listing)
+    return tg.app.services.listings.add(listing)
 
 
 async def _press(tg: TelegramBot, user: int, data: str) -> list[dict[str, Any]]:

@@ -123,6 +123,7 @@ def build_services(
     users = UserRepo(store, settings.admin_telegram_ids)
     conversations = ConversationRepo(store)
     lessons = LessonService(store, users, content_dir / "lessons")
+    listings = ListingRepo(store)
     services = Services(
         settings=settings,
         store=store,
@@ -134,11 +135,13 @@ def build_services(
         seen=SeenUpdates(store),
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
-        listings=ListingRepo(store),
+        listings=listings,
         lessons=lessons,
         faq=FaqRepo(store, content_dir / "faq.csv"),
         handoffs=HandoffRepo(store),
-        orders=OrderRepo(store, settings.order_reminder_hours, settings.order_expiry_hours),
+        orders=OrderRepo(
+            store, listings, settings.order_reminder_hours, settings.order_expiry_hours
+        ),
         roles=RoleService(store, users),
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
         console_links=Links(settings.data_dir, clock or Clock()),

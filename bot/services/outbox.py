@@ -332,8 +332,8 @@ class Outbox:
         for row_id in ids:
             if row_id in self._claimed:
                 continue
-            doc = self._table.get(doc_id=row_id)
-            if doc is None or isinstance(doc, list):
+            doc = self._table.by_id(row_id)
+            if doc is None:
                 continue
             due = float(doc.get("next_try_at") or 0.0)
             if due <= now:
@@ -354,8 +354,8 @@ class Outbox:
 
     async def _deliver_claimed(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Read the user's consent right before sending; write the row before and after."""
-        doc = self._table.get(doc_id=row_id)
-        if doc is None or isinstance(doc, list) or doc.get("status") != IN_FLIGHT:
+        doc = self._table.by_id(row_id)
+        if doc is None or doc.get("status") != IN_FLIGHT:
             return
         user = self._users.get(int(doc["user_id"]))
         if user is None or not user.consent:

@@ -28,8 +28,8 @@ class UserRepo:
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, if any."""
-        doc = self._table.get(doc_id=user_id)
-        return User.from_doc(dict(doc), doc.doc_id) if doc and not isinstance(doc, list) else None
+        doc = self._table.by_id(user_id)
+        return User.from_doc(dict(doc), doc.doc_id) if doc else None
 
     def by_key(self, user_key: str) -> User | None:
         """The user behind a "<channel>:<id>" identity."""
