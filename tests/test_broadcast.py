@@ -58,7 +58,10 @@ async def test_a_team_member_cannot_reach_another_area(app: BotApp) -> None:
     assert team.said("That button is from an earlier message. Please answer this question:")
     await team.tap("areas:mine")
     assert "Xã Chi Lăng, Xã Thất Khê" in team.text()
-    assert "Số người sẽ nhận: 0" in team.text()
+    assert team.said(
+        "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue.",
+        count=0,
+    )
 
 
 async def test_audience_count_follows_area_role_crop_and_consent(app: BotApp) -> None:
@@ -77,14 +80,26 @@ async def test_audience_count_follows_area_role_crop_and_consent(app: BotApp) ->
     await team.say("/thongbao")
     await team.say("Giá na tăng")
     await team.tap("nophoto")
-    assert "Số người sẽ nhận: 3" in team.text()  # 2 farmers and the buyer (not the author)
+    assert team.said(
+        "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue.",
+        count=3,
+    )  # 2 farmers and the buyer (not the author)
     await team.tap("aud:role")
-    assert "Số người sẽ nhận: 2" in team.text()
+    assert team.said(
+        "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue.",
+        count=2,
+    )
     await team.tap("aud:crop")
     await team.say("na chi lang")
-    assert "Số người sẽ nhận: 1" in team.text()
+    assert team.said(
+        "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue.",
+        count=1,
+    )
     await team.tap("aud:role")
-    assert "Số người sẽ nhận: 0" in team.text()  # buyers growing na: nobody
+    assert team.said(
+        "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue.",
+        count=0,
+    )  # buyers growing na: nobody
     await team.tap("aud:go")
     assert team.said("Nobody matches this audience yet. Change who gets it, or cancel.")
     assert "pv:send" not in [p for _l, p in team.buttons()]
@@ -207,7 +222,7 @@ async def test_the_author_stops_a_broadcast_mid_way(app: BotApp) -> None:
     app.start_jobs()
     assert await compose(team) == broadcast_id
     await finished(app, broadcast_id)
-    assert "Đã dừng thông báo #1" in author.text()
+    assert author.said("Notice #{id} is stopped: nobody else will receive it.", id=1)
     assert 2 <= len(recorder.delivered) < 10
     await until(lambda: "đã dừng" in inbox.text("team"))
     assert said(inbox.text("team"), "Not sent (stopped): {n}")
@@ -324,7 +339,10 @@ async def test_notices_are_turned_off_and_on_by_command(app: BotApp) -> None:
     await team.say("/thongbao")
     await team.say("Họp thôn")
     await team.tap("nophoto")
-    assert "Số người sẽ nhận: 0" in team.text()
+    assert team.said(
+        "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue.",
+        count=0,
+    )
     await lan.tap("bc:on")
     assert lan.said(
         "Done: you will receive notices from the digital-tech team again. To stop: /tatthongbao"
@@ -333,7 +351,10 @@ async def test_notices_are_turned_off_and_on_by_command(app: BotApp) -> None:
     await team.tap("aud:role")
     await team.tap("aud:role")
     await team.tap("aud:role")  # back to everyone
-    assert "Số người sẽ nhận: 1" in team.text()
+    assert team.said(
+        "<b>Who gets it</b>: {areas}\nPeople who will receive it now: {count}.\nNarrow it down, or continue.",
+        count=1,
+    )
 
 
 async def test_the_pacer_counts_sends_in_flight_and_answered_ones() -> None:

@@ -89,7 +89,10 @@ async def test_team_member_cannot_see_another_area(app: BotApp, clock: FakeClock
     await make_role(app, team, "team", ["that-khe"])
     await team.say("/tiendo")
     assert "Tiến độ học — Xã Thất Khê" in team.text()
-    assert "Số hộ: 0" in team.text()
+    assert team.said(
+        "Households: {all} · finished the core course: {done} · learning: {doing} · not started: {idle}",
+        all=0,
+    )
     await team.say("chi lang")
     assert team.said("Sorry, you can only see the communes of your own team.")
     assert "Hoa" not in team.text()

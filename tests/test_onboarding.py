@@ -13,12 +13,23 @@ from bot.core.types import Incoming
 from tests.helpers.driver import MAIN_MENU, Chat, make_app
 
 BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text())
+WELCOME = (
+    "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's community "
+    "digital-tech teams. I help you put your produce on sale, handle orders, learn to sell "
+    "online safely, and answer your questions.\n\nFirst, a few short questions so I can help "
+    "you better."
+)
+ASK_AREA = "Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."
+ASK_PHONE = (  # where no "share my phone" button exists (web chat)
+    "What is your phone number? Buyers and the team use it to reach you.\n"
+    "Please type it, e.g. 0912 345 678."
+)
 
 
 async def test_onboarding_by_buttons(app: BotApp) -> None:
     chat = Chat(app, "telegram:77", "Hoàng Thị Lan")
     await chat.say("/start")
-    assert "Nông Dân Số" in chat.text()
+    assert chat.said(WELCOME)
     assert "Hoàng Thị Lan" in chat.text()  # offered as the default name
     await chat.tap("name:keep")
     assert "gọi Lan là gì" in chat.text()
@@ -27,7 +38,7 @@ async def test_onboarding_by_buttons(app: BotApp) -> None:
     assert any(r.request_contact for r in chat.last)
     assert "Số điện thoại của chị" in chat.text()
     await chat.share_contact("+84912345678")
-    assert "xã" in chat.text().lower()
+    assert chat.said(ASK_AREA)
     await chat.say("Chi Lăng")
     await chat.tap("farmer")
     await chat.tap("crop:na-chi-lang")
@@ -67,9 +78,9 @@ async def test_bad_input_gets_a_correction_and_the_same_question(app: BotApp) ->
     chat = Chat(app, "web:bad")
     await chat.say("/start")
     await chat.other("sticker")
-    assert "gõ tên" in chat.text() and chat.said("What is your name?")
+    assert chat.said("Please type your name in letters.") and chat.said("What is your name?")
     await chat.say("x" * 5000)
-    assert "dài quá" in chat.text()
+    assert chat.said("That is too long for a name (at most {max} characters).", max=64)
     await chat.say("Lan")
     await chat.say("🙂")
     assert "bấm một nút" in chat.text() and "gọi Lan là gì" in chat.text()
@@ -79,12 +90,12 @@ async def test_bad_input_gets_a_correction_and_the_same_question(app: BotApp) ->
         "That does not look like a Vietnamese mobile number. Please type 10 digits, e.g. 0912 345 678."
     )
     await chat.photo()
-    assert "số điện thoại" in chat.text()
+    assert chat.said("Please type your phone number, e.g. 0912 345 678.")
     # the third failure at one question offers help instead of looping
     await chat.say("abc")
     assert any(p == "sys:menu" for _l, p in chat.buttons())
     await chat.tap("sys:retry")
-    assert "Số điện thoại" in chat.text()
+    assert chat.said(ASK_PHONE)
 
 
 async def test_unknown_area_then_did_you_mean(app: BotApp) -> None:
@@ -128,7 +139,7 @@ async def test_redelivered_update_changes_nothing(app: BotApp) -> None:
     assert await chat.send(first) == []  # the same update_id again: no reply, no change
     await chat.tap("addr:chi")
     await chat.say("0912345678")
-    assert "xã" in chat.text().lower()
+    assert chat.said(ASK_AREA)
 
 
 async def test_cancel_words_leave_any_flow(app: BotApp) -> None:
@@ -138,7 +149,7 @@ async def test_cancel_words_leave_any_flow(app: BotApp) -> None:
     await chat.tap("edit:name")
     assert chat.said("What is your name?")
     await chat.say("Hủy")
-    assert "đã hủy" in chat.text().lower() and chat.said(MAIN_MENU)
+    assert chat.said("Cancelled.") and chat.said(MAIN_MENU)
     for word in ("/huy", "thoat", "MENU", "/menu"):
         await chat.tap("profile")
         await chat.say(word)
@@ -165,7 +176,7 @@ async def test_profile_edit_language_and_delete(app: BotApp) -> None:
     chat = Chat(app, "web:prof")
     await chat.onboard()
     await chat.say("ho so")  # menu by words
-    assert "Hồ sơ" in chat.text() and "0912 345 678" in chat.text()
+    assert chat.said("<b>Your profile</b>") and "0912 345 678" in chat.text()
     await chat.tap("edit:phone")
     await chat.say("0387654321")
     assert "0387 654 321" in chat.text()
@@ -176,7 +187,7 @@ async def test_profile_edit_language_and_delete(app: BotApp) -> None:
     await chat.tap("del:yes")
     assert app.services.users.by_key("web:prof") is None
     await chat.say("hello")  # a new, unregistered user again
-    assert "Nông Dân Số" in chat.text()
+    assert chat.said(WELCOME)
 
 
 async def test_stale_button_is_refused_with_the_question_again(app: BotApp) -> None:
