@@ -15,7 +15,11 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
     assert "lf:p:na-chi-lang" in payloads(form)
     await tg.text(LAN, "na chi lang")
     await tg.tap(LAN, "lf:skip")
-    assert "Giá mỗi kg" in texts(await tg.text(LAN, "200"))
+    assert said(
+        texts(await tg.text(LAN, "200")),
+        "Price per {unit}? Type it as you usually do, e.g. <i>45k</i>, <i>45.000đ</i> or <i>1,2 triệu một tạ</i>.",
+        unit="kg",
+    )
     await tg.restart()  # a deploy in the middle of the form
     asked = await tg.text(LAN, "45k")
     assert said(
@@ -26,7 +30,11 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
     for n in range(3):
         tg.fake.send_photo(LAN, f"NA-PHOTO-{n}")
     await tg.settle()
-    assert "Đã nhận ảnh 3" in texts(tg.new_messages(LAN))
+    assert said(
+        texts(tg.new_messages(LAN)),
+        "Photo {count} of at most {max} received. Send another, or tap Done.",
+        count=3,
+    )
     await tg.tap(LAN, "lf:done")
     await tg.tap(LAN, "lf:c:ocop4")
     await tg.tap(LAN, "lf:c:done")
