@@ -169,3 +169,32 @@ async def test_old_flow_ids_keep_stored_conversations_and_sent_menu_buttons_work
     app.services.conversations.save(conv)
     await chat.say("/help")  # the help, then the question the person is at
     assert chat.said(empty) and not chat.said(MAIN_MENU)
+
+
+async def test_enter_runs_on_arrival_only_never_when_the_question_is_asked_again(
+    app: BotApp,
+) -> None:
+    arrivals: list[str] = []
+
+    def enter(ctx: Ctx) -> list[Reply]:
+        arrivals.append(ctx.msg.text or ctx.msg.command)
+        return [Reply("welcome")]
+
+    async def answer(ctx: Ctx, msg: Incoming) -> Outcome:
+        return {"again": Ask("one"), "wrong": Retry("no")}.get(msg.text, Ask("two"))
+
+    flow = Flow(
+        name="demo",
+        first="one",
+        states={"one": State(_ask, answer, to=("two",), enter=enter), "two": _goes(Done())},
+        commands={"demo": "one"},
+    )
+    engine = _engine(app, flow)
+    await _registered(app, "web:lan")
+    first = await engine.handle(Incoming("web", "web:lan", "command", command="demo"))
+    assert [r.text for r in first] == ["welcome", "question 0"]
+    for text in ("again", "wrong"):
+        replies = await engine.handle(Incoming("web", "web:lan", "text", text=text))
+        assert "welcome" not in [r.text for r in replies]
+    await engine.handle(Incoming("web", "web:lan", "text", text="/help"))
+    assert arrivals == ["demo"]

@@ -38,6 +38,7 @@ CANCEL_WORDS = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy
 HELP_WORDS = frozenset({"help", "tro giup", "giup", "huong dan"})
 SYSTEM_COMMANDS = frozenset({"huy", "cancel", "menu", "help", "trogiup"})
 
+SORRY = N_("Sorry, something went wrong on our side. Please try again, or type /menu.")
 HELP_TEXT = N_(
     "<b>Nông Dân Số</b> helps you sell your produce online, handle orders, learn digital "
     "skills and get answers.\n\n"
@@ -112,11 +113,7 @@ class Engine(Generic[S]):
             ]
         except Exception:
             log.exception("error while handling an update from %s", msg.user_key)
-            return [
-                Reply(
-                    _("Sorry, something went wrong on our side. Please try again, or type /menu.")
-                )
-            ]
+            return [Reply(_(SORRY))]
 
     async def _handle_once(self, msg: Incoming) -> list[Reply]:
         """Dispatch an update unless it was handled before, and remember it was."""
@@ -259,13 +256,8 @@ class Engine(Generic[S]):
         declared = flow.states[here].to if here else flow.leads_to
         if self.registry.allows(flow, declared, here, outcome):
             return outcome
-        goal = f"{outcome.flow}/{outcome.state}" if isinstance(outcome, Start) else str(outcome)
-        if isinstance(outcome, Ask):
-            goal = outcome.state
-        self._log_once("undeclared", flow.name, here, goal)
-        return Stay(
-            [Reply(_("Sorry, something went wrong on our side. Please try again, or type /menu."))]
-        )
+        self._log_once("undeclared", flow.name, here or "(actions)", _goal(outcome))
+        return Stay([Reply(_(SORRY))])
 
     def _lost(self, ctx: Ctx, conv: Conversation) -> list[Reply]:
         """The stored place no longer exists (a deploy removed it): back to the menu."""
@@ -370,3 +362,10 @@ def _typed(msg: Incoming) -> Incoming:
         args=clean(msg.args),
         display_name=clean(msg.display_name),
     )
+
+
+def _goal(outcome: Outcome) -> str:
+    """Where an outcome leads, as a state declares it ("state" or "flow/state")."""
+    if isinstance(outcome, Ask):
+        return outcome.state
+    return f"{outcome.flow}/{outcome.state}" if isinstance(outcome, Start) else str(outcome)
