@@ -360,18 +360,38 @@ async def test_notices_are_turned_off_and_on_by_command(app: BotApp) -> None:
     )
 
 
+class Monotonic:
+    """The pacer's clock, moved only by the test: nothing depends on how busy the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _turns(n: int = 20) -> None:
+    """Let the pacer's waiting tasks run (each re-checks the clock it was given)."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
 async def test_the_pacer_counts_sends_in_flight_and_answered_ones() -> None:
-    pacer = Pacer(rate=3)
-    slots = [await pacer.acquire() for _ in range(3)]
+    clock = Monotonic()
+    pacer = Pacer(rate=3, clock=clock)
+    slots = []
+    for _ in range(3):
+        slots.append(await pacer.acquire())
+        clock.now += 0.2  # past the spacing between starts
     waiting = asyncio.create_task(pacer.acquire())
-    await asyncio.sleep(0.3)
+    await _turns()
     assert not waiting.done()  # three sends in flight fill a window of three
     pacer.release(slots[0], counted=False)  # it never went out: its slot is free at once
     fourth = await asyncio.wait_for(waiting, 5)
     pacer.release(slots[1], counted=True)  # answered: it stays in the window for a second
     waiting = asyncio.create_task(pacer.acquire())
-    await asyncio.sleep(0.3)
-    assert not waiting.done()
+    await _turns()
+    assert not waiting.done()  # the clock has not moved: the window is still full
     waiting.cancel()
     pacer.release(fourth, counted=False)
     pacer.release(fourth, counted=False)  # a second release changes nothing
@@ -379,15 +399,24 @@ async def test_the_pacer_counts_sends_in_flight_and_answered_ones() -> None:
 
 
 async def test_replies_take_the_next_free_slot_before_broadcasts() -> None:
-    pacer = Pacer(rate=3)
-    for slot in [await pacer.acquire() for _ in range(3)]:
+    clock = Monotonic()
+    pacer = Pacer(rate=3, clock=clock)
+    slots = []
+    for _ in range(3):
+        slots.append(await pacer.acquire())
+        clock.now += 0.2  # past the spacing between starts
+    for slot in slots:
         pacer.release(slot, counted=True)  # a full window, freeing one slot at a time
-        await asyncio.sleep(0.3)
+        clock.now += 0.3
     broadcast = asyncio.create_task(pacer.acquire())
-    await asyncio.sleep(0.05)
+    await _turns()
     reply = asyncio.create_task(pacer.acquire_reply())
+    await _turns()
+    assert not broadcast.done() and not reply.done()
+    clock.now += 0.2  # the oldest answer turns a second old: one slot frees
     done, _ = await asyncio.wait({broadcast, reply}, timeout=5, return_when="FIRST_COMPLETED")
     assert done == {reply}  # queued later, served first
+    await _turns()
     assert not broadcast.done()
     pacer.release(reply.result(), counted=True)
     broadcast.cancel()
