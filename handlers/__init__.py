@@ -1,4 +1,9 @@
-"""Conversation flows, one per module; `build_flows` lists them all explicitly."""
+"""Conversation flows, one per module; `build_flows` lists them all explicitly.
+
+A flow's id is its module's name. The modules that are no flow of their own lend states or
+helpers to one: buy_form (the order form of `buy`), order_actions (`orders`), linking
+(`onboarding`), listings_base and listings_media (`listings`), paging.
+"""
 
 from __future__ import annotations
 
