@@ -7,6 +7,7 @@ from typing import Any
 from bot.services.listings import Certs, Listing
 from bot.services.order_jobs import run_due, send_notices
 from bot.services.orders import CANCELLED, DELIVERED, NEW
+from tests.helpers.msgids import said
 from tests.helpers.telegram import TelegramBot, payloads, texts
 
 FARMER, BUYER, INTRUDER = 1001, 2002, 3003
