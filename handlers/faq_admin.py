@@ -269,8 +269,7 @@ def _asker(field: str) -> State:
 def build() -> Flow:
     """The admin FAQ editor."""
     return Flow(
-        name="faq_admin",
-        aliases=("faqadmin",),  # its id before flow ids matched module names
+        name="faqadmin",
         first="home",
         states={
             "home": State(ask_home, answer_home, to=("add_question", "entry")),

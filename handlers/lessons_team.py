@@ -202,13 +202,12 @@ async def answer_view(ctx: Ctx, msg: Incoming) -> Outcome:
 def build() -> Flow:
     """The team's area progress flow."""
     return Flow(
-        name="lessons_team",
-        aliases=("lesson_team",),  # its id before flow ids matched module names
+        name="lesson_team",
         first="view",
         states={"view": State(ask_view, answer_view)},
         commands={"tiendo": "view"},
         menu=MenuEntry(
-            "lessons_team",
+            "lesson_team",
             N_("📊 Lesson progress of my area"),
             70,
             visible=_may_ask,

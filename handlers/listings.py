@@ -414,7 +414,7 @@ def _after(field: str, *more: str) -> tuple[str, ...]:
     while step in NEXT:
         step = NEXT[step]
         later.append(step)
-    return (*later, "price_check", "summary", "quantity", "price", "listings_mine/view", *more)
+    return (*later, "price_check", "summary", "quantity", "price", "mylistings/view", *more)
 
 
 def build() -> Flow:

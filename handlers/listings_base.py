@@ -139,7 +139,7 @@ def save_existing(ctx: Ctx, say: list[Reply]) -> Outcome:
             return Ask("quantity", [*say, Reply(problem)])
     listing.updated_at = ctx.now.isoformat()
     repo.save(listing)
-    return Start("listings_mine", "view", {"id": listing.id}, say=[*say, Reply(_("Saved."))])
+    return Start("mylistings", "view", {"id": listing.id}, say=[*say, Reply(_("Saved."))])
 
 
 def quantity_problem(

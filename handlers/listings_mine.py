@@ -179,7 +179,7 @@ async def answer_view(ctx: Ctx, msg: Incoming) -> Outcome:
     if choice is None:
         return Retry(_("Please tap one of the buttons."))
     if choice.key == "lm:list":
-        return Start("listings_mine", "list")
+        return Start("mylistings", "list")
     return await act(ctx, msg, choice.key.split(":")[1:])
 
 
@@ -281,7 +281,7 @@ async def _delete(ctx: Ctx, listing: Listing, cancel_orders: bool) -> Outcome:
     under_way = orders.open_orders(listing.id)
     if under_way and not cancel_orders:
         # Orders came in since the question was asked (or an old button): ask again.
-        return Start("listings_mine", "delete", {"id": listing.id})
+        return Start("mylistings", "delete", {"id": listing.id})
     # Every write first (orders cancelled and marked to be told, then the listing); the
     # messages after, so a crash leaves them to the order clock rather than losing them.
     cancelled = orders.cancel_for_listing(listing.id, ctx.now)
@@ -299,7 +299,7 @@ async def _delete(ctx: Ctx, listing: Listing, cancel_orders: bool) -> Outcome:
     done = fmt(_("Deleted: {name}."), name=title(listing))
     if cancelled:
         done += "\n" + fmt(_("{n} orders were cancelled and their buyers told."), n=len(cancelled))
-    return Start("listings_mine", "list", say=[Reply(done)])
+    return Start("mylistings", "list", say=[Reply(done)])
 
 
 # --- the actions --------------------------------------------------------------------------
@@ -313,7 +313,7 @@ async def act(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
     """Handle a "lst:<verb>:<id>[:<arg>]" button: only for the listing's owner or an admin."""
     verb = rest[0] if rest else ""
     if verb == "list":
-        return Start("listings_mine", "list")
+        return Start("mylistings", "list")
     if len(rest) < 2 or not rest[1].isdigit():
         log.warning("user %s sent a malformed listing button %r", ctx.user.id, msg.payload)
         return Done([Reply(_("Sorry, that button is not valid any more."))])
@@ -335,13 +335,13 @@ async def act(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
 async def _run(ctx: Ctx, verb: str, listing: Listing, args: list[str]) -> Outcome:
     view = {"id": listing.id}
     if verb == "v":
-        return Start("listings_mine", "view", view)
+        return Start("mylistings", "view", view)
     if verb == "ed":
-        return Start("listings_mine", "edit", view)
+        return Start("mylistings", "edit", view)
     if verb == "ef" and args and args[0] in EDITABLE:
         return Start("listings", args[0], {"listing_id": listing.id, **form_data(listing)})
     if verb == "del":
-        return Start("listings_mine", "delete", view)
+        return Start("mylistings", "delete", view)
     if verb in ("dy", "dyc"):
         return await _delete(ctx, listing, cancel_orders=verb == "dyc")
     if verb in ("pause", "resume", "sold", "ph"):
@@ -372,7 +372,7 @@ def _change(ctx: Ctx, verb: str, listing: Listing) -> Outcome:
                 "Pause or delete one first."
             )
             return Start(
-                "listings_mine",
+                "mylistings",
                 "view",
                 {"id": listing.id},
                 say=[Reply(limit.format(max=MAX_ACTIVE_PER_FARMER))],
@@ -392,7 +392,7 @@ def _change(ctx: Ctx, verb: str, listing: Listing) -> Outcome:
         )
     listing.updated_at = ctx.now.isoformat()
     repo.save(listing)
-    return Start("listings_mine", "view", {"id": listing.id}, say=[Reply(said)])
+    return Start("mylistings", "view", {"id": listing.id}, say=[Reply(said)])
 
 
 def share_menu(ctx: Ctx, listing: Listing) -> Reply:
@@ -434,8 +434,7 @@ MINE_TO = ("list", "view", "edit", "delete", "listings/", *(f"listings/{key}" fo
 def build() -> Flow:
     """The "my listings" flow and the listing buttons."""
     return Flow(
-        name="listings_mine",
-        aliases=("mylistings",),  # its id before flow ids matched module names
+        name="mylistings",
         first="list",
         states={
             "list": State(ask_list, answer_list, to=MINE_TO),
@@ -445,7 +444,7 @@ def build() -> Flow:
         },
         commands={"tindang": "list"},
         menu=MenuEntry(
-            "listings_mine",
+            "mylistings",
             N_("📦 My listings"),
             20,
             visible=lambda ctx: ctx.user.role == FARMER,

@@ -222,8 +222,7 @@ async def answer_confirm(ctx: Ctx, msg: Incoming) -> Outcome:
 def build() -> Flow:
     """The short form for orders taken elsewhere."""
     return Flow(
-        name="order_outside",
-        aliases=("order_out",),  # its id before flow ids matched module names
+        name="order_out",
         first="listing",
         states={
             "listing": State(ask_listing, answer_listing, to=("qty", "orders/")),

@@ -106,7 +106,7 @@ async def answer_home(ctx: Ctx, msg: Incoming) -> Outcome:
     if choice.key == "h:back":
         return Done()
     if choice.key == "h:out":
-        return Start("order_outside")
+        return Start("order_out")
     ctx.data.update(status=choice.key.removeprefix("s:"), page=0)
     return Ask("list")
 
@@ -157,7 +157,7 @@ def build() -> Flow:
         name="orders",
         first="home",
         states={
-            "home": State(ask_home, answer_home, to=("list", "order_outside/")),
+            "home": State(ask_home, answer_home, to=("list", "order_out/")),
             "list": State(ask_list, answer_list, to=("home", "reason", "tracking")),
             **order_actions.STATES,
         },

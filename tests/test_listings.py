@@ -259,12 +259,12 @@ async def test_only_farmers_see_the_listing_menu(app: BotApp) -> None:
     buyer = Chat(app, "web:buyer1", "Minh")
     await buyer.onboard(role="buyer")
     payloads = [p for _label, p in buyer.buttons()]
-    assert "listings" not in payloads and "listings_mine" not in payloads
+    assert "listings" not in payloads and "mylistings" not in payloads
     await buyer.say("/dangban")
     assert buyer.said("Only sellers can post listings. You can change to selling in your profile.")
     seller = await farmer(app)
     payloads = [p for _label, p in seller.buttons()]
-    assert payloads[:2] == ["listings", "listings_mine"]
+    assert payloads[:2] == ["listings", "mylistings"]
     labels = " ".join(label for label, _p in seller.buttons())
     assert "1. 📝 Đăng bán" in labels and "2. 📦 Tin đăng của tôi" in labels
 
@@ -283,7 +283,7 @@ async def test_at_most_fifty_active_listings(app: BotApp) -> None:
 async def test_my_listings_paged_pause_sold_out_resume_delete(app: BotApp) -> None:
     chat = await farmer(app)
     items = stored(app, user_id(app, FARMER_KEY), 7)
-    await chat.tap("listings_mine")
+    await chat.tap("mylistings")
     assert chat.said(MY_PAGE, page=1, pages=2)
     assert sum(p.startswith("lst:v:") for _l, p in chat.buttons()) == 5
     await chat.tap_label("Trang sau")

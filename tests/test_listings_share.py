@@ -102,7 +102,7 @@ async def test_csv_export_for_marketplaces(shop: BotApp) -> None:
     )
     [second] = stored(shop, farmer_id, product_id="", product_name=NAME, unit="hộp", price=120000)
     stored(shop, user_id(shop, FARMER_KEY) + 99)  # someone else's: not in her file
-    await chat.tap("listings_mine")
+    await chat.tap("mylistings")
     await chat.tap("lm:csv")
     [reply] = chat.last
     assert reply.document is not None

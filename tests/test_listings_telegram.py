@@ -71,7 +71,7 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
     assert doc["document"]["file_name"] == "tin-dang.csv"
 
     await tg.text(LAN, "/menu")
-    await tg.tap(LAN, "listings_mine")
+    await tg.tap(LAN, "mylistings")
     await tg.tap(LAN, f"lst:v:{listing.id}")
     share = await tg.tap(LAN, f"lst:sh:{listing.id}")
     assert f"/p/{listing.id}" in texts(share)
