@@ -291,7 +291,7 @@ def build() -> Flow:
             "product": State(ask_product, answer_product, to=("find", "results")),
             "area": State(ask_area, answer_area, to=("find", "results")),
             "cert": State(ask_cert, answer_cert, to=("find", "results")),
-            "results": State(ask_results, answer_results, to=("cert", "find", "qty")),
+            "results": State(ask_results, answer_results, to=("cert", "find", "qty", "name")),
             **buy_form.STATES,
         },
         commands={"mua": "find", "buy": "find", "timkiem": "find"},
