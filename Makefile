@@ -29,7 +29,7 @@ chat: catalogs
 ## Install the dev tools and a browser, compile the catalogs, lint, run the whole test suite.
 test: $(VENV)/.dev catalogs lint
 	bash .ci/ensure-chromium
-	$(PY) -m pytest -q -p no:cacheprovider --reruns 1
+	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check bot handlers tests bench
@@ -39,6 +39,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.installed
 	$(PY) bench/store.py --dir /tmp/nds-bench-store
 	$(PY) bench/faq.py
+	$(PY) bench/router.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

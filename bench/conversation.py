@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from telegram import Update  # noqa: E402
 from telegram.ext import ContextTypes, TypeHandler  # noqa: E402
 
+from bot.app import tune_gc  # noqa: E402
 from bot.core.clock import Clock  # noqa: E402
 from bot.i18n import load_catalogs  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
@@ -245,6 +246,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="a store dir built by bench/store.py")
     args = parser.parse_args()
     load_catalogs()
+    tune_gc()  # the bot process's own GC settings (python -m bot sets them the same way)
     work = Path(tempfile.mkdtemp(prefix="nds-conv-"))
     data_dir = work / "data"
     try:

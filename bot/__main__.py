@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         from bot.store_cli import run_store
 
         return run_store(settings.data_dir, args.action)
+    from bot.app import tune_gc
+
+    tune_gc()  # process-wide: set here, for the bot processes only
     if command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         return _with_store(settings, lambda: _chat(settings, args.name))

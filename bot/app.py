@@ -15,6 +15,7 @@ from bot.private_files import tighten
 from bot.services.container import Services, build_services
 from bot.storage.db import Store
 from handlers import build_flows
+from handlers.requests import open_request
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +26,24 @@ log = logging.getLogger(__name__)
 GC_THRESHOLDS = (10_000, 10, 10)
 
 
+def tune_gc() -> None:
+    """Set the process-wide GC thresholds a bot process runs with (its entry point calls this)."""
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 class BotApp:
     """Everything one bot process runs, started and stopped together."""
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
-        gc.set_threshold(*GC_THRESHOLDS)
         self.store = Store(settings.data_dir)
         tightened = tighten(settings.data_dir)
         if tightened:
             log.info("made %d files in %s private to the bot", tightened, settings.data_dir)
         self.services: Services = build_services(settings, self.store, clock)
-        self.engine = Engine(self.services, build_flows())
+        self.engine: Engine[Services] = Engine(
+            self.services.engine_ports(), self.services, build_flows(), open_request
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
 

@@ -50,6 +50,30 @@ _STRIP = _build_strip_table()
 _FOLD = _build_fold_table(_STRIP)
 _NON_WORD = re.compile(r"[\W_]+")
 _SPACES = re.compile(r"\s+")
+# What nobody means to keep in a typed value: control characters, soft hyphens, zero-width
+# marks and the bidi overrides and isolates (U+202E turns "Na Chi Lăng" around on a page).
+_UNSEEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+_LINE_BREAK = re.compile("\r\n?|[\x85\u2028\u2029]")
+
+
+def clean(text: str, multiline: bool = False) -> str:
+    """A typed value as kept: composed (NFC), no invisible characters, spaces tidied.
+
+    Line breaks stay only when `multiline` (a description, a notice), with at most one empty
+    line in a row; otherwise the value is one line.
+    """
+    text = _UNSEEN.sub("", unicodedata.normalize("NFC", _LINE_BREAK.sub("\n", text)))
+    if not multiline:
+        return " ".join(text.split())
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = " ".join(line.split())
+        if line or (lines and lines[-1]):
+            lines.append(line)
+    return "\n".join(lines).strip()
 
 
 def fold(text: str) -> str:
@@ -105,6 +129,24 @@ _ABBREVIATIONS: dict[str, str] = {
     "zl": "zalo",
     "ad": "admin",
     "ib": "nhan tin",
+    "kh": "khong",
+    "hg": "khong",
+    "ji": "gi",
+    "bnhiu": "bao nhieu",
+    "bnhieu": "bao nhieu",
+    "bt": "biet",
+    "bk": "biet",
+    "ae": "anh em",
+    "nc": "nuoc",
+    "sip": "giao hang",
+    "sjp": "giao hang",
+    "onl": "online",
+    "oke": "ok",
+    "okie": "ok",
+    "okay": "ok",
+    "uk": "u",
+    "uhm": "u",
+    "dtdd": "dien thoai",
 }
 # Typed right after a number these are amounts ("45 k" = 45 nghìn), not abbreviations.
 _NUMERIC_SUFFIXES = frozenset({"k"})
@@ -121,6 +163,94 @@ def expand_abbreviations(folded: str) -> str:
         else:
             out.append(full)
     return " ".join(out)
+
+
+# --- the farmers' lexicon ------------------------------------------------------------------
+# What a step's words mean wherever they are typed; folded and abbreviations expanded
+# (see `lexical`). A step's own choices are matched first: these only fill the gaps.
+
+
+def lexical(text: str) -> str:
+    """Text as the lexicon sees it: folded, abbreviations expanded."""
+    return expand_abbreviations(fold(text))
+
+
+# Politeness and particles around an answer that change nothing: "bỏ qua nhé", "thôi ạ".
+_AROUND = frozenset({"a", "nhe", "nha", "di", "thoi", "em", "oi", "nhi", "ha", "luon", "roi"})
+SKIP_WORDS = frozenset(
+    {
+        "bo qua",
+        "bo",
+        "skip",
+        "next",
+        "khong",
+        "khong co",
+        "khong can",
+        "khoi",
+        "khoi can",
+        "de sau",
+        "sau",
+        "chua co",
+        "chua",
+        "tiep",
+        "qua",
+        "khong co gi",
+        "khong ghi",
+        "khong nhap",
+        "bo trong",
+        "de trong",
+    }
+)
+# "Không có mã", "chưa có ảnh": a refusal naming what is missing is a skip too.
+_MISSING = re.compile(
+    r"^(?:khong|chua)(?: co| can| nho| biet| ro)?"
+    r" (?:anh|hinh|hinh anh|ma|so|ma so|so dien thoai|dien thoai|chung nhan|giay|mo ta"
+    r"|ma van don|van don|so giay|gi|loai|ten)(?: nao| ca| het| dau| gi)?$"
+    r"|(?:^| )(?:khong|chua) co (?:ma|ma van don|van don|so|anh|hinh)$"
+)
+# Not knowing, not remembering: no value to store.
+_UNKNOWN = re.compile(
+    r"^(?:(?:toi|em|minh|chi|anh) )?(?:khong|chua|cung khong)"
+    r" (?:biet|nho|ro|nho ro|chac|nho so|nho ma)(?: nua| lam| ro| so| ma)?$"
+    r"|^quen(?: mat)?(?: so| ma)?(?: roi)?$"
+)
+YES_WORDS = frozenset({"co", "u", "ok", "dong y", "duoc", "vang", "da", "dung", "dung roi"})
+YES_WORDS |= {"yes", "chuan", "xac nhan", "chac chan", "co chu", "dung vay"}
+NO_WORDS = frozenset({"khong", "khong phai", "sai", "no", "khong dung", "chua dung"})
+DONE_WORDS = frozenset({"xong", "xong roi", "done", "het", "het roi", "du roi", "du", "the thoi"})
+BACK_WORDS = frozenset({"quay lai", "tro ve", "tro lai", "back", "lui", "lui lai"})
+SHARE_WORDS = frozenset({"chia se", "share", "gui ban be", "dang facebook", "zalo", "facebook"})
+
+
+def _bare(text: str) -> str:
+    """The lexical form without the particles around it ("thôi bỏ qua nhé" → "bo qua")."""
+    words = lexical(text).split()
+    while words and words[-1] in _AROUND:
+        words.pop()
+    while len(words) > 1 and words[0] in _AROUND:
+        words.pop(0)
+    return " ".join(words)
+
+
+def meaning(text: str) -> str:
+    """What a short answer means anywhere: skip, unknown, yes, no, done, back, share, or ""."""
+    bare = _bare(text)
+    if not bare and text.strip() == "-":
+        return "skip"
+    if bare in SKIP_WORDS or _MISSING.search(bare):
+        return "skip"
+    if _UNKNOWN.match(bare):
+        return "unknown"
+    for name, words in (
+        ("yes", YES_WORDS),
+        ("no", NO_WORDS),
+        ("done", DONE_WORDS),
+        ("back", BACK_WORDS),
+        ("share", SHARE_WORDS),
+    ):
+        if bare in words:
+            return name
+    return ""
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -459,11 +589,29 @@ _NON_DIGIT = re.compile(r"[^0-9]")
 _MOBILE_PREFIXES = frozenset("35789")  # 03x, 05x, 07x, 08x, 09x since the 2018 renumbering
 
 
+# A number inside words: "sdt cua toi la 0987.654.321 nhe", "so no +84 912 345 678".
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9+])(?:\+\s?84|0084|84|0)(?:[\s.\-]?[0-9]){8,10}(?![0-9])")
+_PHONE_TEXT_MAX = 120
+
+
 def normalize_phone(text: str) -> str | None:
-    """Turn a Vietnamese mobile number as typed into "+84xxxxxxxxx", or None."""
+    """Turn a Vietnamese mobile number as typed into "+84xxxxxxxxx", or None.
+
+    Words around one number are allowed ("sđt của tôi 0987.654.321"); two numbers are not.
+    """
     s = text.strip().translate(_STRIP)
-    if not s or len(s) > 32 or not _PHONE_CHARS.fullmatch(s):
+    if not s or len(s) > _PHONE_TEXT_MAX:
         return None
+    if len(s) > 32 or not _PHONE_CHARS.fullmatch(s):
+        found = _PHONE_IN_TEXT.findall(s)
+        if len(found) != 1 or any(c.isdigit() for c in s.replace(found[0], " ")):
+            return None  # two numbers, or a number and an amount: ask rather than guess
+        return _national(found[0])
+    return _national(s)
+
+
+def _national(s: str) -> str | None:
+    """The "+84…" form of a string made only of phone characters."""
     digits = _NON_DIGIT.sub("", s)
     if "+" in s or digits.startswith("0084"):
         digits = digits.removeprefix("00")

@@ -37,6 +37,7 @@ from bot.services.broadcast import (
     render,
 )
 from bot.services.users import BUYER, FARMER, TEAM
+from bot.text import clean
 from handlers.roles import match_area
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ async def answer_text(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def _take_text(ctx: Ctx, text: str, next_state: str) -> Outcome:
-    text = text.strip()
+    text = clean(text, multiline=True)
     limit = CAPTION_TEXT_MAX if ctx.data.get("photo") else TEXT_MAX
     if len(text) > limit:
         return Retry(
@@ -449,13 +450,21 @@ def _on_reply() -> Reply:
     return Reply(text)
 
 
+def enter_off(ctx: Ctx) -> list[Reply]:
+    _set_consent(ctx, False)
+    return []
+
+
 def ask_off(ctx: Ctx) -> list[Reply]:
-    _set_consent(ctx, False)  # idempotent, so asking again is harmless
     return [_off_reply()]
 
 
-def ask_on(ctx: Ctx) -> list[Reply]:
+def enter_on(ctx: Ctx) -> list[Reply]:
     _set_consent(ctx, True)
+    return []
+
+
+def ask_on(ctx: Ctx) -> list[Reply]:
     return [_on_reply(), Reply(_("Type /menu for the main menu."))]
 
 
@@ -468,8 +477,8 @@ async def on_button(ctx: Ctx, msg: Incoming, rest: list[str]) -> Outcome:
     action = rest[0] if rest else ""
     conv = ctx.services.conversations.get(ctx.user.id)
     if action in ("off", "on") and conv.flow == "broadcast" and conv.state in ("off", "on"):
-        # Standing at /tatthongbao or /batthongbao, whose question sets the consent: move there,
-        # or re-asking the old one would undo the button.
+        # Standing at /tatthongbao or /batthongbao: arrive at the other one (which sets the
+        # consent), or the old question asked again would contradict the button.
         return Start("broadcast", action)
     if action == "off":
         _set_consent(ctx, False)
@@ -514,15 +523,17 @@ def build() -> Flow:
         name="broadcast",
         first="text",
         states={
-            "text": State(ask_text, answer_text, photo=True),
-            "photo": State(ask_photo, answer_photo, photo=True),
-            "areas": State(ask_areas, answer_areas),
-            "audience": State(ask_audience, answer_audience),
-            "crop": State(ask_crop, answer_crop),
-            "preview": State(ask_preview, answer_preview),
+            "text": State(ask_text, answer_text, to=("photo", "areas", "audience"), photo=True),
+            "photo": State(ask_photo, answer_photo, to=("areas", "audience"), photo=True),
+            "areas": State(ask_areas, answer_areas, to=("audience",)),
+            "audience": State(ask_audience, answer_audience, to=("crop", "preview")),
+            "crop": State(ask_crop, answer_crop, to=("audience",)),
+            "preview": State(
+                ask_preview, answer_preview, to=("areas", "audience", "text", "when")
+            ),
             "when": State(ask_when, answer_when),
-            "off": State(ask_off, answer_done),
-            "on": State(ask_on, answer_done),
+            "off": State(ask_off, answer_done, enter=enter_off),
+            "on": State(ask_on, answer_done, enter=enter_on),
         },
         commands={
             "thongbao": "text",
@@ -538,4 +549,5 @@ def build() -> Flow:
             words=("thong bao", "gui thong bao"),
         ),
         actions={"bc": on_button},
+        leads_to=("off", "on"),
     )

@@ -26,7 +26,14 @@ from bot.services.order_notices import tell_farmer_new
 from bot.services.orders import OWN, TOO_MUCH, OrderRefused, total_of
 from bot.services.search import amount, price_text, unit_label
 from bot.services.users import BUYER
-from bot.text import KG_PER_UNIT, Quantity, display_phone, normalize_phone, parse_quantity
+from bot.text import (
+    KG_PER_UNIT,
+    Quantity,
+    clean,
+    display_phone,
+    normalize_phone,
+    parse_quantity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +41,7 @@ NAME_MAX = 64
 ADDRESS_MIN = 5
 ADDRESS_MAX = 300
 NOTE_MAX = 300
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _HAS_WORD = re.compile(r"\w")
-
-
-def clean(text: str) -> str:
-    """Text as typed, minus control and direction characters and extra spaces."""
-    return " ".join(_CONTROL.sub("", text).split())
 
 
 def _listing(ctx: Ctx) -> Listing | None:
@@ -62,6 +63,9 @@ def start(ctx: Ctx, listing_id: int) -> Outcome:
         return Retry(_("This is your own product — you cannot order it."))
     for key in ("qty", "name", "phone", "address", "note"):
         ctx.data.pop(key, None)
+    want = str(ctx.data.pop("want", ""))
+    if want and isinstance(taken := _take_qty(ctx, listing, want), Ask):
+        return taken  # "mua 10 kg na": the amount was said already and fits
     return Ask("qty")
 
 
@@ -101,7 +105,13 @@ async def answer_qty(ctx: Ctx, msg: Incoming) -> Outcome:
     unit = unit_label(listing.unit)
     if not is_text(msg):
         return Retry(fmt(_("Please type the amount as a number, e.g. 10 {unit}."), unit=unit))
-    parsed = parse_quantity(msg.text, listing.unit)
+    return _take_qty(ctx, listing, msg.text)
+
+
+def _take_qty(ctx: Ctx, listing: Listing, text: str) -> Outcome:
+    """Keep a typed amount if it can be ordered; otherwise say why."""
+    unit = unit_label(listing.unit)
+    parsed = parse_quantity(text, listing.unit)
     if parsed is None:
         return Retry(
             fmt(
@@ -358,10 +368,10 @@ async def _place(ctx: Ctx) -> Outcome:
 
 
 STATES = {
-    "qty": State(ask_qty, answer_qty),
-    "name": State(ask_name, answer_name),
-    "phone": State(ask_phone, answer_phone),
-    "address": State(ask_address, answer_address),
-    "note": State(ask_note, answer_note),
-    "confirm": State(ask_confirm, answer_confirm),
+    "qty": State(ask_qty, answer_qty, to=("name",)),
+    "name": State(ask_name, answer_name, to=("phone",)),
+    "phone": State(ask_phone, answer_phone, to=("address",)),
+    "address": State(ask_address, answer_address, to=("note",)),
+    "note": State(ask_note, answer_note, to=("confirm",)),
+    "confirm": State(ask_confirm, answer_confirm, to=("address", "qty")),
 }

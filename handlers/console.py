@@ -14,7 +14,8 @@ from handlers import faq
 log = logging.getLogger(__name__)
 
 
-def ask_link(ctx: Ctx) -> list[Reply]:
+def enter_link(ctx: Ctx) -> list[Reply]:
+    """A new one-time link each time /console is typed (never when merely asked again)."""
     if not may_use_console(ctx.services.users, ctx.user):
         log.warning("user %s asked for a console link without a role; refused", ctx.user.id)
         return [Reply(_("Sorry, the web console is for admins and digital-tech team members."))]
@@ -30,6 +31,10 @@ def ask_link(ctx: Ctx) -> list[Reply]:
     return [Reply(text)]
 
 
+def ask_link(ctx: Ctx) -> list[Reply]:
+    return []  # the link was the whole answer; what is typed next goes to the FAQ
+
+
 async def answer_link(ctx: Ctx, msg: Incoming) -> Outcome:
     if is_text(msg):
         return await faq.answer_text(ctx, msg.text)
@@ -41,6 +46,6 @@ def build() -> Flow:
     return Flow(
         name="console",
         first="link",
-        states={"link": State(ask_link, answer_link)},
+        states={"link": State(ask_link, answer_link, enter=enter_link)},
         commands={"console": "link"},
     )

@@ -16,7 +16,7 @@ from bot.i18n import N_, _
 from bot.services.faq import FaqEntry
 from bot.services.handoff import LOGGED, OPEN, VOICE, Handoff, team_of
 from bot.services.users import TEAM
-from bot.text import clip, fold
+from bot.text import clean, clip, fold
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ async def answer_text(ctx: Ctx, text: str) -> Outcome:
         if entry is not None:
             return Done([answer_reply(entry, team_line(ctx, entry))], show_menu=False)
     now = ctx.now.isoformat()
-    handoff = ctx.services.handoffs.log(ctx.user, clip(text.strip(), QUESTION_MAX), now)
+    handoff = ctx.services.handoffs.log(ctx.user, clip(clean(text), QUESTION_MAX), now)
     entries = [e for e in (faq.get(h.entry_id) for h in result.suggestions) if e is not None]
     if entries:
         buttons = [[Button(clip(e.question, LABEL_MAX), f"faq:a:{e.id}")] for e in entries]

@@ -22,7 +22,7 @@ from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.faq import DuplicateQuestion, FaqEntry
 from bot.services.faq_csv import MAX_ANSWER, MAX_QUESTION, split_list
-from bot.text import clip
+from bot.text import clean, clip
 from handlers import faq
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ async def answer_home(ctx: Ctx, msg: Incoming) -> Outcome:
         return Done()
     if not is_text(msg):
         return Retry(_("Type words to search, or choose."))
-    ctx.data["search"] = clip(msg.text.strip(), 100)
+    ctx.data["search"] = clip(clean(msg.text), 100)
     return Ask("home")
 
 
@@ -158,7 +158,7 @@ def ask_edit(ctx: Ctx) -> list[Reply]:
 
 def _value(field: str, text: str) -> tuple[object, str]:
     """The typed value for a field, or why it does not fit."""
-    text = text.strip()
+    text = clean(text, multiline=field == "answer")
     if field in ("alternatives", "tags"):
         return ([] if text.lower() in SKIP_WORDS else split_list(text, "|;\n")), ""
     limit = MAX_QUESTION if field == "question" else MAX_ANSWER
@@ -263,7 +263,7 @@ def _asker(field: str) -> State:
         ctx.data["entry"] = entry.id
         return Ask("entry", [Reply(_("Added. Farmers get this answer from now on."))])
 
-    return State(ask, answer)
+    return State(ask, answer, to=(*(f"add_{name}" for name in FIELDS), "entry"))
 
 
 def build() -> Flow:
@@ -272,10 +272,10 @@ def build() -> Flow:
         name="faqadmin",
         first="home",
         states={
-            "home": State(ask_home, answer_home),
-            "entry": State(ask_entry, answer_entry),
-            "edit": State(ask_edit, answer_edit),
-            "delete": State(ask_delete, answer_delete),
+            "home": State(ask_home, answer_home, to=("add_question", "entry")),
+            "entry": State(ask_entry, answer_entry, to=("delete", "edit", "home")),
+            "edit": State(ask_edit, answer_edit, to=("entry", "home")),
+            "delete": State(ask_delete, answer_delete, to=("entry", "home")),
             **{f"add_{field}": _asker(field) for field in FIELDS},
         },
         commands={"faq": "home"},

@@ -369,6 +369,18 @@ def _reload_choices() -> list[Choice]:
     ]
 
 
+def enter_reload(ctx: Ctx) -> list[Reply]:
+    """Reload the lesson files (admins only), keeping the result for the question to show."""
+    if not ctx.is_admin:
+        return []
+    loaded = ctx.services.lessons.reload()
+    log.info("user %s reloaded the lessons", ctx.user.id)
+    kept = {lesson.source for lesson in loaded.lessons}
+    ctx.data["count"] = [len(loaded.lessons), len(loaded.core())]
+    ctx.data["errors"] = [[str(error), error.file in kept] for error in loaded.errors]
+    return []
+
+
 def ask_reload(ctx: Ctx) -> list[Reply]:
     if not ctx.is_admin:
         log.warning("user %s asked to reload lessons without admin rights", ctx.user.id)
@@ -378,14 +390,6 @@ def ask_reload(ctx: Ctx) -> list[Reply]:
                 buttons=[[Button(_("Back to menu"), "menu")]],
             )
         ]
-    service = ctx.services.lessons
-    if not ctx.data.get("reloaded"):  # once per request: this question can be asked again
-        loaded = service.reload()
-        log.info("user %s reloaded the lessons", ctx.user.id)
-        kept = {lesson.source for lesson in loaded.lessons}
-        ctx.data["reloaded"] = True
-        ctx.data["count"] = [len(loaded.lessons), len(loaded.core())]
-        ctx.data["errors"] = [[str(error), error.file in kept] for error in loaded.errors]
     count, core = ctx.data.get("count", [0, 0])
     lines = [
         fmt(_("Lessons reloaded: {count} lessons, {core} of them core."), count=count, core=core)
@@ -406,7 +410,7 @@ async def answer_reload(ctx: Ctx, msg: Incoming) -> Outcome:
     if choice is None:
         return Retry(_("Please choose what to do next."))
     if choice.key == "reload":
-        ctx.data["reloaded"] = False
+        enter_reload(ctx)  # the same question again: reload here, not on arrival
         return Ask("reload")
     if choice.key == "list":
         return Ask("list")
@@ -419,10 +423,10 @@ def build() -> Flow:
         name="lessons",
         first="list",
         states={
-            "list": State(ask_list, answer_list),
-            "lesson": State(ask_lesson, answer_lesson),
-            "done": State(ask_done, answer_done),
-            "reload": State(ask_reload, answer_reload),
+            "list": State(ask_list, answer_list, to=("lesson",)),
+            "lesson": State(ask_lesson, answer_lesson, to=("done", "list")),
+            "done": State(ask_done, answer_done, to=("lesson", "list")),
+            "reload": State(ask_reload, answer_reload, enter=enter_reload, to=("list",)),
         },
         commands={"hoc": "list", "baihoc": "list", "lessons": "list", "napbaihoc": "reload"},
         menu=MenuEntry(

@@ -20,8 +20,7 @@ APPS = {"telegram": "Telegram", "zalo_oa": "Zalo", "zalo_bot": "Zalo Bot", "web"
 
 
 def _service(ctx: Ctx) -> LinkService:
-    s = ctx.services
-    return LinkService(s.store, s.users, s.conversations)
+    return ctx.services.linking
 
 
 def _target(ctx: Ctx) -> User | None:
@@ -162,6 +161,6 @@ async def answer_code(ctx: Ctx, msg: Incoming) -> Outcome:
 def states() -> dict[str, State]:
     """The linking questions, to add to the onboarding flow."""
     return {
-        "link_offer": State(ask_offer, answer_offer),
-        "link_code": State(ask_code, answer_code),
+        "link_offer": State(ask_offer, answer_offer, to=("area", "link_code")),
+        "link_code": State(ask_code, answer_code, to=("area",)),
     }

@@ -40,13 +40,13 @@ from bot.services.listings import (
 from bot.services.share import card_text, unit_name
 from bot.services.users import FARMER
 from bot.text import Price as TypedPrice
-from bot.text import fold, parse_number, parse_price, parse_quantity, price_per_unit
+from bot.text import clean, fold, parse_number, parse_price, parse_quantity, price_per_unit
 from handlers import listings_media as media
 from handlers.listings_base import (
     EDITABLE,
+    NEXT,
     after,
     cats,
-    clean,
     draft,
     is_skip,
     not_positive,
@@ -54,6 +54,8 @@ from handlers.listings_base import (
     quantity_problem,
     skip_button,
 )
+from handlers.listings_price import STATES as PRICE_STATES
+from handlers.listings_price import check_price
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +281,6 @@ async def answer_price(ctx: Ctx, msg: Incoming) -> Outcome:
                 unit=unit_name(unit),
             )
         )
-    ctx.data["price"] = per_unit
     say = []
     if price.unit and price.unit != unit:
         note = _("{typed} per {typed_unit} is {price} per {unit}.")
@@ -294,7 +295,7 @@ async def answer_price(ctx: Ctx, msg: Incoming) -> Outcome:
                 )
             )
         )
-    return await after(ctx, "price", say)
+    return await check_price(ctx, per_unit, say)
 
 
 # --- availability -------------------------------------------------------------------------
@@ -341,7 +342,7 @@ async def answer_description(ctx: Ctx, msg: Incoming) -> Outcome:
         return await after(ctx, "description")
     if not is_text(msg):
         return Retry(_("Please type a short description, or tap Skip."))
-    text = clean(msg.text)
+    text = clean(msg.text, multiline=True)
     if len(text) > DESCRIPTION_MAX:
         too_long = _("That is {count} characters; at most {max} please. Shorten it a little.")
         return Retry(too_long.format(count=len(text), max=DESCRIPTION_MAX))
@@ -407,23 +408,41 @@ def confirm(ctx: Ctx) -> Outcome:
     return Done([Reply(posted, buttons=choice_buttons(after_post, columns=2))], show_menu=False)
 
 
+def _after(field: str, *more: str) -> tuple[str, ...]:
+    """Where a field's answer leads: any later field, the price check, the summary, the listing."""
+    later, step = [], field
+    while step in NEXT:
+        step = NEXT[step]
+        later.append(step)
+    return (*later, "price_check", "summary", "quantity", "price", "mylistings/view", *more)
+
+
 def build() -> Flow:
     """The listing form flow."""
     return Flow(
         name="listings",
         first="product",
         states={
-            "product": State(ask_product, answer_product),
-            "product_pick": State(ask_product_pick, answer_product_pick),
-            "grade": State(ask_grade, answer_grade),
-            "quantity": State(ask_quantity, answer_quantity),
-            "price": State(ask_price, answer_price),
-            "availability": State(ask_availability, answer_availability),
-            "photos": State(media.ask_photos, media.answer_photos, photo=True),
-            "certs": State(media.ask_certs, media.answer_certs),
-            "cert_number": State(media.ask_cert_number, media.answer_cert_number),
-            "description": State(ask_description, answer_description),
-            "summary": State(ask_summary, answer_summary),
+            "product": State(ask_product, answer_product, to=_after("product", "product_pick")),
+            "product_pick": State(
+                ask_product_pick, answer_product_pick, to=_after("product", "product_pick")
+            ),
+            "grade": State(ask_grade, answer_grade, to=_after("grade")),
+            "quantity": State(ask_quantity, answer_quantity, to=_after("quantity")),
+            "price": State(ask_price, answer_price, to=_after("price")),
+            "availability": State(
+                ask_availability, answer_availability, to=_after("availability")
+            ),
+            "photos": State(
+                media.ask_photos, media.answer_photos, to=_after("photos"), photo=True
+            ),
+            "certs": State(media.ask_certs, media.answer_certs, to=_after("certs", "cert_number")),
+            "cert_number": State(
+                media.ask_cert_number, media.answer_cert_number, to=_after("cert_number")
+            ),
+            "description": State(ask_description, answer_description, to=_after("description")),
+            "summary": State(ask_summary, answer_summary, to=("summary", *EDITABLE)),
+            **{name: replace(state, to=_after("price")) for name, state in PRICE_STATES.items()},
         },
         commands={"dangban": "product"},
         menu=MenuEntry(

@@ -16,11 +16,10 @@ from bot.services.listings import ACTIVE, SOLD_OUT, Certs, Listing
 from bot.services.orders import BELOW_SOLD, OrderRefused, stored_amount
 from bot.services.search import amount, unit_label
 from bot.services.share import Catalogs
-from bot.text import display_phone, fold, parse_number
+from bot.text import display_phone, meaning, parse_number
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The number a typed amount or price starts with ("0đ", "-45000", "0 kg"), to tell zeros
 # and negatives apart from text that is no number at all.
 _LEADING_NUMBER = re.compile(r"\s*(-?)\s*([0-9]+(?:[.,][0-9]+)*)")
@@ -48,11 +47,6 @@ EDITABLE = {
     "certs": N_("Certifications"),
     "description": N_("Description"),
 }
-
-
-def clean(text: str) -> str:
-    """Text as typed, minus invisible control characters and surrounding spaces."""
-    return _CONTROL.sub("", text).strip()
 
 
 def cats(ctx: Ctx) -> Catalogs:
@@ -102,7 +96,18 @@ def is_skip(msg: Incoming) -> bool:
     if msg.kind == "button":
         return msg.payload == "lf:skip"
     typed = msg.text.strip() if msg.kind == "text" else ""
-    return typed == "-" or fold(typed) in ("bo qua", "skip", "khong", "ko", "k")
+    return bool(typed) and meaning(typed) in ("skip", "unknown")
+
+
+def next_state(ctx: Ctx, state: str) -> str:
+    """The question after `state`, passing over those a one-sentence request answered."""
+    prefilled = ctx.data.get("prefilled") or ()
+    following = NEXT[state]
+    while following in prefilled and following in NEXT:
+        following = NEXT[following]
+    if following == "price" and ctx.data.get("price_typed"):
+        return "price_check"  # a request's price, implausible for its unit: ask which unit
+    return following
 
 
 async def after(ctx: Ctx, state: str, say: list[Reply] | None = None) -> Outcome:
@@ -112,7 +117,7 @@ async def after(ctx: Ctx, state: str, say: list[Reply] | None = None) -> Outcome
         return save_existing(ctx, said)
     if ctx.data.get("editing"):
         return Ask("summary", said)
-    return Ask(NEXT[state], said)
+    return Ask(next_state(ctx, state), said)
 
 
 def save_existing(ctx: Ctx, say: list[Reply]) -> Outcome:

@@ -22,7 +22,8 @@ from bot.core.types import Incoming, Reply
 from bot.i18n import _
 from bot.services.listings import CERT_NUMBER_MAX, PHOTOS_MAX, Certs
 from bot.services.share import certs_text
-from handlers.listings_base import after, clean, is_skip, skip_button
+from bot.text import clean
+from handlers.listings_base import after, is_skip, skip_button
 
 _SEPARATORS = re.compile(r"[,;+\n]|\b(?:và|va|với|voi|and)\b", re.IGNORECASE)
 

@@ -424,16 +424,20 @@ def qr_reply(ctx: Ctx, listing: Listing) -> Reply:
     return Reply(text, photos=[ref])
 
 
+# Where this flow's questions and its buttons under listings may lead.
+MINE_TO = ("list", "view", "edit", "delete", "listings/", *(f"listings/{key}" for key in EDITABLE))
+
+
 def build() -> Flow:
     """The "my listings" flow and the listing buttons."""
     return Flow(
         name="mylistings",
         first="list",
         states={
-            "list": State(ask_list, answer_list),
-            "view": State(ask_view, answer_view),
-            "edit": State(ask_edit, answer_edit),
-            "delete": State(ask_delete, answer_delete),
+            "list": State(ask_list, answer_list, to=MINE_TO),
+            "view": State(ask_view, answer_view, to=MINE_TO),
+            "edit": State(ask_edit, answer_edit, to=MINE_TO),
+            "delete": State(ask_delete, answer_delete, to=MINE_TO),
         },
         commands={"tindang": "list"},
         menu=MenuEntry(
@@ -444,4 +448,5 @@ def build() -> Flow:
             words=("tin dang", "tin cua toi", "quan ly"),
         ),
         actions={"lst": act},
+        leads_to=MINE_TO,
     )

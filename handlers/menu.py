@@ -14,14 +14,41 @@ from bot.core.flow import (
     ask_choice,
     match_choice,
 )
+from bot.core.fmt import fmt
+from bot.core.routing import FORM_STEPS, RESUME, RESUME_WORDS
 from bot.core.types import Incoming, Reply
-from bot.i18n import _
+from bot.i18n import N_, _
+
+# Forms reached from inside another entry (no menu line of their own to be named after).
+FORM_NAMES = {"order_out": N_("Record an order")}
 
 
 def menu_choices(ctx: Ctx, entries: list[MenuEntry]) -> list[Choice]:
-    """The menu lines this user may see, in order."""
+    """The menu lines this user may see, in order; a form put aside comes first."""
     visible = sorted((e for e in entries if e.visible(ctx)), key=lambda e: e.order)
-    return [Choice(e.key, _(e.label), e.words) for e in visible]
+    resume = resume_choice(ctx, entries)
+    return [*resume, *(Choice(e.key, _(e.label), e.words) for e in visible)]
+
+
+def resume_choice(ctx: Ctx, entries: list[MenuEntry]) -> list[Choice]:
+    """ "Continue: Sell a product (step 3/8)" when a form waits (bot/core/routing resumes it)."""
+    held = ctx.services.suspended.get(ctx.user.id, ctx.now)
+    if held is None:
+        return []
+    entry = next((e for e in entries if e.key == held.flow), None)
+    label = _(entry.label) if entry is not None else _(FORM_NAMES.get(held.flow, held.flow))
+    form = label.split(" ", 1)[1] if " " in label and not label[0].isalnum() else label
+    steps = FORM_STEPS.get(held.flow, ())
+    if held.state in steps:
+        text = fmt(
+            _("▶️ Continue: {form} (step {n}/{total})"),
+            form=form,
+            n=steps.index(held.state) + 1,
+            total=len(steps),
+        )
+    else:
+        text = fmt(_("▶️ Continue: {form}"), form=form)
+    return [Choice(RESUME, text, tuple(RESUME_WORDS))]
 
 
 def build(entries: list[MenuEntry]) -> Flow:
@@ -38,4 +65,5 @@ def build(entries: list[MenuEntry]) -> Flow:
             return Retry(_("Sorry, I did not understand. Please choose from the menu."))
         return Start(choice.key)
 
-    return Flow(name="menu", first="main", states={"main": State(ask, answer)})
+    starts = tuple(f"{entry.key}/" for entry in entries)  # each entry's key is its flow's id
+    return Flow(name="menu", first="main", states={"main": State(ask, answer, to=starts)})

@@ -24,8 +24,7 @@ from bot.services.orders import Order
 from bot.services.search import amount
 from bot.text import clip
 from handlers import order_actions
-
-PAGE_SIZE = 5
+from handlers.paging import page_of, turn_choices, turned
 
 
 def _line(order: Order) -> str:
@@ -34,19 +33,13 @@ def _line(order: Order) -> str:
 
 
 def _page(ctx: Ctx) -> tuple[list[Order], int, int]:
-    found = ctx.services.orders.of_buyer(ctx.user.id)
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page = min(max(int(ctx.data.get("page", 0)), 0), pages - 1)
-    return found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], page, pages
+    return page_of(ctx, ctx.services.orders.of_buyer(ctx.user.id))
 
 
 def _choices(ctx: Ctx) -> list[Choice]:
     shown, page, pages = _page(ctx)
     choices = [Choice(f"ord:v:{o.id}", _line(o)) for o in shown]
-    if page + 1 < pages:
-        choices.append(Choice("m:next", _("Next page ▶"), ("tiep", "trang sau")))
-    if page > 0:
-        choices.append(Choice("m:prev", _("◀ Previous page"), ("truoc", "trang truoc")))
+    choices += turn_choices("m", page, pages)
     if not shown:
         choices.append(Choice("m:buy", _("🛒 Buy products"), ("mua hang", "mua")))
     return [*choices, Choice("m:back", _("Back to menu"), ("quay lai", "tro ve"))]
@@ -72,8 +65,7 @@ async def answer_list(ctx: Ctx, msg: Incoming) -> Outcome:
         return Done()
     if choice.key == "m:buy":
         return Start("buy")
-    if choice.key in ("m:next", "m:prev"):
-        ctx.data["page"] = int(ctx.data.get("page", 0)) + (1 if choice.key == "m:next" else -1)
+    if turned(ctx, "m", choice.key):
         return Ask("list", redraw=True)
     return await order_actions.act(ctx, msg, choice.key.split(":")[1:])
 
@@ -83,7 +75,9 @@ def build() -> Flow:
     return Flow(
         name="myorders",
         first="list",
-        states={"list": State(ask_list, answer_list)},
+        states={
+            "list": State(ask_list, answer_list, to=("buy/", "orders/reason", "orders/tracking"))
+        },
         commands={"donmua": "list", "myorders": "list"},
         menu=MenuEntry("myorders", N_("🧾 My orders"), 35, words=("don cua toi", "don mua")),
     )

@@ -5,8 +5,6 @@ The same questions edit a single profile field when started with data {"edit": T
 
 from __future__ import annotations
 
-import re
-
 from bot.address import TERMS, address_of, given_name, suggest_term
 from bot.core.flow import (
     Ask,
@@ -27,7 +25,7 @@ from bot.core.fmt import esc, fmt, label
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import _, set_addressee
 from bot.services.users import BUYER, FARMER
-from bot.text import display_phone, fold, normalize_phone
+from bot.text import clean, display_phone, fold, normalize_phone
 from handlers import linking
 
 NAME_MAX = 64
@@ -35,12 +33,6 @@ CROP_MAX = 10
 CROP_NAME_MAX = 40
 AREA_SURE = 90.0
 AREA_MAYBE = 60.0
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_name(text: str) -> str:
-    """A name as typed, minus control characters and extra spaces."""
-    return " ".join(_CONTROL.sub("", text).split())
 
 
 def _next(ctx: Ctx, state: str) -> Outcome:
@@ -54,20 +46,23 @@ def _next(ctx: Ctx, state: str) -> Outcome:
 # --- name ---------------------------------------------------------------------------------
 
 
-def ask_name(ctx: Ctx) -> list[Reply]:
-    replies = []
-    if not ctx.data.get("edit") and not ctx.data.get("greeted"):
-        ctx.data["greeted"] = True
-        replies.append(
-            Reply(
-                _(
-                    "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's "
-                    "community digital-tech teams. I help you put your produce on sale, handle "
-                    "orders, learn to sell online safely, and answer your questions.\n\n"
-                    "First, a few short questions so I can help you better."
-                )
+def enter_name(ctx: Ctx) -> list[Reply]:
+    if ctx.data.get("edit"):
+        return []
+    return [
+        Reply(
+            _(
+                "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's "
+                "community digital-tech teams. I help you put your produce on sale, handle "
+                "orders, learn to sell online safely, and answer your questions.\n\n"
+                "First, a few short questions so I can help you better."
             )
         )
+    ]
+
+
+def ask_name(ctx: Ctx) -> list[Reply]:
+    replies = []
     question = _("What is your name?")
     buttons = []
     if ctx.user.name:
@@ -84,7 +79,7 @@ async def answer_name(ctx: Ctx, msg: Incoming) -> Outcome:
         return _after_name(ctx)
     if not is_text(msg):
         return Retry(_("Please type your name in letters."))
-    name = clean_name(msg.text)
+    name = clean(msg.text)
     if not name:
         return Retry(_("Please type your name in letters."))
     if len(name) > NAME_MAX:
@@ -320,7 +315,7 @@ async def answer_crops(ctx: Ctx, msg: Incoming) -> Outcome:
             toast = label(_("Chosen: {name}"), name=name)
     elif is_text(msg):
         for part in msg.text.split(","):
-            name = clean_name(part)[:CROP_NAME_MAX]
+            name = clean(part)[:CROP_NAME_MAX]
             if not name:
                 continue
             known = ctx.services.products.exact(name)
@@ -386,14 +381,14 @@ def build() -> Flow:
         name="onboarding",
         first="name",
         states={
-            "name": State(ask_name, answer_name),
-            "address": State(ask_address, answer_address),
-            "phone": State(ask_phone, answer_phone),
-            "area": State(ask_area, answer_area),
-            "area_pick": State(ask_area_pick, answer_area_pick),
-            "role": State(ask_role, answer_role),
-            "crops": State(ask_crops, answer_crops),
-            "consent": State(ask_consent, answer_consent),
+            "name": State(ask_name, answer_name, to=("address", "profile/"), enter=enter_name),
+            "address": State(ask_address, answer_address, to=("phone", "profile/")),
+            "phone": State(ask_phone, answer_phone, to=("area", "link_offer", "profile/")),
+            "area": State(ask_area, answer_area, to=("area_pick", "role", "profile/")),
+            "area_pick": State(ask_area_pick, answer_area_pick, to=("area", "role", "profile/")),
+            "role": State(ask_role, answer_role, to=("crops", "consent", "profile/")),
+            "crops": State(ask_crops, answer_crops, to=("consent", "profile/")),
+            "consent": State(ask_consent, answer_consent, to=("profile/",)),
             **linking.states(),
         },
     )

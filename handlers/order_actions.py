@@ -35,7 +35,7 @@ from bot.services.order_notices import (
 )
 from bot.services.orders import CONFIRMED, NEW, TOO_MUCH, UNAVAILABLE, Order, OrderRefused
 from bot.services.search import amount
-from handlers.buy_form import clean
+from bot.text import clean
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from bot.services.listings import SOLD_OUT, Listing
 from bot.services.order_notices import CHANNEL_LABELS
 from bot.services.orders import OUTSIDE_CHANNELS, TOO_MUCH, OrderRefused, total_of
 from bot.services.search import amount, unit_label
-from bot.text import clip, normalize_phone, parse_quantity
-from handlers.buy_form import NAME_MAX, clean, in_unit
+from bot.text import clean, clip, normalize_phone, parse_quantity
+from handlers.buy_form import NAME_MAX, in_unit
 
 LISTINGS_SHOWN = 10
 
@@ -225,12 +225,12 @@ def build() -> Flow:
         name="order_out",
         first="listing",
         states={
-            "listing": State(ask_listing, answer_listing),
-            "qty": State(ask_qty, answer_qty),
-            "buyer": State(ask_buyer, answer_buyer),
-            "phone": State(ask_phone, answer_phone),
-            "channel": State(ask_channel, answer_channel),
-            "confirm": State(ask_confirm, answer_confirm),
+            "listing": State(ask_listing, answer_listing, to=("qty", "orders/")),
+            "qty": State(ask_qty, answer_qty, to=("buyer", "orders/")),
+            "buyer": State(ask_buyer, answer_buyer, to=("phone",)),
+            "phone": State(ask_phone, answer_phone, to=("channel",)),
+            "channel": State(ask_channel, answer_channel, to=("confirm",)),
+            "confirm": State(ask_confirm, answer_confirm, to=("qty", "orders/")),
         },
         commands={"ghidon": "listing"},
     )

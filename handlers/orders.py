@@ -31,8 +31,8 @@ from bot.services.search import amount
 from bot.services.users import FARMER
 from bot.text import clip
 from handlers import order_actions
+from handlers.paging import page_of, turn_choices, turned
 
-PAGE_SIZE = 5
 LIST_TITLES = {
     NEW: N_("🆕 New"),
     CONFIRMED: N_("✅ Confirmed"),
@@ -115,19 +115,13 @@ async def answer_home(ctx: Ctx, msg: Incoming) -> Outcome:
 
 
 def _page(ctx: Ctx) -> tuple[list[Order], int, int]:
-    found = ctx.services.orders.of_farmer(ctx.user.id, ctx.data.get("status", NEW))
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page = min(max(int(ctx.data.get("page", 0)), 0), pages - 1)
-    return found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], page, pages
+    return page_of(ctx, ctx.services.orders.of_farmer(ctx.user.id, ctx.data.get("status", NEW)))
 
 
 def _list_choices(ctx: Ctx) -> list[Choice]:
     shown, page, pages = _page(ctx)
     choices = [Choice(f"ord:v:{o.id}", order_line(o)) for o in shown]
-    if page + 1 < pages:
-        choices.append(Choice("l:next", _("Next page ▶"), ("tiep", "trang sau")))
-    if page > 0:
-        choices.append(Choice("l:prev", _("◀ Previous page"), ("truoc", "trang truoc")))
+    choices += turn_choices("l", page, pages)
     return [*choices, Choice("l:back", _("Back"), ("quay lai",))]
 
 
@@ -151,8 +145,7 @@ async def answer_list(ctx: Ctx, msg: Incoming) -> Outcome:
         return Retry(_("Please tap an order, or Back."))
     if choice.key == "l:back":
         return Ask("home")
-    if choice.key in ("l:next", "l:prev"):
-        ctx.data["page"] = int(ctx.data.get("page", 0)) + (1 if choice.key == "l:next" else -1)
+    if turned(ctx, "l", choice.key):
         return Ask("list", redraw=True)
     # A typed number lands here (a tapped "ord:v:" button is handled as an action).
     return await order_actions.act(ctx, msg, choice.key.split(":")[1:])
@@ -164,8 +157,8 @@ def build() -> Flow:
         name="orders",
         first="home",
         states={
-            "home": State(ask_home, answer_home),
-            "list": State(ask_list, answer_list),
+            "home": State(ask_home, answer_home, to=("list", "order_out/")),
+            "list": State(ask_list, answer_list, to=("home", "reason", "tracking")),
             **order_actions.STATES,
         },
         commands={"donhang": "home", "orders": "home"},
@@ -173,4 +166,5 @@ def build() -> Flow:
             "orders", N_("📋 Orders"), 20, visible=is_farmer, words=("don hang", "don")
         ),
         actions={"ord": order_actions.act},
+        leads_to=("reason", "tracking"),
     )

@@ -152,7 +152,11 @@ def build() -> Flow:
         name="profile",
         first="view",
         states={
-            "view": State(ask_view, answer_view),
+            "view": State(
+                ask_view,
+                answer_view,
+                to=("delete", "language", *(f"onboarding/{key}" for key in FIELDS)),
+            ),
             "language": State(ask_language, answer_language),
             "delete": State(ask_delete, answer_delete),
         },

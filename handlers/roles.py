@@ -26,7 +26,7 @@ from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, VN_TZ, _, format_moment
 from bot.services.roles import InviteError
 from bot.services.users import ADMIN, TEAM, User
-from bot.text import display_phone, fold, normalize_phone
+from bot.text import clean, display_phone, fold, normalize_phone
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ async def answer_redeem(ctx: Ctx, msg: Incoming) -> Outcome:
         return Done()
     if not is_text(msg):
         return Retry(_("Please type your invite code, for example TCN-CHILANG-7KQ2."))
-    done = _redeem(ctx, msg.text.strip())
+    done = _redeem(ctx, clean(msg.text))
     if done is None:
         return Retry(str(ctx.data.pop("error")))
     return Done([done])
@@ -347,12 +347,12 @@ def build() -> Flow:
         name="roles",
         first="home",
         states={
-            "home": State(ask_home, answer_home),
+            "home": State(ask_home, answer_home, to=("area", "grant_who", "revoke_who")),
             "redeem": State(ask_redeem, answer_redeem),
             "area": State(ask_area, answer_area),
-            "grant_who": State(ask_grant_who, answer_grant_who),
-            "grant_role": State(ask_grant_role, answer_grant_role),
-            "revoke_who": State(ask_revoke_who, answer_revoke_who),
+            "grant_who": State(ask_grant_who, answer_grant_who, to=("grant_role",)),
+            "grant_role": State(ask_grant_role, answer_grant_role, to=("area",)),
+            "revoke_who": State(ask_revoke_who, answer_revoke_who, to=("revoke_what",)),
             "revoke_what": State(ask_revoke_what, answer_revoke_what),
         },
         commands={"ma": "redeem", "quyen": "home", "roles": "home"},

@@ -16,7 +16,7 @@ from bot.i18n import _
 from bot.services.faq import DuplicateQuestion
 from bot.services.faq_csv import MAX_ANSWER
 from bot.services.handoff import ANSWERED, DISMISSED, OPEN, VOICE, Handoff, may_answer
-from bot.text import clip
+from bot.text import clean, clip
 from handlers import faq
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ async def answer_reply(ctx: Ctx, msg: Incoming) -> Outcome:
     spoken = msg.photo if msg.kind == "voice" else ""
     if not is_text(msg) and not spoken:
         return Retry(_("Please type your answer, or send it as a voice message."))
-    text = "" if spoken else msg.text.strip()
+    text = "" if spoken else clean(msg.text, multiline=True)
     if len(text) > MAX_ANSWER:
         return Retry(fmt(_("Please keep the answer under {n} characters."), n=MAX_ANSWER))
     handoffs = ctx.services.handoffs
@@ -183,4 +183,5 @@ def build() -> Flow:
         states={"list": State(ask_list, answer_list), "reply": State(ask_reply, answer_reply)},
         commands={"cauhoi": "list"},
         actions={"tm": _action},
+        leads_to=("reply",),
     )

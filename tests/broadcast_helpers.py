@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -12,6 +12,7 @@ from bot.core.types import Reply
 from bot.services.broadcast import CANCELLED, DONE
 from bot.services.users import FARMER, TEAM, User
 from tests.helpers.driver import Chat
+from tests.helpers.waiting import wait_until
 
 Hook = Callable[[str, int], Awaitable[None]]
 
@@ -107,14 +108,17 @@ async def compose(chat: Chat, text: str = "Mai có tập huấn livestream ở n
     return int(found.group(1))
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait (yielding) until `check()` holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
+async def until(check: Callable[[], bool], what: str = "", timeout: float = 10.0) -> None:
+    """Wait (yielding) until `check()` holds; a time-out names what was awaited."""
+    await wait_until(check, what or _source(check), timeout)
+
+
+def _source(check: Callable[[], bool]) -> str:
+    """The condition's own code, to say what a failed wait was waiting for."""
+    try:
+        return inspect.getsource(check).strip()
+    except (OSError, TypeError):
+        return repr(check)
 
 
 async def finished(app: BotApp, broadcast_id: int) -> None:
@@ -124,5 +128,9 @@ async def finished(app: BotApp, broadcast_id: int) -> None:
         found = app.services.broadcasts.get(broadcast_id)
         return found is not None and found.status in (DONE, CANCELLED)
 
-    await until(over)
-    await asyncio.sleep(0.05)
+    await until(over, f"broadcast {broadcast_id} to be done or stopped")
+    outbox = app.services.outbox
+    await until(
+        lambda: outbox.sending == 0 and not outbox.reporting,
+        "the outbox's sends in flight and its progress message to settle",
+    )

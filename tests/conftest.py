@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,32 @@ __all__ = ["fake_telegram"]
 @pytest.fixture(autouse=True, scope="session")
 def _catalogs() -> None:
     load_catalogs()
+
+
+class _Undeclared(logging.Handler):
+    """Collects the engine's refusals of moves a flow did not declare."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "undeclared move" in record.getMessage():
+            self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def _no_undeclared_moves(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every conversation a test drives stays within the moves its flows declared."""
+    watcher = _Undeclared()
+    engine_log = logging.getLogger("bot.core.engine")
+    engine_log.addHandler(watcher)
+    try:
+        yield
+    finally:
+        engine_log.removeHandler(watcher)
+    if "allow_undeclared" not in request.keywords:
+        assert watcher.seen == [], watcher.seen
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections import defaultdict
 from bot.app import BotApp
 from bot.core.fmt import to_plain
 from bot.core.types import Reply
-from bot.services.listings import Certs, Listing, ListingRepo
+from bot.services.listings import Certs, Listing
 from tests.helpers.driver import Chat
 
 _ALLOWED_TAG = re.compile(r"</?(b|i|code)>|<a href=\"[^\"<>]*\">|</a>")
@@ -66,7 +66,7 @@ def add_listing(
         "certs": Certs(ocop=4, vietgap=True),
         **extra,
     }
-    return ListingRepo(app.store).add(Listing(**fields))  # type: ignore[arg-type]
+    return app.services.listings.add(Listing(**fields))  # type: ignore[arg-type]
 
 
 async def order_form(buyer: Chat, listing: Listing, qty: str = "10 kg") -> None:

@@ -28,6 +28,7 @@ from tests.console_helpers import (
     sign_in,
     team_member,
 )
+from tests.helpers.msgids import said
 
 ADMIN_KEY = f"telegram:{ADMIN_TG}"
 
@@ -161,7 +162,7 @@ async def test_team_answers_own_areas_question_and_the_farmer_gets_it(
             f"/console/questions/{mine}/answer",
             {"answer": "Dạ, khoảng 15.000 đ/kg."},
         )
-        assert "Đã gửi câu trả lời" in await done.text()
+        assert said(await done.text(), "Answer sent to the farmer.")
         assert server.app.services.handoffs.get(mine).status == ANSWERED  # type: ignore[union-attr]
         assert sent and sent[0][0] == "lan"
         relayed = to_plain(sent[0][1][0].text)
@@ -258,7 +259,7 @@ async def test_lessons_page_shows_rates_and_file_problems(
         assert first.title in html
         count = len(service.lessons.lessons)
         reloaded = await form_post(http, server, "/console/lessons", "/console/lessons/reload", {})
-        assert "Đã tải lại bài học." in await reloaded.text()
+        assert said(await reloaded.text(), "Lessons reloaded.")
         assert len(service.lessons.lessons) == count
 
 
@@ -271,7 +272,7 @@ async def test_english_on_request_and_remembered(tmp_path: Path, clock: FakeCloc
         async with http.get(f"{server.base}/console/faq") as page:
             assert "Add an entry" in await page.text()
         async with http.get(f"{server.base}/console/faq?lang=vi") as page:
-            assert "Thêm mục hỏi đáp" in await page.text()
+            assert said(await page.text(), "Add an entry")
 
 
 async def test_team_csv_exports_only_their_areas(tmp_path: Path, clock: FakeClock) -> None:

@@ -25,6 +25,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from tests.fakes import FakeTelegram
 from tests.fakes.ptb import polling
 from tests.fakes.user_side import TINY_PNG
+from tests.helpers.waiting import wait_until
 
 USER = 4242
 BLNS = Path(__file__).parent / "data" / "blns.json"
@@ -96,7 +97,7 @@ async def test_button_press_is_answered_and_edit_applied(fake: FakeTelegram) -> 
         fake.send_text(USER, "chào")
         await fake.wait_for(USER)
         fake.send_callback(USER, "no")
-        await fake.wait_idle()
+        await wait_until(lambda: fake.answered_callback_ids != set(), "the press to be answered")
     assert fake.unanswered_callbacks() == []
     assert len(fake.answered_callback_ids) == 1
     [message] = fake.messages_to(USER)
@@ -240,7 +241,7 @@ async def test_user_photo_can_be_downloaded_by_the_bot(fake: FakeTelegram) -> No
     app.add_handler(MessageHandler(filters.PHOTO, on_photo))
     async with polling(app):
         fake.send_photo(USER, caption="lá bị vàng")
-        await fake.wait_idle()
+        await wait_until(lambda: bool(received), "the bot to download the photo")
     assert received == [TINY_PNG]
 
 
@@ -266,7 +267,7 @@ async def test_reply_keyboard_and_shared_contact(fake: FakeTelegram) -> None:
         fake.send_text(USER, "/start")
         [ask] = await fake.wait_for(USER)
         fake.send_contact(USER, "+84912345678")
-        await fake.wait_idle()
+        await wait_until(lambda: bool(contacts), "the bot to read the shared contact")
     assert ask["reply_markup"]["keyboard"][0][0]["request_contact"] is True
     assert contacts == ["+84912345678"]
     assert fake.violations == []
@@ -357,7 +358,7 @@ async def test_user_media_updates_parse_in_ptb(fake: FakeTelegram) -> None:
         fake.send_voice(USER, duration=4)
         fake.send_location(USER, 21.85, 106.76)
         fake.send_document(USER, file_name="so-tay.pdf")
-        await fake.wait_idle()
+        await wait_until(lambda: len(kinds) == 4, "the bot to see all four media updates")
     assert kinds == ["sticker 👍", "voice audio/ogg", "location 21.85", "document so-tay.pdf"]
 
 

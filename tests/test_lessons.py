@@ -8,7 +8,10 @@ from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.lesson_content import Lesson
 from bot.services.lessons import local_day
-from tests.helpers.driver import Chat, make_app
+from tests.helpers.driver import MAIN_MENU, Chat, make_app
+from tests.helpers.msgids import said
+
+STEP = "step {n}/{total}"  # the step line of a lesson
 
 
 def lessons(app: BotApp) -> tuple[Lesson, ...]:
@@ -31,7 +34,7 @@ async def finish(chat: Chat, lesson: Lesson) -> None:
     for step in range(len(lesson.steps)):
         await chat.tap(f"nx:{lesson.id}:{step}")
     await chat.tap(f"ans:{lesson.id}:{lesson.quiz.answer + 1}")
-    assert "Đúng rồi" in chat.text(), chat.text()
+    assert chat.said("✅ Correct!"), chat.text()
 
 
 def stored_step(app: BotApp, chat: Chat, lesson: Lesson) -> int:
@@ -50,7 +53,7 @@ async def test_menu_lists_lessons_with_marks(app: BotApp) -> None:
     assert "Học kỹ năng số" in text and "0/8 bài cơ bản" in text
     assert f"1. ⬜ {first(app).title}" in text
     optional = [x for x in lessons(app) if not x.core]
-    assert f"{optional[0].title} (tự chọn)" in text
+    assert said(text, "(optional)") and optional[0].title in text
     ninth = lessons(app)[8]
     assert ninth.title not in text  # eight lessons a page
     await chat.tap("page:next")
@@ -63,11 +66,12 @@ async def test_whole_lesson_wrong_then_right_answer(app: BotApp) -> None:
     lesson = first(app)
     await chat.say("/hoc")
     await chat.say("1")  # the first lesson, by its number
-    assert f"{lesson.title} · bước 1/{len(lesson.steps)}" in chat.text()
+    total = len(lesson.steps)
+    assert lesson.title in chat.text() and chat.said(STEP, n=1, total=total)
     await chat.say("tiếp")
-    assert f"bước 2/{len(lesson.steps)}" in chat.text()
+    assert chat.said(STEP, n=2, total=total)
     await chat.say("quay lai")
-    assert f"bước 1/{len(lesson.steps)}" in chat.text()
+    assert chat.said(STEP, n=1, total=total)
     for step in range(len(lesson.steps)):
         await chat.say("tiep")
         assert stored_step(app, chat, lesson) == step + 1  # stored on every step
@@ -79,7 +83,7 @@ async def test_whole_lesson_wrong_then_right_answer(app: BotApp) -> None:
 
     wrong = 1 if lesson.quiz.answer != 0 else 2
     await chat.say(str(wrong))
-    assert "Chưa đúng" in chat.text()
+    assert chat.said("❌ Not quite.")
     assert lesson.quiz.explanation.split("\n")[0][:40] in chat.text()
     assert lesson.quiz.question in chat.text()  # another try
     user = app.services.users.by_key(chat.user_key)
@@ -88,17 +92,17 @@ async def test_whole_lesson_wrong_then_right_answer(app: BotApp) -> None:
     assert entry is not None and entry.attempts == 1 and not entry.done
 
     await chat.tap(f"ans:{lesson.id}:{lesson.quiz.answer + 1}")
-    assert "Đúng rồi" in chat.text() and "đã học xong bài" in chat.text()
+    assert chat.said("✅ Correct!") and chat.said("You have finished the lesson <b>{title}</b>.")
     entry = app.services.lessons.learner(user.id).of(lesson.id)
     assert entry is not None and entry.done and entry.attempts == 2
     assert entry.completed_at.startswith("2026-11-26")
     following = lessons(app)[1]
     assert f"open:{following.id}" in [p for _l, p in chat.buttons()]
     await chat.tap(f"open:{following.id}")
-    assert f"{following.title} · bước 1/" in chat.text()
+    assert following.title in chat.text() and chat.said(STEP, n=1)
     await chat.tap(f"bk:{following.id}:0")  # back from the first step: the list
     assert f"1. ✅ {lesson.title}" in chat.text()
-    assert f"2. ▶️ {following.title} — bước 1/" in chat.text()
+    assert f"2. ▶️ {following.title} — " in chat.text() and chat.said(STEP, n=1)
 
 
 async def test_quiz_answered_by_the_options_words_without_diacritics(app: BotApp) -> None:
@@ -109,7 +113,7 @@ async def test_quiz_answered_by_the_options_words_without_diacritics(app: BotApp
     for step in range(len(lesson.steps)):
         await chat.tap(f"nx:{lesson.id}:{step}")
     await chat.say("khong dua ma, cup may, tu goi so tong dai cua ngan hang de hoi")
-    assert "Đúng rồi" in chat.text(), chat.text()
+    assert chat.said("✅ Correct!"), chat.text()
 
 
 async def test_resume_after_a_restart_mid_lesson(tmp_path: Path, clock: FakeClock) -> None:
@@ -120,19 +124,19 @@ async def test_resume_after_a_restart_mid_lesson(tmp_path: Path, clock: FakeCloc
     await chat.say("1")
     await chat.say("tiep")
     await chat.say("tiep")
-    assert "bước 3/" in chat.text()
+    assert chat.said(STEP, n=3)
     await app.stop()
 
     app = make_app(tmp_path / "data", clock)
     try:
         chat = Chat(app, "web:lan", "Lan")
         await chat.say("tiep")  # the conversation itself survived
-        assert f"{lesson.title} · bước 4/" in chat.text()
+        assert lesson.title in chat.text() and chat.said(STEP, n=4)
         await chat.say("/menu")
         await chat.say("hoc")  # and so did the progress
-        assert "▶️" in chat.text() and "bước 4/" in chat.text()
+        assert "▶️" in chat.text() and chat.said(STEP, n=4)
         await chat.say("1")
-        assert f"{lesson.title} · bước 4/" in chat.text()
+        assert lesson.title in chat.text() and chat.said(STEP, n=4)
     finally:
         await app.stop()
 
@@ -144,17 +148,21 @@ async def test_leaving_keeps_the_place(app: BotApp) -> None:
     await chat.say("1")
     await chat.say("tiep")
     await chat.tap("leave")
-    assert "đã lưu" in chat.text() and "bước 2/" in chat.text()
-    assert "Menu chính" in chat.text()
+    assert chat.said(
+        "Your progress is saved ({where}). Open <b>Learn digital skills</b> any time to go on."
+    ) and chat.said(STEP, n=2)
+    assert chat.said(MAIN_MENU)
     await chat.say("thoat")  # typed at the menu: nothing breaks
     await chat.say("hoc")
-    assert f"đang học dở bài: {lesson.title}" in chat.text()
+    assert chat.said(
+        'You were learning: <b>{title}</b>. Type "tiep" to go on.', title=lesson.title
+    )
     await chat.say("tiep")  # at the list: go on with the lesson in progress
-    assert f"{lesson.title} · bước 2/" in chat.text()
+    assert lesson.title in chat.text() and chat.said(STEP, n=2)
     await chat.tap("leave")
     await chat.say("hoc")
     await chat.tap(f"open:{lesson.id}")
-    assert "bước 2/" in chat.text()
+    assert chat.said(STEP, n=2)
 
 
 async def test_stale_buttons_do_not_move_progress(app: BotApp) -> None:
@@ -166,8 +174,10 @@ async def test_stale_buttons_do_not_move_progress(app: BotApp) -> None:
     await chat.tap(f"nx:{lesson.id}:1")
     assert stored_step(app, chat, lesson) == 2
     await chat.tap(f"nx:{lesson.id}:0")  # "Next" from the first step's message
-    assert "tin nhắn cũ" in chat.text(), chat.text()
-    assert "bước 3/" in chat.text()
+    assert chat.said("That button is from an earlier message. Please answer this question:"), (
+        chat.text()
+    )
+    assert chat.said(STEP, n=3)
     assert stored_step(app, chat, lesson) == 2
     await chat.tap(f"bk:{lesson.id}:0")
     assert stored_step(app, chat, lesson) == 2

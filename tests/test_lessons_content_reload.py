@@ -13,7 +13,8 @@ from bot.core.clock import FakeClock
 from bot.services.container import CONTENT_DIR, build_services
 from bot.services.lessons import LessonService
 from bot.storage.db import Store
-from tests.helpers.driver import Chat, settings_for
+from tests.helpers.driver import MAIN_MENU, Chat, settings_for
+from tests.helpers.msgids import said
 
 BROKEN_QUIZ = (CONTENT_DIR / "lessons" / "03-epay-safety.yaml").read_text(encoding="utf-8")
 
@@ -92,22 +93,24 @@ async def test_admin_reloads_lessons_and_sees_errors_by_file_and_field(
     break_answer(lesson_dir / "03-epay-safety.yaml")  # an admin's typo in a lesson in use
     await chat.tap("reload")
     text = chat.text()
-    assert "3 bài" in text
+    assert said(text, "Lessons reloaded: {count} lessons, {core} of them core.", count=3)
     assert "03-epay-safety.yaml: quiz.answer: 7 is out of range 1–3" in text
-    assert "vẫn dùng bản cũ" in text  # people in the middle of it keep the lesson
+    assert said(
+        text, "(the previous version is still used)"
+    )  # people in the middle of it keep the lesson
     assert app.services.lessons.lessons.get("epay-safety") is not None
     assert app.services.lessons.lessons.get("voso-shop") is not None
 
     (lesson_dir / "04-new.yaml").write_text("title: [", encoding="utf-8")
     await chat.say("nap lai")
     assert "04-new.yaml: (file): YAML syntax error" in chat.text()
-    assert "2 tệp có lỗi" in chat.text()
+    assert chat.said("⚠️ {n} file(s) have problems and were not loaded:", n=2)
 
 
 async def test_a_farmer_cannot_reload_lessons(app: BotApp) -> None:
     chat = Chat(app)
     await chat.onboard()
     await chat.say("/napbaihoc")
-    assert "chỉ quản trị viên" in chat.text()
+    assert chat.said("Sorry, only administrators can reload the lessons.")
     await chat.say("ok")
-    assert "Menu chính" in chat.text()
+    assert chat.said(MAIN_MENU)

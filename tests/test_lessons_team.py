@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
-from tests.helpers.driver import Chat
+from tests.helpers.driver import MAIN_MENU, Chat
+from tests.helpers.msgids import said
 
 
 async def register(app: BotApp, key: str, name: str, phone: str, **kw: str) -> Chat:
@@ -54,7 +55,7 @@ async def test_team_member_sees_who_finished_and_who_is_stuck(
     team = await register(app, "web:team", "Tổ viên Mai", "0912000009", role="buyer")
     await make_role(app, team, "team", ["chi-lang"])
     await team.say("/menu")
-    assert any("Tiến độ học của xã" in label for label, _p in team.buttons())
+    assert any(said(label, "📊 Lesson progress of my area") for label, _p in team.buttons())
     await team.say("tien do")
     text = team.text()
     assert "Tiến độ học — Xã Chi Lăng" in text
@@ -70,13 +71,16 @@ async def test_team_member_sees_who_finished_and_who_is_stuck(
 async def test_a_farmer_is_refused_the_area_progress(app: BotApp, clock: FakeClock) -> None:
     hoa, _binh, _cuc = await village(app, clock)
     await hoa.say("/menu")
-    assert not any("Tiến độ học" in label for label, _p in hoa.buttons())
+    assert not any(said(label, "📊 Lesson progress of my area") for label, _p in hoa.buttons())
     await hoa.say("/tiendo")
     text = hoa.text()
-    assert "chỉ dành cho Tổ công nghệ số" in text
+    assert said(
+        text,
+        "Sorry, the lesson progress of an area is only for the community digital-tech team. You can see your own progress in <b>Learn digital skills</b>.",
+    )
     assert "Bình" not in text and "0912" not in text
     await hoa.say("tien do")
-    assert "Menu chính" in hoa.text()
+    assert hoa.said(MAIN_MENU)
 
 
 async def test_team_member_cannot_see_another_area(app: BotApp, clock: FakeClock) -> None:
@@ -84,10 +88,13 @@ async def test_team_member_cannot_see_another_area(app: BotApp, clock: FakeClock
     team = await register(app, "web:team", "Mai", "0912000009", area="that khe", role="buyer")
     await make_role(app, team, "team", ["that-khe"])
     await team.say("/tiendo")
-    assert "Tiến độ học — Xã Thất Khê" in team.text()
-    assert "Số hộ: 0" in team.text()
+    assert team.said("<b>Lesson progress — {area}</b>", area="Xã Thất Khê")
+    assert team.said(
+        "Households: {all} · finished the core course: {done} · learning: {doing} · not started: {idle}",
+        all=0,
+    )
     await team.say("chi lang")
-    assert "chỉ xem được các xã của tổ mình" in team.text()
+    assert team.said("Sorry, you can only see the communes of your own team.")
     assert "Hoa" not in team.text()
 
 
@@ -96,9 +103,9 @@ async def test_admin_picks_any_area_by_typing_its_name(app: BotApp, clock: FakeC
     boss = await register(app, "web:boss", "Thu", "0912000010", area="that khe", role="buyer")
     await make_role(app, boss, "admin", [])
     await boss.say("/tiendo")
-    assert "xã, phường nào" in boss.text()
+    assert boss.said("Which commune or ward? Tap it or type its name.")
     await boss.say("x. chi lang")
-    assert "Tiến độ học — Xã Chi Lăng" in boss.text()
+    assert boss.said("<b>Lesson progress — {area}</b>", area="Xã Chi Lăng")
     assert "Hoa (0912 000 001)" in boss.text()
     await boss.say("/tiendo that khe")
-    assert "Tiến độ học — Xã Thất Khê" in boss.text()
+    assert boss.said("<b>Lesson progress — {area}</b>", area="Xã Thất Khê")

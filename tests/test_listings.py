@@ -15,12 +15,15 @@ from bot.core.fmt import to_plain
 from bot.core.types import Incoming
 from bot.services.listings import ACTIVE, MAX_ACTIVE_PER_FARMER, PAUSED, SOLD_OUT
 from bot.services.users import ADMIN
-from bot.text import fold
-from tests.helpers.driver import Chat, make_app
+from bot.text import clean, fold
+from tests.helpers.driver import MAIN_MENU, Chat, make_app
 from tests.listings_helpers import FARMER_KEY, farmer, fill_to_summary, stored, user_id
 
 SKIP_WORDS = frozenset({"bo qua", "skip", "khong", "ko", "k"})
 BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text())
+
+ASK_PRICE = "Price per {unit}? Type it as you usually do, e.g. <i>45k</i>, <i>45.000đ</i> or <i>1,2 triệu một tạ</i>."
+MY_PAGE = "<b>My listings</b> — page {page} of {pages}"
 
 
 async def test_listing_with_three_photos_ocop4_price_45k_and_price_edit(app: BotApp) -> None:
@@ -35,13 +38,13 @@ async def test_listing_with_three_photos_ocop4_price_45k_and_price_edit(app: Bot
     assert "Còn: 200 kg" in shown and "3 ảnh" in shown
 
     await chat.tap("lf:e:price")
-    assert "Giá mỗi kg" in chat.text()
+    assert chat.said(ASK_PRICE, unit="kg")
     await chat.say("50k")
     assert "50.000\xa0₫/kg" in chat.text()  # straight back to the summary
     assert app.services.listings.all() == []  # nothing stored before Confirm
 
     await chat.tap("lf:ok")
-    assert "Đã đăng bán" in chat.text()
+    assert chat.said("Posted! Buyers can now find <b>{name}</b>. Share it to sell faster:")
     [listing] = app.services.listings.all()
     assert listing.farmer_id == user_id(app, FARMER_KEY)
     assert (listing.product_id, listing.product_name, listing.grade) == (
@@ -75,7 +78,9 @@ async def test_restart_mid_form_and_listing_after_restart(
     app = make_app(data, clock)
     chat = Chat(app, FARMER_KEY, "Lan")
     await chat.say("1,2 triệu một tạ")
-    assert "Khi nào có hàng" in chat.text()
+    assert chat.said(
+        "When is it available? Tap <b>Available now</b>, or type e.g. <i>tháng 8–9</i>, <i>từ 15/8 đến 30/9</i>."
+    )
     await chat.say("tháng 9 – 10 âm lịch")
     await chat.tap("lf:skip")
     await chat.tap("lf:c:none")
@@ -116,7 +121,7 @@ async def test_redelivered_confirm_and_double_tap_store_one_listing(app: BotApp)
     assert "Đã đăng bán" in "\n".join(to_plain(r.text) for r in first)
     assert await chat.send(confirm) == []  # the same update again: handled once
     await chat.tap("lf:ok")  # a second tap on the old button
-    assert "tin nhắn cũ" in chat.text()
+    assert chat.said("That button is from an earlier message. Please answer this question:")
     assert len(app.services.listings.all()) == 1
 
 
@@ -127,7 +132,7 @@ async def test_confirm_after_a_crash_between_save_and_reply_stores_once(app: Bot
     await chat.tap("lf:ok")
     app.services.conversations.save(conv)  # as if the form's state was never cleared
     await chat.tap("lf:ok")
-    assert "Đã đăng bán" in chat.text()
+    assert chat.said("Posted! Buyers can now find <b>{name}</b>. Share it to sell faster:")
     assert len(app.services.listings.all()) == 1
 
 
@@ -135,42 +140,55 @@ async def test_bad_input_gets_a_correction_and_the_same_question(app: BotApp) ->
     chat = await farmer(app)
     await chat.tap("listings")
     await chat.other("sticker")
-    assert "gõ tên sản phẩm" in chat.text()
+    assert chat.said("Please type the name of the product, or tap one of the buttons.")
     await chat.say("na chi lang")
     await chat.tap("lf:skip")
     await chat.say("abc")
-    assert "chưa đọc được số lượng" in chat.text() and "bao nhiêu để bán" in chat.text()
+    assert chat.said(
+        "I could not read that amount. Please type e.g. 200 kg, 2 tạ or 50 hộp."
+    ) and chat.said(
+        "How much do you have for sale? Type the amount and unit, e.g. <i>200 kg</i>, <i>2 tạ</i>, <i>50 hộp</i>."
+    )
     await chat.say("0 kg")
-    assert "lớn hơn 0" in chat.text()
+    assert chat.said("The amount must be more than 0.")
     await chat.say("200")
     await chat.other("sticker")
-    assert "gõ giá bằng số" in chat.text()
+    assert chat.said("Please type the price in numbers, e.g. 45k or 45.000.")
     for zero in ("0", "0đ", "-45000"):
         await chat.say(zero)
-        assert "Giá phải lớn hơn 0" in chat.text(), zero
+        assert chat.said("The price must be more than 0 đồng."), zero
     await chat.say("45")
-    assert "thấp quá" in chat.text()
+    assert chat.said(
+        "That is very low: at least {min} per {unit}. Did you mean thousands (e.g. 45k)?"
+    )
     await chat.say("2 tỷ")
-    assert "cao quá" in chat.text()
+    assert chat.said("That is too high: at most {max} per {unit}.")
     await chat.say("45k/hộp")
-    assert "theo hộp" in chat.text()
+    assert chat.said(
+        "That price is per {typed}, but you sell by {unit}. Please type the price per {unit}.",
+        typed="hộp",
+    )
     await chat.say("45.000đ/kg")
-    assert "Khi nào có hàng" in chat.text()
+    assert chat.said(
+        "When is it available? Tap <b>Available now</b>, or type e.g. <i>tháng 8–9</i>, <i>từ 15/8 đến 30/9</i>."
+    )
     await chat.tap("lf:now")
     for i in range(5):
         await chat.photo(f"tg:P{i}")
     await chat.photo("tg:P5")
-    assert "không thêm" in chat.text()
+    assert chat.said("You already have {max} photos, the most allowed; this one was not added.")
     await chat.say("hello")
-    assert "gửi ảnh" in chat.text()
+    assert chat.said("Please send a photo (use the 📎 or camera button), or tap the button below.")
     await chat.tap("lf:done")
     await chat.say("ocop 4 sao, vietgap")
-    assert "Đã chọn: OCOP 4 sao, VietGAP" in chat.text()
+    assert chat.said("Chosen:") and "OCOP 4 sao, VietGAP" in chat.text()
     assert "2. ✅ OCOP 4 sao" in [label for label, _p in chat.buttons()]
     await chat.tap("lf:c:done")
     await chat.tap("lf:skip")
     await chat.say("x" * 501)
-    assert "501 ký tự" in chat.text()
+    assert chat.said(
+        "That is {count} characters; at most {max} please. Shorten it a little.", count=501
+    )
     await chat.tap("lf:skip")
     assert "5 ảnh" in chat.text() and "OCOP 4 sao, VietGAP" in chat.text()
 
@@ -180,7 +198,9 @@ async def test_product_name_with_markup_is_kept_exactly_as_typed(app: BotApp) ->
     chat = await farmer(app)
     await chat.tap("listings")
     await chat.say(name)
-    assert "Có phải đặc sản" in chat.text()  # the specialty is offered, not forced
+    assert chat.said(
+        "Is it the local specialty <b>{name}</b>? Buyers find specialties more easily."
+    )  # the specialty is offered, not forced
     await chat.tap("lf:keep")
     await chat.tap("lf:skip")
     await chat.say("30 hộp")
@@ -202,12 +222,14 @@ async def test_typed_product_not_in_the_list_is_kept(app: BotApp) -> None:
     chat = await farmer(app)
     await chat.tap("listings")
     await chat.say("Cải ngồng Lộc Bình")
-    assert "Loại hoặc giống" in chat.text()
+    assert chat.said("Grade or variety? (e.g. <i>loại 1</i>, <i>na dai</i>) — or tap Skip.")
     await chat.tap("lf:skip")
     await chat.say("20")
-    assert "thêm đơn vị" in chat.text()  # no default unit for a product typed freely
+    assert chat.said(
+        "Please add the unit, e.g. 200 kg, 50 hộp or 30 túi."
+    )  # no default unit for a product typed freely
     await chat.say("20 lít")
-    assert "Giá mỗi lít" in chat.text()
+    assert chat.said(ASK_PRICE, unit="lít")
 
 
 async def test_blns_strings_are_saved_and_shown_exactly(app: BotApp) -> None:
@@ -215,8 +237,8 @@ async def test_blns_strings_are_saved_and_shown_exactly(app: BotApp) -> None:
     await fill_to_summary(chat, photos=0)
     last = ""
     for text in BLNS:
-        typed = text.strip()
-        if not typed or len(typed) > 500 or any(ord(c) < 32 for c in typed):
+        typed = clean(text, multiline=True)  # as kept: nothing invisible or direction-changing
+        if not typed or len(typed) > 500 or any(ord(c) < 32 and c != "\n" for c in typed):
             continue
         words = fold(typed)
         if words in SKIP_WORDS | CANCEL_WORDS | HELP_WORDS or typed[:1] in ("/", "-"):
@@ -239,7 +261,7 @@ async def test_only_farmers_see_the_listing_menu(app: BotApp) -> None:
     payloads = [p for _label, p in buyer.buttons()]
     assert "listings" not in payloads and "mylistings" not in payloads
     await buyer.say("/dangban")
-    assert "chỉ người bán" in buyer.text()
+    assert buyer.said("Only sellers can post listings. You can change to selling in your profile.")
     seller = await farmer(app)
     payloads = [p for _label, p in seller.buttons()]
     assert payloads[:2] == ["listings", "mylistings"]
@@ -252,23 +274,29 @@ async def test_at_most_fifty_active_listings(app: BotApp) -> None:
     stored(app, user_id(app, FARMER_KEY), MAX_ACTIVE_PER_FARMER)
     await chat.tap("listings")
     await chat.say("na chi lang")
-    assert "50 tin đăng bán" in chat.text() and "Menu chính" in chat.text()
+    assert chat.said(
+        "You already have {max} listings on sale, the most allowed. Pause or delete one in “My listings” first.",
+        max=50,
+    ) and chat.said(MAIN_MENU)
 
 
 async def test_my_listings_paged_pause_sold_out_resume_delete(app: BotApp) -> None:
     chat = await farmer(app)
     items = stored(app, user_id(app, FARMER_KEY), 7)
     await chat.tap("mylistings")
-    assert "trang 1/2" in chat.text()
+    assert chat.said(MY_PAGE, page=1, pages=2)
     assert sum(p.startswith("lst:v:") for _l, p in chat.buttons()) == 5
     await chat.tap_label("Trang sau")
-    assert "trang 2/2" in chat.text() and "Na Chi Lăng 1" in chat.text()
+    assert chat.said(MY_PAGE, page=2, pages=2) and "Na Chi Lăng 1" in chat.text()
     await chat.say("1")  # the first listing on this page, by its number
     assert "Na Chi Lăng 2" in chat.text() and "lst:pause:2" in [p for _l, p in chat.buttons()]
 
     target = items[0].id
     await chat.tap(f"lst:pause:{target}")
-    assert "Đã tạm dừng" in chat.text() and "⏸ tạm dừng" in chat.text()
+    assert (
+        chat.said("Paused: buyers cannot order it until you sell it again.")
+        and "⏸ tạm dừng" in chat.text()
+    )
     assert app.services.listings.get(target).status == PAUSED  # type: ignore[union-attr]
     await chat.tap(f"lst:resume:{target}")
     await chat.tap(f"lst:sold:{target}")
@@ -311,7 +339,7 @@ async def test_forged_button_from_another_user_is_refused_and_logged(
             f"lst:qr:{listing.id}",
         ):
             await other.tap(payload)
-            assert "chỉ quản lý được tin đăng của mình" in other.text(), payload
+            assert other.said("Sorry, you can only manage your own listings."), payload
     assert caplog.text.count(f"listing {listing.id} belongs to user") == 4
     fresh = app.services.listings.get(listing.id)
     assert fresh is not None and fresh.status == ACTIVE and fresh.price == 45000
@@ -339,7 +367,9 @@ async def test_a_button_under_an_old_message_keeps_a_half_filled_form(app: BotAp
     await chat.tap(f"lst:po:{listing.id}:zalo")  # share a post while in the middle of the form
     assert "#NaChiLang" in chat.text()
     await chat.say("loại 2")
-    assert "bao nhiêu để bán" in chat.text()
+    assert chat.said(
+        "How much do you have for sale? Type the amount and unit, e.g. <i>200 kg</i>, <i>2 tạ</i>, <i>50 hộp</i>."
+    )
 
 
 async def test_deleting_ones_data_deletes_ones_listings(app: BotApp) -> None:

@@ -102,7 +102,7 @@ def test_index_follows_every_write_and_is_rebuilt_on_reopen(tmp_path: Path) -> N
     buyer = User(id=999, name="Khách")
     with Store(tmp_path / "data") as store:
         repo = ListingRepo(store)
-        orders = OrderRepo(store, reminder_hours=4, expiry_hours=24)
+        orders = OrderRepo(store, repo, reminder_hours=4, expiry_hours=24)
         for step in range(300):
             roll = rng.random()
             mine = repo.all()
@@ -148,7 +148,7 @@ def test_index_follows_every_write_and_is_rebuilt_on_reopen(tmp_path: Path) -> N
         assert before  # the walk left something on sale
     with Store(tmp_path / "data") as store:
         repo = ListingRepo(store)
-        OrderRepo(store, reminder_hours=4, expiry_hours=24)
+        OrderRepo(store, repo, reminder_hours=4, expiry_hours=24)
         assert repo.offers.offered() == before
 
 
@@ -156,7 +156,7 @@ def test_results_match_scoring_every_listing(store: Store) -> None:
     rng = random.Random(11)
     products = _products()
     repo = ListingRepo(store)
-    OrderRepo(store, reminder_hours=4, expiry_hours=24)
+    OrderRepo(store, repo, reminder_hours=4, expiry_hours=24)
     for _ in range(400):
         repo.add(_listing(rng, products, farmer_id=1))
     on_sale = [x for x in repo.all() if x.status == ACTIVE and Decimal(x.stock) > 0]
@@ -189,7 +189,7 @@ def test_a_write_around_the_repo_is_corrected_when_its_page_is_loaded(store: Sto
 
 def test_counts_by_product_and_area_leave_out_what_cannot_be_ordered(store: Store) -> None:
     repo = ListingRepo(store)
-    orders = OrderRepo(store, reminder_hours=4, expiry_hours=24)
+    orders = OrderRepo(store, repo, reminder_hours=4, expiry_hours=24)
     na = repo.add(Listing(product_id="na-chi-lang", product_name="Na", area="chi-lang", stock="5"))
     repo.add(Listing(product_id="na-chi-lang", product_name="Na", area="loc-binh", stock="0"))
     repo.add(Listing(product_name="Gà đồi", area="loc-binh", stock="3", status=PAUSED))
@@ -210,3 +210,9 @@ def test_counts_by_product_and_area_leave_out_what_cannot_be_ordered(store: Stor
     )
     assert repo.offers.counts("product") == {"_other": 1}  # all 5 kg wait for the farmer
     assert repo.offers.free(na.id) == 0
+
+
+def test_orders_keep_stock_in_the_listing_repository_they_are_given(store: Store) -> None:
+    repo, other = ListingRepo(store), ListingRepo(store)
+    orders = OrderRepo(store, repo, reminder_hours=4, expiry_hours=24)
+    assert orders.listings is repo and repo.offers is not other.offers  # no hidden sharing

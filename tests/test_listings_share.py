@@ -18,6 +18,7 @@ from bot.services.deeplinks import DeepLinks
 from bot.services.listings import PAUSED, SOLD_OUT, Certs
 from bot.services.share import PLATFORMS, Catalogs, post_text, qr_code, qr_png
 from tests.helpers.driver import make_app
+from tests.helpers.msgids import said
 from tests.listings_helpers import FARMER_KEY, farmer, stored, user_id
 
 BASE = "https://nongdanso.example.vn"
@@ -72,7 +73,7 @@ async def test_share_posts_for_each_platform(shop: BotApp) -> None:
     assert "OCOP-17" in posts["facebook"]
 
     await chat.tap(f"lst:ph:{listing.id}")
-    assert "thấy số điện thoại" in chat.text()
+    assert chat.said("Buyers will see your phone number.")
     await chat.tap(f"lst:po:{listing.id}:zalo")
     assert "Gọi/Zalo: 0912 345 678" in chat.text()
 
@@ -212,14 +213,14 @@ async def test_public_page_of_paused_sold_out_and_deleted_listings(
         listing.status = status
         shop.services.listings.save(listing)
     page = await (await web.get(f"/p/{paused.slug}")).text()
-    assert "Tạm ngừng bán" in page and "?start=" not in page  # no order links
+    assert said(page, "Paused for now: not taking orders.") and "?start=" not in page
     assert f'href="/p/{gone.slug}"' in page  # the same product, still on sale
-    assert "Đã hết hàng" in await (await web.get(f"/p/{sold.slug}")).text()
+    assert said(await (await web.get(f"/p/{sold.slug}")).text(), "Sold out.")
     shop.services.listings.delete(gone.id)
     for path in (f"/p/{gone.slug}", f"/p/{gone.id}", "/p/999", "/p/abc", f"/p/{gone.slug}/qr.png"):
         resp = await web.get(path)
         assert resp.status == 404, path
-    assert "Không tìm thấy sản phẩm" in await (await web.get("/p/999")).text()
+    assert said(await (await web.get("/p/999")).text(), "Product not found")
     english = await (await web.get(f"/p/{sold.slug}?lang=en")).text()
     assert "Sold out" in english and 'lang="en"' in english
 
@@ -239,5 +240,8 @@ async def test_forged_share_and_qr_are_refused(
     other = await farmer(shop, "web:farmer2", "Hoa")
     with caplog.at_level(logging.WARNING):
         await other.tap(f"lst:po:{listing.id}:zalo")
-    assert "chỉ quản lý" in other.text() and "#NaChiLang" not in other.text()
+    assert (
+        other.said("Sorry, you can only manage your own listings.")
+        and "#NaChiLang" not in other.text()
+    )
     assert "belongs to user" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.helpers.msgids import said
 from tests.helpers.telegram import TelegramBot, payloads, texts
 
 LAN = 7001
@@ -14,15 +15,26 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
     assert "lf:p:na-chi-lang" in payloads(form)
     await tg.text(LAN, "na chi lang")
     await tg.tap(LAN, "lf:skip")
-    assert "Giá mỗi kg" in texts(await tg.text(LAN, "200"))
+    assert said(
+        texts(await tg.text(LAN, "200")),
+        "Price per {unit}? Type it as you usually do, e.g. <i>45k</i>, <i>45.000đ</i> or <i>1,2 triệu một tạ</i>.",
+        unit="kg",
+    )
     await tg.restart()  # a deploy in the middle of the form
     asked = await tg.text(LAN, "45k")
-    assert "Khi nào có hàng" in texts(asked)
+    assert said(
+        texts(asked),
+        "When is it available? Tap <b>Available now</b>, or type e.g. <i>tháng 8–9</i>, <i>từ 15/8 đến 30/9</i>.",
+    )
     await tg.tap(LAN, "lf:now")
     for n in range(3):
         tg.fake.send_photo(LAN, f"NA-PHOTO-{n}")
     await tg.settle()
-    assert "Đã nhận ảnh 3" in texts(tg.new_messages(LAN))
+    assert said(
+        texts(tg.new_messages(LAN)),
+        "Photo {count} of at most {max} received. Send another, or tap Done.",
+        count=3,
+    )
     await tg.tap(LAN, "lf:done")
     await tg.tap(LAN, "lf:c:ocop4")
     await tg.tap(LAN, "lf:c:done")
@@ -38,7 +50,10 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
 
     update_id = tg.fake.send_callback(LAN, "lf:ok")
     await tg.settle()
-    assert "Đã đăng bán" in texts(tg.new_messages(LAN))
+    assert said(
+        texts(tg.new_messages(LAN)),
+        "Posted! Buyers can now find <b>{name}</b>. Share it to sell faster:",
+    )
     tg.fake.redeliver(update_id)  # Telegram sends the same press again after a crash
     await tg.settle()
     assert tg.new_messages(LAN) == []
@@ -70,6 +85,6 @@ async def test_listing_end_to_end_on_telegram(tg: TelegramBot) -> None:
     await tg.onboard(HOA, name="Hoa", phone="+84987654321")
     tg.fake.send_callback(HOA, f"lst:ef:{listing.id}:price", check=False)  # a forged button
     await tg.settle()
-    assert "chỉ quản lý được tin đăng của mình" in texts(tg.new_messages(HOA))
+    assert said(texts(tg.new_messages(HOA)), "Sorry, you can only manage your own listings.")
     assert tg.app.services.listings.get(listing.id).price == 50000  # type: ignore[union-attr]
     assert tg.fake.unanswered_callbacks() == []

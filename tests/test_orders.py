@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.app import BotApp
-from bot.services.listings import SOLD_OUT, ListingRepo
+from bot.services.listings import SOLD_OUT
 from bot.services.orders import CANCELLED, CONFIRMED, DELIVERED, NEW, SHIPPING
 from tests.helpers.driver import Chat
 from tests.orders_helpers import Inbox, add_listing, order_form, user_id, well_formed
@@ -50,7 +50,7 @@ async def test_buyer_finds_orders_and_farmer_confirms_ships_delivers(app: BotApp
     assert payloads == [f"ord:ok:{order.id}", f"ord:no:{order.id}"]
 
     await farmer.tap(f"ord:ok:{order.id}")
-    stored = ListingRepo(app.store).get(listing.id)
+    stored = app.services.listings.get(listing.id)
     assert stored is not None and stored.stock == "90"
     told = inbox.take(buyer.user_key)
     assert "DH2611-0001" in told and "0912 345 678" in told  # now the seller's phone
@@ -152,7 +152,7 @@ async def test_buyer_cancels_new_order_and_farmer_is_told(app: BotApp) -> None:
     assert app.services.orders.get(order.id).status == CANCELLED  # type: ignore[union-attr]
     assert order.code in inbox.take(farmer.user_key)
     # Cancelled: the 10 kg are free again for the next buyer.
-    assert app.services.orders.available(ListingRepo(app.store).get(listing.id)) == 10  # type: ignore[arg-type]
+    assert app.services.orders.available(app.services.listings.get(listing.id)) == 10  # type: ignore[arg-type]
 
 
 async def test_decline_after_confirm_gives_stock_back_and_sold_out_returns(app: BotApp) -> None:
@@ -163,13 +163,13 @@ async def test_decline_after_confirm_gives_stock_back_and_sold_out_returns(app: 
     await buyer.tap("cf:yes")
     order = app.services.orders.of_buyer(user_id(app, buyer))[0]
     await farmer.tap(f"ord:ok:{order.id}")
-    stored = ListingRepo(app.store).get(listing.id)
+    stored = app.services.listings.get(listing.id)
     assert stored is not None and stored.stock == "0" and stored.status == SOLD_OUT
     inbox.take(buyer.user_key)
     await farmer.tap(f"ord:no:{order.id}")
     await farmer.tap("rs:ship")
     assert app.services.orders.get(order.id).status == CANCELLED  # type: ignore[union-attr]
-    stored = ListingRepo(app.store).get(listing.id)
+    stored = app.services.listings.get(listing.id)
     assert stored is not None and stored.stock == "10" and stored.status == "active"
     assert order.code in inbox.take(buyer.user_key)
 
@@ -203,7 +203,7 @@ async def test_outside_order_is_recorded_confirmed_and_counted(app: BotApp) -> N
     order = app.services.orders.by_code("DH2611-0001")
     assert order is not None and order.status == CONFIRMED and order.qty == Decimal(20)
     assert order.channel == "zalo" and order.buyer_id == 0
-    assert ListingRepo(app.store).get(listing.id).stock == "30"  # type: ignore[union-attr]
+    assert app.services.listings.get(listing.id).stock == "30"  # type: ignore[union-attr]
     totals = app.services.orders.month_totals(user_id(app, farmer), app.services.clock.now())
     assert totals.orders == 1 and totals.revenue == 900_000 and totals.delivered == 0
 

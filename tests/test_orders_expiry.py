@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.order_jobs import run_due
 from bot.services.orders import CANCELLED, NEW
 from tests.helpers.driver import Chat, make_app
+from tests.helpers.waiting import wait_until
 from tests.orders_helpers import Inbox, add_listing, order_form, user_id
 
 
@@ -105,9 +104,10 @@ async def test_the_job_runs_from_the_app_and_stops_cleanly(app: BotApp, clock: F
     inbox.take(farmer.user_key)
     clock.advance(hours=25)
     app.start_jobs()
-    for _ in range(100):  # the first pass runs as soon as the job starts
-        if app.services.orders.get(order_id).status == CANCELLED:  # type: ignore[union-attr]
-            break
-        await asyncio.sleep(0.01)
+    orders = app.services.orders
+    await wait_until(
+        lambda: orders.get(order_id).status == CANCELLED,  # type: ignore[union-attr]
+        "the order job's first pass to expire the order",
+    )
     assert app.services.orders.get(order_id).status == CANCELLED  # type: ignore[union-attr]
     assert "DH2611-0001" in inbox.take(farmer.user_key)

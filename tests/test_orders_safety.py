@@ -11,9 +11,9 @@ import pytest
 
 from bot.app import BotApp
 from bot.core.fmt import esc
-from bot.services.listings import SOLD_OUT, ListingRepo
+from bot.services.listings import SOLD_OUT
 from bot.services.orders import CONFIRMED, NEW
-from handlers.buy_form import clean
+from bot.text import clean
 from tests.helpers.driver import Chat
 from tests.orders_helpers import Inbox, add_listing, order_form, user_id, well_formed
 
@@ -60,7 +60,7 @@ async def test_double_confirm_reserves_once(app: BotApp) -> None:
     order = app.services.orders.of_buyer(user_id(app, buyer))[0]
     second = Chat(app, "web:farmer", "Hoàng Thị Hoa")  # the same farmer tapping twice
     await asyncio.gather(farmer.tap(f"ord:ok:{order.id}"), second.tap(f"ord:ok:{order.id}"))
-    stored = ListingRepo(app.store).get(listing.id)
+    stored = app.services.listings.get(listing.id)
     assert stored is not None and stored.stock == "0" and stored.status == SOLD_OUT
     assert app.services.orders.get(order.id).status == CONFIRMED  # type: ignore[union-attr]
 
@@ -72,7 +72,7 @@ async def test_confirm_refused_when_stock_was_lowered_meanwhile(app: BotApp) -> 
     await order_form(buyer, listing, "8 kg")
     await buyer.tap("cf:yes")
     order = app.services.orders.of_buyer(user_id(app, buyer))[0]
-    repo = ListingRepo(app.store)
+    repo = app.services.listings
     lowered = repo.get(listing.id)
     assert lowered is not None
     lowered.stock = "5"  # the farmer sold some at the market and edited her listing

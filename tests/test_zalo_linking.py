@@ -8,12 +8,24 @@ from bot.core.clock import FakeClock
 from bot.core.fmt import to_plain
 from bot.core.types import Reply
 from bot.services.linking import CODES_PER_DAY
-from tests.helpers.driver import Chat
+from tests.helpers.driver import MAIN_MENU, Chat
+from tests.helpers.msgids import said
 from tests.zalo_helpers import BotUser, OAUser, ZaloBot, zalo
 
 __all__ = ["zalo"]
 
 PHONE = "0912345678"
+
+OFFER = (
+    "The number {phone} is already registered with Nông Dân Số on {app}. If that is you, I can "
+    "link the two: your listings, orders and lessons will be shared, and messages will reach you "
+    "in the app you used last."
+)
+UNREACHABLE = (
+    "I could not reach your other account just now, so I cannot link them. Let us go on "
+    "registering here; you can ask the digital-tech team to link them later."
+)
+ASK_AREA = "Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."
 
 
 class TelegramInbox:
@@ -55,15 +67,21 @@ async def test_zalo_account_linked_to_telegram_after_the_code(zalo: ZaloBot) -> 
     listing_count = len(zalo.app.services.listings.of_farmer(farmer.id))
     user = OAUser(zalo, "z1")
     offer = await zalo_up_to_phone(user)
-    assert "0912 345 678 đã được đăng ký" in offer and "Telegram" in offer
+    assert said(offer, OFFER, phone="0912 345 678", app="Telegram")
     asked = await user.choose("liên kết")
-    assert "mã 6 chữ số" in asked
+    assert said(
+        asked,
+        "I sent a {digits}-digit code to your account on {app}. Please type it here.",
+        digits=6,
+    )
     assert inbox.sent[-1][0] == "1" and "Zalo" in inbox.sent[-1][1]
     code = inbox.code()
     wrong = "000000" if code != "000000" else "111111"
-    assert "còn 2 lần" in await user.say(wrong)
+    assert said(await user.say(wrong), "That code is not right. {left} tries left.", left=2)
     done = await user.say(code)
-    assert "đã được liên kết" in done and "Menu chính" in done
+    assert said(
+        done, "Done! This app is now linked to your account, {name}. Here is what I can do:"
+    ) and said(done, "<b>Main menu</b>\n{You_name}, what would you like to do?")
     linked = users.by_key("zalo_oa:z1")
     assert linked is not None and linked.id == farmer.id
     assert linked.ident == ["telegram:1", "zalo_oa:z1"] and linked.last_channel == "zalo_oa:z1"
@@ -75,7 +93,7 @@ async def test_zalo_account_linked_to_telegram_after_the_code(zalo: ZaloBot) -> 
     assert zalo.oa_fake.texts("z1")[-1] == "Có đơn hàng mới"
     # ...and back to Telegram once they use it again; it is the same registered account.
     await telegram.say("/menu")
-    assert "Menu chính" in telegram.text()
+    assert telegram.said(MAIN_MENU)
     again = users.by_key("telegram:1")
     assert again is not None and zalo.app.services.notifier.routes(again)[0] == ("telegram", "1")
 
@@ -85,7 +103,7 @@ async def test_declining_registers_separately(zalo: ZaloBot) -> None:
     await telegram_farmer(zalo)
     user = OAUser(zalo, "z2")
     await zalo_up_to_phone(user)
-    assert "xã/phường" in await user.choose("đăng ký riêng")
+    assert said(await user.choose("đăng ký riêng"), ASK_AREA)
     assert inbox.sent == []  # no code was sent
     fresh = zalo.app.services.users.by_key("zalo_oa:z2")
     first = zalo.app.services.users.by_key("telegram:1")
@@ -103,7 +121,9 @@ async def test_three_wrong_codes_go_on_with_registration(zalo: ZaloBot) -> None:
     await user.say(wrong[0])
     await user.say(wrong[1])
     answer = await user.say(wrong[2])
-    assert "sai quá nhiều lần" in answer and "xã/phường" in answer
+    assert said(
+        answer, "The code was wrong too many times. Let us go on registering here."
+    ) and said(answer, ASK_AREA)
     await user.say(code)  # too late: the attempt is over, this is an answer to "which commune"
     fresh = zalo.app.services.users.by_key("zalo_oa:z3")
     first = zalo.app.services.users.by_key("telegram:1")
@@ -119,13 +139,18 @@ async def test_expired_code_and_a_new_one(zalo: ZaloBot, clock: FakeClock) -> No
     await user.choose("liên kết")
     old = inbox.code()
     clock.advance(minutes=11)
-    assert "hết hạn" in await user.say(old)
+    assert said(await user.say(old), "That code has expired. Tap Send a new code.")
     await user.choose("Gửi mã mới")
     new = inbox.code()
     assert len(inbox.sent) == 2
     if new != old:
-        assert "chưa đúng" in await user.say(old)  # the replaced code no longer works
-    assert "đã được liên kết" in await user.say(new)
+        assert said(
+            await user.say(old), "That code is not right. {left} tries left."
+        )  # the replaced code no longer works
+    assert said(
+        await user.say(new),
+        "Done! This app is now linked to your account, {name}. Here is what I can do:",
+    )
 
 
 async def test_codes_per_day_are_limited(zalo: ZaloBot) -> None:
@@ -138,7 +163,10 @@ async def test_codes_per_day_are_limited(zalo: ZaloBot) -> None:
         await user.choose("Gửi mã mới")
     assert len(inbox.sent) == CODES_PER_DAY
     refused = await user.choose("Gửi mã mới")
-    assert "quá nhiều mã" in refused and "xã/phường" in refused
+    assert said(
+        refused,
+        "Too many codes were sent to that account today. Let us go on registering here.",
+    ) and said(refused, ASK_AREA)
     assert len(inbox.sent) == CODES_PER_DAY
 
 
@@ -148,7 +176,7 @@ async def test_unreachable_account_cannot_be_linked(zalo: ZaloBot) -> None:
     user = OAUser(zalo, "z6")
     await zalo_up_to_phone(user)
     answer = await user.choose("liên kết")
-    assert "chưa gửi được" in answer and "xã/phường" in answer
+    assert said(answer, UNREACHABLE) and said(answer, ASK_AREA)
 
 
 async def test_telegram_user_links_to_a_zalo_bot_account(zalo: ZaloBot) -> None:
@@ -170,7 +198,9 @@ async def test_telegram_user_links_to_a_zalo_bot_account(zalo: ZaloBot) -> None:
     code = re.search(r"\b(\d{6})\b", message)
     assert code is not None
     await telegram.say(code.group(1))
-    assert "đã được liên kết" in telegram.text()
+    assert telegram.said(
+        "Done! This app is now linked to your account, {name}. Here is what I can do:"
+    )
     linked = zalo.app.services.users.by_key("telegram:9")
     assert linked is not None and linked.ident == ["zalo_bot:zb1", "telegram:9"]
     assert linked.role == "buyer" and linked.registered
@@ -184,7 +214,7 @@ async def test_profile_phone_change_offers_no_link(zalo: ZaloBot) -> None:
     await web.tap("profile")
     await web.tap("edit:phone")
     await web.say(PHONE)  # a registered user changing their number is not a new registration
-    assert "đã lưu" in web.text() and inbox.sent == []
+    assert web.said("Saved.") and inbox.sent == []
     changed = zalo.app.services.users.by_key("web:w1")
     assert changed is not None and changed.ident == ["web:w1"] and changed.phone == "+84912345678"
 

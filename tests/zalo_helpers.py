@@ -18,6 +18,7 @@ from bot.core.clock import Clock, FakeClock
 from bot.server import ZALO_BOT_KEY, ZALO_OA_KEY, start
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 from tests.helpers.driver import settings_for
+from tests.helpers.waiting import wait_until
 
 SETTLE_LIMIT = 20.0  # seconds before a test gives up waiting for the bot (never asserted)
 
@@ -48,10 +49,19 @@ class ZaloBot:
 
     async def settle_bot(self) -> None:
         """Wait until every queued Zalo Bot update was fetched and answered."""
-        async with asyncio.timeout(SETTLE_LIMIT):
-            while self.bot_fake._queue or self.zbot.received < self.bot_fake.handed_out:
-                await asyncio.sleep(0.005)
-            await self.zbot.idle()
+        fake, zbot = self.bot_fake, self.zbot
+        await wait_until(
+            lambda: not fake._queue and zbot.received >= fake.handed_out,
+            "the Zalo Bot to fetch and accept every queued update",
+            SETTLE_LIMIT,
+        )
+        try:
+            async with asyncio.timeout(SETTLE_LIMIT):
+                await zbot.idle()
+        except TimeoutError:
+            raise AssertionError(
+                f"waited {SETTLE_LIMIT}s for the Zalo Bot to finish the updates it accepted"
+            ) from None
 
 
 async def start_zalo_bot(

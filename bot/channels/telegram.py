@@ -37,6 +37,7 @@ from bot.core.engine import Engine
 from bot.core.fmt import esc
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
+from bot.services.container import Services
 from bot.services.file_ids import FileIds
 from bot.text import split_message
 
@@ -179,7 +180,7 @@ async def _answer(query: CallbackQuery | None, toast: str) -> None:
 class TelegramChannel:
     """One bot account on Telegram, feeding the engine."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine[Services]) -> None:
         self.settings = settings
         self.engine = engine
         self.media_dir = settings.data_dir / "media"
@@ -201,6 +202,9 @@ class TelegramChannel:
         self._keyboard_open: set[int] = set()
         self._edits: dict[tuple[int, str], int] = {}
         self.file_ids = FileIds(engine.services.store, self.media_dir)
+        self.handled = (
+            0  # updates finished, replies sent or not (tests wait on it; a health figure)
+        )
         engine.services.notifier.register(CHANNEL, self.send)
         engine.services.media.register(PHOTO_PREFIX, self.download)
         engine.services.outbox.register(CHANNEL, TelegramDirect(settings, self._photo))
@@ -267,6 +271,12 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand one update to the engine and send its replies."""
+        try:
+            await self._handle_update(update)
+        finally:
+            self.handled += 1
+
+    async def _handle_update(self, update: Update) -> None:
         if self.engine.already_handled(CHANNEL, str(update.update_id)):
             return  # redelivered after a crash: answered and handled the first time
         query = update.callback_query

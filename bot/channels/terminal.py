@@ -8,11 +8,12 @@ import sys
 from bot.channels.plain import PlainSession, incoming_text
 from bot.core.engine import Engine
 from bot.core.types import Reply
+from bot.services.container import Services
 
 USER_KEY = "terminal:local"
 
 
-async def run_terminal(engine: Engine, name: str = "") -> None:
+async def run_terminal(engine: Engine[Services], name: str = "") -> None:
     """Read lines from stdin and print the bot's replies until EOF or Ctrl-C."""
     session = PlainSession()
 

@@ -26,6 +26,7 @@ from bot.channels.zalo_shapes import bot_update_problem
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.types import Incoming, Reply
+from bot.services.container import Services
 from bot.text import split_message
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _updates(result: Any) -> list[dict[str, Any]]:
 class ZaloBotChannel(ZaloChannel):
     """One Zalo Bot account, feeding the engine."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine[Services]) -> None:
         super().__init__(settings, engine, CHANNEL, self.send, ZaloBotDirect(self))
         self._poller: asyncio.Task[None] | None = None
         self.received = 0  # updates accepted so far (tests wait on it; a health figure)

@@ -23,6 +23,7 @@ from bot.services.users import UserRepo
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.core.engine import Engine
+    from bot.services.container import Services
     from bot.services.outbox import DirectSender
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class ZaloChannel:
     def __init__(
         self,
         settings: Settings,
-        engine: Engine,
+        engine: Engine[Services],
         channel: str,
         sender: Sender,
         direct: DirectSender,

@@ -37,6 +37,7 @@ from bot.config import Settings
 from bot.core.engine import Engine
 from bot.core.fmt import to_plain
 from bot.core.types import Button, Incoming, Reply
+from bot.services.container import Services
 from bot.services.users import User
 from bot.text import split_message
 
@@ -121,7 +122,7 @@ def _follower(data: dict[str, Any]) -> str:
 class ZaloOAChannel(ZaloChannel):
     """One Official Account, feeding the engine."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine[Services]) -> None:
         super().__init__(settings, engine, CHANNEL, self.send, ZaloOADirect(self))
         initial = OAToken(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)
         self.tokens = TokenFile(settings.data_dir / "zalo_oa_token.json", initial)

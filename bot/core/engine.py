@@ -11,21 +11,25 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Generic, TypeVar
 
 from bot.address import address_of
 from bot.core.flow import Ask, Ctx, Done, Flow, Outcome, Retry, Start, Stay
+from bot.core.model import Conversation, User
+from bot.core.ports import EnginePorts, StepServices
+from bot.core.registry import MENU_FLOW, Registry
+from bot.core.routing import RequestOpener, Router
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, set_addressee, set_locale
-from bot.services.container import Services
-from bot.services.conversations import Conversation
-from bot.services.users import User
 from bot.slugs import from_start, from_typed
-from bot.storage.db import StoreError
-from bot.text import fold
+from bot.storage.errors import StoreError
+from bot.text import clean, fold
 
 log = logging.getLogger(__name__)
 
-MENU_FLOW = "menu"
+# The services steps get; channels built on the engine see the concrete container type.
+S = TypeVar("S", bound=StepServices)
+
 ONBOARDING_FLOW = "onboarding"
 MAX_TRIES = 3
 # Newcomers greeted but not answered yet, kept in memory (lost on restart: they are greeted
@@ -35,6 +39,7 @@ CANCEL_WORDS = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy
 HELP_WORDS = frozenset({"help", "tro giup", "giup", "huong dan"})
 SYSTEM_COMMANDS = frozenset({"huy", "cancel", "menu", "help", "trogiup"})
 
+SORRY = N_("Sorry, something went wrong on our side. Please try again, or type /menu.")
 HELP_TEXT = N_(
     "<b>Nông Dân Số</b> helps you sell your produce online, handle orders, learn digital "
     "skills and get answers.\n\n"
@@ -46,22 +51,31 @@ HELP_TEXT = N_(
 )
 
 
-class Engine:
+class Engine(Generic[S]):
     """Runs the flows for every channel."""
 
-    def __init__(self, services: Services, flows: Iterable[Flow]) -> None:
-        self.services = services
-        self.flows: dict[str, Flow] = {f.name: f for f in flows}
-        self._commands = {c: (f, s) for f in self.flows.values() for c, s in f.commands.items()}
-        self._actions = {p: f for f in self.flows.values() for p in f.actions}
-        self._free_text = next((f.free_text for f in self.flows.values() if f.free_text), None)
-        self._link = next((f.link for f in self.flows.values() if f.link), None)
+    def __init__(
+        self,
+        ports: EnginePorts,
+        services: S,
+        flows: Iterable[Flow],
+        opener: RequestOpener | None = None,
+    ) -> None:
+        self.ports = ports
+        self.services = services  # handed to steps in their Ctx
+        self.registry = Registry(flows, required=(MENU_FLOW, ONBOARDING_FLOW))  # or FlowError
+        self.flows = self.registry.flows
+        self._logged: set[tuple[str, ...]] = set()  # problems already logged, logged once
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
         self._welcomed: OrderedDict[str, Conversation] = OrderedDict()
+        self._link = next((f.link for f in self.flows.values() if f.link), None)
+        free_text = self.registry.free_text
+        self.router = Router(services, self.flows, free_text[1] if free_text else None, opener)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Handle one update and return what to show the user."""
+        msg = _typed(msg)
         key = msg.user_key
         self._waiting[key] += 1
         try:
@@ -74,25 +88,25 @@ class Engine:
 
     def expects_photo(self, user_key: str) -> bool:
         """Whether the question this user is at now is answered with a photo."""
-        user = self.services.users.by_key(user_key)
+        user = self.ports.users.by_key(user_key)
         if user is None:
             return False
-        conv = self.services.conversations.get(user.id)
+        conv = self.ports.conversations.get(user.id)
         flow = self.flows.get(conv.flow)
         state = flow.states.get(conv.state or flow.first) if flow else None
         return state is not None and state.photo
 
     def already_handled(self, channel: str, event_id: str) -> bool:
         """Whether this platform update was handled before (a redelivery)."""
-        return self.services.seen.seen(f"{channel}:{event_id}")
+        return self.ports.seen.seen(f"{channel}:{event_id}")
 
     async def _handle_locked(self, msg: Incoming) -> list[Reply]:
-        store = self.services.store
+        durability = self.ports.durability
         try:
             # One fsync per update, shared with whoever else wrote meanwhile, off the loop.
-            with store.deferred_sync():
+            with durability.deferred_sync():
                 replies = await self._handle_once(msg)
-            await store.flush()  # every change is on disk before the replies go out
+            await durability.flush()  # every change is on disk before the replies go out
             return replies
         except StoreError:
             log.exception("store failure while handling %s", msg.user_key)
@@ -101,33 +115,26 @@ class Engine:
             ]
         except Exception:
             log.exception("error while handling an update from %s", msg.user_key)
-            return [
-                Reply(
-                    _("Sorry, something went wrong on our side. Please try again, or type /menu.")
-                )
-            ]
+            return [Reply(_(SORRY))]
 
     async def _handle_once(self, msg: Incoming) -> list[Reply]:
         """Dispatch an update unless it was handled before, and remember it was."""
         seen_key = f"{msg.channel}:{msg.event_id}" if msg.event_id else ""
-        if seen_key and self.services.seen.seen(seen_key):
+        if seen_key and self.ports.seen.seen(seen_key):
             log.info("ignoring redelivered update %s", seen_key)
             return []
-        known = self.services.users.by_key(msg.user_key)
+        known = self.ports.users.by_key(msg.user_key)
         welcomed = self._welcomed.pop(msg.user_key, None) if known is None else None
+        starts = welcomed is None or msg.command.lower() == "start"
         opens_listing = self._link is not None and bool(_slug_of(msg))
-        if (
-            known is None
-            and not opens_listing
-            and (welcomed is None or msg.command.lower() == "start")
-        ):
+        if known is None and starts and not opens_listing:
             return self._welcome(msg)  # no record until they answer the welcome's question
         user = self._user_for(msg, known)
         set_locale(user.lang)
         set_addressee(address_of(user))
         replies = await self._dispatch(user, msg, welcomed)
         if seen_key:
-            self.services.seen.mark(seen_key, self.services.clock.now().timestamp())
+            self.ports.seen.mark(seen_key, self.ports.clock.now().timestamp())
         return replies
 
     def _welcome(self, msg: Incoming) -> list[Reply]:
@@ -138,7 +145,8 @@ class Engine:
         flow = self.flows[ONBOARDING_FLOW]
         conv = Conversation(user_id=0)
         conv.start(flow.name, flow.first, {})
-        replies = flow.states[flow.first].ask(self._ctx(user, conv, msg))
+        ctx, first = self._ctx(user, conv, msg), flow.states[flow.first]
+        replies = [*(first.enter(ctx) if first.enter else []), *first.ask(ctx)]
         self._welcomed[msg.user_key] = conv
         self._welcomed.move_to_end(msg.user_key)
         while len(self._welcomed) > WELCOME_MEMORY:
@@ -146,9 +154,9 @@ class Engine:
         return replies
 
     def _user_for(self, msg: Incoming, user: User | None) -> User:
-        users = self.services.users
+        users = self.ports.users
         if user is None:
-            now = self.services.clock.now().isoformat()
+            now = self.ports.clock.now().isoformat()
             return users.create(msg.user_key, msg.display_name[:64], now)
         if user.last_channel != msg.user_key or user.blocked:
             user.last_channel, user.blocked = msg.user_key, False  # writing again = reachable
@@ -158,8 +166,10 @@ class Engine:
     async def _dispatch(
         self, user: User, msg: Incoming, welcomed: Conversation | None = None
     ) -> list[Reply]:
-        convs = self.services.conversations
-        conv = convs.get(user.id)
+        conv = self.ports.conversations.get(user.id)
+        conv.flow = self.registry.aliases.get(conv.flow, conv.flow)  # stored under a former id
+        if msg.kind == "button" and msg.payload in self.registry.aliases:
+            msg = replace(msg, payload=self.registry.aliases[msg.payload])  # an old menu button
         if welcomed is not None and not conv.flow:
             welcomed.user_id = user.id  # they answer the question _welcome asked
             conv = welcomed
@@ -178,7 +188,12 @@ class Engine:
             if user.registered:
                 return self._apply(ctx, conv, Done())
             return self._apply(ctx, conv, Start(ONBOARDING_FLOW))
+        if user.registered and (command == "menu" or typed == "menu" or msg.payload == "sys:menu"):
+            self.router.suspend(ctx, conv)  # the menu puts a form aside; "huy" discards it
+            return self._apply(ctx, conv, Done())
         if command in ("huy", "cancel") or typed in CANCEL_WORDS or msg.payload == "sys:cancel":
+            if not conv.flow:
+                self.services.suspended.drop(user.id)  # "huy" at the menu: the form aside too
             said = [Reply(_("Cancelled."))] if conv.flow else []
             if not user.registered:
                 return self._apply(ctx, conv, Start(ONBOARDING_FLOW, say=said))
@@ -192,7 +207,7 @@ class Engine:
         if msg.payload == "sys:retry":
             return self._ask_again(ctx, conv)
         if command:
-            target = self._commands.get(command)
+            target = self.registry.commands.get(command)
             if target is None:
                 reply = Reply(_("I do not know that command. Type /help to see what I can do."))
                 return [reply, *self._ask_again(ctx, conv)]
@@ -200,29 +215,35 @@ class Engine:
             return self._apply(ctx, conv, Start(command_flow.name, entry, {"args": msg.args}))
         if msg.kind == "button" and ":" in msg.payload:
             prefix, *rest = msg.payload.split(":")
-            action_flow = self._actions.get(prefix)
-            if action_flow is not None:
-                outcome = await action_flow.actions[prefix](ctx, msg, rest)
+            action = self.registry.actions.get(prefix)
+            if action is not None:
+                action_flow, act = action
+                outcome = self._declared(action_flow, "", await act(ctx, msg, rest))
                 if isinstance(outcome, Done) and conv.flow and conv.flow != MENU_FLOW:
                     # A notification's button must not throw away a half-filled form.
                     return [*outcome.say, *self._ask_again(ctx, conv)]
                 return self._apply(ctx, conv, outcome)
 
         flow = self.flows.get(conv.flow or MENU_FLOW)
-        state = flow.states.get(conv.state or flow.first) if flow else None
-        if flow is None or state is None:
-            log.warning(
-                "user %s was in unknown %s/%s; back to menu", user.id, conv.flow, conv.state
-            )
-            return self._apply(ctx, conv, Done())
-        outcome = await state.answer(ctx, msg)
+        here = conv.state or (flow.first if flow else "")
+        if flow is None or here not in flow.states:
+            return self._lost(ctx, conv)
+        state = flow.states[here]
+        # Free text goes through the router first: a question, a menu action or a request
+        # typed at any step is handled there; an answer reaches the step (bot/core/routing).
+        routed = await self.router.route(ctx, conv, flow, here, state)
+        if routed.outcome is not None:
+            return self._apply(ctx, conv, routed.outcome)
+        msg = routed.msg
+        outcome = self._declared(flow, here, await state.answer(ctx, msg))
+        free_text = self.registry.free_text
         if (
             isinstance(outcome, Retry)
             and flow.name == MENU_FLOW
-            and self._free_text is not None
+            and free_text is not None
             and msg.kind != "button"
         ):
-            outcome = await self._free_text(ctx, msg)
+            outcome = self._declared(free_text[0], "", await free_text[1](ctx, msg))
         return self._apply(ctx, conv, outcome, answered=True)
 
     def _asks_address(self, user: User, conv: Conversation, msg: Incoming, command: str) -> bool:
@@ -232,7 +253,35 @@ class Engine:
         if command:
             return command in ("start", "menu")
         prefix = msg.payload.partition(":")[0]
-        return prefix not in self._actions and prefix != "sys"
+        return prefix not in self.registry.actions and prefix != "sys"
+
+    def _declared(self, flow: Flow, here: str, outcome: Outcome) -> Outcome:
+        """`outcome` if state `here` of `flow` (its actions: "") declared where it leads.
+
+        An undeclared move is refused: the person stays where they are, told something went
+        wrong, and the mistake is logged once.
+        """
+        declared = flow.states[here].to if here else flow.leads_to
+        if self.registry.allows(flow, declared, here, outcome):
+            return outcome
+        self._log_once("undeclared", flow.name, here or "(actions)", _goal(outcome))
+        return Stay([Reply(_(SORRY))])
+
+    def _lost(self, ctx: Ctx, conv: Conversation) -> list[Reply]:
+        """The stored place no longer exists (a deploy removed it): back to the menu."""
+        self._log_once("unknown", conv.flow, conv.state)
+        sorry = _("Sorry, the step you were at no longer exists. Here is the main menu.")
+        return self._apply(ctx, conv, Done([Reply(sorry)]))
+
+    def _log_once(self, problem: str, *where: str) -> None:
+        key = (problem, *where)
+        if key in self._logged:
+            return
+        self._logged.add(key)
+        if problem == "undeclared":
+            log.error("flow %s, state %s: undeclared move to %s refused", *where)
+        else:
+            log.warning("conversations in unknown flow/state %s/%s go back to the menu", *where)
 
     def _ctx(self, user: User, conv: Conversation, msg: Incoming) -> Ctx:
         return Ctx(
@@ -240,7 +289,7 @@ class Engine:
             data=conv.data,
             services=self.services,
             msg=msg,
-            now=self.services.clock.now(),
+            now=self.ports.clock.now(),
             form_id=conv.form_id,
         )
 
@@ -261,28 +310,28 @@ class Engine:
                 )
             if conv.tries >= MAX_TRIES:
                 conv.tries = 0
-                self.services.conversations.save(conv)
+                self.ports.conversations.save(conv)
                 return [Reply(correction), self._help_offer()]
-            self.services.conversations.save(conv)
+            self.ports.conversations.save(conv)
             return [Reply(correction), *self._ask_again(ctx, conv)]
         if isinstance(outcome, Stay):
-            self.services.conversations.save(conv)
+            self.ports.conversations.save(conv)
             return outcome.say
         if isinstance(outcome, Ask):
+            arriving = outcome.state != conv.state or not conv.flow
+            same = answered and outcome.redraw and not arriving and not outcome.say
             if not conv.flow:
                 conv.start(MENU_FLOW, outcome.state, {})
-            same = answered and outcome.redraw and conv.state == outcome.state
-            same = same and ctx.msg.kind == "button" and not outcome.say
             conv.state, conv.tries = outcome.state, 0
-            if same:
-                self.services.conversations.save(conv)
+            if same and ctx.msg.kind == "button":
+                self.ports.conversations.save(conv)
                 return _redrawn(self._ask_again(ctx, conv), outcome.toast)
             said = outcome.say
         elif isinstance(outcome, Start):
-            flow = self.flows[outcome.flow]
+            flow = self.registry.flow(outcome.flow) or self.flows[MENU_FLOW]
             conv.start(flow.name, outcome.state or flow.first, outcome.data)
             ctx.data, ctx.form_id = conv.data, conv.form_id
-            said = outcome.say
+            arriving, said = True, outcome.say
         else:
             guest_flow = self.flows.get(conv.flow)
             if not ctx.user.registered and outcome.show_menu and guest_flow and guest_flow.guests:
@@ -290,19 +339,22 @@ class Engine:
                 return self._apply(ctx, conv, Start(ONBOARDING_FLOW, say=outcome.say))
             conv.clear()
             ctx.data, ctx.form_id = conv.data, conv.form_id
-            self.services.conversations.save(conv)
+            self.ports.conversations.save(conv)
             if not outcome.show_menu:
                 return outcome.say
             menu = self.flows[MENU_FLOW]
             return [*outcome.say, *menu.states[menu.first].ask(ctx)]
-        self.services.conversations.save(conv)
+        entered = self.flows[conv.flow].states.get(conv.state)
+        if arriving and entered is not None and entered.enter is not None:
+            said = [*said, *entered.enter(ctx)]  # the state's own change, made once on arrival
+        self.ports.conversations.save(conv)
         return [*said, *self._ask_again(ctx, conv)]
 
     def _ask_again(self, ctx: Ctx, conv: Conversation) -> list[Reply]:
         """The question the user is at now (the main menu when in no flow)."""
         if not ctx.user.registered and not self._guest_ok(conv):
             return []
-        flow = self.flows[conv.flow or MENU_FLOW]
+        flow = self.flows.get(conv.flow or MENU_FLOW) or self.flows[MENU_FLOW]
         state = flow.states.get(conv.state or flow.first) or flow.states[flow.first]
         return state.ask(ctx)
 
@@ -326,6 +378,23 @@ class Engine:
                 [Button(_("Main menu"), "sys:menu"), Button(_("Help"), "sys:help")],
             ],
         )
+
+
+def _typed(msg: Incoming) -> Incoming:
+    """The update with what the person typed cleaned once for every step (line breaks kept)."""
+    return replace(
+        msg,
+        text=clean(msg.text, multiline=True),
+        args=clean(msg.args),
+        display_name=clean(msg.display_name),
+    )
+
+
+def _goal(outcome: Outcome) -> str:
+    """Where an outcome leads, as a state declares it ("state" or "flow/state")."""
+    if isinstance(outcome, Ask):
+        return outcome.state
+    return f"{outcome.flow}/{outcome.state}" if isinstance(outcome, Start) else str(outcome)
 
 
 def _redrawn(replies: list[Reply], toast: str) -> list[Reply]:

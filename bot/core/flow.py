@@ -1,9 +1,15 @@
 """How a conversation flow is written: named states, each asking one question and judging the answer.
 
-A flow module in handlers/ builds a `Flow` whose states map a name to `State(ask, answer)`.
+A flow module in handlers/ builds a `Flow` whose states map a name to `State(ask, answer, to)`.
 `ask(ctx)` returns the question; `answer(ctx, msg)` returns an `Outcome` telling the engine
-what happens next. Flows never see a channel's own types, and never send directly: what
-they return is what the user sees.
+what happens next, and `to` declares where that may lead (checked when the bot starts, and
+an undeclared move is refused at run time). Flows never see a channel's own types, and never
+send directly: what they return is what the user sees.
+
+`ask` must be pure: it reads the context and returns the question, changing nothing. The
+engine calls it again whenever it needs to know which buttons the current question shows
+(a stale button check, a repeat after help), so a change made there would happen twice or
+at the wrong time. Changes belong in `answer`, in an action, or in the step before.
 """
 
 from __future__ import annotations
@@ -11,16 +17,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.core.model import User
+from bot.core.ports import StepServices
 from bot.core.types import Button, Incoming, Reply
 from bot.text import fold
-
-if TYPE_CHECKING:
-    from bot.services.container import Services
-    from bot.services.users import User
 
 
 @dataclass
@@ -29,7 +33,7 @@ class Ctx:
 
     user: User
     data: dict[str, Any]  # the active flow's answers so far; saved after every step
-    services: Services
+    services: StepServices  # the repositories a step uses; never the store itself
     msg: Incoming
     now: datetime
     form_id: str  # unique per flow run: makes "confirm" idempotent across redeliveries
@@ -95,10 +99,20 @@ LinkFn = Callable[[Ctx, str], Awaitable[Outcome]]
 
 @dataclass(frozen=True)
 class State:
-    """One question of a flow; `photo` marks a question a photo answers (uploads wait for it)."""
+    """One question of a flow, and the states its answer may lead to.
+
+    `to` names states of the same flow ("phone") or of another flow ("profile/view", or
+    "profile/" for where that flow starts); going back to the main menu (`Done`) and asking
+    the same question again need no declaration. `enter` runs once when a person arrives
+    here from elsewhere, not when the question is asked again: it makes the changes arriving
+    means (which `ask` may not) and returns what to say before the question. `photo` marks a
+    question a photo answers (uploads wait for it).
+    """
 
     ask: AskFn
     answer: AnswerFn
+    to: tuple[str, ...] = ()
+    enter: Callable[[Ctx], list[Reply]] | None = None
     photo: bool = False
 
 
@@ -121,6 +135,9 @@ class Flow:
     `actions` maps a button payload prefix (e.g. "ord") to a handler run whatever flow the
     user is in — for buttons under notifications; the payload's ":"-separated rest is passed.
     `free_text` (at most one flow) answers text typed at the main menu that is no menu choice.
+    `leads_to` declares where its actions and free-text answer may lead ("flow/state").
+    `aliases` are former ids of the flow: conversations stored and menu buttons sent under an
+    old id keep working after a rename.
     `link` (at most one flow) opens a shared listing by its slug (a start payload or a typed
     code), for anyone; `guests` lets users who have not registered stay in the flow.
     """
@@ -132,6 +149,8 @@ class Flow:
     menu: MenuEntry | None = None
     actions: dict[str, ActionFn] = field(default_factory=dict)
     free_text: AnswerFn | None = None
+    leads_to: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
     link: LinkFn | None = None
     guests: bool = False
 

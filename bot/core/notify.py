@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from bot.address import address_of
+from bot.core.model import User
 from bot.core.types import Reply
 from bot.i18n import use_locale
-
-if TYPE_CHECKING:
-    from bot.services.users import User
 
 log = logging.getLogger(__name__)
 

@@ -135,8 +135,8 @@ class BroadcastRepo:
 
     def get(self, broadcast_id: int) -> Broadcast | None:
         """The broadcast with this id."""
-        doc = self._table.get(doc_id=broadcast_id)
-        if doc is None or isinstance(doc, list):
+        doc = self._table.by_id(broadcast_id)
+        if doc is None:
             return None
         return Broadcast.from_doc(dict(doc), doc.doc_id)
 

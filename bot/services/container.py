@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.media import MediaStore
 from bot.core.notify import Notifier
+from bot.core.ports import EnginePorts
 from bot.services.alerts import Alerts
 from bot.services.broadcast import BroadcastRepo
 from bot.services.catalog import Directory
@@ -20,6 +21,7 @@ from bot.services.faq import FaqRepo
 from bot.services.faq_inbox import FaqInbox
 from bot.services.handoff import HandoffRepo
 from bot.services.lessons import LessonService
+from bot.services.linking import LinkService
 from bot.services.listings import ListingRepo, farmer_eraser
 from bot.services.media_sweep import media_sweeper
 from bot.services.order_jobs import order_clock
@@ -27,6 +29,7 @@ from bot.services.orders import OrderRepo
 from bot.services.outbox import Outbox
 from bot.services.purge import Purger
 from bot.services.roles import RoleService
+from bot.services.suspended import SuspendedForms
 from bot.services.tombstones import TombstoneRepo
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
@@ -36,7 +39,7 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
 
 @dataclass
 class Services:
-    """Repositories and helpers; handlers get them through `ctx.services`."""
+    """Repositories and helpers; steps see them through `ctx.services` as `StepServices`."""
 
     settings: Settings
     store: Store
@@ -55,6 +58,7 @@ class Services:
     roles: RoleService
     broadcasts: BroadcastRepo
     console_links: Links
+    linking: LinkService
     media: MediaStore
     tombstones: TombstoneRepo
     links: DeepLinks  # a listing's page, Telegram deep link and typed code
@@ -70,6 +74,18 @@ class Services:
     alerts: Alerts = field(init=False)
     # Compacts the store soon after a deletion, so the data leaves the older files too.
     purger: Purger = field(init=False)
+    # Forms put aside when a menu entry was opened in the middle of them.
+    suspended: SuspendedForms = field(init=False)
+
+    def engine_ports(self) -> EnginePorts:
+        """The few services the dialog engine itself talks to."""
+        return EnginePorts(
+            users=self.users,
+            conversations=self.conversations,
+            seen=self.seen,
+            durability=self.store,
+            clock=self.clock,
+        )
 
     def delete_user(self, user: User) -> None:
         """Erase a user and everything features stored for them, leaving a tombstone."""
@@ -108,7 +124,9 @@ def build_services(
 ) -> Services:
     """Wire every service onto one store."""
     users = UserRepo(store, settings.admin_telegram_ids)
+    conversations = ConversationRepo(store)
     lessons = LessonService(store, users, content_dir / "lessons")
+    listings = ListingRepo(store)
     services = Services(
         settings=settings,
         store=store,
@@ -116,19 +134,22 @@ def build_services(
         notifier=Notifier(before_send=store.flush),
         media=MediaStore(settings.data_dir / "media"),
         users=users,
-        conversations=ConversationRepo(store),
+        conversations=conversations,
         seen=SeenUpdates(store),
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
-        listings=ListingRepo(store),
+        listings=listings,
         lessons=lessons,
         faq=FaqRepo(store, content_dir / "faq.csv"),
         handoffs=HandoffRepo(store),
-        orders=OrderRepo(store, settings.order_reminder_hours, settings.order_expiry_hours),
+        orders=OrderRepo(
+            store, listings, settings.order_reminder_hours, settings.order_expiry_hours
+        ),
         roles=RoleService(store, users),
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
         console_links=Links(settings.data_dir, clock or Clock()),
         tombstones=TombstoneRepo(store),
+        linking=LinkService(store, users, conversations),
         links=DeepLinks(settings.base_url),
     )
     services.purger = Purger(store, services.clock, services.tombstones)
@@ -143,6 +164,8 @@ def build_services(
     )
     services.jobs.append(services.outbox.job())
     services.alerts = Alerts(store, users, services.notifier)
+    services.suspended = SuspendedForms(store)
+    services.deletion_hooks.append(lambda user: services.suspended.drop(user.id))
     services.deletion_hooks.append(services.roles.forget_user)
     services.deletion_hooks.append(services.broadcasts.forget_author)
     services.deletion_hooks.append(services.outbox.forget_user)

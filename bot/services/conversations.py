@@ -3,33 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from bot.core.model import Conversation
 from bot.storage.db import Store
 
-
-@dataclass
-class Conversation:
-    """A user's position in a flow. An empty `flow` means: at the main menu."""
-
-    user_id: int
-    flow: str = ""
-    state: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    tries: int = 0
-    form_id: str = ""
-
-    def start(self, flow: str, state: str, data: dict[str, Any]) -> None:
-        """Begin a new run of a flow."""
-        self.flow, self.state, self.data, self.tries = flow, state, dict(data), 0
-        self.form_id = secrets.token_hex(6)
-
-    def clear(self) -> None:
-        """Back to the main menu."""
-        self.flow, self.state, self.data, self.tries, self.form_id = "", "", {}, 0, ""
+__all__ = ["Conversation", "ConversationRepo", "SeenUpdates"]
 
 
 class ConversationRepo:

@@ -153,6 +153,7 @@ MARGIN = 0.08  # how far ahead of the runner-up a confident answer must be
 SUGGEST = 0.25  # at or above, and close to the best: offer as "did you mean…"
 SUGGEST_SPREAD = 0.15  # suggestions further below the best than this are noise
 MAX_SUGGESTIONS = 3
+DUPLICATE = 0.5  # share of the smaller entry's features two near-duplicate entries have in common
 GUESS_WEIGHT = 0.6  # share of a typo-corrected word's weight that counts as matched
 _SHORTLIST = 24  # entries scored in full after the inverted-index pass
 
@@ -227,6 +228,10 @@ class Matcher:
         """Learn real words (e.g. from answers) so queries using them are not "corrected"."""
         self._lexicon.update(fold(text).split())
         self._correct.cache_clear()
+
+    def knows(self, word: str) -> bool:
+        """Whether a folded syllable is a word seen in the questions or answers."""
+        return word in self._vocab or word in self._lexicon
 
     def drop(self, entry_id: int) -> None:
         """Forget one entry."""
@@ -308,8 +313,20 @@ class Matcher:
         runner_up = hits[1].score if len(hits) > 1 else 0.0
         if top.score >= CONFIDENT and top.score - runner_up >= MARGIN:
             return Result(top, [])
+        if top.score >= CONFIDENT and self._same(top.entry_id, hits[1].entry_id):
+            # Two entries saying the same thing (an imported FAQ on top of the shipped one)
+            # must not split the vote: answer with the better one if the rest are behind.
+            third = hits[2].score if len(hits) > 2 else 0.0
+            if top.score - third >= MARGIN:
+                return Result(top, [])
         floor = max(SUGGEST, top.score - SUGGEST_SPREAD)
         return Result(None, [h for h in hits[:MAX_SUGGESTIONS] if h.score >= floor])
+
+    def _same(self, a: int, b: int) -> bool:
+        """Whether two entries are near-duplicates: most features of the smaller are shared."""
+        bag_a, bag_b = self._bags.get(a, frozenset()), self._bags.get(b, frozenset())
+        smaller = min(len(bag_a), len(bag_b))
+        return smaller > 0 and len(bag_a & bag_b) / smaller >= DUPLICATE
 
     def rank(self, text: str) -> list[Hit]:
         """The best-matching entries for a query, best first, with their scores."""

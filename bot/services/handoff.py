@@ -53,8 +53,8 @@ class HandoffRepo:
 
     def get(self, handoff_id: int) -> Handoff | None:
         """The handoff with this id, if any."""
-        doc = self._table.get(doc_id=handoff_id)
-        return _handoff(dict(doc), doc.doc_id) if doc and not isinstance(doc, list) else None
+        doc = self._table.by_id(handoff_id)
+        return _handoff(dict(doc), doc.doc_id) if doc else None
 
     def log(
         self, asker: User, question: str, now: str, kind: str = TEXT, media: str = ""

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
-
-from tinydb.table import Document, Table
 
 from bot.core.media import MediaStore, thumb_name
 from bot.services import listing_index
 from bot.services.listing_index import OfferIndex
 from bot.slugs import new_slug
 from bot.storage.db import Store
+from bot.storage.table import LogTable
 
 if TYPE_CHECKING:
     from bot.services.users import User
@@ -97,32 +95,24 @@ class Listing:
         return listing
 
 
-# One offer index per listings table (every repo on a table shares it); gone with the table.
-_OFFERS: weakref.WeakKeyDictionary[Table, OfferIndex] = weakref.WeakKeyDictionary()
 LOAD_CHUNK = 5000  # documents copied at a time while building the offer index
 
 
-def _offer_index(store: Store, table: Table) -> OfferIndex:
-    """The table's offer index, built from the stored active listings the first time."""
-    index = _OFFERS.get(table)
-    if index is None:
-        index = OfferIndex()
-        ids = store.find_ids(table, {"status": ACTIVE})
-        for start in range(0, len(ids), LOAD_CHUNK):
-            index.load((d.doc_id, d) for d in _docs(table, ids[start : start + LOAD_CHUNK]))
-        _OFFERS[table] = index
+def _offer_index(store: Store, table: LogTable) -> OfferIndex:
+    """An offer index over the stored active listings."""
+    index = OfferIndex()
+    ids = store.find_ids(table, {"status": ACTIVE})
+    for start in range(0, len(ids), LOAD_CHUNK):
+        index.load((d.doc_id, d) for d in table.by_ids(ids[start : start + LOAD_CHUNK]))
     return index
-
-
-def _docs(table: Table, ids: list[int]) -> list[Document]:
-    found = table.get(doc_ids=ids) if ids else []
-    return found if isinstance(found, list) else [found] if found is not None else []
 
 
 class ListingRepo:
     """Stored listings, found by farmer, product and status through indexes.
 
-    Every write also updates the offer index (`self.offers`) that buyers' searches read.
+    Every write also updates the offer index (`self.offers`) that buyers' searches read, so
+    one repository per store serves the process: whoever else writes listings (the orders)
+    is handed this one.
     """
 
     def __init__(self, store: Store) -> None:
@@ -134,8 +124,8 @@ class ListingRepo:
 
     def get(self, listing_id: int) -> Listing | None:
         """The listing with this id, if any."""
-        doc = self._table.get(doc_id=listing_id)
-        if doc is None or isinstance(doc, list):
+        doc = self._table.by_id(listing_id)
+        if doc is None:
             return None
         return Listing.from_doc(dict(doc), doc.doc_id)
 
@@ -160,7 +150,7 @@ class ListingRepo:
         A listing the offer index wrongly holds (written around this repo) is corrected here.
         """
         wanted = list(ids)
-        docs = {d.doc_id: d for d in _docs(self._table, wanted)}
+        docs = {d.doc_id: d for d in self._table.by_ids(wanted)}
         found = []
         for listing_id in wanted:
             doc = docs.get(listing_id)

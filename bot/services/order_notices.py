@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.core.fmt import fmt
 from bot.core.notify import OUT_OF_REACH, SENT
+from bot.core.ports import StepServices
 from bot.core.types import Button, Reply
 from bot.i18n import N_, _, format_moment, format_vnd
 from bot.services.handoff import team_of
@@ -31,7 +32,6 @@ from bot.services.search import amount, price_text
 from bot.text import display_phone
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
     from bot.services.users import User
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def when(iso: str) -> str:
     return format_moment(local(datetime.fromisoformat(iso))) if iso else "—"
 
 
-def order_card(order: Order, services: Services, view: View) -> str:
+def order_card(order: Order, services: StepServices, view: View) -> str:
     """An order's details as `view`'s party may see them."""
     lines = [
         fmt(
@@ -140,7 +140,7 @@ def buyer_buttons(order: Order) -> list[list[Button]]:
 
 
 async def tell(
-    services: Services,
+    services: StepServices,
     user_id: int,
     build: Callable[[], list[Reply]],
     order: Order | None = None,
@@ -158,7 +158,7 @@ async def tell(
     return outcome == SENT
 
 
-async def tell_team_unreachable(services: Services, order: Order, farmer: User) -> int:
+async def tell_team_unreachable(services: StepServices, order: Order, farmer: User) -> int:
     """Ask the farmer's area team to call them about an order; how many members were told."""
 
     def build() -> list[Reply]:
@@ -186,7 +186,7 @@ async def tell_team_unreachable(services: Services, order: Order, farmer: User) 
     return told
 
 
-async def tell_farmer_new(services: Services, order: Order) -> bool:
+async def tell_farmer_new(services: StepServices, order: Order) -> bool:
     """A new order reaches the farmer, with Confirm / Decline buttons."""
 
     def build() -> list[Reply]:
@@ -197,7 +197,7 @@ async def tell_farmer_new(services: Services, order: Order) -> bool:
     return await tell(services, order.farmer_id, build, order)
 
 
-async def tell_buyer_change(services: Services, order: Order) -> bool:
+async def tell_buyer_change(services: StepServices, order: Order) -> bool:
     """The buyer learns their order's new status."""
 
     def build() -> list[Reply]:
@@ -213,7 +213,7 @@ async def tell_buyer_change(services: Services, order: Order) -> bool:
     return await tell(services, order.buyer_id, build)
 
 
-async def tell_farmer_cancelled(services: Services, order: Order) -> bool:
+async def tell_farmer_cancelled(services: StepServices, order: Order) -> bool:
     """The farmer learns the buyer cancelled an order."""
 
     def build() -> list[Reply]:
@@ -224,7 +224,7 @@ async def tell_farmer_cancelled(services: Services, order: Order) -> bool:
     return await tell(services, order.farmer_id, build, order if not order.notice_tries else None)
 
 
-async def tell_reminder(services: Services, order: Order) -> None:
+async def tell_reminder(services: StepServices, order: Order) -> None:
     """Remind the farmer of an unconfirmed order; let the buyer know it is still waiting."""
 
     def to_farmer() -> list[Reply]:
@@ -247,7 +247,7 @@ async def tell_reminder(services: Services, order: Order) -> None:
     await tell(services, order.buyer_id, to_buyer)
 
 
-async def tell_expired(services: Services, order: Order) -> None:
+async def tell_expired(services: StepServices, order: Order) -> None:
     """Both parties learn an unconfirmed order was cancelled for lack of confirmation."""
 
     def to_farmer() -> list[Reply]:

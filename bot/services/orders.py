@@ -162,7 +162,9 @@ class MonthTotals:
 class OrderRepo:
     """Stored orders and every change to them, keeping the listings' stock right."""
 
-    def __init__(self, store: Store, reminder_hours: float, expiry_hours: float) -> None:
+    def __init__(
+        self, store: Store, listings: ListingRepo, reminder_hours: float, expiry_hours: float
+    ) -> None:
         self._store = store
         self._table = store.table(
             "orders",
@@ -172,7 +174,7 @@ class OrderRepo:
                 "token",
             ),
         )
-        self.listings = ListingRepo(store)  # the same table (and offer index) as services'
+        self.listings = listings  # the one repository (and offer index) of this store
         self._load_held()
         self.reminder = timedelta(hours=reminder_hours)
         self.expiry = timedelta(hours=expiry_hours)
@@ -185,8 +187,8 @@ class OrderRepo:
 
     def get(self, order_id: int) -> Order | None:
         """The order with this id, if any."""
-        doc = self._table.get(doc_id=order_id)
-        if doc is None or isinstance(doc, list):
+        doc = self._table.by_id(order_id)
+        if doc is None:
             return None
         return Order.from_doc(dict(doc), doc.doc_id)
 

@@ -145,6 +145,7 @@ class Outbox:
         self._senders: dict[str, DirectSender] = {}
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self.passes = 0  # looks for due work so far (tests wait on it)
         self._claimed: set[int] = set()  # rows handed to a task, not yet written "sending"
         self._progress_task: asyncio.Task[None] | None = None
         self._reported: dict[int, tuple[int, str, bool]] = {}  # last progress told, per broadcast
@@ -222,6 +223,16 @@ class Outbox:
 
     # --- the job --------------------------------------------------------------------------
 
+    @property
+    def sending(self) -> int:
+        """Sends in flight now."""
+        return len(self._in_flight)
+
+    @property
+    def reporting(self) -> bool:
+        """Whether a progress message to an author is on its way."""
+        return self._progress_task is not None and not self._progress_task.done()
+
     def wake(self) -> None:
         """Make the job look for work now (a new or cancelled broadcast)."""
         self._wake.set()
@@ -245,6 +256,7 @@ class Outbox:
                 active = self.broadcasts.with_status(SENDING)
                 for broadcast in active:
                     await self._drain(broadcast.id)
+                self.passes += 1
                 if not active:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._idle_tick)
@@ -320,8 +332,8 @@ class Outbox:
         for row_id in ids:
             if row_id in self._claimed:
                 continue
-            doc = self._table.get(doc_id=row_id)
-            if doc is None or isinstance(doc, list):
+            doc = self._table.by_id(row_id)
+            if doc is None:
                 continue
             due = float(doc.get("next_try_at") or 0.0)
             if due <= now:
@@ -342,8 +354,8 @@ class Outbox:
 
     async def _deliver_claimed(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Read the user's consent right before sending; write the row before and after."""
-        doc = self._table.get(doc_id=row_id)
-        if doc is None or isinstance(doc, list) or doc.get("status") != IN_FLIGHT:
+        doc = self._table.by_id(row_id)
+        if doc is None or doc.get("status") != IN_FLIGHT:
             return
         user = self._users.get(int(doc["user_id"]))
         if user is None or not user.consent:

@@ -20,6 +20,7 @@ import asyncio
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 
 PER_CHAT_SECONDS = 1.0  # Telegram: about one message per second to one chat
 CHAT_MEMORY = 4096  # chats remembered before old ones are forgotten
@@ -37,7 +38,13 @@ class Slot:
 class Pacer:
     """Grants send slots within `rate` per second and one message per chat per second."""
 
-    def __init__(self, rate: float, per_chat_seconds: float = PER_CHAT_SECONDS) -> None:
+    def __init__(
+        self,
+        rate: float,
+        per_chat_seconds: float = PER_CHAT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,  # tests move time themselves
+    ) -> None:
+        self._now = clock
         self.rate = rate
         self.per_chat_seconds = per_chat_seconds
         self._window: deque[float] = deque()  # when recent messages were answered
@@ -54,7 +61,7 @@ class Pacer:
         window = self._window
         await asyncio.sleep(0)  # always let conversations run between sends
         while True:
-            now = time.monotonic()
+            now = self._now()
             while window and window[0] <= now - 1.0:
                 window.popleft()
             waits = [self._paused_until - now, self._last_start + spacing - now]
@@ -64,7 +71,7 @@ class Pacer:
             if wait <= 0:
                 break
             await asyncio.sleep(max(wait, 0.0005))
-        self._last_start = time.monotonic()
+        self._last_start = self._now()
         self._held += 1  # no await since the check: the slot is the caller's
         return Slot()
 
@@ -75,7 +82,7 @@ class Pacer:
         self._replies_waiting += 1
         try:
             while True:
-                now = time.monotonic()
+                now = self._now()
                 while window and window[0] <= now - 1.0:
                     window.popleft()
                 wait = self._paused_until - now
@@ -95,23 +102,23 @@ class Pacer:
             slot.held = False
             self._held -= 1
             if counted:
-                self._window.append(time.monotonic())
+                self._window.append(self._now())
 
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds` (a 429's retry_after applies to the whole bot)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, self._now() + seconds)
 
     async def chat_turn(self, key: str) -> None:
         """Wait until the chat's last message was answered `per_chat_seconds` ago."""
         last = self._chat_last.get(key)
         if last is not None:
-            wait = last + self.per_chat_seconds - time.monotonic()
+            wait = last + self.per_chat_seconds - self._now()
             if wait > 0:
                 await asyncio.sleep(wait)
 
     def chat_sent(self, key: str) -> None:
         """Remember when a chat's send was answered (the platform counted it by then)."""
-        now = time.monotonic()
+        now = self._now()
         self._chat_last[key] = now
         if len(self._chat_last) > CHAT_MEMORY:
             old = [k for k, t in self._chat_last.items() if now - t > self.per_chat_seconds]

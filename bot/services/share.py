@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import segno
@@ -17,7 +17,7 @@ from bot.private_files import write_private
 from bot.services.catalog import Directory, Entry
 from bot.services.deeplinks import DeepLinks
 from bot.services.listings import ACTIVE, AVAILABLE_NOW, PAUSED, SOLD_OUT, Certs, Listing
-from bot.text import UNITS, clip, hashtag
+from bot.text import KG_PER_UNIT, UNITS, clip, hashtag
 
 # Caption limits of each platform (characters). Zalo: a chat message holds 2,000, and posts
 # are mostly pasted into chats and groups. Facebook allows far longer posts, but past ~5,000
@@ -79,8 +79,14 @@ def amount_text(value: str) -> str:
 
 
 def price_text(listing: Listing) -> str:
-    """The price per unit: "45.000 ₫/kg"."""
-    return f"{format_vnd(listing.price)}/{unit_name(listing.unit)}"
+    """The price per unit: "45.000 ₫/kg", or "4.000.000 ₫/tạ (40.000 ₫/kg)" by the tạ."""
+    text = f"{format_vnd(listing.price)}/{unit_name(listing.unit)}"
+    kg = KG_PER_UNIT.get(listing.unit)
+    if kg is not None and kg > 1 and listing.price:
+        # Buyers and farmers think in kg: "4 triệu a tạ" is easier read as 40.000 a kg.
+        per_kg = int((Decimal(listing.price) / kg).to_integral_value(ROUND_HALF_UP))
+        text += f" ({format_vnd(per_kg)}/kg)"
+    return text
 
 
 def certs_text(certs: Certs) -> str:

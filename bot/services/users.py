@@ -3,52 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict
 
+from bot.core.model import User
 from bot.storage.db import Store
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ADMIN", "BUYER", "FARMER", "TEAM", "User", "UserRepo"]
 
 FARMER = "farmer"
 BUYER = "buyer"
 ADMIN = "admin"
 TEAM = "team"
-
-
-@dataclass
-class User:
-    """A person using the bot on one or more channels."""
-
-    id: int = 0
-    name: str = ""
-    phone: str = ""  # +84...
-    area: str = ""  # area id from content/areas.yaml
-    role: str = ""  # FARMER or BUYER
-    crops: list[str] = field(default_factory=list)  # product ids or typed names
-    consent: bool = False  # agrees to receive guidance messages
-    lang: str = "vi"
-    address: str = ""  # how they want to be called: a key of bot.address.TERMS; "" = not asked
-    registered: bool = False
-    roles: list[str] = field(default_factory=list)  # ADMIN, TEAM
-    team_areas: list[str] = field(default_factory=list)
-    ident: list[str] = field(default_factory=list)  # "telegram:123", "web:ab12..."
-    last_channel: str = ""  # the user key last written from: notifications go there
-    blocked: bool = False  # the user blocked the bot: stop sending
-    created_at: str = ""
-
-    @property
-    def platform_ids(self) -> dict[str, str]:
-        """Channel -> platform id, from the identities."""
-        return dict(tuple(key.split(":", 1)) for key in self.ident if ":" in key)  # type: ignore[misc]
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any], doc_id: int) -> User:
-        """Build a user from a stored document, ignoring fields this version does not know."""
-        known = {f.name for f in fields(cls)}
-        user = cls(**{k: v for k, v in doc.items() if k in known})
-        user.id = doc_id
-        return user
 
 
 class UserRepo:
@@ -61,8 +28,8 @@ class UserRepo:
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, if any."""
-        doc = self._table.get(doc_id=user_id)
-        return User.from_doc(dict(doc), doc.doc_id) if doc and not isinstance(doc, list) else None
+        doc = self._table.by_id(user_id)
+        return User.from_doc(dict(doc), doc.doc_id) if doc else None
 
     def by_key(self, user_key: str) -> User | None:
         """The user behind a "<channel>:<id>" identity."""

@@ -22,14 +22,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from tinydb.table import Document, Table
+from tinydb.table import Document
 
 from bot.storage.backup import backup
 from bot.storage.engine import COMPACT_MIN_BYTES, LogStorage
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.files import lock, unlock
 from bot.storage.migrations import listing_slugs
-from bot.storage.table import LogTable, field_matches
+from bot.storage.table import LogTable
 
 __all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreLocked"]
 
@@ -78,7 +78,7 @@ class Store:
         """The schema version of the stored data."""
         return self.engine.schema
 
-    def table(self, name: str, indexes: Sequence[str] = ()) -> Table:
+    def table(self, name: str, indexes: Sequence[str] = ()) -> LogTable:
         """Return a table; `indexes` names fields that `find` looks up by equality."""
         table = self.engine.table(name)
         if set(indexes) - set(table.indexed_fields):
@@ -90,29 +90,21 @@ class Store:
                 self.engine.snapshot_stale = True
         return table
 
-    def find(self, table: Table, field: str, value: Any) -> list[Document]:
+    def find(self, table: LogTable, field: str, value: Any) -> list[Document]:
         """Documents whose `field` equals `value` (or, for a list field, contains it)."""
-        if isinstance(table, LogTable):
-            return table.find(field, value)
-        return table.search(lambda d: field in d and field_matches(d[field], value))
+        return table.find(field, value)
 
-    def find_where(self, table: Table, conditions: Mapping[str, Any]) -> list[Document]:
+    def find_where(self, table: LogTable, conditions: Mapping[str, Any]) -> list[Document]:
         """Documents meeting every `find` condition, e.g. {"product_id": p, "status": "active"}."""
-        if isinstance(table, LogTable):
-            return table.find_where(conditions)
-        return table.search(lambda d: _matches_all(d, conditions))
+        return table.find_where(conditions)
 
-    def find_ids(self, table: Table, conditions: Mapping[str, Any]) -> list[int]:
+    def find_ids(self, table: LogTable, conditions: Mapping[str, Any]) -> list[int]:
         """Ids meeting every condition, ascending, copying no document (for paging)."""
-        if isinstance(table, LogTable):
-            return table.find_ids(conditions)
-        return [d.doc_id for d in table.search(lambda d: _matches_all(d, conditions))]
+        return table.find_ids(conditions)
 
-    def count_where(self, table: Table, conditions: Mapping[str, Any]) -> int:
+    def count_where(self, table: LogTable, conditions: Mapping[str, Any]) -> int:
         """How many documents meet every condition (through indexes, copying nothing)."""
-        if isinstance(table, LogTable):
-            return table.count_where(conditions)
-        return table.count(lambda d: _matches_all(d, conditions))
+        return table.count_where(conditions)
 
     def deferred_sync(self) -> contextlib.AbstractContextManager[None]:
         """Writes of the current task skip their fsync until `flush` (see LogStorage)."""
@@ -180,10 +172,6 @@ class Store:
         while engine.schema < target:
             migrations[engine.schema - 1](self)
             engine.set_schema(engine.schema + 1)
-
-
-def _matches_all(doc: Mapping[str, Any], conditions: Mapping[str, Any]) -> bool:
-    return all(f in doc and field_matches(doc[f], v) for f, v in conditions.items())
 
 
 @contextlib.contextmanager

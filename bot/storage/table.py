@@ -379,6 +379,16 @@ class LogTable(Table):
             return None
         raise RuntimeError("You have to pass either cond or doc_id or doc_ids")
 
+    def by_id(self, doc_id: int) -> Document | None:
+        """The document with this id, if any (what `get(doc_id=)` does, typed as such)."""
+        data = self._docs.get(int(doc_id))
+        return None if data is None else as_document(loads(data), int(doc_id))
+
+    def by_ids(self, doc_ids: list[int]) -> list[Document]:
+        """The documents of these ids that exist, in the order asked, each once."""
+        wanted = list(dict.fromkeys(doc_ids))
+        return [as_document(d, i) for chunk in self._decoded(wanted) for i, d in chunk]
+
     def contains(self, cond: QueryLike | None = None, doc_id: int | None = None) -> bool:
         """Whether a document with this id, or matching this condition, exists."""
         if doc_id is not None:

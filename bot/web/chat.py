@@ -30,6 +30,7 @@ from bot.core.media import UPLOAD_PREFIX, owned_name
 from bot.core.types import Incoming, Reply
 from bot.i18n import _, use_locale
 from bot.private_files import write_private
+from bot.services.container import Services
 from bot.services.users import User
 from bot.web.chat_session import SessionIds, load_secret
 from bot.web.limits import Buckets, client_address, networks, spend_all
@@ -83,7 +84,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 class WebChat:
     """HTTP handlers of the web chat."""
 
-    def __init__(self, engine: Engine, media_dir: Path) -> None:
+    def __init__(self, engine: Engine[Services], media_dir: Path) -> None:
         self.engine = engine
         self.media_dir = media_dir
         services = engine.services

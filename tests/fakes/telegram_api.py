@@ -319,7 +319,8 @@ class FakeTelegram:
     async def wait_idle(self, timeout: float = 10, *, quiet: float | None = None) -> None:
         """Wait until every queued update was fetched and the bot made no call for `quiet` s.
 
-        `quiet` defaults to the fake's idle_quiet (0.3 s).
+        `quiet` defaults to the fake's idle_quiet (0.3 s). A guess from silence: with the real
+        bot, wait on `TelegramBot.settle()` (updates handled) or `wait_for` (messages) instead.
         """
         quiet = self.idle_quiet if quiet is None else quiet
         deadline = time.monotonic() + timeout

@@ -41,6 +41,7 @@ class UpdateQueue:
         self._poll_generation = 0
         self.closing = False
         self.last_delivery = time.monotonic()
+        self.handed_out = 0  # updates getUpdates returned so far, repeats included
 
     def assign_id(self, update: dict[str, Any]) -> dict[str, Any]:
         """Give an update the next update_id unless it has one."""
@@ -109,6 +110,7 @@ class UpdateQueue:
         ][:limit]
         for item in chosen:
             item.delivered = True
+        self.handed_out += len(chosen)
         if chosen:
             self.last_delivery = time.monotonic()
         return [json_copy(item.update) for item in chosen]

@@ -12,6 +12,9 @@ from bot.config import Settings
 from bot.core.clock import FakeClock
 from bot.core.fmt import to_plain
 from bot.core.types import Incoming, Reply
+from tests.helpers.msgids import said
+
+MAIN_MENU = "<b>Main menu</b>\n{You_name}, what would you like to do?"
 
 
 class Chat:
@@ -75,6 +78,11 @@ class Chat:
         """All of the last replies as plain text."""
         return "\n".join(to_plain(r.text) for r in self.last)
 
+    def said(self, msgid: str, **values: Any) -> bool:
+        """Whether the last replies showed the message `msgid` (in this user's language)."""
+        user = self.app.services.users.by_key(self.user_key)
+        return said(self.text(), msgid, user.lang if user else "vi", **values)
+
     async def onboard(
         self,
         *,
@@ -96,7 +104,7 @@ class Chat:
             await self.tap("crop:na-chi-lang")
             await self.tap("crop:done")
         await self.tap("consent:yes")
-        assert "Main menu" in self.text() or "Menu chính" in self.text(), self.text()
+        assert self.said(MAIN_MENU), self.text()
 
 
 def settings_for(data_dir: Path, **overrides: Any) -> Settings:

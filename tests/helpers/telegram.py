@@ -11,6 +11,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.core.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers.driver import make_app
+from tests.helpers.msgids import said
 
 
 class TelegramBot:
@@ -25,6 +26,7 @@ class TelegramBot:
         self.settings = settings
         self.app: BotApp | None = None
         self.channel: TelegramChannel | None = None
+        self._fetched_before = 0  # updates handed to an earlier run of the bot
 
     async def start(self) -> BotApp:
         """Open the store and start long polling against the fake."""
@@ -36,6 +38,7 @@ class TelegramBot:
             **self.settings,
         )
         channel = TelegramChannel(app.settings, app.engine)
+        self._fetched_before = self.fake.updates.handed_out
         await channel.start()
         app.on_stop(channel.stop)
         self.app, self.channel = app, channel
@@ -53,8 +56,22 @@ class TelegramBot:
         return await self.start()
 
     async def settle(self, timeout: float = 10) -> None:
-        """Wait until the bot handled everything sent so far."""
-        await self.fake.wait_idle(timeout)
+        """Wait until the bot fetched every update sent so far and finished each (replies sent)."""
+        channel, queue = self.channel, self.fake.updates
+        assert channel is not None, "the bot is not running"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (
+            queue.all_delivered() and channel.handled >= queue.handed_out - self._fetched_before
+        ):
+            if loop.time() > deadline:
+                fetched = queue.handed_out - self._fetched_before
+                raise AssertionError(
+                    f"waited {timeout}s for the bot to handle every update: "
+                    f"{queue.pending_count()} unconfirmed, {fetched} fetched, "
+                    f"{channel.handled} handled"
+                )
+            await asyncio.sleep(0.005)  # polls the counters above; no time-based guess
 
     async def text(self, user_id: int, text: str, **kw: Any) -> list[dict[str, Any]]:
         """A user types text; returns the bot's new messages to that chat."""
@@ -90,18 +107,13 @@ class TelegramBot:
         if role == "farmer":
             await self.tap(user_id, "crop:na-chi-lang")
             await self.tap(user_id, "crop:done")
-        assert "Menu chính" in texts(await self.tap(user_id, "consent:yes"))
+        assert said(
+            texts(await self.tap(user_id, "consent:yes")),
+            "<b>Main menu</b>\n{You_name}, what would you like to do?",
+        )
 
     async def _new(self, chat_id: int, timeout: float = 10) -> list[dict[str, Any]]:
-        # Wait for the first reply, not only for quiet: on a loaded machine a step can take
-        # longer than the idle window, and the next tap would then hit the previous question.
-        seen = self._seen.get(chat_id, 0)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(self.fake.messages_to(chat_id)) <= seen:
-            if asyncio.get_running_loop().time() > deadline:
-                break  # some steps answer nothing; the caller's assertions will tell
-            await asyncio.sleep(0.02)
-        await self.fake.wait_idle()
+        await self.settle(timeout)
         return self.new_messages(chat_id)
 
     def new_messages(self, chat_id: int) -> list[dict[str, Any]]:

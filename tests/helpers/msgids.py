@@ -1,0 +1,69 @@
+"""Assert on what a user was told by its message id (msgid), not by one translation's words.
+
+`said(text, "Saved.")` holds when `text` shows the current translation of that msgid, its
+`{placeholders}` matching anything (or the values given). A wording fix in a catalog then
+changes no test; tests of the Vietnamese text itself assert the sentences directly.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+from functools import cache
+from typing import Any
+
+from bot.core.fmt import to_plain
+from bot.i18n import DEFAULT_LOCALE, _catalogs, load_catalogs
+
+_SPACES = re.compile(r"\s+")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _known(msgid: str, lang: str) -> str:
+    """The translation of `msgid`; an unknown msgid fails the test (no silent typo)."""
+    if not _catalogs:
+        load_catalogs()
+    catalog = _catalogs[lang]
+    messages: dict[Any, str] = getattr(catalog, "_catalog", {})
+    if msgid not in messages:
+        raise AssertionError(f"{msgid!r} is not a msgid of the {lang!r} catalogs")
+    return messages[msgid] or msgid
+
+
+@cache
+def _fields(template: str) -> tuple[tuple[str, str | None, str], ...]:
+    return tuple(
+        (lit, name, spec or "") for lit, name, spec, _c in string.Formatter().parse(template)
+    )
+
+
+def _literal(text: str) -> str:
+    """A template's literal words as a pattern; any run of white space matches any other."""
+    words = _SPACES.split(html.unescape(text))
+    return r"\s+".join(re.escape(w) for w in words)
+
+
+def pattern(msgid: str, lang: str = DEFAULT_LOCALE, **values: Any) -> re.Pattern[str]:
+    """What the translation of `msgid` looks like once shown, as a regular expression."""
+    parts: list[str] = []
+    shown = _TAG.sub("", _known(msgid, lang)).strip()  # tags (and their links) are not shown
+    for lit, name, spec in _fields(shown):
+        parts.append(_literal(lit))
+        if name is None:
+            continue
+        if name in values:
+            parts.append(_literal(format(values[name], spec)))
+        else:
+            parts.append(r"(?s:.*?)")
+    return re.compile("".join(parts))
+
+
+def said(text: str, msgid: str, lang: str = DEFAULT_LOCALE, **values: Any) -> bool:
+    """Whether `text` (HTML or plain) shows the message `msgid` in `lang`."""
+    return pattern(msgid, lang, **values).search(to_plain(text)) is not None
+
+
+def assert_said(text: str, msgid: str, lang: str = DEFAULT_LOCALE, **values: Any) -> None:
+    """Fail, showing what was said, unless `text` shows the message `msgid`."""
+    assert said(text, msgid, lang, **values), f"expected {msgid!r} ({lang}) in:\n{text}"
