@@ -80,4 +80,4 @@ async def answer_listing(ctx: Ctx, msg: Incoming) -> Outcome:
     return buy_form.start(ctx, int(ctx.data.get("listing", 0)))
 
 
-STATES = {"listing": State(ask_listing, answer_listing)}
+STATES = {"listing": State(ask_listing, answer_listing, to=("find", "qty", "name"))}
