@@ -55,7 +55,7 @@ async def test_a_direction_override_never_reaches_the_public_card(shop: BotApp) 
     assert (listing.product_name, listing.grade) == ("Cải ngồng Lộc Bình", "loại 1")
     assert listing.description == "Ngọt\n\nmỗi ngày"
     async with TestClient(TestServer(build_web_app(shop, None))) as web:
-        page = await (await web.get(f"/p/{listing.id}")).text()
+        page = await (await web.get(f"/p/{listing.slug}")).text()
     assert "Cải ngồng Lộc Bình" in page and "Cải ngồng Lộc Bình" in card
     for char in UNSEEN:
         assert char not in page and char not in card, repr(char)
