@@ -47,6 +47,21 @@ def test_quality_floor_on_labelled_queries() -> None:
     assert wrong_confident / len(out_of_scope) <= 0.05, f"{wrong_confident}/{len(out_of_scope)}"
 
 
+def test_unrelated_questions_get_no_did_you_mean() -> None:
+    """A suggestion must be plausibly what was asked, not a word-boundary accident."""
+    matcher, _keys = seed_matcher()
+    with QUERIES.open(encoding="utf-8") as f:
+        out_of_scope = [q["query"] for q in csv.DictReader(f) if not q["expected_id"]]
+    suggested = [q for q in out_of_scope if matcher.match(q).suggestions]
+    assert len(suggested) <= 0.12 * len(out_of_scope), suggested  # was 9/50 before the check
+    for unrelated in (
+        "nha toi mat dien tu sang",  # "điện tử" only by folding across two words
+        "con toi di hoc ve chua",
+        "xe may bi hong o dau sua",
+    ):
+        assert matcher.match(unrelated).suggestions == [], unrelated
+
+
 def test_confident_answers_are_rarely_wrong() -> None:
     matcher, keys = seed_matcher()
     with QUERIES.open(encoding="utf-8") as f:

@@ -153,6 +153,7 @@ MARGIN = 0.08  # how far ahead of the runner-up a confident answer must be
 SUGGEST = 0.25  # at or above, and close to the best: offer as "did you mean…"
 SUGGEST_SPREAD = 0.15  # suggestions further below the best than this are noise
 MAX_SUGGESTIONS = 3
+PLAUSIBLE_UNITS = 2  # separate words/phrases a suggestion must share with the query
 DUPLICATE = 0.5  # share of the smaller entry's features two near-duplicate entries have in common
 GUESS_WEIGHT = 0.6  # share of a typo-corrected word's weight that counts as matched
 _SHORTLIST = 24  # entries scored in full after the inverted-index pass
@@ -320,7 +321,24 @@ class Matcher:
             if top.score - third >= MARGIN:
                 return Result(top, [])
         floor = max(SUGGEST, top.score - SUGGEST_SPREAD)
-        return Result(None, [h for h in hits[:MAX_SUGGESTIONS] if h.score >= floor])
+        close = [h for h in hits[:MAX_SUGGESTIONS] if h.score >= floor]
+        if not close:
+            return Result(None, [])
+        tokens = self._query_tokens(text)[0]
+        if len(tokens) < 3:  # a word or two ("tien") is all there is to go on: keep them
+            return Result(None, close)
+        feats = features(tokens)
+        return Result(None, [h for h in close if self._plausible(feats, h.entry_id)])
+
+    def _plausible(self, feats: set[str], entry_id: int) -> bool:
+        """Whether an entry shares at least two separate words or phrases with the query."""
+        # One shared pair and its two syllables is often a folding or word-boundary accident
+        # ("mat dien tu sang" shares only "dien tu" with "ví điện tử"): not worth a suggestion.
+        shared = feats & self._bags.get(entry_id, frozenset())
+        pairs = [f for f in shared if " " in f]
+        in_pairs = {word for pair in pairs for word in pair.split()}
+        singles = [f for f in shared if " " not in f and f not in in_pairs]
+        return len(pairs) + len(singles) >= PLAUSIBLE_UNITS
 
     def _same(self, a: int, b: int) -> bool:
         """Whether two entries are near-duplicates: most features of the smaller are shared."""
