@@ -10,6 +10,8 @@ from pathlib import Path
 from PIL import Image
 
 from bot.core.clock import FakeClock
+from bot.core.media import thumb_name
+from bot.services.file_ids import FileIds
 from bot.services.media_sweep import sweep_media
 from tests.webchat_helpers import jpeg, registered, web_chat
 
@@ -146,9 +148,20 @@ async def test_unreferenced_media_is_swept_after_a_grace_period(
         media = tmp_path / "d" / "media"
         names = {
             kind: media / f"{os.urandom(12).hex()}.jpg"
-            for kind in ("listing", "handoff", "broadcast", "orphan_old", "orphan_new")
+            for kind in (
+                "listing",
+                "handoff",
+                "broadcast",
+                "outbox",
+                "suspended",
+                "orphan_old",
+                "orphan_new",
+            )
         }
         names["orphan_old"] = media / f"up-{'a' * 12}-{os.urandom(12).hex()}.jpg"
+        # Voice notes (web chat recordings): one a question for the team plays, one nobody uses.
+        names["voice_used"] = media / f"up-{'b' * 12}-voice-{os.urandom(12).hex()}.webm"
+        names["voice_orphan"] = media / f"up-{'b' * 12}-voice-{os.urandom(12).hex()}.ogg"
         for path in names.values():
             path.write_bytes(jpeg())
         lan = services.users.all()[0]
@@ -161,21 +174,39 @@ async def test_unreferenced_media_is_swept_after_a_grace_period(
         services.store.table("broadcasts").insert(
             {"status": "sent", "photo": f"media:{names['broadcast'].name}"}
         )
+        services.store.table("outbox").insert(
+            {"broadcast_id": 1, "status": "pending", "photo": f"media:{names['outbox'].name}"}
+        )
+        services.store.table("suspended_forms").insert(
+            {"user_id": lan.id, "data": {"photos": [f"media:{names['suspended'].name}"]}}
+        )
+        services.handoffs.log(
+            lan, "", clock.now().isoformat(), "voice", f"media:{names['voice_used'].name}"
+        )
+        # The market's small copies: one of a listed photo, one of a photo no listing has now.
+        thumb_used = media / thumb_name(f"media:{names['listing'].name}")
+        thumb_orphan = media / thumb_name(f"media:{os.urandom(12).hex()}.jpg")
+        # Telegram's file_id cache names a file by its ref plus a version: not a reference.
+        FileIds(services.store, media).put(f"media:{names['orphan_old'].name}@1:2", "AgACid")
         cache = media / ("cache-" + "0" * 32 + ".jpg")  # a platform photo's copy: not ours
         cache.write_bytes(b"x")
         torn = media / f".{os.urandom(12).hex()}.jpg.4242.tmp"  # a crash while writing one
         torn.write_bytes(b"x")
         old = clock.now().timestamp() - 3 * 86400
-        for path in [*names.values(), in_form, cache, torn]:
+        for path in [thumb_used, thumb_orphan]:
+            path.write_bytes(jpeg())
+        for path in [*names.values(), in_form, cache, torn, thumb_used, thumb_orphan]:
             os.utime(path, (old, old))
         fresh = clock.now().timestamp() - 60
         os.utime(names["orphan_new"], (fresh, fresh))
 
         removed = sweep_media(services, clock.now().timestamp())
 
-        assert removed == 2
+        assert removed == 4
         left = {p.name for p in media_files(tmp_path / "d")}
-        assert names["orphan_old"].name not in left and torn.name not in left
-        assert {names[k].name for k in ("listing", "handoff", "broadcast", "orphan_new")} <= left
-        assert in_form.name in left and cache.name in left
+        gone = [names["orphan_old"], names["voice_orphan"], torn, thumb_orphan]
+        assert not {p.name for p in gone} & left, left
+        kept = ("listing", "handoff", "broadcast", "outbox", "suspended", "voice_used")
+        assert {names[k].name for k in (*kept, "orphan_new")} <= left, left
+        assert in_form.name in left and cache.name in left and thumb_used.name in left
         assert any(getattr(job, "__name__", "") == "media_sweeper" for job in services.jobs)

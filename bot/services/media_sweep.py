@@ -1,7 +1,10 @@
 """Uploaded photos that no record uses, removed after a grace period (an hourly job).
 
-An upload is kept while a half-filled form, a listing, a question for the team, a broadcast
-or an outbox row mentions its "media:<name>" ref. The grace period covers the moment between
+An upload (a photo or a voice note) is kept while a half-filled form (current or put aside),
+a listing, a question for the team (its voice note, played at /audio/<token>), a broadcast or
+an outbox row mentions its "media:<name>" ref. A market thumbnail (thumb-<hash of a ref>) is
+kept while a listing has the photo it was made from. Telegram's file_id cache names files by
+"media:<name>@<version>": a cache, not a reference (a swept file is simply uploaded again). The grace period covers the moment between
 the file landing and the record that will mention it being saved, and photos a user sent to a
 form they then left (a "back" may still use them).
 """
@@ -14,6 +17,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from bot.core.media import thumb_name
+
 if TYPE_CHECKING:
     from bot.services.container import Services
 
@@ -22,9 +27,18 @@ log = logging.getLogger(__name__)
 # How the web chat names uploads: up-<owner tag>-<random>.jpg, and before that <random>.<ext>;
 # and their temporary files, should a crash leave one.
 UPLOAD_NAME = re.compile(
-    r"^\.?(?:up-[0-9a-f]{12}-)?[0-9a-f]{24}\.(?:jpg|png|webp)(?:\.\d+)?(?:\.tmp)?$"
+    r"^\.?(?:up-[0-9a-f]{12}-)?(?:voice-)?[0-9a-f]{24}"
+    r"\.(?:jpg|png|webp|ogg|webm|m4a|mp3|wav)(?:\.\d+)?(?:\.tmp)?$"
 )
-REFERENCING_TABLES = ("conversations", "listings", "handoffs", "broadcasts", "outbox")
+THUMB_NAME = re.compile(r"^thumb-[0-9a-f]{24}\.jpg$")
+REFERENCING_TABLES = (
+    "conversations",
+    "suspended_forms",
+    "listings",
+    "handoffs",
+    "broadcasts",
+    "outbox",
+)
 SWEEP_EVERY = 3600.0
 MEDIA_REF = "media:"
 
@@ -42,11 +56,15 @@ def _collect(value: Any, names: set[str]) -> None:
 
 
 def referenced(services: Services) -> set[str]:
-    """Names of the media files some record mentions."""
+    """Names of the media files some record mentions (and the thumbnails of listed photos)."""
     names: set[str] = set()
     for table in REFERENCING_TABLES:
         for doc in services.store.table(table):
             _collect(dict(doc), names)
+    for doc in services.store.table("listings"):
+        for ref in doc.get("photos") or []:
+            if isinstance(ref, str):
+                names.add(thumb_name(ref))
     return names
 
 
@@ -58,7 +76,7 @@ def sweep_media(services: Services, now: float) -> int:
     cutoff = now - services.settings.media_sweep_grace_hours * 3600
     old = []
     for path in media.iterdir():
-        if UPLOAD_NAME.match(path.name):
+        if UPLOAD_NAME.match(path.name) or THUMB_NAME.match(path.name):
             try:
                 if path.stat().st_mtime < cutoff:
                     old.append(path)
