@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -145,7 +147,7 @@ async def test_thumbnails_are_small_jpegs(shop: BotApp, web: TestClient) -> None
     assert resp.status == 200 and resp.content_type == "image/jpeg"
     assert len(out.getvalue()) > 1_000_000 and len(data) <= MAX_BYTES
     assert max(Image.open(io.BytesIO(data)).size) <= 320
-    assert "immutable" in resp.headers["Cache-Control"]
+    assert "max-age=60" in resp.headers["Cache-Control"]
     assert (await web.get(f"/p/{broken.slug}/thumb.jpg")).status == 404
     assert (await web.get("/p/ZZZZ9/thumb.jpg")).status == 404
     assert thumbnail(b"\x89PNG\r\n\x1a\n" + b"\0" * 100) is None
@@ -166,3 +168,50 @@ async def test_a_deleted_farmers_thumbnails_go_with_her_photos(
     shop.services.delete_user(farmer)
     assert not list(media.glob("thumb-*.jpg")) and not (media / "na.jpg").exists()
     assert (await web.get(f"/p/{listing.slug}/thumb.jpg")).status == 404
+
+
+async def test_every_public_route_with_personal_media_is_cached_a_minute_at_most(
+    shop: BotApp, web: TestClient
+) -> None:
+    """A deletion takes effect within a minute: no public copy of someone's media outlives it."""
+    services = shop.services
+    now = "2026-11-01T08:00:00+07:00"
+    farmer = services.users.create("web:lan", "Lan", now)
+    buyer = services.users.create("web:khoa", "Khoa", now)
+    media = shop.settings.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 160, 40)).save(out, "JPEG")
+    (media / "lan.jpg").write_bytes(out.getvalue())
+    (media / "lan-voice.ogg").write_bytes(b"OggS" + b"\0" * 60)
+    [listing] = _add(shop, 1, farmer_id=farmer.id, photos=["media:lan.jpg"])
+    handoff = services.handoffs.log(farmer, "", now, "voice", "media:lan-voice.ogg")
+    order = services.orders.place(
+        listing.id,
+        buyer,
+        Decimal(1),
+        name="Khoa",
+        phone="0912345678",
+        address="5 Lê Lợi",
+        note="",
+        form_id="f1",
+        now=datetime.fromisoformat(now),
+    )
+    routes = [
+        "/media/lan.jpg",
+        f"/audio/{handoff.media_token}",
+        f"/p/{listing.slug}",
+        f"/p/{listing.slug}/photo/0",
+        f"/p/{listing.slug}/thumb.jpg",
+        f"/p/{listing.slug}/qr.png",
+        "/cho",
+        "/cho/chi-lang",
+        f"/d/{order.token}",
+    ]
+    for route in routes:
+        resp = await web.get(route)
+        assert resp.status == 200, route
+        cache = resp.headers.get("Cache-Control", "")
+        found = re.search(r"max-age=(\d+)", cache)
+        assert "no-store" in cache or (found and int(found.group(1)) <= 60), (route, cache)
+        assert "immutable" not in cache, (route, cache)

@@ -23,7 +23,7 @@ from bot.slugs import is_slug
 _HTML = "text/html"
 CACHE_PAGES = 512  # rendered pages kept (least recently used dropped)
 _PAGE_CACHE = "public, max-age=60"  # a minute in the browser; the server knows when it changed
-_THUMB_CACHE = "public, max-age=2592000, immutable"  # the URL changes with the photo
+_THUMB_CACHE = "public, max-age=60"  # a deleted photo leaves caches within a minute
 
 
 class Market:

@@ -124,7 +124,7 @@ class PublicPages:
             kind = audio_type(f.read(16))
         headers = {
             "Content-Type": kind,
-            "Cache-Control": "private, max-age=3600",
+            "Cache-Control": "private, max-age=60",  # a deleted note is gone within a minute
             "Referrer-Policy": "no-referrer",
         }
         return web.FileResponse(path, headers=headers)
