@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+from babel.messages.pofile import read_po
 
 from bot.address import TERMS, given_name, suggest_term, title_name
 from bot.app import BotApp
@@ -164,3 +168,31 @@ def test_a_user_name_cannot_break_formatting() -> None:
             phone="Y",
         )
     assert "<script>" not in text and "{" not in text
+
+
+# "mình" is the bot's own word to someone called "em", so a catalog never says "mình" for the
+# person or the commune ("xã mình", "của mình"): it would read as the bot's. "Mình làm tiếp nhé"
+# (let's, the two of us) is fine for everyone.
+POSSESSIVE_MINH = re.compile(r"(?:của|xã|tổ|tên|chính|thôn|bản)\s+mình", re.IGNORECASE)
+
+
+def test_no_message_says_minh_for_the_person_or_their_commune() -> None:
+    found = []
+    for po in sorted(Path("locales/vi/LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as f:
+            for message in read_po(f):
+                text = message.string if isinstance(message.string, str) else ""
+                if message.id and POSSESSIVE_MINH.search(text):
+                    found.append(f"{po.name}: {text}")
+    assert found == []
+
+
+async def test_em_hears_of_the_team_of_her_own_commune(app: BotApp) -> None:
+    chat = Chat(app, "web:em", "Lò Văn Tú")
+    await chat.onboard(address="em")
+    await chat.say("gia phan bon npk hom nay bao nhieu")
+    assert chat.said(
+        "Sorry, I do not have an answer to that yet. Shall I send your question to the "
+        "digital-tech team of your commune? They will answer here."
+    )
+    assert "của xã em" in chat.text() and "xã mình" not in chat.text(), chat.text()
