@@ -464,3 +464,19 @@ async def test_one_sentence_purchase_skips_the_amount_when_it_fits(app: BotApp) 
     await shopper.tap(f"o:{listing.id}")
     conv = app.services.conversations.get(user_id(app, "web:buyer4"))
     assert conv.state == "qty", shopper.text()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["tiep tuc", "tiếp tục", "tiep tuc dang ban", "lam tiep", "tiep", "Tiếp tục: Đăng bán"],
+)
+async def test_the_resume_line_answers_to_its_words(app: BotApp, typed: str) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.say("loai 1")
+    await chat.say("menu")
+    assert chat.buttons()[0][1] == "sys:resume"
+    await chat.say(typed)
+    assert asks(app, "quantity") in chat.text(), chat.text()
+    assert form(app)["grade"] in ("loai 1", "loại 1")
