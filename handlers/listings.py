@@ -227,6 +227,13 @@ async def answer_quantity(ctx: Ctx, msg: Incoming) -> Outcome:
             return Retry(problem)
     ctx.data["quantity"], ctx.data["unit"] = str(quantity.amount), quantity.unit
     ctx.data["quantity_changed"] = True
+    typed = ctx.data.get("price_typed")  # a request's price not yet checked: it follows too
+    if typed and old_unit and old_unit != quantity.unit:
+        moved = price_per_unit(TypedPrice(int(typed), old_unit), quantity.unit)
+        if moved is None or not PRICE_MIN <= moved <= PRICE_MAX:
+            ctx.data.pop("price_typed")
+        else:
+            ctx.data["price_typed"] = moved
     price = ctx.data.get("price")
     if price and old_unit and old_unit != quantity.unit:
         converted = price_per_unit(TypedPrice(int(price), old_unit), quantity.unit)

@@ -480,3 +480,31 @@ async def test_the_resume_line_answers_to_its_words(app: BotApp, typed: str) -> 
     await chat.say(typed)
     assert asks(app, "quantity") in chat.text(), chat.text()
     assert form(app)["grade"] in ("loai 1", "loại 1")
+
+
+async def test_a_sale_with_a_price_and_no_quantity_keeps_the_price(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("ban na 40k/kg")
+    await chat.tap("lf:skip")
+    assert asks(app, "quantity") in chat.text()
+    await chat.say("2 ta")  # the price typed per kg follows the unit sold by
+    assert asks(app, "availability") in chat.text(), chat.text()
+    assert (form(app)["unit"], form(app)["price"]) == ("tạ", 4_000_000)
+
+
+async def test_a_price_without_quantity_implausible_for_its_unit_is_checked(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("dang ban hong vanh khuyen 45 nghin 1 ta")
+    await chat.tap("lf:skip")
+    await chat.say("3 ta")
+    assert "45.000\xa0₫ một kg hay một tạ" in chat.text(), chat.text()
+    await chat.tap("lf:pk:kg")
+    assert asks(app, "availability") in chat.text()
+    assert (form(app)["unit"], form(app)["price"]) == ("tạ", 4_500_000)
+
+
+async def test_a_sale_with_only_a_price_opens_the_form_with_it(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("ban hong 45 nghin 1 ta")
+    assert asks(app, "product") in chat.text(), chat.text()
+    assert form(app)["price_typed"] == 45_000 and form(app)["unit"] == "tạ"
