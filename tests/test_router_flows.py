@@ -296,9 +296,27 @@ async def test_cancel_discards_and_a_week_forgets(app: BotApp, clock: FakeClock)
     await chat.say("na chi lang")
     await chat.say("menu")  # the menu word puts the form aside too
     assert chat.buttons()[0][1] == "sys:resume"
-    await chat.say("huy")  # at the menu: the form aside is discarded
+    await chat.say("huy")  # at the menu it cancels nothing: the form aside stays
+    assert chat.buttons()[0][1] == "sys:resume"
+    await chat.say("tiep tuc")
+    await chat.say("huy")  # inside the form: discarded, and said so
+    assert chat.said("Cancelled.")
     await chat.say("menu")
     assert chat.buttons()[0][1] != "sys:resume"
+
+
+async def test_declining_the_handoff_offer_keeps_the_form_aside(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.say("menu")
+    await chat.say("xyzzy plugh frobnicate quux")
+    assert any(p.startswith("ho:send:") for _label, p in chat.buttons()), chat.text()
+    await chat.say("huy")
+    assert not chat.said("Cancelled.")
+    assert chat.buttons()[0][1] == "sys:resume", chat.buttons()
+    await chat.say("menu")
+    assert chat.buttons()[0][1] == "sys:resume"
 
 
 async def test_a_correction_changes_the_earlier_answer(app: BotApp) -> None:
