@@ -526,3 +526,30 @@ async def test_a_sale_with_only_a_price_opens_the_form_with_it(app: BotApp) -> N
     await chat.say("ban hong 45 nghin 1 ta")
     assert asks(app, "product") in chat.text(), chat.text()
     assert form(app)["price_typed"] == 45_000 and form(app)["unit"] == "tạ"
+
+
+async def test_an_amount_typed_at_the_grade_is_no_grade(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("toi muon ban 2 ta na gia 40k")
+    assert asks(app, "grade") in chat.text()
+    await chat.say("mot ta")
+    assert chat.said("Changed: quantity {qty} {unit}.", qty="1", unit="tạ"), chat.text()
+    assert asks(app, "grade") in chat.text()
+    assert "grade" not in form(app) and form(app)["quantity"] == "1"
+    await chat.say("loai 1")
+    assert form(app)["grade"] == "loai 1"
+    assert asks(app, "quantity") not in chat.text()
+
+
+async def test_a_price_typed_at_the_grade_is_no_grade(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.say("45k")
+    assert asks(app, "grade") in chat.text(), chat.text()
+    assert "grade" not in form(app)
+    await chat.say("loai 1")
+    assert asks(app, "quantity") in chat.text()
+    await chat.say("200 kg")
+    assert asks(app, "availability") in chat.text(), chat.text()
+    assert form(app)["price"] == 45_000
