@@ -553,3 +553,18 @@ async def test_a_price_typed_at_the_grade_is_no_grade(app: BotApp) -> None:
     await chat.say("200 kg")
     assert asks(app, "availability") in chat.text(), chat.text()
     assert form(app)["price"] == 45_000
+
+
+async def test_doing_beats_explaining_for_address_and_sold_out(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("doi cach xung ho")
+    assert chat.said(
+        "How would you like me to call you, {name}? You can change it later in your profile.",
+        name="Lan",
+    ), chat.text()
+    await chat.say("menu")
+    await chat.say("toi da ban het hang roi")  # the farmer's listings, to mark one sold out
+    assert chat.said(
+        "You have no listings yet. Tap <b>New listing</b> to put a product on sale."
+    ), chat.text()
+    assert "lm:new" in [p for _label, p in chat.buttons()]

@@ -305,7 +305,7 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
     order = order_request(text)
     if order is not None and (order.code or step.kind == CHOICE):
         return Decision(REQUEST, request=order, slots=order.as_slots(), scores=scores)
-    target = command_target(text)
+    target = command_target(text, in_form=True)
     if target and not (step.kind == CHOICE and _fuzzy_fit(text, step)):
         return Decision(MENU, target=target, scores={**scores, "command": 1.0})
     if is_chat(text, strict=step.kind == TEXT) and not (
