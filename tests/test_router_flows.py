@@ -568,3 +568,21 @@ async def test_doing_beats_explaining_for_address_and_sold_out(app: BotApp) -> N
         "You have no listings yet. Tap <b>New listing</b> to put a product on sale."
     ), chat.text()
     assert "lm:new" in [p for _label, p in chat.buttons()]
+
+
+@pytest.mark.parametrize("typed", ["nha toi mat dien tu sang", "de em hoi chong da", "ok em"])
+async def test_words_without_a_number_at_the_phone_step_are_no_wrong_number(
+    app: BotApp, typed: str
+) -> None:
+    chat = await farmer(app)
+    await chat.say("sua so dien thoai")
+    await chat.say(typed)
+    said = chat.text()
+    assert "số di động" not in said, said
+    assert chat.said(
+        "What is your phone number? Buyers and the team use it to reach you.\n"
+        "Please type it, e.g. 0912 345 678."
+    ), said
+    await chat.say("0987 654 321")
+    user = app.services.users.by_key(FARMER_KEY)
+    assert user is not None and user.phone == "+84987654321"

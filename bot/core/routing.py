@@ -38,6 +38,7 @@ from bot.core.router import (
     Step,
     decide,
     step_kind,
+    wants_digits,
 )
 from bot.core.slots import CORRECT, Request
 from bot.core.types import Incoming, Reply
@@ -203,7 +204,8 @@ class Router:
             return Routed(await self._menu(ctx, conv, decision, at_menu, state), msg)
         if decision.route == REQUEST and decision.request is not None:
             return Routed(await self._request(ctx, conv, decision.request, at_menu), msg)
-        if decision.route == CHAT and not at_menu and step.kind != TEXT:
+        own = step.kind != TEXT and not wants_digits(msg.text, step)
+        if decision.route == CHAT and not at_menu and own:
             return Routed(None, msg)  # the step's own correction says what it wants
         if decision.route == CHAT and not at_menu:
             lead = Reply(_("Let us go on with this question:"))
