@@ -55,7 +55,7 @@ from handlers.listings_base import (
     skip_button,
 )
 from handlers.listings_price import STATES as PRICE_STATES
-from handlers.listings_price import check_price
+from handlers.listings_price import apply_correction, check_price
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +180,39 @@ async def answer_grade(ctx: Ctx, msg: Incoming) -> Outcome:
         return await after(ctx, "grade")
     if not is_text(msg):
         return Retry(_("Please type the grade or variety, or tap Skip."))
+    moved = _not_a_grade(ctx, msg.text)
+    if moved:  # "một tạ", "45k": an amount or a price, taken as that field, and said so
+        return Ask("grade", [Reply(moved)])
     grade = clean(msg.text)
     if len(grade) > GRADE_MAX:
         return Retry(_("That is too long (at most {max} characters).").format(max=GRADE_MAX))
     ctx.data["grade"] = grade
     return await after(ctx, "grade")
+
+
+def _not_a_grade(ctx: Ctx, text: str) -> str:
+    """Take a text that is an amount or a price as that field; say what changed ("" if not)."""
+    prefilled = list(ctx.data.get("prefilled") or [])
+    quantity = parse_quantity(text)
+    if quantity is not None and quantity.unit:
+        amount = format(quantity.amount.normalize(), "f")
+        said = apply_correction(ctx, {"correct": "quantity", "qty": amount, "unit": quantity.unit})
+        ctx.data["prefilled"] = [*prefilled, "quantity"]
+        return said
+    price = parse_price(text)
+    if price is None or not any(ch.isalpha() for ch in fold(text)):
+        return ""  # "1", "2": a grade's number, not a price
+    unit = str(ctx.data.get("unit") or default_unit(ctx) or "kg")
+    per_unit = price_per_unit(price, unit)
+    if per_unit is None or not PRICE_MIN <= per_unit <= PRICE_MAX:
+        return ""
+    # Checked against the usual range when the form reaches the price (next_state).
+    ctx.data.pop("price", None)
+    ctx.data["price_typed"], ctx.data["unit"] = per_unit, unit
+    ctx.data["prefilled"] = [step for step in prefilled if step != "price"]
+    return fmt(
+        _("Changed: price {price} per {unit}."), price=format_vnd(per_unit), unit=unit_name(unit)
+    )
 
 
 # --- quantity -----------------------------------------------------------------------------
@@ -227,6 +255,13 @@ async def answer_quantity(ctx: Ctx, msg: Incoming) -> Outcome:
             return Retry(problem)
     ctx.data["quantity"], ctx.data["unit"] = str(quantity.amount), quantity.unit
     ctx.data["quantity_changed"] = True
+    typed = ctx.data.get("price_typed")  # a request's price not yet checked: it follows too
+    if typed and old_unit and old_unit != quantity.unit:
+        moved = price_per_unit(TypedPrice(int(typed), old_unit), quantity.unit)
+        if moved is None or not PRICE_MIN <= moved <= PRICE_MAX:
+            ctx.data.pop("price_typed")
+        else:
+            ctx.data["price_typed"] = moved
     price = ctx.data.get("price")
     if price and old_unit and old_unit != quantity.unit:
         converted = price_per_unit(TypedPrice(int(price), old_unit), quantity.unit)

@@ -106,7 +106,15 @@ def next_state(ctx: Ctx, state: str) -> str:
     while following in prefilled and following in NEXT:
         following = NEXT[following]
     if following == "price" and ctx.data.get("price_typed"):
-        return "price_check"  # a request's price, implausible for its unit: ask which unit
+        # A request's price ("bán na 40k/kg"): asked which unit if implausible for this one.
+        from handlers.listings_price import implausible  # local: that module imports this
+
+        typed, unit = int(ctx.data["price_typed"]), str(ctx.data.get("unit", "kg"))
+        product_id = str(ctx.data.get("product_id", ""))
+        if implausible(ctx.services.products, product_id, typed, unit):
+            return "price_check"
+        ctx.data["price"] = ctx.data.pop("price_typed")
+        return next_state(ctx, "price")
     return following
 
 

@@ -15,7 +15,7 @@ from bot.core.flow import (
     match_choice,
 )
 from bot.core.fmt import fmt
-from bot.core.routing import FORM_STEPS, RESUME, RESUME_WORDS
+from bot.core.routing import FORM_STEPS, RESUME, resume_words
 from bot.core.types import Incoming, Reply
 from bot.i18n import N_, _
 
@@ -48,7 +48,7 @@ def resume_choice(ctx: Ctx, entries: list[MenuEntry]) -> list[Choice]:
         )
     else:
         text = fmt(_("▶️ Continue: {form}"), form=form)
-    return [Choice(RESUME, text, tuple(RESUME_WORDS))]
+    return [Choice(RESUME, text, resume_words(text))]
 
 
 def build(entries: list[MenuEntry]) -> Flow:

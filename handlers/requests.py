@@ -66,6 +66,14 @@ def _sell(ctx: Ctx, request: Request) -> Outcome:
         data["quantity_changed"] = True
         filled.append("quantity")
     unit = str(data.get("unit") or _default_unit(ctx, request.product_id) or "kg")
+    if request.price is not None and "quantity" not in filled:
+        # "bán na 40k/kg": the price is kept for the unit it was typed for; the amount asked
+        # next may change the unit (the price follows it), and when the form reaches the
+        # price it is checked against the product's usual range (listings_base.next_state).
+        unit = request.price_unit or unit
+        per_unit = price_per_unit(Price(request.price, request.price_unit or None), unit)
+        if per_unit is not None and PRICE_MIN <= per_unit <= PRICE_MAX:
+            data["unit"], data["price_typed"] = unit, per_unit
     if request.price is not None and "quantity" in filled:
         price = Price(request.price, request.price_unit or None)
         per_unit = price_per_unit(price, unit)

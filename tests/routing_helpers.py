@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.app import BotApp
 from bot.core.flow import Ctx
+from bot.core.model import Conversation
 from bot.core.router import CHAT, FAQ, MENU, STEP, Decision, Step, decide
 from bot.core.routing import ServicesKnowledge
 from bot.core.types import Incoming
@@ -105,14 +106,22 @@ class Steps:
         return Ctx(self.user, data, self.app.services, msg, now, "eval")
 
     def step(self, state: str) -> Step:
-        """The Step for "menu" or "flow/state", built as the engine builds it."""
+        """The Step for "menu" or "flow/state", built as the engine builds it; "menu+held" is
+        the main menu while a listing form waits at its quantity (its resume line first)."""
         if state not in self._cache:
             flows = self.app.engine.flows
             flow_name, _slash, state_name = state.partition("/")
+            flow_name, plus, _held = flow_name.partition("+")
+            held = Conversation(self.user.id, "listings", "quantity", {"product_id": "na"})
+            suspended = self.app.services.suspended
+            if plus:
+                suspended.put(held, self.app.services.clock.now())
             flow = flows[flow_name]
             name = state_name or flow.first
             ctx = self.ctx(flow_name)
             self._cache[state] = self.app.engine.router.step(ctx, flow, name, flow.states[name])
+            if plus:
+                suspended.drop(self.user.id)
         return self._cache[state]
 
     def decide(self, row: Row) -> Decision:

@@ -296,9 +296,27 @@ async def test_cancel_discards_and_a_week_forgets(app: BotApp, clock: FakeClock)
     await chat.say("na chi lang")
     await chat.say("menu")  # the menu word puts the form aside too
     assert chat.buttons()[0][1] == "sys:resume"
-    await chat.say("huy")  # at the menu: the form aside is discarded
+    await chat.say("huy")  # at the menu it cancels nothing: the form aside stays
+    assert chat.buttons()[0][1] == "sys:resume"
+    await chat.say("tiep tuc")
+    await chat.say("huy")  # inside the form: discarded, and said so
+    assert chat.said("Cancelled.")
     await chat.say("menu")
     assert chat.buttons()[0][1] != "sys:resume"
+
+
+async def test_declining_the_handoff_offer_keeps_the_form_aside(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.say("menu")
+    await chat.say("xyzzy plugh frobnicate quux")
+    assert any(p.startswith("ho:send:") for _label, p in chat.buttons()), chat.text()
+    await chat.say("huy")
+    assert not chat.said("Cancelled.")
+    assert chat.buttons()[0][1] == "sys:resume", chat.buttons()
+    await chat.say("menu")
+    assert chat.buttons()[0][1] == "sys:resume"
 
 
 async def test_a_correction_changes_the_earlier_answer(app: BotApp) -> None:
@@ -464,3 +482,107 @@ async def test_one_sentence_purchase_skips_the_amount_when_it_fits(app: BotApp) 
     await shopper.tap(f"o:{listing.id}")
     conv = app.services.conversations.get(user_id(app, "web:buyer4"))
     assert conv.state == "qty", shopper.text()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["tiep tuc", "tiếp tục", "tiep tuc dang ban", "lam tiep", "tiep", "Tiếp tục: Đăng bán"],
+)
+async def test_the_resume_line_answers_to_its_words(app: BotApp, typed: str) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.say("loai 1")
+    await chat.say("menu")
+    assert chat.buttons()[0][1] == "sys:resume"
+    await chat.say(typed)
+    assert asks(app, "quantity") in chat.text(), chat.text()
+    assert form(app)["grade"] in ("loai 1", "loại 1")
+
+
+async def test_a_sale_with_a_price_and_no_quantity_keeps_the_price(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("ban na 40k/kg")
+    await chat.tap("lf:skip")
+    assert asks(app, "quantity") in chat.text()
+    await chat.say("2 ta")  # the price typed per kg follows the unit sold by
+    assert asks(app, "availability") in chat.text(), chat.text()
+    assert (form(app)["unit"], form(app)["price"]) == ("tạ", 4_000_000)
+
+
+async def test_a_price_without_quantity_implausible_for_its_unit_is_checked(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("dang ban hong vanh khuyen 45 nghin 1 ta")
+    await chat.tap("lf:skip")
+    await chat.say("3 ta")
+    assert "45.000\xa0₫ một kg hay một tạ" in chat.text(), chat.text()
+    await chat.tap("lf:pk:kg")
+    assert asks(app, "availability") in chat.text()
+    assert (form(app)["unit"], form(app)["price"]) == ("tạ", 4_500_000)
+
+
+async def test_a_sale_with_only_a_price_opens_the_form_with_it(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("ban hong 45 nghin 1 ta")
+    assert asks(app, "product") in chat.text(), chat.text()
+    assert form(app)["price_typed"] == 45_000 and form(app)["unit"] == "tạ"
+
+
+async def test_an_amount_typed_at_the_grade_is_no_grade(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("toi muon ban 2 ta na gia 40k")
+    assert asks(app, "grade") in chat.text()
+    await chat.say("mot ta")
+    assert chat.said("Changed: quantity {qty} {unit}.", qty="1", unit="tạ"), chat.text()
+    assert asks(app, "grade") in chat.text()
+    assert "grade" not in form(app) and form(app)["quantity"] == "1"
+    await chat.say("loai 1")
+    assert form(app)["grade"] == "loai 1"
+    assert asks(app, "quantity") not in chat.text()
+
+
+async def test_a_price_typed_at_the_grade_is_no_grade(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.tap("listings")
+    await chat.say("na chi lang")
+    await chat.say("45k")
+    assert asks(app, "grade") in chat.text(), chat.text()
+    assert "grade" not in form(app)
+    await chat.say("loai 1")
+    assert asks(app, "quantity") in chat.text()
+    await chat.say("200 kg")
+    assert asks(app, "availability") in chat.text(), chat.text()
+    assert form(app)["price"] == 45_000
+
+
+async def test_doing_beats_explaining_for_address_and_sold_out(app: BotApp) -> None:
+    chat = await farmer(app)
+    await chat.say("doi cach xung ho")
+    assert chat.said(
+        "How would you like me to call you, {name}? You can change it later in your profile.",
+        name="Lan",
+    ), chat.text()
+    await chat.say("menu")
+    await chat.say("toi da ban het hang roi")  # the farmer's listings, to mark one sold out
+    assert chat.said(
+        "You have no listings yet. Tap <b>New listing</b> to put a product on sale."
+    ), chat.text()
+    assert "lm:new" in [p for _label, p in chat.buttons()]
+
+
+@pytest.mark.parametrize("typed", ["nha toi mat dien tu sang", "de em hoi chong da", "ok em"])
+async def test_words_without_a_number_at_the_phone_step_are_no_wrong_number(
+    app: BotApp, typed: str
+) -> None:
+    chat = await farmer(app)
+    await chat.say("sua so dien thoai")
+    await chat.say(typed)
+    said = chat.text()
+    assert "số di động" not in said, said
+    assert chat.said(
+        "What is your phone number? Buyers and the team use it to reach you.\n"
+        "Please type it, e.g. 0912 345 678."
+    ), said
+    await chat.say("0987 654 321")
+    user = app.services.users.by_key(FARMER_KEY)
+    assert user is not None and user.phone == "+84987654321"

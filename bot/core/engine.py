@@ -192,8 +192,8 @@ class Engine(Generic[S]):
             self.router.suspend(ctx, conv)  # the menu puts a form aside; "huy" discards it
             return self._apply(ctx, conv, Done())
         if command in ("huy", "cancel") or typed in CANCEL_WORDS or msg.payload == "sys:cancel":
-            if not conv.flow:
-                self.services.suspended.drop(user.id)  # "huy" at the menu: the form aside too
+            # At the menu (or a hand-off offer) "huy" declines; a form put aside is discarded
+            # only by a cancel inside it, so its "Continue" line stays.
             said = [Reply(_("Cancelled."))] if conv.flow else []
             if not user.registered:
                 return self._apply(ctx, conv, Start(ONBOARDING_FLOW, say=said))

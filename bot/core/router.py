@@ -305,13 +305,23 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
     order = order_request(text)
     if order is not None and (order.code or step.kind == CHOICE):
         return Decision(REQUEST, request=order, slots=order.as_slots(), scores=scores)
-    target = command_target(text)
+    target = command_target(text, in_form=True)
     if target and not (step.kind == CHOICE and _fuzzy_fit(text, step)):
         return Decision(MENU, target=target, scores={**scores, "command": 1.0})
     if is_chat(text, strict=step.kind == TEXT) and not (
         step.kind == CHOICE and _fuzzy_fit(text, step)
     ):
         return Decision(CHAT, scores=scores)
+    if wants_digits(text, step):
+        # "nhà tôi mất điện từ sáng" at the phone step: no number in it, so no answer to it.
+        # A question is answered and the step asks again; at the phone step other words are
+        # chatter (asked again, not "not a mobile number"); an amount's or a price's own
+        # correction already says what it wants.
+        scores["faq"] = know.faq_score(text)
+        if scores["faq"] >= FAQ_SURE:
+            return Decision(FAQ, scores={**scores, "digits": 0.0})
+        if step.kind == PHONE:
+            return Decision(CHAT, scores={**scores, "digits": 0.0})
     words = expand_abbreviations(fold(text)).split()
     if step.kind == TEXT and len(words) >= FAQ_LONG:
         faq = know.faq_score(text)
@@ -319,6 +329,20 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
         if faq >= FAQ_SURE and know.product(text) is None:
             return Decision(FAQ, scores=scores)
     return Decision(STEP, scores=scores)
+
+
+DIGIT_KINDS = frozenset({PHONE, QUANTITY, PRICE})
+
+
+def wants_digits(text: str, step: Step) -> bool:
+    """Whether the step's parser needs a number a sentence does not have (nor spells out).
+
+    One word ("abc") stays the step's: its correction, and the help after three tries."""
+    if step.kind not in DIGIT_KINDS or any(ch.isdigit() for ch in text):
+        return False
+    if len(fold(text).split()) < 2:
+        return False
+    return not _parser_fit(text, step)
 
 
 def _near_choice(text: str, step: Step) -> Choice | None:

@@ -38,15 +38,33 @@ from bot.core.router import (
     Step,
     decide,
     step_kind,
+    wants_digits,
 )
 from bot.core.slots import CORRECT, Request
 from bot.core.types import Incoming, Reply
 from bot.i18n import _
+from bot.text import fold
 
 log = logging.getLogger(__name__)
 
 RESUME = "sys:resume"
-RESUME_WORDS = frozenset({"tiep tuc", "lam tiep", "quay lai form", "tiep"})
+RESUME_WORDS = frozenset({"tiep tuc", "lam tiep", "quay lai form", "tiep", "continue"})
+
+
+def resume_words(label: str) -> tuple[str, ...]:
+    """What the "▶️ Continue: Sell a product (step 3/8)" line answers to, typed any way:
+    the resume words alone, with the form's name after them, and the line without its step."""
+    head, _colon, form = label.split("(", 1)[0].partition(":")
+
+    def plain(text: str) -> str:
+        return " ".join(w for w in fold(text).split() if any(c.isalnum() for c in w))
+
+    words = set(RESUME_WORDS) | {plain(f"{head} {form}")}
+    if plain(form):
+        words |= {f"{w} {plain(form)}" for w in RESUME_WORDS} | {f"{plain(form)} tiep"}
+    return tuple(sorted(w for w in words if w))
+
+
 # Flows whose half-filled answers are worth keeping when the user goes elsewhere.
 SUSPENDABLE = frozenset({"listings", "order_out", "buy", "orders"})
 NOT_ASKED = frozenset({"broadcast"})
@@ -145,6 +163,10 @@ class Router:
         if menu:  # the menu's lines answer to their entry's words too ("tiến độ", "đơn hàng")
             words = {f.name: f.menu.words for f in self.flows.values() if f.menu is not None}
             choices = tuple(replace(c, words=words.get(c.key, c.words)) for c in choices)
+            # The line that resumes a form put aside answers to its own words too.
+            choices = tuple(
+                replace(c, words=resume_words(c.label)) if c.key == RESUME else c for c in choices
+            )
         kind = "menu" if menu else step_kind(flow.name, state_name, bool(choices))
         return Step("" if menu else flow.name, state_name, kind, choices, unit)
 
@@ -182,7 +204,8 @@ class Router:
             return Routed(await self._menu(ctx, conv, decision, at_menu, state), msg)
         if decision.route == REQUEST and decision.request is not None:
             return Routed(await self._request(ctx, conv, decision.request, at_menu), msg)
-        if decision.route == CHAT and not at_menu and step.kind != TEXT:
+        own = step.kind != TEXT and not wants_digits(msg.text, step)
+        if decision.route == CHAT and not at_menu and own:
             return Routed(None, msg)  # the step's own correction says what it wants
         if decision.route == CHAT and not at_menu:
             lead = Reply(_("Let us go on with this question:"))

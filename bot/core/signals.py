@@ -148,6 +148,9 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
         "quan ly tin dang",
         "tin cua toi",
     ),
+    "onboarding/address": tuple(
+        f"{v} {o}" for v in _EDIT for o in ("cach xung ho", "xung ho", "cach goi", "cach goi ten")
+    ),
     "myorders/list": ("don mua", "don da mua", "don toi da mua", "hang da mua"),
     "order_out/listing": ("ghi don", "them don", "ghi don ngoai"),
 }
@@ -203,8 +206,17 @@ _AROUND_COMMAND = frozenset(
 _COMMAND_OF = {p: target for target, phrases in _COMMANDS.items() for p in phrases}
 
 
-def command_target(text: str) -> str:
-    """The flow/state a text asks to open when it is nothing but that command, or ""."""
+# "tôi đã bán hết hàng rồi", "na hết hàng rồi": said at the menu, the farmer's listings (to
+# mark one sold out). Inside a form it is an answer ("why cancel?" → "bán hết hàng").
+_SOLD_OUT = re.compile(r"\b(?:ban het|het hang)\b")
+SOLD_OUT_WORDS = 6  # at most this many words besides the ones around a command
+
+
+def command_target(text: str, *, in_form: bool = False) -> str:
+    """The flow/state a text asks to open when it is nothing but that command, or "".
+
+    `in_form`: asked at a step of a form, where what is only a report ("hết hàng") is an
+    answer, not a command."""
     lex = _OPENERS.sub("", lexical(text))
     words = lex.split()
     if not words:
@@ -224,6 +236,9 @@ def command_target(text: str) -> str:
         return _COMMAND_OF[core]
     if kept and kept[0] == "hoc" and set(kept) <= _LESSON_WORDS:
         return "lessons/list"
+    sold_out = _SOLD_OUT.search(core) and len(kept) <= SOLD_OUT_WORDS
+    if sold_out and not in_form and question_score(text) < 0.5:
+        return "mylistings/list"
     return ""
 
 

@@ -155,7 +155,11 @@ def trade_request(text: str, find_product: ProductFinder) -> Request | None:
     found = _product(leftover, find_product)
     if found is not None:
         request.product_id, request.product_name = found
-    if not request.product_id and request.quantity is None:
+    if (
+        not request.product_id
+        and request.quantity is None
+        and (request.price is None or intent != SELL)
+    ):
         return None  # "bán hàng", "mua gì": a menu word, not a request
     return request
 
