@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -30,14 +31,15 @@ async def test_a_day_and_more_of_simulated_time_renews_ahead_of_expiry(
 ) -> None:
     fake, oa = zalo.oa_fake, zalo.oa
     assert oa.keeper.timer in zalo.app.services.jobs  # the timer runs with the app's jobs
+    await clock.sleepers(1)  # the app's timer made its first pass and waits on the clock
     start = clock.now()
     user = OAUser(zalo, "day")
     await user.say("Xin chào")
     renewed_at: list[float] = []
-    for half_hour in range(1, 2 * 50 + 1):  # 50 hours, a pass of the timer every 30 minutes
-        clock.advance(minutes=30)
+    for half_hour in range(1, 2 * 50 + 1):  # 50 hours, 30 minutes at a time
         before = fake.refreshes
-        await oa.keeper.renew_ahead()  # what the timer does on each tick
+        clock.advance(minutes=30)  # wakes the timer...
+        await clock.sleepers(1)  # ...which looks at the token, and waits again
         if fake.refreshes != before:
             renewed_at.append((clock.now() - start).total_seconds() / HOUR)
         if half_hour % 6 == 0:  # the farmer writes every three hours and is answered
@@ -58,6 +60,8 @@ async def test_a_send_near_expiry_renews_first_even_without_the_timer(
 ) -> None:
     user = OAUser(zalo, "late")
     await user.say("Xin chào")
+    timer = next(task for task in asyncio.all_tasks() if task.get_name() == "timer")
+    timer.cancel()  # the app's timer would wake on the clock and renew first
     clock.advance(hours=24, minutes=20)  # 40 minutes left: inside the one-hour margin
     assert "gọi Lan là gì" in await user.say("Lan")  # the next question: how to call her
     assert zalo.oa_fake.refreshes == 2 and zalo.oa_fake.rejected_sends == 0
@@ -134,12 +138,12 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         )
         zalo.app.services.notifier.register("telegram", telegram)
         admin(zalo.app)
-        oa = zalo.oa
         await OAUser(zalo, "a1").say("Xin chào")
         fake.revoke_refresh_token()  # ours now gets -14014
+        await clock.sleepers(1)
         for _hour in range(30):  # the timer keeps trying across the expiry, hourly and after
             clock.advance(hours=1)
-            await oa.keeper.renew_ahead()
+            await clock.sleepers(1)  # the timer's pass is over
         assert len(told) == 1 and told[0].startswith(f"{ADMIN_TG}: ⚠️ Không gia hạn được")
         assert "-14014 invalid refresh token" in told[0]
         assert fake.refreshes == 1  # the start-up renewal, and not one since
@@ -158,7 +162,7 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
             data, clock, fake, bot_fake, admin_telegram_ids=frozenset({ADMIN_TG})
         )
         zalo.app.services.notifier.register("telegram", telegram)
-        await zalo.oa.keeper.renew_ahead()
+        await clock.sleepers(1)  # asked at start-up, then the timer's first pass
         await zalo.app.stop()
         assert fake.token_requests == 1 + 7 + 1 and len(told) == 1
         # The operator authorises again and restarts with a new pair: the episode ends...
@@ -176,9 +180,10 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         assert zalo.app.services.alerts.active() == []
         # ...and a later refusal is a new episode: told again, once.
         fake.revoke_refresh_token()
+        await clock.sleepers(1)
         for _hour in range(30):
             clock.advance(hours=1)
-            await zalo.oa.keeper.renew_ahead()
+            await clock.sleepers(1)
         assert [a.key for a in zalo.app.services.alerts.active()] == [ZALO_OA_TOKEN]
         await zalo.app.stop()
         assert len(told) == 2 and "-14014" in told[1]
