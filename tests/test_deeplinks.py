@@ -11,29 +11,19 @@ from bot.server import build_web_app
 from bot.services.listings import PAUSED, Listing
 from bot.slugs import ALPHABET, LENGTH, from_start, from_typed, is_slug, new_slug
 from bot.storage.db import Store
-from tests.helpers.driver import Chat, make_app
+from tests.helpers.driver import MAIN_MENU, Chat, make_app
 from tests.helpers.msgids import said
-from tests.orders_helpers import Inbox, add_listing, well_formed
+from tests.orders_helpers import (
+    CODE_GONE,
+    ORDER_PLACED,
+    QUANTITY_QUESTION,
+    WHAT_TO_BUY,
+    Inbox,
+    add_listing,
+    well_formed,
+)
 
 BASE = "https://nongdanso.example.vn"
-QUANTITY_QUESTION = (
-    "How much <b>{product}</b> would you like? Price {price}; available {available}.\n"
-    "Type an amount, e.g. <i>10 {unit}</i>."
-)
-ORDER_PLACED = (
-    "✅ Your order <b>{code}</b> is placed. The seller will confirm it soon; you will get a"
-    " message at each step. See it any time under “My orders”, or follow it here without"
-    " signing in: {url}"
-)
-CODE_GONE = (
-    "Sorry, the product with code {code} is no longer on sale: the seller removed it or sold it"
-    " all."
-)
-WHAT_TO_BUY = (
-    "What would you like to buy? Type a product name, with or without accents (e.g. <i>na chi "
-    "lang</i>, <i>hong</i>, <i>thach den</i>), or browse:"
-)
-MAIN_MENU = "<b>Main menu</b>\n{You_name}, what would you like to do?"
 
 
 def test_slugs_are_short_unambiguous_and_never_plain_words() -> None:
