@@ -67,3 +67,17 @@ def said(text: str, msgid: str, lang: str = DEFAULT_LOCALE, **values: Any) -> bo
 def assert_said(text: str, msgid: str, lang: str = DEFAULT_LOCALE, **values: Any) -> None:
     """Fail, showing what was said, unless `text` shows the message `msgid`."""
     assert said(text, msgid, lang, **values), f"expected {msgid!r} ({lang}) in:\n{text}"
+
+
+# Questions many tests look for, by msgid: registration (handlers/onboarding.py) and selling.
+ASK_NAME = "What is your name?"
+ASK_HOW_TO_CALL = (
+    "How would you like me to call you, {name}? You can change it later in your profile."
+)
+ASK_PHONE_TYPED = (  # where no "share my phone" button exists (web chat, Zalo)
+    "What is your phone number? Buyers and the team use it to reach you.\n"
+    "Please type it, e.g. 0912 345 678."
+)
+ASK_AREA = "Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."
+ASK_PRODUCT = "What are you selling? Tap a product, or type its name (e.g. <i>na chi lang</i>)."
+PHOTO_RECEIVED = "Photo {count} of at most {max} received. Send another, or tap Done."
