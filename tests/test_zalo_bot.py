@@ -16,6 +16,7 @@ from tests.helpers.msgids import (
     ASK_NAME,
     ASK_PHONE_TYPED,
     ASK_PRODUCT,
+    KG_OR_UNIT,
     PHOTO_RECEIVED,
     pattern,
     said,
@@ -23,11 +24,6 @@ from tests.helpers.msgids import (
 from tests.zalo_helpers import BotUser, ZaloBot, start_zalo_bot, zalo
 
 __all__ = ["zalo"]
-
-KG_OR_UNIT = (  # a price far from the usual one is asked about, not taken
-    "{price} one kg or one {unit}? (One {unit} for {price} would be {per_kg} a kg, far from the usual"
-    " price.)"
-)
 
 
 async def onboard(user: BotUser, phone: str = "0987654321", greet: bool = True) -> str:

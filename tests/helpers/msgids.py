@@ -81,3 +81,17 @@ ASK_PHONE_TYPED = (  # where no "share my phone" button exists (web chat, Zalo)
 ASK_AREA = "Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."
 ASK_PRODUCT = "What are you selling? Tap a product, or type its name (e.g. <i>na chi lang</i>)."
 PHOTO_RECEIVED = "Photo {count} of at most {max} received. Send another, or tap Done."
+ASK_QUANTITY = (
+    "How much do you have for sale? Type the amount and unit, e.g. <i>200 kg</i>, <i>2 tạ</i>, "
+    "<i>50 hộp</i>."
+)
+ASK_AVAILABILITY = (
+    "When is it available? Tap <b>Available now</b>, or type e.g. <i>tháng 8–9</i>, <i>từ 15/8 "
+    "đến 30/9</i>."
+)
+KG_OR_UNIT = (  # a price far from the usual one is asked about, not taken
+    "{price} one kg or one {unit}? (One {unit} for {price} would be {per_kg} a kg, far from the "
+    "usual price.)"
+)
+RESUME_AT_STEP = "▶️ Continue: {form} (step {n}/{total})"
+RESUME = "▶️ Continue: {form}"
