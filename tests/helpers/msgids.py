@@ -95,3 +95,8 @@ KG_OR_UNIT = (  # a price far from the usual one is asked about, not taken
 )
 RESUME_AT_STEP = "▶️ Continue: {form} (step {n}/{total})"
 RESUME = "▶️ Continue: {form}"
+ASK_PHONE_SHARED = (  # where a "share my phone" button exists (Telegram)
+    "What is your phone number? Buyers and the team use it to reach you.\n"
+    "Tap <b>Share my phone number</b> below, or type it (e.g. 0912 345 678)."
+)
+MAIN_MENU = "<b>Main menu</b>\n{You_name}, what would you like to do?"
