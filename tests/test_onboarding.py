@@ -11,20 +11,10 @@ from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.core.types import Incoming
 from tests.helpers.driver import MAIN_MENU, Chat, make_app
-from tests.helpers.msgids import ASK_HOW_TO_CALL, ASK_PHONE_SHARED
+from tests.helpers.msgids import ASK_AREA, ASK_HOW_TO_CALL, ASK_PHONE_SHARED, WELCOME
+from tests.helpers.msgids import ASK_PHONE_TYPED as ASK_PHONE
 
 BLNS: list[str] = json.loads((Path(__file__).parent / "data" / "blns.json").read_text())
-WELCOME = (
-    "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's community "
-    "digital-tech teams. I help you put your produce on sale, handle orders, learn to sell "
-    "online safely, and answer your questions.\n\nFirst, a few short questions so I can help "
-    "you better."
-)
-ASK_AREA = "Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."
-ASK_PHONE = (  # where no "share my phone" button exists (web chat)
-    "What is your phone number? Buyers and the team use it to reach you.\n"
-    "Please type it, e.g. 0912 345 678."
-)
 
 
 async def test_onboarding_by_buttons(app: BotApp) -> None:

@@ -70,6 +70,12 @@ def assert_said(text: str, msgid: str, lang: str = DEFAULT_LOCALE, **values: Any
 
 
 # Questions many tests look for, by msgid: registration (handlers/onboarding.py) and selling.
+WELCOME = (
+    "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's community "
+    "digital-tech teams. I help you put your produce on sale, handle orders, learn to sell "
+    "online safely, and answer your questions.\n\nFirst, a few short questions so I can help "
+    "you better."
+)
 ASK_NAME = "What is your name?"
 ASK_HOW_TO_CALL = (
     "How would you like me to call you, {name}? You can change it later in your profile."
