@@ -13,6 +13,25 @@ from tests.helpers.driver import Chat
 
 _ALLOWED_TAG = re.compile(r"</?(b|i|code)>|<a href=\"[^\"<>]*\">|</a>")
 
+# The buyer's order form and shared listings, by msgid (tests.helpers.msgids).
+QUANTITY_QUESTION = (
+    "How much <b>{product}</b> would you like? Price {price}; available {available}.\n"
+    "Type an amount, e.g. <i>10 {unit}</i>."
+)
+ORDER_PLACED = (
+    "✅ Your order <b>{code}</b> is placed. The seller will confirm it soon; you will get a"
+    " message at each step. See it any time under “My orders”, or follow it here without"
+    " signing in: {url}"
+)
+CODE_GONE = (
+    "Sorry, the product with code {code} is no longer on sale: the seller removed it or sold it"
+    " all."
+)
+WHAT_TO_BUY = (
+    "What would you like to buy? Type a product name, with or without accents (e.g. <i>na chi "
+    "lang</i>, <i>hong</i>, <i>thach den</i>), or browse:"
+)
+
 
 class Inbox:
     """Catches notifications sent to web users (the engine tests run no real channel)."""

@@ -9,7 +9,7 @@ from bot.app import BotApp
 from bot.services.broadcast import Audience
 from bot.services.users import FARMER, TEAM
 from tests.broadcast_helpers import finished, until
-from tests.helpers.msgids import said
+from tests.helpers.msgids import pattern, said
 from tests.helpers.telegram import TelegramBot, payloads, texts
 
 AUTHOR = 5001
@@ -54,6 +54,9 @@ async def compose_until_preview(tg: TelegramBot, text: str) -> str:
     return texts(preview)
 
 
+AUDIENCE = "Above is exactly what they will see. It goes to <b>{count}</b> people in {areas}."
+
+
 def broadcast_messages(tg: TelegramBot, chat: int) -> list[dict[str, object]]:
     return [m for m in tg.fake.messages_to(chat) if "Tổ công nghệ số" in str(m.get("text", ""))]
 
@@ -65,7 +68,7 @@ async def test_429s_and_a_blocked_user_over_telegram(tg: TelegramBot) -> None:
     tg.fake.block_chat(chats[3])
     start_outbox(app, rate=20)  # faster than the fake allows: it must honour retry_after
     preview = await compose_until_preview(tg, "Tập huấn <livestream> & bán hàng")
-    assert "12 người" in preview and "&lt;livestream&gt;" not in preview  # shown as text
+    assert said(preview, AUDIENCE, count=12) and "&lt;livestream&gt;" not in preview  # as text
     assert "Tập huấn <livestream> & bán hàng" in preview
     tg.fake.send_callback(AUTHOR, "pv:send")
     await finished(app, 1)
@@ -77,9 +80,12 @@ async def test_429s_and_a_blocked_user_over_telegram(tg: TelegramBot) -> None:
     blocked = app.services.users.by_key(f"telegram:{chats[3]}")
     assert blocked is not None and blocked.blocked
     author_log = texts(tg.fake.messages_to(AUTHOR))
-    assert author_log.count("Thông báo #1: đã gửi") == 1  # one message, edited in place
-    assert "Thông báo #1: đã gửi 12/12" in author_log
-    assert "Đã nhận: 11" in author_log and "Đã chặn Nông Dân Số: 1" in author_log
+    progress = pattern("Broadcast #{id}: sent {done} of {total}", id=1)
+    assert len(progress.findall(author_log)) == 1  # one message, edited in place
+    assert said(author_log, "Broadcast #{id}: sent {done} of {total}", id=1, done=12, total=12)
+    assert said(author_log, "Delivered: {n}", n=11) and said(
+        author_log, "Blocked the bot: {n}", n=1
+    )
     message = broadcast_messages(tg, chats[0])[0]
     assert payloads([message]) == ["bc:off"]
     reply = await tg.tap(chats[0], "bc:off")
@@ -104,7 +110,7 @@ async def test_a_restart_mid_broadcast_sends_nobody_twice_over_telegram(tg: Tele
     await tg.settle()
     got = Counter({c: len(broadcast_messages(tg, c)) for c in chats})
     assert set(got.values()) == {1}, got
-    assert "Đã nhận: 40" in texts(tg.fake.messages_to(AUTHOR))
+    assert said(texts(tg.fake.messages_to(AUTHOR)), "Delivered: {n}", n=40)
 
 
 async def test_two_broadcasts_back_to_back_keep_one_message_a_second_per_chat(

@@ -111,7 +111,16 @@ async def test_faq_worst_rated_first_and_csv_round_trip(tmp_path: Path, clock: F
         form.add_field("file", upload.getvalue().encode(), filename="faq.csv")
         async with http.post(f"{server.base}/console/faq/import", data=form) as result:
             text = await result.text()
-        assert "Thêm 1, cập nhật 1, giữ nguyên 0." in text and "line 3: empty answer" in text
+        assert (
+            said(
+                text,
+                "Added {added}, updated {updated}, unchanged {unchanged}.",
+                added=1,
+                updated=1,
+                unchanged=0,
+            )
+            and "line 3: empty answer" in text
+        )
         assert faq.by_question(rows[0].question).answer == "Dạ, câu trả lời mới."  # type: ignore[union-attr]
 
 
@@ -254,7 +263,12 @@ async def test_lessons_page_shows_rates_and_file_problems(
         async with http.get(f"{server.base}/console/lessons") as page:
             html = await page.text()
         assert "zz-broken.yaml" in html
-        assert "3 trên 8 nông dân đã đăng ký học xong các bài cơ bản." in html
+        assert said(
+            html,
+            "{trained} of {farmers} registered farmers finished the core course.",
+            trained=3,
+            farmers=8,
+        ), html
         first = service.lessons.lessons[0]
         assert first.title in html
         count = len(service.lessons.lessons)

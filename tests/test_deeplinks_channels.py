@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,13 +13,15 @@ from bot.app import BotApp
 from bot.server import build_web_app
 from bot.services.listings import Listing
 from tests.fakes.user_side import TINY_PNG
-from tests.helpers.driver import Chat, make_app
+from tests.helpers.driver import MAIN_MENU, Chat, make_app
+from tests.helpers.msgids import pattern, said
 from tests.helpers.telegram import TelegramBot, payloads, texts
-from tests.orders_helpers import add_listing
+from tests.orders_helpers import ORDER_PLACED, QUANTITY_QUESTION, add_listing
 from tests.zalo_helpers import BotUser, ZaloBot, zalo
 
 __all__ = ["zalo"]
 
+NAME_QUESTION = "What is your name? The seller sees it with your order."
 SELLER = 9101
 BUYER = 9102
 
@@ -62,8 +65,8 @@ async def test_telegram_deep_link_to_an_order(tg: TelegramBot) -> None:
     card = opened[-1]
     assert card.get("photo") and "Na Chi Lăng" in card["caption"]
     assert "45.000\xa0₫/kg" in card["caption"] and "l:order" in payloads([card])
-    assert "tên là gì" not in texts(opened)
-    assert "bao nhiêu" in texts(await tg.tap(BUYER, "l:order"))
+    assert not said(texts(opened), "What is your name?")  # no registration before the card
+    assert said(texts(await tg.tap(BUYER, "l:order")), QUANTITY_QUESTION)
     named = await tg.text(BUYER, "4 kg")
     assert "nm:keep" in payloads(named)  # "Use: Hoa", from Telegram's profile
     await tg.tap(BUYER, "nm:keep")
@@ -71,7 +74,7 @@ async def test_telegram_deep_link_to_an_order(tg: TelegramBot) -> None:
     await tg.text(BUYER, "Số 5 Đông Kinh, Lạng Sơn")
     await tg.tap(BUYER, "nt:skip")
     placed = texts(await tg.tap(BUYER, "cf:yes"))
-    assert "/d/" in placed and "Menu chính" in placed
+    assert "/d/" in placed and said(placed, ORDER_PLACED) and said(placed, MAIN_MENU), placed
     assert _order_of(tg.app, f"telegram:{BUYER}") == ("4", "Hoa")
     assert "Hoa" in texts(tg.new_messages(SELLER))  # the seller is told at once
 
@@ -82,17 +85,18 @@ async def test_zalo_bot_code_to_an_order(zalo: ZaloBot) -> None:
     listing = add_listing(zalo.app, seller, photos=["media:na.jpg"])
     buyer = BotUser(zalo, "zbuyer")
     card = await buyer.say(f"mua {listing.slug.lower()}")
-    assert "Na Chi Lăng" in card and "1. 🛒 Đặt mua" in card, card
+    numbered = re.search(r"^1\. " + pattern("🛒 Order this").pattern, card, re.MULTILINE)
+    assert "Na Chi Lăng" in card and numbered, card
     sent = [m.get("photo", "") for m in zalo.bot_fake.sent if m["chat_id"] == "zbuyer"]
     assert any(p.endswith("/media/na.jpg") for p in sent), sent
-    assert "bao nhiêu" in await buyer.say("1")
-    assert "tên" in (await buyer.say("3 kg")).lower()
+    assert said(await buyer.say("1"), QUANTITY_QUESTION)
+    assert said(await buyer.say("3 kg"), NAME_QUESTION)
     await buyer.choose("Dùng")  # "Use: Nguyen Van A", the Zalo display name
     await buyer.say("0987 654 321")
     await buyer.say("Thôn Bản Làn, Chi Lăng, Lạng Sơn")
     await buyer.choose("Bỏ qua")
     placed = await buyer.choose("Đặt hàng")
-    assert "/d/" in placed, placed
+    assert "/d/" in placed and said(placed, ORDER_PLACED), placed
     assert _order_of(zalo.app, "zalo_bot:zbuyer") == ("3", "Nguyen Van A")
 
 
@@ -128,12 +132,13 @@ async def test_web_chat_link_to_an_order(shop: BotApp) -> None:
 
         # What chat.js sends for /?start=p_<slug>.
         assert "l:order" in await buttons(text=f"/start p_{listing.slug}")
-        assert "bao nhiêu" in await send(payload="l:order")
-        assert "tên" in (await send(text="2 kg")).lower()
+        assert said(await send(payload="l:order"), QUANTITY_QUESTION)
+        assert said(await send(text="2 kg"), NAME_QUESTION)
         await send(text="Chị Mai")
         await send(text="0912 000 111")
         await send(text="Phường Đông Kinh, Lạng Sơn")
         await send(payload="nt:skip")
-        assert "/d/" in await send(payload="cf:yes")
+        placed = await send(payload="cf:yes")
+        assert "/d/" in placed and said(placed, ORDER_PLACED), placed
     [buyer] = [u for u in shop.services.users.all() if u.role == "buyer"]
     assert buyer.name == "Chị Mai" and buyer.registered and buyer.ident[0].startswith("web:")

@@ -15,6 +15,14 @@ from tests.helpers.driver import Chat, make_app
 from tests.helpers.msgids import said
 from tests.orders_helpers import Inbox, add_listing, order_form, user_id
 
+ORDERS_IN_UNIT = (
+    "This listing has orders counted in {unit}. Please type the amount in {unit} (or another weight "
+    "unit, if it is sold by weight)."
+)
+DELETED_LISTING = (
+    "Cannot confirm order {code}: its listing was deleted. Please decline it, so the buyer knows."
+)
+
 
 async def _people(app: BotApp, buyers: int = 1) -> tuple[Chat, list[Chat]]:
     farmer = Chat(app, "web:farmer", "Hoàng Thị Hoa")
@@ -90,7 +98,7 @@ async def test_a_unit_change_must_leave_every_order_countable(
     app.services.orders.cancel(order.id, "buyer", "", clock.now())
     await farmer.tap(f"lst:ef:{listing.id}:quantity")
     await farmer.say("200 túi")
-    assert "túi" in farmer.text()  # the price per túi
+    assert farmer.said("You now sell by {unit}: please type the price per {unit}.", unit="túi")
     buyer_user = app.services.users.by_key(buyer.user_key)
     assert buyer_user is not None
     placed = app.services.orders.place(
@@ -106,7 +114,7 @@ async def test_a_unit_change_must_leave_every_order_countable(
     )
     app.services.orders.confirm(placed.id, clock.now())
     await farmer.say("20.000đ")
-    assert "tạ" in farmer.text()  # the amount is asked again, in the order's unit
+    assert farmer.said(ORDERS_IN_UNIT, unit="tạ"), farmer.text()  # the amount, asked again
     assert _stock(app, listing.id) == ("0.8", "tạ", ACTIVE)
 
 
@@ -195,7 +203,8 @@ async def test_an_order_whose_listing_is_gone_is_declined_not_confirmed(app: Bot
     order = await _order(app, buyer, listing.id, "10 kg")
     app.services.listings.delete(listing.id)  # e.g. by an admin, or before this feature
     await farmer.tap(f"ord:ok:{order.id}")
-    assert "xóa" in farmer.text() and f"ord:no:{order.id}" in [p for _l, p in farmer.buttons()]
+    assert farmer.said(DELETED_LISTING, code=order.code), farmer.text()
+    assert f"ord:no:{order.id}" in [p for _l, p in farmer.buttons()]
     assert app.services.orders.get(order.id).status == NEW  # type: ignore[union-attr]
     await farmer.tap(f"ord:no:{order.id}")
     await farmer.tap("rs:stock")

@@ -143,7 +143,7 @@ async def test_deleting_a_listing_with_an_order_over_telegram(tg: TelegramBot) -
         f"lst:dyc:{listing.id}",
     ]
     done = await _press(tg, FARMER, f"lst:dyc:{listing.id}")
-    assert "Đã xóa" in texts(done)
+    assert said(texts(done), "Deleted: {name}.", name=listing.product_name), texts(done)
     told = tg.new_messages(BUYER)
     assert "DH2611-0001" in texts(told) and said(texts(told), "the seller withdrew the product")
     assert tg.app.services.orders.get(order.id).status == CANCELLED  # type: ignore[union-attr]

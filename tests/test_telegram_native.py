@@ -5,7 +5,15 @@ from __future__ import annotations
 from bot.services.listings import Listing
 from tests.fakes.spec import UploadedFile
 from tests.fakes.user_side import TINY_PNG
+from tests.helpers.msgids import said
 from tests.helpers.telegram import TelegramBot, payloads, texts
+
+UNKNOWN_COMMAND = "I do not know that command. Type /help to see what I can do."
+ASK_CONSENT = (
+    "The commune's digital-tech team sometimes sends useful guidance (selling tips, scam warnings,"
+    " training days). Would you like to receive it? You can change this any time."
+)
+STALE_BUTTON = "That button is from an earlier message. Please answer this question:"
 
 LAN = 8101
 MAI = 8102
@@ -43,11 +51,11 @@ async def test_crop_toggles_edit_in_place_with_a_toast_even_after_a_restart(
     assert _toasts(tg)[-1] == "Đã bỏ: Na Chi Lăng"
     assert tg.fake.unanswered_callbacks() == []
     done = await tg.tap(LAN, "crop:done")
-    assert "nhận" in texts(done)  # the consent question: a new screen, a new message
+    assert said(texts(done), ASK_CONSENT)  # the consent question: a new screen, a new message
     # A stale toggle on the old screen still gets an answer (as before), not silence.
     tg.fake.send_callback(LAN, "crop:na-chi-lang", message_id=crops["message_id"], check=False)
     await tg.settle()
-    assert "tin nhắn cũ" in texts(tg.new_messages(LAN))
+    assert said(texts(tg.new_messages(LAN)), STALE_BUTTON)
 
 
 async def test_page_arrows_edit_the_list_in_place(tg: TelegramBot) -> None:
@@ -88,7 +96,7 @@ async def test_command_menu_lists_the_main_entries_in_vietnamese(tg: TelegramBot
     await tg.onboard(LAN)
     for name in names:  # every command in the menu leads somewhere
         answer = texts(await tg.text(LAN, f"/{name}"))
-        assert "không biết lệnh" not in answer.lower(), (name, answer)
+        assert not said(answer, UNKNOWN_COMMAND), (name, answer)
         await tg.text(LAN, "/huy")
 
 

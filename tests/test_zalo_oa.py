@@ -14,7 +14,14 @@ from bot.core.clock import FakeClock
 from bot.core.types import Button, Reply
 from bot.services.users import User
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
-from tests.helpers.msgids import said
+from tests.helpers.msgids import (
+    ASK_AREA,
+    ASK_HOW_TO_CALL,
+    ASK_NAME,
+    ASK_PRODUCT,
+    PHOTO_RECEIVED,
+    said,
+)
 from tests.zalo_helpers import OAUser, ZaloBot, start_zalo_bot, zalo
 
 __all__ = ["zalo"]
@@ -45,12 +52,12 @@ async def test_onboarding_menu_and_listing(zalo: ZaloBot) -> None:
     menu = await onboard(user, greet=False)
     assert said(menu, "<b>Main menu</b>\n{You_name}, what would you like to do?")
     # Five menu entries are template buttons; the rest are numbered lines to type.
-    assert len(user.buttons()) == 5 and "Đăng bán" in user.buttons()[0]
+    assert len(user.buttons()) == 5 and said(user.buttons()[0], "📝 Sell a product")
     assert "\n6. " in menu
     registered = zalo.app.services.users.by_key("zalo_oa:u1")
     assert registered is not None and registered.registered and registered.phone == "+84912345678"
     # A listing: buttons tapped, numbers and words typed.
-    assert "sản phẩm gì" in await user.choose("Đăng bán")
+    assert said(await user.choose("Đăng bán"), ASK_PRODUCT)
     await user.say("na chi lang")
     await user.say("loại 1")
     await user.say("200")
@@ -64,7 +71,7 @@ async def test_onboarding_menu_and_listing(zalo: ZaloBot) -> None:
             attachments=[{"type": "image", "payload": {"url": "https://zalo.example/na.jpg"}}],
         )
     )
-    assert "Đã nhận ảnh 1" in got
+    assert said(got, PHOTO_RECEIVED, count=1), got
     await user.choose("Xong")
     await user.choose("Xong")  # no certification
     await user.say("Na dai, ngọt đậm.")
@@ -95,7 +102,7 @@ async def test_forged_or_missing_signature_is_refused(zalo: ZaloBot) -> None:
     # The same event, correctly signed ("mac=" prefix accepted), goes through.
     assert await fake.deliver(event, prefix="mac=") == 200
     await zalo.oa.idle()
-    assert "tên là gì" in "\n".join(fake.texts("intruder"))  # welcomed; a record once they answer
+    assert said("\n".join(fake.texts("intruder")), ASK_NAME)  # welcomed; a record once they answer
 
 
 async def test_body_changed_after_signing_is_refused(zalo: ZaloBot) -> None:
@@ -117,7 +124,7 @@ async def test_redelivered_event_is_handled_once(zalo: ZaloBot) -> None:
     await zalo.oa.idle()
     assert len(zalo.oa_fake.sent) == asked_phone
     await user.say("chị")
-    assert "xã/phường" in await user.say("0912345678")
+    assert said(await user.say("0912345678"), ASK_AREA)
 
 
 async def test_expired_token_is_refreshed_once_and_the_send_retried(
@@ -129,7 +136,7 @@ async def test_expired_token_is_refreshed_once_and_the_send_retried(
     await user.say("Xin chào")
     fake.expire_token()  # removed early (Zalo answers -220)
     answer = await user.say("Lan")
-    assert "gọi Lan là gì" in answer
+    assert said(answer, ASK_HOW_TO_CALL, name="Lan"), answer
     assert fake.refreshes == 2 and fake.rejected_sends == 1
     assert fake.errors == []
     stored = json.loads((zalo.app.settings.data_dir / "zalo_oa_token.json").read_text())
@@ -166,7 +173,7 @@ async def test_renewed_token_survives_a_restart(tmp_path: Path, clock: FakeClock
         oa_fake.expire_token()
         answer = await OAUser(zalo, "u6").say("0912345678")
         await zalo.app.stop()
-        assert "xã/phường" in answer
+        assert said(answer, ASK_AREA), answer
         # At start-up, on -220, and on -220 after the restart (which renewed nothing itself).
         assert oa_fake.refreshes == 3 and oa_fake.violations == []
 
@@ -241,7 +248,7 @@ async def test_location_sticker_and_audio_are_understood(zalo: ZaloBot) -> None:
         ),
     ):
         answer = await user.send(event)
-        assert "tên" in answer  # asked again for the name, in words the user can follow
+        assert said(answer, "Please type your name in letters."), answer  # asked again
     assert not zalo.oa_fake.violations
 
 
@@ -263,7 +270,7 @@ async def test_a_newly_configured_token_pair_wins_over_the_stored_one(
         await zalo.app.stop()
         # The new pair's age is unknown: renewed once at its start-up, like the first one.
         assert oa_fake.spent_refresh_tokens == ["refresh-1", "refresh-2", "refresh-new"]
-        assert "xã/phường" in answer and oa_fake.rejected_sends == 1
+        assert said(answer, ASK_AREA) and oa_fake.rejected_sends == 1
 
 
 async def test_a_failed_renewal_is_not_retried_in_a_loop(zalo: ZaloBot) -> None:

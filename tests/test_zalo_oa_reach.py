@@ -17,12 +17,21 @@ from bot.services.users import User
 from tests.console_helpers import team_member
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 from tests.helpers.driver import Chat
+from tests.helpers.msgids import ASK_NAME, said
 from tests.orders_helpers import add_listing, order_form, user_id
 from tests.test_zalo_linking import TelegramInbox, telegram_farmer, zalo_up_to_phone
 from tests.test_zalo_oa import onboard
 from tests.zalo_helpers import OAUser, ZaloBot, start_zalo_bot, zalo
 
 __all__ = ["zalo"]
+
+LINKED = "Done! This app is now linked to your account, {name}. Here is what I can do:"
+NEW_ORDER = "🛒 <b>New order!</b> Please confirm or decline it."
+CALL_THE_FARMER = (
+    "📵 Farmer {name} cannot be reached on Zalo right now (no message from them "
+    "lately), so they have not seen the news of order {code} ({status}). "
+    "Please call them: {phone}."
+)
 
 
 def registered(zalo: ZaloBot, key: str) -> User:
@@ -56,7 +65,7 @@ async def test_a_refused_reply_is_sent_once_to_the_user_id_and_counted_once(
     fake.accept_message_id = False  # this OA's API version will not take recipient.message_id
     user = OAUser(zalo, "r2")
     answer = await user.say("Xin chào")
-    assert "tên là gì" in answer
+    assert said(answer, ASK_NAME), answer
     # The first message was refused as a reply and resent; the second went straight to the user.
     assert [code for code, _why in fake.errors] == [-201]
     assert [s["reply_to"] for s in fake.sent if s["user_id"] == "r2"] == ["", ""]
@@ -71,7 +80,7 @@ async def test_reply_mode_user_id_turns_replies_off(tmp_path: Path, clock: FakeC
             tmp_path / "data", clock, fake, bot_fake, zalo_oa_reply_mode="user_id"
         )
         try:
-            assert "tên là gì" in await OAUser(zalo, "r3").say("Xin chào")
+            assert said(await OAUser(zalo, "r3").say("Xin chào"), ASK_NAME)
             assert zalo.oa.windows.counts("r3") == (2, 0)
         finally:
             await zalo.app.stop()
@@ -136,7 +145,7 @@ async def test_a_new_order_reaches_the_farmer_on_their_other_app(
     user = OAUser(zalo, "z1")
     await zalo_up_to_phone(user)
     await user.choose("liên kết")
-    assert "đã được liên kết" in await user.say(inbox.code())
+    assert said(await user.say(inbox.code()), LINKED)
     farmer = registered(zalo, "zalo_oa:z1")
     assert farmer.last_channel == "zalo_oa:z1"  # notices would go to Zalo first
     listing = add_listing(app, farmer_tg)
@@ -150,9 +159,7 @@ async def test_a_new_order_reaches_the_farmer_on_their_other_app(
     order = app.services.orders.of_buyer(user_id(app, buyer))[0]
     assert fake.errors[-1][0] == -230  # Zalo refused it...
     new = [text for _chat, text in inbox.sent[sent_before:]]
-    assert (
-        len(new) == 1 and "đơn hàng mới" in new[0] and order.code in new[0]
-    )  # ...Telegram had it
+    assert len(new) == 1 and said(new[0], NEW_ORDER) and order.code in new[0]  # ...on Telegram
 
 
 async def test_a_farmer_out_of_reach_everywhere_gets_their_team_told(
@@ -172,7 +179,7 @@ async def test_a_farmer_out_of_reach_everywhere_gets_their_team_told(
     order = app.services.orders.of_buyer(user_id(app, buyer))[0]
     told = [text for chat, text in inbox.sent if chat == "222"]
     assert len(told) == 1, inbox.sent
-    assert "Lan" in told[0] and order.code in told[0] and "0912 345 678" in told[0]
+    assert said(told[0], CALL_THE_FARMER, name="Lan", code=order.code, phone="0912 345 678")
     assert member.team_areas == ["chi-lang"]
     assert any(order.code in r.text for r in buyer.last)  # the buyer learns it is placed
     # The buyer deletes their data: the order is cancelled and the farmer's notice is tried
@@ -181,6 +188,7 @@ async def test_a_farmer_out_of_reach_everywhere_gets_their_team_told(
     for _pass in range(3):
         assert await send_notices(app.services) == 0
     told = [text for chat, text in inbox.sent if chat == "222"]
-    assert len(told) == 2 and order.code in told[1] and "đã hủy" in told[1]
+    assert len(told) == 2 and said(told[1], CALL_THE_FARMER, code=order.code), told
+    assert said(told[1], "cancelled"), told[1]  # the order's new status
     cancelled = app.services.orders.get(order.id)
     assert cancelled is not None and cancelled.notice == "farmer" and cancelled.notice_tries == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -14,11 +15,18 @@ from bot.core.types import Reply
 from bot.services.alerts import ZALO_OA_TOKEN
 from tests.console_helpers import ADMIN_TG, Server, admin, client, sign_in
 from tests.fakes.zalo import TOKEN_LIFETIME, FakeZaloBot, FakeZaloOA
+from tests.helpers.msgids import said
 from tests.zalo_helpers import OAUser, ZaloBot, start_zalo_bot, zalo
 
 __all__ = ["zalo"]
 
 HOUR = 3600.0
+HOW_TO_CALL = "How would you like me to call you, {name}? You can change it later in your profile."
+TOKEN_ALERT = (
+    "The Zalo OA access token could not be renewed, so the bot may stop answering on Zalo OA. "
+    "Authorise the OA again in the Zalo developer console, put the new token pair in "
+    "ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN, and restart the bot. Zalo said: {detail}"
+)
 
 
 def token_file(zalo: ZaloBot) -> Path:
@@ -30,14 +38,15 @@ async def test_a_day_and_more_of_simulated_time_renews_ahead_of_expiry(
 ) -> None:
     fake, oa = zalo.oa_fake, zalo.oa
     assert oa.keeper.timer in zalo.app.services.jobs  # the timer runs with the app's jobs
+    await clock.sleepers(1)  # the app's timer made its first pass and waits on the clock
     start = clock.now()
     user = OAUser(zalo, "day")
     await user.say("Xin chào")
     renewed_at: list[float] = []
-    for half_hour in range(1, 2 * 50 + 1):  # 50 hours, a pass of the timer every 30 minutes
-        clock.advance(minutes=30)
+    for half_hour in range(1, 2 * 50 + 1):  # 50 hours, 30 minutes at a time
         before = fake.refreshes
-        await oa.keeper.renew_ahead()  # what the timer does on each tick
+        clock.advance(minutes=30)  # wakes the timer...
+        await clock.sleepers(1)  # ...which looks at the token, and waits again
         if fake.refreshes != before:
             renewed_at.append((clock.now() - start).total_seconds() / HOUR)
         if half_hour % 6 == 0:  # the farmer writes every three hours and is answered
@@ -58,8 +67,10 @@ async def test_a_send_near_expiry_renews_first_even_without_the_timer(
 ) -> None:
     user = OAUser(zalo, "late")
     await user.say("Xin chào")
+    timer = next(task for task in asyncio.all_tasks() if task.get_name() == "timer")
+    timer.cancel()  # the app's timer would wake on the clock and renew first
     clock.advance(hours=24, minutes=20)  # 40 minutes left: inside the one-hour margin
-    assert "gọi Lan là gì" in await user.say("Lan")  # the next question: how to call her
+    assert said(await user.say("Lan"), HOW_TO_CALL, name="Lan")  # the next question
     assert zalo.oa_fake.refreshes == 2 and zalo.oa_fake.rejected_sends == 0
 
 
@@ -67,7 +78,7 @@ async def test_an_expired_token_is_renewed_on_minus_220(zalo: ZaloBot, clock: Fa
     user = OAUser(zalo, "sleepy")
     await user.say("Xin chào")
     zalo.oa_fake.expire_token()  # Zalo removed it early: the next send gets -220
-    assert "gọi Lan là gì" in await user.say("Lan")  # the next question: how to call her
+    assert said(await user.say("Lan"), HOW_TO_CALL, name="Lan")  # the next question
     assert zalo.oa_fake.rejected_sends == 1 and zalo.oa_fake.refreshes == 2
 
 
@@ -83,7 +94,7 @@ async def test_restarts_renew_an_old_file_once_and_a_fresh_pair_never(
         configured = {"zalo_oa_access_token": "access-1", "zalo_oa_refresh_token": "refresh-1"}
         for _restart in range(3):
             zalo = await start_zalo_bot(data, clock, oa_fake, bot_fake, **configured)
-            assert "tên" in await OAUser(zalo, "r1").say("Xin chào")
+            assert said(await OAUser(zalo, "r1").say("Xin chào"), "What is your name?")
             await zalo.app.stop()
             clock.advance(hours=2)
         assert oa_fake.spent_refresh_tokens == ["refresh-1"]  # renewed once, at the first start
@@ -134,14 +145,14 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         )
         zalo.app.services.notifier.register("telegram", telegram)
         admin(zalo.app)
-        oa = zalo.oa
         await OAUser(zalo, "a1").say("Xin chào")
         fake.revoke_refresh_token()  # ours now gets -14014
+        await clock.sleepers(1)
         for _hour in range(30):  # the timer keeps trying across the expiry, hourly and after
             clock.advance(hours=1)
-            await oa.keeper.renew_ahead()
-        assert len(told) == 1 and told[0].startswith(f"{ADMIN_TG}: ⚠️ Không gia hạn được")
-        assert "-14014 invalid refresh token" in told[0]
+            await clock.sleepers(1)  # the timer's pass is over
+        assert len(told) == 1 and told[0].startswith(f"{ADMIN_TG}: ⚠️"), told
+        assert said(told[0], TOKEN_ALERT, detail="-14014 invalid refresh token"), told
         assert fake.refreshes == 1  # the start-up renewal, and not one since
         # Asked again only hourly, never in a loop: 7 refusals from hour 24 to hour 30.
         assert fake.token_requests == 1 + 7
@@ -151,14 +162,14 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
             await sign_in(http, server, f"telegram:{ADMIN_TG}")
             async with http.get(f"{server.base}/console/dashboard") as page:
                 html = await page.text()
-        assert 'role="alert"' in html and "Không gia hạn được" in html and "-14014" in html
+        assert 'role="alert"' in html and said(html, TOKEN_ALERT, detail="-14014"), html
         await zalo.app.stop()
         # A restart without a fix is the same episode: refused again, nobody told again.
         zalo = await start_zalo_bot(
             data, clock, fake, bot_fake, admin_telegram_ids=frozenset({ADMIN_TG})
         )
         zalo.app.services.notifier.register("telegram", telegram)
-        await zalo.oa.keeper.renew_ahead()
+        await clock.sleepers(1)  # asked at start-up, then the timer's first pass
         await zalo.app.stop()
         assert fake.token_requests == 1 + 7 + 1 and len(told) == 1
         # The operator authorises again and restarts with a new pair: the episode ends...
@@ -176,10 +187,11 @@ async def test_a_refused_renewal_alerts_the_admins_once_per_episode(
         assert zalo.app.services.alerts.active() == []
         # ...and a later refusal is a new episode: told again, once.
         fake.revoke_refresh_token()
+        await clock.sleepers(1)
         for _hour in range(30):
             clock.advance(hours=1)
-            await zalo.oa.keeper.renew_ahead()
+            await clock.sleepers(1)
         assert [a.key for a in zalo.app.services.alerts.active()] == [ZALO_OA_TOKEN]
         await zalo.app.stop()
-        assert len(told) == 2 and "-14014" in told[1]
+        assert len(told) == 2 and said(told[1], TOKEN_ALERT, detail="-14014"), told
         assert fake.violations == []  # and no refresh token was ever used twice

@@ -84,7 +84,7 @@ class TokenKeeper:
         """The background job: renew ahead of expiry even when nobody writes."""
         while True:
             await self.renew_ahead()
-            await asyncio.sleep(TICK_SECONDS)
+            await self._clock.sleep(TICK_SECONDS)
 
     async def refresh(self, used: OAToken) -> None:
         """Renew the pair `used` once (a no-op if another call already did); store, then use."""

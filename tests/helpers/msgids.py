@@ -67,3 +67,42 @@ def said(text: str, msgid: str, lang: str = DEFAULT_LOCALE, **values: Any) -> bo
 def assert_said(text: str, msgid: str, lang: str = DEFAULT_LOCALE, **values: Any) -> None:
     """Fail, showing what was said, unless `text` shows the message `msgid`."""
     assert said(text, msgid, lang, **values), f"expected {msgid!r} ({lang}) in:\n{text}"
+
+
+# Questions many tests look for, by msgid: registration (handlers/onboarding.py) and selling.
+WELCOME = (
+    "Dạ, xin chào! I am <b>Nông Dân Số</b>, the digital assistant of Lạng Sơn's community "
+    "digital-tech teams. I help you put your produce on sale, handle orders, learn to sell "
+    "online safely, and answer your questions.\n\nFirst, a few short questions so I can help "
+    "you better."
+)
+ASK_NAME = "What is your name?"
+ASK_HOW_TO_CALL = (
+    "How would you like me to call you, {name}? You can change it later in your profile."
+)
+ASK_PHONE_TYPED = (  # where no "share my phone" button exists (web chat, Zalo)
+    "What is your phone number? Buyers and the team use it to reach you.\n"
+    "Please type it, e.g. 0912 345 678."
+)
+ASK_AREA = "Which commune or ward do you live in? Type its name, e.g. Chi Lăng or chi lang."
+ASK_PRODUCT = "What are you selling? Tap a product, or type its name (e.g. <i>na chi lang</i>)."
+PHOTO_RECEIVED = "Photo {count} of at most {max} received. Send another, or tap Done."
+ASK_QUANTITY = (
+    "How much do you have for sale? Type the amount and unit, e.g. <i>200 kg</i>, <i>2 tạ</i>, "
+    "<i>50 hộp</i>."
+)
+ASK_AVAILABILITY = (
+    "When is it available? Tap <b>Available now</b>, or type e.g. <i>tháng 8–9</i>, <i>từ 15/8 "
+    "đến 30/9</i>."
+)
+KG_OR_UNIT = (  # a price far from the usual one is asked about, not taken
+    "{price} one kg or one {unit}? (One {unit} for {price} would be {per_kg} a kg, far from the "
+    "usual price.)"
+)
+RESUME_AT_STEP = "▶️ Continue: {form} (step {n}/{total})"
+RESUME = "▶️ Continue: {form}"
+ASK_PHONE_SHARED = (  # where a "share my phone" button exists (Telegram)
+    "What is your phone number? Buyers and the team use it to reach you.\n"
+    "Tap <b>Share my phone number</b> below, or type it (e.g. 0912 345 678)."
+)
+MAIN_MENU = "<b>Main menu</b>\n{You_name}, what would you like to do?"
