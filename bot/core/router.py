@@ -332,6 +332,11 @@ def _at_step(text: str, step: Step, know: Knowledge) -> Decision:
 
 
 DIGIT_KINDS = frozenset({PHONE, QUANTITY, PRICE})
+# Number words that fold to nothing else a farmer would say at an amount or price step
+# ("tư", "năm", "ba", "sáu", "bảy", "tám" fold onto "từ", "năm" (year), "ba" (father)...: left out).
+NUMBER_WORDS = frozenset(
+    {"mot", "hai", "bon", "chin", "muoi", "chuc", "tram", "nghin", "ngan", "trieu", "ty", "nua"}
+)
 
 
 def wants_digits(text: str, step: Step) -> bool:
@@ -340,8 +345,11 @@ def wants_digits(text: str, step: Step) -> bool:
     One word ("abc") stays the step's: its correction, and the help after three tries."""
     if step.kind not in DIGIT_KINDS or any(ch.isdigit() for ch in text):
         return False
-    if len(fold(text).split()) < 2:
+    words = fold(text).split()
+    if len(words) < 2:
         return False
+    if step.kind != PHONE and NUMBER_WORDS.intersection(words):
+        return False  # "mười mấy", "hai chục": an amount in words, so an answer to correct
     return not _parser_fit(text, step)
 
 
