@@ -11,6 +11,7 @@ import logging
 
 from bot.core.flow import Ctx, Done, Flow, MenuEntry, Outcome, Retry, State, Stay
 from bot.core.fmt import esc, fmt
+from bot.core.signals import CHAT_WORDS
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _
 from bot.services.faq import FaqEntry
@@ -24,51 +25,8 @@ QUESTION_MAX = 1000  # longer pastes are clipped in the handoff (Telegram allows
 LABEL_MAX = 60  # "did you mean" button labels
 _GREETING = frozenset({"chao", "hi", "hello", "alo", "helo", "xin", "hey"})
 _THANKS = frozenset({"cam on", "camon", "thanks", "thank", "tks", "thank you", "cam ta"})
-# Words that carry no question: a message made only of these is small talk.
-_SMALL_TALK = frozenset(
-    {
-        *_GREETING,
-        *(w for t in _THANKS for w in t.split()),
-        "em",
-        "ban",
-        "bot",
-        "oi",
-        "a",
-        "ah",
-        "nhe",
-        "nha",
-        "ok",
-        "oke",
-        "okie",
-        "okay",
-        "vang",
-        "da",
-        "u",
-        "uh",
-        "um",
-        "hihi",
-        "haha",
-        "hehe",
-        "tot",
-        "qua",
-        "duoc",
-        "roi",
-        "nhieu",
-        "lam",
-        "the",
-        "ha",
-        "nhi",
-        "chi",
-        "anh",
-        "co",
-        "bac",
-        "chu",
-        "ong",
-        "ba",
-        "con",
-        "you",
-    }
-)
+# Words that carry no question: a message made only of these is small talk ("có" too, here).
+_SMALL_TALK = CHAT_WORDS | {"co"} | {w for t in _THANKS for w in t.split()}
 
 
 def small_talk(text: str) -> str:

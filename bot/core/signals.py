@@ -244,7 +244,7 @@ def command_target(text: str, *, in_form: bool = False) -> str:
 
 # --- small talk ---------------------------------------------------------------------------
 
-_CHAT_WORDS = frozenset(
+CHAT_WORDS = frozenset(
     [
         "chao",
         "hi",
@@ -269,6 +269,9 @@ _CHAT_WORDS = frozenset(
         "nhe",
         "nha",
         "ok",
+        "oke",
+        "okie",
+        "okay",
         "u",
         "uh",
         "um",
@@ -301,7 +304,7 @@ _CHAT_WORDS = frozenset(
 )
 
 
-# Words that are small talk by themselves; the rest of _CHAT_WORDS (bà, anh, chị, con…) are
+# Words that are small talk by themselves; the rest of CHAT_WORDS (bà, anh, chị, con…) are
 # also names and pronouns: a text made only of those may be a name typed at a name question.
 _CHATTY = frozenset(
     [
@@ -338,6 +341,6 @@ def is_chat(text: str, *, strict: bool = False) -> bool:
     words = fold(text).split()
     if not any(ch.isalnum() for ch in text):
         return True  # only emoji or punctuation
-    if not words or not all(w in _CHAT_WORDS for w in words):
+    if not words or not all(w in CHAT_WORDS for w in words):
         return False
     return not strict or any(w in _CHATTY for w in words)
