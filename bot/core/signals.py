@@ -244,14 +244,15 @@ def command_target(text: str, *, in_form: bool = False) -> str:
 
 # --- small talk ---------------------------------------------------------------------------
 
-CHAT_WORDS = frozenset(
-    [
+# Words that are small talk by themselves; the rest of CHAT_WORDS (bà, anh, chị, con…) are
+# also names and pronouns: a text made only of those may be a name typed at a name question.
+_CHATTY = frozenset(
+    {
         "chao",
         "hi",
         "hello",
         "alo",
         "helo",
-        "xin",
         "hey",
         "cam",
         "on",
@@ -259,6 +260,22 @@ CHAT_WORDS = frozenset(
         "thanks",
         "thank",
         "tks",
+        "ok",
+        "u",
+        "uh",
+        "um",
+        "hihi",
+        "haha",
+        "hehe",
+        "hic",
+        "vang",
+    }
+)
+
+# Small talk, and words that are also names and pronouns (see _CHATTY above).
+CHAT_WORDS = _CHATTY | frozenset(
+    {
+        "xin",
         "you",
         "em",
         "ban",
@@ -268,17 +285,9 @@ CHAT_WORDS = frozenset(
         "ah",
         "nhe",
         "nha",
-        "ok",
         "oke",
         "okie",
         "okay",
-        "u",
-        "uh",
-        "um",
-        "hihi",
-        "haha",
-        "hehe",
-        "hic",
         "tot",
         "qua",
         "duoc",
@@ -295,41 +304,11 @@ CHAT_WORDS = frozenset(
         "ong",
         "ba",
         "con",
-        "vang",
         "da",
         "admin",
         "ad",
         "dc",
-    ]
-)
-
-
-# Words that are small talk by themselves; the rest of CHAT_WORDS (bà, anh, chị, con…) are
-# also names and pronouns: a text made only of those may be a name typed at a name question.
-_CHATTY = frozenset(
-    [
-        "chao",
-        "hi",
-        "hello",
-        "alo",
-        "helo",
-        "hey",
-        "cam",
-        "on",
-        "camon",
-        "thanks",
-        "thank",
-        "tks",
-        "ok",
-        "u",
-        "uh",
-        "um",
-        "hihi",
-        "haha",
-        "hehe",
-        "hic",
-        "vang",
-    ]
+    }
 )
 
 

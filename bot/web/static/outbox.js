@@ -75,6 +75,28 @@
     busy = false;
   }
 
+  // Posts one file with an upload progress count (fetch() has none), resolving to what
+  // chat.js reads of a fetch() Response.
+  function upload(path, field, blob, id, progress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", path + "?id=" + encodeURIComponent(id));
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) progress(Math.round((e.loaded * 100) / e.total));
+      };
+      xhr.onload = () => resolve({
+        status: xhr.status,
+        ok: xhr.status < 300,
+        headers: { get: (name) => xhr.getResponseHeader(name) },
+        json: async () => JSON.parse(xhr.responseText),
+      });
+      xhr.onerror = () => reject(new Error("network"));
+      const data = new FormData();
+      data.append(field, blob, field === "photo" ? "photo.jpg" : field);
+      xhr.send(data);
+    });
+  }
+
   // run(id, progress) sends once and resolves to {status, json()}; done(answer) shows it.
   window.ndsOutbox = {
     send(bubble, run, done) {
@@ -82,6 +104,7 @@
       pump();
     },
     mark,
+    upload,
   };
 })();
 
@@ -102,30 +125,11 @@
       (blob) => (blob ? resolve(blob) : reject(new Error("could not encode"))), "image/jpeg", 0.85));
   }
 
-  function upload(blob, id, progress) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", "/chat/api/photo?id=" + encodeURIComponent(id));
-      xhr.upload.onprogress = (e) => {
-        if (e.lengthComputable) progress(Math.round((e.loaded * 100) / e.total));
-      };
-      xhr.onload = () => resolve({  // what chat.js reads of a fetch() Response
-        status: xhr.status,
-        ok: xhr.status < 300,
-        headers: { get: (name) => xhr.getResponseHeader(name) },
-        json: async () => JSON.parse(xhr.responseText),
-      });
-      xhr.onerror = () => reject(new Error("network"));
-      const data = new FormData();
-      data.append("photo", blob, "photo.jpg");
-      xhr.send(data);
-    });
-  }
-
   window.ndsOutbox.photo = async function (bubble, file, done) {
     let blob = file;
     try { blob = await shrink(file); } catch (e) { console.error(e); }  // the server checks it
-    window.ndsOutbox.send(bubble, (id, progress) => upload(blob, id, progress), done);
+    window.ndsOutbox.send(
+      bubble, (id, progress) => window.ndsOutbox.upload("/chat/api/photo", "photo", blob, id, progress), done);
   };
 })();
 
@@ -139,25 +143,6 @@
   let started = 0;
   let ticker = null;
 
-  function upload(blob, id, progress) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", "/chat/api/voice?id=" + encodeURIComponent(id));
-      xhr.upload.onprogress = (e) => {
-        if (e.lengthComputable) progress(Math.round((e.loaded * 100) / e.total));
-      };
-      xhr.onload = () => resolve({  // what chat.js reads of a fetch() Response
-        status: xhr.status,
-        ok: xhr.status < 300,
-        headers: { get: (name) => xhr.getResponseHeader(name) },
-        json: async () => JSON.parse(xhr.responseText),
-      });
-      xhr.onerror = () => reject(new Error("network"));
-      const data = new FormData();
-      data.append("voice", blob, "voice");
-      xhr.send(data);
-    });
-  }
 
   button.hidden = false;
   button.addEventListener("click", async () => {
@@ -177,7 +162,10 @@
       button.classList.remove("on");
       const blob = new Blob(chunks, { type: chunks.length ? chunks[0].type : "audio/webm" });
       const mine = window.ndsShowMine("🎤 " + seconds + " s");
-      window.ndsOutbox.send(mine, (id, progress) => upload(blob, id, progress), window.ndsHandle);
+      window.ndsOutbox.send(
+        mine,
+        (id, progress) => window.ndsOutbox.upload("/chat/api/voice", "voice", blob, id, progress),
+        window.ndsHandle);
     };
     started = Date.now();
     recorder.start();
