@@ -182,6 +182,7 @@ def _chat(settings: Settings, name: str) -> int:
     async def go() -> None:
         app = BotApp(settings)
         try:
+            await app.open()
             await run_terminal(app.engine, name)
         finally:
             await app.stop()

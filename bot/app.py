@@ -11,9 +11,10 @@ from pathlib import Path
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.engine import Engine
+from bot.lease import run_leased
 from bot.private_files import tighten
 from bot.services.container import Services, build_services
-from bot.storage.db import Store
+from bot.storage import open_store
 from handlers import build_flows
 from handlers.requests import open_request
 
@@ -36,7 +37,7 @@ class BotApp:
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.store = Store(settings.data_dir)
+        self.store = open_store(settings.data_dir, settings.database_url)
         tightened = tighten(settings.data_dir)
         if tightened:
             log.info("made %d files in %s private to the bot", tightened, settings.data_dir)
@@ -46,6 +47,7 @@ class BotApp:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        self._leased_jobs: list[asyncio.Task[None]] = []
 
     @property
     def media_dir(self) -> Path:
@@ -56,12 +58,40 @@ class BotApp:
         """Run `stopper` when the app stops (channels register their shutdown)."""
         self._stoppers.append(stopper)
 
+    async def open(self) -> None:
+        """Start what the store runs in the event loop (PostgreSQL's pool and change feed)."""
+        await self.store.start()
+
     def start_jobs(self) -> None:
-        """Start the background jobs features registered (reminders, broadcast outbox...)."""
-        for job in self.services.jobs:
-            self._tasks.append(
-                asyncio.create_task(_forever(job), name=getattr(job, "__name__", "job"))
-            )
+        """Start the background jobs features registered (reminders, broadcast outbox...).
+
+        With several processes on one database, only the holder of the "jobs" lease runs them.
+        """
+        if self.store.shared:
+            self.run_leased("jobs", self._start_job_tasks, self._stop_job_tasks)
+        else:
+            self._tasks.extend(self._job_tasks())
+
+    def run_leased(
+        self, name: str, begin: Callable[[], Awaitable[None]], end: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run `begin`/`end` as this process gains/loses the lease `name` (see bot.lease)."""
+        self._tasks.append(asyncio.create_task(run_leased(self.store, name, begin, end)))
+
+    def _job_tasks(self) -> list[asyncio.Task[None]]:
+        return [
+            asyncio.create_task(_forever(job), name=getattr(job, "__name__", "job"))
+            for job in self.services.jobs
+        ]
+
+    async def _start_job_tasks(self) -> None:
+        self._leased_jobs = self._job_tasks()
+
+    async def _stop_job_tasks(self) -> None:
+        for task in self._leased_jobs:
+            task.cancel()
+        await asyncio.gather(*self._leased_jobs, return_exceptions=True)
+        self._leased_jobs = []
 
     async def stop(self) -> None:
         """Stop channels and jobs, then close the store."""
@@ -74,6 +104,7 @@ class BotApp:
             except Exception:
                 log.exception("error while stopping")
         self.services.purger.finish()  # a deletion still waiting for its compaction
+        await self.store.stop()
         self.store.close()
 
 

@@ -27,6 +27,8 @@ class Settings:
     """Everything the bot reads from its environment."""
 
     data_dir: Path = Path("data")
+    # postgresql://… selects the PostgreSQL store (several processes); empty: DATA_DIR's store.
+    database_url: str = field(default="", metadata=SECRET)
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     public_base_url: str = ""
@@ -120,6 +122,7 @@ def load_settings(
         raise ConfigError(f"ADMIN_TELEGRAM_IDS must be numeric Telegram ids, not {bad[0]!r}")
     return Settings(
         data_dir=Path(get("DATA_DIR", "data")),
+        database_url=_database_url(get("DATABASE_URL")),
         web_host=get("WEB_HOST", "127.0.0.1"),
         web_port=int(port_text),
         public_base_url=get("PUBLIC_BASE_URL"),
@@ -134,6 +137,12 @@ def load_settings(
         log_level=get("LOG_LEVEL", "INFO").upper(),
         **_web_limits(get),
     )
+
+
+def _database_url(url: str) -> str:
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL must be a postgresql:// address, or unset for DATA_DIR")
+    return url
 
 
 def _hours(text: str, name: str) -> float:

@@ -53,7 +53,10 @@ def build_web_app(
         add_telegram_webhook(app, telegram, bot.settings.telegram_webhook_secret)
 
     async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        """For the load balancer: 503 when the database cannot be reached."""
+        if not await bot.store.reachable():
+            return web.json_response({"ok": False, "database": False}, status=503)
+        return web.json_response({"ok": True, "database": True})
 
     app.router.add_get("/healthz", health)
     return app
@@ -63,6 +66,7 @@ async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp,
     """Start everything; returns the app and the web runner (tests call this directly)."""
     bot = BotApp(settings, clock)
     try:
+        await bot.open()
         telegram = TelegramChannel(settings, bot.engine) if settings.telegram_token else None
         zalo_oa = ZaloOAChannel(settings, bot.engine) if settings.zalo_oa_enabled else None
         zalo_bot = ZaloBotChannel(settings, bot.engine) if settings.zalo_bot_token else None
@@ -74,6 +78,8 @@ async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp,
         if telegram is not None:
             await telegram.start()
             bot.on_stop(telegram.stop)
+            if telegram.polls and bot.store.shared:  # getUpdates: one process at a time
+                bot.run_leased("telegram-polling", telegram.start_polling, telegram.stop_polling)
         for zalo in (zalo_oa, zalo_bot):
             if zalo is not None:
                 await zalo.start()

@@ -222,8 +222,23 @@ class TelegramChannel:
                 secret_token=self.settings.telegram_webhook_secret,
                 allowed_updates=Update.ALL_TYPES,
             )
-        elif self.app.updater is not None:
+        elif not self.engine.services.store.shared:
+            await self.start_polling()
+
+    async def start_polling(self) -> None:
+        """Receive updates by long polling (one process at a time: the app leases it)."""
+        if self.app.updater is not None and not self.app.updater.running:
             await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0)
+
+    async def stop_polling(self) -> None:
+        """Stop long polling (another process took the lease over)."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+
+    @property
+    def polls(self) -> bool:
+        """Whether updates come by long polling (no webhook configured)."""
+        return not self.settings.telegram_webhook_url
 
     async def stop(self) -> None:
         """Stop receiving and let in-flight updates finish."""

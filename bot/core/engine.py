@@ -22,7 +22,7 @@ from bot.core.routing import RequestOpener, Router
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import N_, _, set_addressee, set_locale
 from bot.slugs import from_start, from_typed
-from bot.storage.errors import StoreError
+from bot.storage.errors import StoreConflict, StoreError
 from bot.text import clean, fold
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ S = TypeVar("S", bound=StepServices)
 
 ONBOARDING_FLOW = "onboarding"
 MAX_TRIES = 3
+CONFLICT_ATTEMPTS = 3  # an update redone on fresh data when another process wrote first
 # Newcomers greeted but not answered yet, kept in memory (lost on restart: they are greeted
 # again). Their record is made when they answer, so page views and floods leave nothing on disk.
 WELCOME_MEMORY = 10_000
@@ -103,11 +104,20 @@ class Engine(Generic[S]):
     async def _handle_locked(self, msg: Incoming) -> list[Reply]:
         durability = self.ports.durability
         try:
-            # One fsync per update, shared with whoever else wrote meanwhile, off the loop.
-            with durability.deferred_sync():
-                replies = await self._handle_once(msg)
-            await durability.flush()  # every change is on disk before the replies go out
-            return replies
+            async with durability.user_turn(msg.user_key):  # across processes too
+                for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+                    try:
+                        # One commit per update (a shared fsync on the embedded store), off
+                        # the loop; every change is durable before the replies go out.
+                        with durability.deferred_sync():
+                            replies = await self._handle_once(msg)
+                            await durability.flush()
+                        return replies
+                    except StoreConflict:
+                        if attempt == CONFLICT_ATTEMPTS:
+                            raise
+                        log.info("another process changed the same data; handling again")
+            raise AssertionError("unreachable")
         except StoreError:
             log.exception("store failure while handling %s", msg.user_key)
             return [

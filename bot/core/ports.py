@@ -8,7 +8,7 @@ the repositories they use, without the store, the jobs or the engine's own ports
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -64,8 +64,12 @@ class HandledUpdates(Protocol):
 class Durability(Protocol):
     """Makes an update's changes durable: one shared sync per update, done before replying.
 
-    A failure to write raises `bot.storage.errors.StoreError`.
+    A failure to write raises `bot.storage.errors.StoreError`; `StoreConflict` when another
+    process changed the same data first (the update is then handled again). `user_turn` holds
+    a person's turn across processes (the engine's own lock covers one process).
     """
+
+    def user_turn(self, key: str) -> AbstractAsyncContextManager[None]: ...
 
     def deferred_sync(self) -> AbstractContextManager[None]: ...
 

@@ -29,7 +29,7 @@ def dumps_kept(value: Any) -> bytes:
     return memoryview(data).tobytes() if orjson is not None else data
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes | str) -> Any:
     """Decode JSON bytes."""
     if orjson is not None:
         return orjson.loads(data)

@@ -12,12 +12,13 @@ also holds the indexes, so opening the store decodes no document.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import gc
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -47,6 +48,8 @@ RESNAPSHOT_DOCS = 20_000  # an index built over this many documents on open is w
 class Store:
     """All tables of one DATA_DIR, held open by exactly one process."""
 
+    shared = False  # whether other processes use the same data (PgStore)
+
     def __init__(
         self,
         data_dir: Path,
@@ -55,6 +58,7 @@ class Store:
         compact_min_bytes: int = COMPACT_MIN_BYTES,
     ) -> None:
         self.data_dir = data_dir
+        self._exclusive: dict[str, asyncio.Lock] = {}
         self._lock: IO[Any] | None = lock(data_dir)
         self._engine: LogStorage | None = None
         try:
@@ -128,6 +132,38 @@ class Store:
         It reads the files, not memory, so it may run in a thread (`asyncio.to_thread`).
         """
         return backup(self.data_dir, dest, self.engine.index_fields())
+
+    def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
+        """Call `listener(ids)` when another process changes documents: none does here."""
+
+    @contextlib.asynccontextmanager
+    async def user_turn(self, key: str) -> AsyncIterator[None]:
+        """One person's update at a time across processes; the engine's own lock suffices here."""
+        yield
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """One task at a time in this block (across processes on a shared store)."""
+        lock = self._exclusive.setdefault(name, asyncio.Lock())
+        async with lock:
+            yield
+
+    async def take_lease(self, name: str, ttl: float) -> bool:
+        """Whether this process holds the lease `name` (always: it is the only one)."""
+        return True
+
+    async def release_lease(self, name: str) -> None:
+        """Give a lease up (nothing to do for a single process)."""
+
+    async def reachable(self) -> bool:
+        """Whether the store can be written (for /healthz)."""
+        return self._engine is not None
+
+    async def start(self) -> None:
+        """Start what the store runs inside the event loop (nothing, for the embedded store)."""
+
+    async def stop(self) -> None:
+        """Stop what `start` started."""
 
     def close(self) -> None:
         """Release the store and its lock (waits for a running compaction)."""

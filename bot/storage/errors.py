@@ -11,3 +11,7 @@ class StoreDamaged(StoreError):
 
 class StoreLocked(StoreError):
     """Another process already holds this DATA_DIR."""
+
+
+class StoreConflict(StoreError):
+    """Another process changed a document first, or a unique constraint refused a write."""

@@ -125,6 +125,10 @@ class LogTable(Table):
         except (KeyError, ValueError) as exc:
             raise StoreError(f"table {self.name!r}: saved index {field!r} is damaged") from exc
 
+    def doc_ids(self) -> list[int]:
+        """Every document id, in insertion order."""
+        return list(self._docs)
+
     def id_objects(self) -> dict[int, int]:
         """Each document id mapped to itself: the int objects indexes should share."""
         return dict(zip(self._docs, self._docs, strict=True))
@@ -275,6 +279,10 @@ class LogTable(Table):
             raise ValueError(f"Document with ID {doc_id} already exists")
         return doc_id
 
+    def _new_id(self, candidate: int) -> int:
+        """The id of a new document: here the next free one; shared stores ask the database."""
+        return candidate
+
     def insert(self, document: Mapping[str, Any]) -> int:
         """Insert one document and return its id."""
         return self.insert_multiple([document])[0]
@@ -289,7 +297,7 @@ class LogTable(Table):
             if isinstance(document, Document):
                 doc_id = self._explicit_id(document, batch)
             else:
-                doc_id = next_id
+                doc_id = self._new_id(next_id)
             next_id = max(next_id, doc_id + 1)
             batch[doc_id] = dict(document)
         self._write_set(batch)

@@ -1,0 +1,674 @@
+"""The store on PostgreSQL: the same tables and contract as the embedded store, shared by processes.
+
+Every process keeps the tables in memory as the embedded store does (the same `LogTable`, its
+indexes and reads), so repositories and handlers run unchanged and a read never waits on the
+database. Writes are PostgreSQL's:
+
+- A write is applied to memory at once and queued; `flush()` (which the engine awaits before
+  it replies, and the notifier before it sends) commits the queue in one transaction on an
+  async connection, so the event loop never waits on the database. Outside an update (no
+  running loop: the command line, start-up) a write commits before it returns.
+- Each document carries a version; a commit overwrites only the version it read. If another
+  process changed it first, or a unique constraint refuses the commit, the documents involved
+  are read back from the database and `StoreConflict` is raised: the engine handles the update
+  again on the fresh data.
+- Each commit notifies the other processes (`LISTEN/NOTIFY`, with the new documents when they
+  fit in a notification), which apply it to their memory within milliseconds. Notifications
+  arrive in commit order, so a process that notifies itself and waits for its own notification
+  (a barrier) has applied every change committed before: `user_turn` does this after taking the
+  person's lock, so whichever process gets a person's next update sees everything the last one
+  did.
+- A person's updates are handled one at a time across processes under an advisory lock on
+  their key, held on the connection their update commits on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from tinydb.storages import MemoryStorage
+
+from bot.storage.codec import dumps, loads
+from bot.storage.db import MIGRATIONS, Migration, Store
+from bot.storage.errors import StoreConflict, StoreError
+from bot.storage.files import write_snapshot
+from bot.storage.pg_schema import index_sql, migrate
+from bot.storage.table import LogTable
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "nds_docs"
+NOTIFY_MAX = 7_000  # bytes of one notification payload (PostgreSQL's limit is 8,000)
+BARRIER_TIMEOUT = 10.0  # seconds a barrier may wait for the listener before giving up
+ID_BLOCK = 32  # the doc_ids sequence's increment
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+# The batch of writes of the update being handled by the current task (see `deferred_sync`).
+_BATCH: ContextVar[Batch | None] = ContextVar("_PG_BATCH", default=None)
+# The connection holding the current person's lock (see `user_turn`); their writes commit on it.
+_TURN: ContextVar[psycopg.AsyncConnection[Any] | None] = ContextVar("_PG_TURN", default=None)
+
+
+@dataclass
+class Change:
+    """The newest queued state of one document: its version before the batch, and after."""
+
+    before: int | None  # None: the document is new (inserted by this batch)
+    after: int
+    doc: bytes | None  # None: removed
+
+
+@dataclass
+class Batch:
+    """Writes queued since the last commit, the newest state of each document."""
+
+    changes: dict[tuple[str, int], Change] = field(default_factory=dict)
+
+    def set(self, key: tuple[str, int], before: int | None, after: int, doc: bytes) -> None:
+        known = self.changes.get(key)
+        self.changes[key] = Change(known.before if known else before, after, doc)
+
+    def remove(self, key: tuple[str, int], before: int | None) -> None:
+        known = self.changes.get(key)
+        if known is not None and known.before is None:
+            del self.changes[key]  # inserted and removed before anyone saw it
+        else:
+            self.changes[key] = Change(known.before if known else before, 0, None)
+
+
+class IdBlocks:
+    """Fresh document ids, unique across processes: blocks of the `doc_ids` sequence."""
+
+    def __init__(self, fetch: Callable[[], int]) -> None:
+        self._fetch = fetch
+        self._next = 0
+        self._end = 0
+
+    def take(self) -> int:
+        if self._next >= self._end:
+            self._next = self._fetch()
+            self._end = self._next + ID_BLOCK
+        self._next += 1
+        return self._next - 1
+
+
+class SharedTable(LogTable):
+    """A table in memory whose writes go to PostgreSQL; new ids come from the database."""
+
+    def __init__(self, store: PgStore, name: str, ids: IdBlocks) -> None:
+        super().__init__(MemoryStorage(), name, store)
+        self._ids = ids
+        self.listeners: list[Callable[[list[int]], None]] = []
+
+    def _new_id(self, candidate: int) -> int:
+        return self._ids.take()
+
+
+class PgStore(Store):
+    """All tables of one PostgreSQL database, cached in this process and shared with others."""
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        data_dir: Path,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        pool_size: int = 10,
+    ) -> None:
+        self.data_dir = data_dir
+        self._lock = None  # no DATA_DIR lock: many processes share the database
+        self._engine = None
+        self.url = url
+        self.node = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._pool_size = pool_size
+        self._tables: dict[str, SharedTable] = {}
+        self._versions: dict[tuple[str, int], int] = {}
+        self._loose = Batch()  # writes made outside an update, committed by a background flush
+        self._loose_task: asyncio.Task[None] | None = None
+        self._flush_lock: asyncio.Lock | None = None
+        self._pool: AsyncConnectionPool | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._barriers: dict[str, asyncio.Future[None]] = {}
+        self._barrier_count = 0
+        self._listening = asyncio.Event()
+        try:
+            self._sync = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to the database: {_quiet(exc)}") from exc
+        self._ids = IdBlocks(self._next_block)
+        migrate(self._sync)
+        self._load()
+        self._migrate_data(migrations)
+
+    # --- the Store contract ----------------------------------------------------------------
+
+    @property
+    def schema(self) -> int:
+        row = self._sync.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        return int(row[0]) if row else 0
+
+    def table(self, name: str, indexes: Sequence[str] = ()) -> SharedTable:
+        """Return a table; `indexes` names fields looked up by equality (memory and database)."""
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = SharedTable(self, name, self._ids)
+        new = [f for f in indexes if f not in table.indexed_fields]
+        if new:
+            table.add_indexes(new)
+            if _NAME.match(name):
+                for name_of_field in new:
+                    if _NAME.match(name_of_field):
+                        self._sync.execute(index_sql(name, name_of_field).encode())
+        return table
+
+    def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
+        """Call `listener(ids)` after another process's commit changed these documents."""
+        self.table(name).listeners.append(listener)
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Queue the current task's writes until it awaits `flush` (one transaction per flush)."""
+        token = _BATCH.set(Batch())
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+
+    async def flush(self) -> None:
+        """Commit the current update's writes and those made outside any update."""
+        batch = _BATCH.get()
+        if batch is not None and batch.changes:
+            changes, batch.changes = batch.changes, {}
+            await self._commit_async(changes, _TURN.get())
+        if self._loose.changes:
+            await self._flush_loose()
+
+    def maybe_compact(self) -> bool:
+        return False  # the database keeps its own files
+
+    def compact(self, wait: bool = True) -> bool:
+        return False
+
+    def backup(self, dest: Path) -> int:
+        """Write every table as an embedded-store snapshot (`pg_dump` is the database's own)."""
+        return write_snapshot(dest, {n: t.frozen() for n, t in self._tables.items()}, self.schema)
+
+    def close(self) -> None:
+        if not self._sync.closed:
+            self._sync.close()
+
+    @contextlib.asynccontextmanager
+    async def user_turn(self, key: str) -> AsyncIterator[None]:
+        """Handle one person's update: their lock in the database, then everything committed."""
+        if self._pool is None:
+            yield
+            return
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
+            token = _TURN.set(conn)
+            try:
+                await self.barrier(conn)
+                yield
+            finally:
+                _TURN.reset(token)
+                with contextlib.suppress(psycopg.Error):
+                    await conn.execute(
+                        "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,)
+                    )
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """One process at a time in this block (e.g. spending the Zalo refresh token)."""
+        if self._pool is None:
+            yield
+            return
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 1))", (name,))
+            try:
+                await self.barrier(conn)
+                yield
+                await self.flush()
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    await conn.execute(
+                        "SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,)
+                    )
+
+    async def take_lease(self, name: str, ttl: float) -> bool:
+        """Hold (or renew) the lease `name` for `ttl` seconds unless another live process has it."""
+        if self._pool is None:
+            return True
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO leases (name, holder, expires_at)"
+                " VALUES (%s, %s, now() + make_interval(secs => %s))"
+                " ON CONFLICT (name) DO UPDATE"
+                " SET holder = excluded.holder, expires_at = excluded.expires_at"
+                " WHERE leases.holder = excluded.holder OR leases.expires_at < now()"
+                " RETURNING holder",
+                (name, self.node, ttl),
+            )
+            return (await cur.fetchone()) is not None
+
+    async def release_lease(self, name: str) -> None:
+        """Give the lease up (a clean stop), so another process takes it at once."""
+        if self._pool is not None:
+            async with self._pool.connection() as conn:
+                await conn.execute(
+                    "DELETE FROM leases WHERE name = %s AND holder = %s", (name, self.node)
+                )
+
+    async def reachable(self) -> bool:
+        """Whether the database answers (for /healthz)."""
+        if self._pool is None:
+            return not self._sync.closed
+        try:
+            async with self._pool.connection(timeout=2.0) as conn:
+                await conn.execute("SELECT 1")
+            return True
+        except (TimeoutError, psycopg.Error, OSError):
+            return False
+
+    # --- start and stop (inside the event loop) --------------------------------------------
+
+    async def start(self) -> None:
+        """Open the pool and start applying other processes' commits."""
+        self._flush_lock = asyncio.Lock()
+        self._pool = AsyncConnectionPool(
+            self.url,
+            min_size=2,
+            max_size=self._pool_size,
+            kwargs={"autocommit": True},
+            open=False,
+            reconnect_timeout=3600.0,
+        )
+        await self._pool.open(wait=True)
+        self._listener = asyncio.create_task(self._listen(), name="pg-listen")
+        await asyncio.wait_for(self._listening.wait(), BARRIER_TIMEOUT)
+
+    async def stop(self) -> None:
+        """Commit what is queued, stop listening and close the pool."""
+        with contextlib.suppress(StoreError):
+            await self.flush()
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def commit(self, payload: bytes) -> None:
+        """Queue one table record (see LogTable); commit it now when no event loop runs."""
+        name, op, data = loads(payload)
+        batch = _BATCH.get() if self._pool is not None else None
+        target = batch if batch is not None else self._loose
+        versions = self._versions
+        if op == "s":
+            for key_id, doc in data.items():
+                key = (name, int(key_id))
+                before = versions.get(key)
+                versions[key] = after = (before or 0) + 1
+                target.set(key, before, after, dumps(doc))
+        elif op == "r":
+            for doc_id in data:
+                key = (name, int(doc_id))
+                target.remove(key, versions.pop(key, None))
+        elif op == "x":
+            for doc_id in self._tables[name].doc_ids():
+                key = (name, doc_id)
+                target.remove(key, versions.pop(key, None))
+        if self._pool is None:
+            changes, self._loose.changes = self._loose.changes, {}
+            self._commit_sync(changes)
+        elif batch is None:
+            self._schedule_loose()
+
+    def _schedule_loose(self) -> None:
+        if self._loose_task is None or self._loose_task.done():
+            self._loose_task = asyncio.get_running_loop().create_task(self._background_flush())
+
+    async def _background_flush(self) -> None:
+        await asyncio.sleep(0)  # writes made in the same step share the commit
+        try:
+            await self._flush_loose()
+        except StoreError:
+            log.exception("could not commit writes made outside an update")
+
+    async def _flush_loose(self) -> None:
+        assert self._flush_lock is not None
+        async with self._flush_lock:  # in the order they were made
+            if self._loose.changes:
+                changes, self._loose.changes = self._loose.changes, {}
+                await self._commit_async(changes, None)
+
+    def _commit_sync(self, changes: dict[tuple[str, int], Change]) -> None:
+        if not changes:
+            return
+        try:
+            with self._sync.transaction():
+                ok = _write(self._sync.cursor(), changes, self._notices(changes))
+        except psycopg.errors.IntegrityError as exc:
+            self._reread_sync(changes)
+            raise StoreConflict(_quiet(exc)) from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+        if not ok:
+            self._reread_sync(changes)
+            raise StoreConflict("another process changed these documents first")
+
+    async def _commit_async(
+        self, changes: dict[tuple[str, int], Change], conn: psycopg.AsyncConnection[Any] | None
+    ) -> None:
+        assert self._pool is not None
+        try:
+            if conn is None:
+                async with self._pool.connection() as pooled:
+                    ok = await self._write_async(pooled, changes)
+            else:
+                ok = await self._write_async(conn, changes)
+        except psycopg.errors.IntegrityError as exc:
+            await self._reread(changes)
+            raise StoreConflict(_quiet(exc)) from exc
+        except psycopg.Error as exc:
+            with contextlib.suppress(psycopg.Error):
+                await self._reread(changes)
+            raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+        if not ok:
+            await self._reread(changes)
+            raise StoreConflict("another process changed these documents first")
+
+    async def _write_async(
+        self, conn: psycopg.AsyncConnection[Any], changes: dict[tuple[str, int], Change]
+    ) -> bool:
+        async with conn.transaction():
+            cur = conn.cursor()
+            inserts, updates, removes = _split(changes)
+            if inserts:
+                await cur.execute(_INSERT, _columns(inserts, with_before=False))
+            if updates:
+                await cur.execute(_UPDATE, _columns(updates, with_before=True))
+                if cur.rowcount != len(updates):
+                    raise _Stale
+            if removes:
+                await cur.execute(_DELETE, ([k[0] for k in removes], [k[1] for k in removes]))
+            for payload in self._notices(changes):
+                await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+        return True
+
+    def _notices(self, changes: dict[tuple[str, int], Change]) -> list[str]:
+        """Notification payloads for a commit: its documents when they fit, else their ids."""
+        rows = [
+            [tbl, doc_id, c.after, None if c.doc is None else c.doc.decode()]
+            for (tbl, doc_id), c in changes.items()
+        ]
+        whole = dumps({"n": self.node, "c": rows}).decode()
+        if len(whole.encode()) <= NOTIFY_MAX:
+            return [whole]
+        out: list[str] = []
+        keys = [[tbl, doc_id] for tbl, doc_id in changes]
+        step = 200
+        for start in range(0, len(keys), step):
+            out.append(dumps({"n": self.node, "f": keys[start : start + step]}).decode())
+        return out
+
+    # --- reads from the database -------------------------------------------------------------
+
+    def _next_block(self) -> int:
+        row = self._sync.execute("SELECT nextval('doc_ids')").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _load(self) -> None:
+        """Read every document into memory (at start; other processes' changes come later)."""
+        rows: dict[str, list[tuple[int, bytes]]] = {}
+        with self._sync.cursor() as cur:
+            cur.execute("SELECT tbl, id, ver, doc::text FROM docs ORDER BY tbl, id")
+            for tbl, doc_id, ver, text in cur:
+                rows.setdefault(tbl, []).append((doc_id, text.encode()))
+                self._versions[(tbl, doc_id)] = ver
+        for name, docs in rows.items():
+            table = self._tables.get(name) or self._tables.setdefault(
+                name, SharedTable(self, name, self._ids)
+            )
+            table.load_encoded(docs)
+
+    def _migrate_data(self, migrations: Sequence[Migration]) -> None:
+        """Run the data migrations this database has not had, one process at a time."""
+        target = 1 + len(migrations)
+        self._sync.execute("SELECT pg_advisory_lock(%s)", (_DATA_LOCK,))
+        try:
+            schema = self.schema
+            if schema == 0:
+                self._set_schema(target)
+                return
+            if schema > target:
+                raise StoreError(f"the database has schema {schema}; this version knows {target}")
+            while schema < target:
+                self._reload()  # another process may have migrated meanwhile
+                migrations[schema - 1](self)
+                schema += 1
+                self._set_schema(schema)
+        finally:
+            self._sync.execute("SELECT pg_advisory_unlock(%s)", (_DATA_LOCK,))
+
+    def _set_schema(self, version: int) -> None:
+        self._sync.execute(
+            "INSERT INTO meta VALUES ('schema', %s) ON CONFLICT (key) DO UPDATE"
+            " SET value = excluded.value",
+            (dumps(version).decode(),),
+        )
+
+    def _reload(self) -> None:
+        """Bring every table in memory up to the database (after missed notifications)."""
+        with self._sync.cursor() as cur:
+            cur.execute("SELECT tbl, id, ver, doc::text FROM docs")
+            self._apply_rows([(t, i, v, d) for t, i, v, d in cur], everything=True)
+
+    def _reread_sync(self, changes: dict[tuple[str, int], Change]) -> None:
+        keys = list(changes)
+        with self._sync.cursor() as cur:
+            cur.execute(_SELECT_KEYS, ([k[0] for k in keys], [k[1] for k in keys]))
+            self._apply_rows(list(cur), keys=keys, force=True)
+
+    async def _reread(
+        self, changes: dict[tuple[str, int], Change] | list[tuple[str, int]]
+    ) -> None:
+        """Read these documents back from the database (after a refused commit)."""
+        assert self._pool is not None
+        keys = list(changes)
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_SELECT_KEYS, ([k[0] for k in keys], [k[1] for k in keys]))
+            self._apply_rows(await cur.fetchall(), keys=keys, force=True)
+
+    def _apply_rows(
+        self,
+        rows: list[tuple[str, int, int, str | None]],
+        *,
+        keys: list[tuple[str, int]] | None = None,
+        everything: bool = False,
+        force: bool = False,
+    ) -> None:
+        """Put database rows into memory; documents in `keys` (or all) but not in rows are gone."""
+        found: set[tuple[str, int]] = set()
+        changed: dict[str, list[int]] = {}
+        versions = self._versions
+        for tbl, doc_id, ver, text in rows:
+            key = (tbl, doc_id)
+            found.add(key)
+            if not force and versions.get(key, 0) > ver:
+                continue  # this process already wrote a newer version on top of it
+            versions[key] = ver
+            if text is not None:
+                self.table(tbl).apply("s", {doc_id: loads(text)})
+                changed.setdefault(tbl, []).append(doc_id)
+        missing = keys if keys is not None else []
+        if everything:
+            missing = [(n, i) for n, t in self._tables.items() for i in t.doc_ids()]
+        for key in missing:
+            if key not in found and key[0] in self._tables:
+                versions.pop(key, None)
+                self._tables[key[0]].apply("r", [key[1]])
+                changed.setdefault(key[0], []).append(key[1])
+        for tbl, ids in changed.items():
+            for listener in self._tables[tbl].listeners:
+                try:
+                    listener(ids)
+                except Exception:
+                    log.exception("a change listener of %s failed", tbl)
+
+    # --- other processes' commits --------------------------------------------------------------
+
+    async def barrier(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Wait until every change committed before now is in this process's memory."""
+        self._barrier_count += 1
+        token = f"{self._barrier_count}"
+        waiter = asyncio.get_running_loop().create_future()
+        self._barriers[token] = waiter
+        try:
+            await conn.execute(
+                "SELECT pg_notify(%s, %s)", (CHANNEL, dumps({"n": self.node, "b": token}).decode())
+            )
+            await asyncio.wait_for(waiter, BARRIER_TIMEOUT)
+        except (TimeoutError, psycopg.Error) as exc:
+            raise StoreError("the database's change feed is not answering") from exc
+        finally:
+            self._barriers.pop(token, None)
+
+    async def _listen(self) -> None:
+        """Apply other processes' commits as they are notified; reconnect and reload if cut off."""
+        delay = 0.1
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    if self._listening.is_set():  # a reconnection: changes may have been missed
+                        await self._reread_all()
+                    self._listening.set()
+                    delay = 0.1
+                    async for note in conn.notifies():
+                        await self._on_notice(note.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("database change feed lost (%s); reconnecting", _quiet(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _reread_all(self) -> None:
+        assert self._pool is not None
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT tbl, id, ver, doc::text FROM docs")
+            self._apply_rows(await cur.fetchall(), everything=True)
+
+    async def _on_notice(self, payload: str) -> None:
+        note = loads(payload)
+        if note.get("n") == self.node:
+            if "b" in note:
+                waiter = self._barriers.get(note["b"])
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+            return  # this process's own commit: memory already has it
+        if "c" in note:
+            rows = note["c"]
+            self._apply_rows(
+                [(t, i, v, d) for t, i, v, d in rows if d is not None],
+                keys=[(t, i) for t, i, _, d in rows if d is None],
+            )
+        elif "f" in note:
+            keys = [(t, i) for t, i in note["f"]]
+            await self._reread(keys)
+
+
+_DATA_LOCK = 0x4E44_5302
+_INSERT = (
+    "INSERT INTO docs (tbl, id, ver, doc)"
+    " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[]::jsonb[])"
+)
+_UPDATE = (
+    "UPDATE docs d SET doc = u.doc::jsonb, ver = u.ver"
+    " FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[])"
+    " AS u(tbl, id, ver, doc, before)"
+    " WHERE d.tbl = u.tbl AND d.id = u.id AND d.ver = u.before"
+)
+_DELETE = (
+    "DELETE FROM docs d USING unnest(%s::text[], %s::bigint[]) AS u(tbl, id)"
+    " WHERE d.tbl = u.tbl AND d.id = u.id"
+)
+_SELECT_KEYS = (
+    "SELECT d.tbl, d.id, d.ver, d.doc::text FROM docs d"
+    " JOIN unnest(%s::text[], %s::bigint[]) AS u(tbl, id) ON d.tbl = u.tbl AND d.id = u.id"
+)
+
+
+class _Stale(psycopg.errors.IntegrityError):
+    """A document's version moved under this commit (raised inside the transaction to undo it)."""
+
+
+Keyed = list[tuple[tuple[str, int], Change]]
+
+
+def _split(changes: dict[tuple[str, int], Change]) -> tuple[Keyed, Keyed, list[tuple[str, int]]]:
+    inserts: Keyed = []
+    updates: Keyed = []
+    removes: list[tuple[str, int]] = []
+    for key, change in changes.items():
+        if change.doc is None:
+            removes.append(key)
+        elif change.before is None:
+            inserts.append((key, change))
+        else:
+            updates.append((key, change))
+    return inserts, updates, removes
+
+
+def _columns(rows: Keyed, *, with_before: bool) -> tuple[list[Any], ...]:
+    tbls = [k[0] for k, _ in rows]
+    ids = [k[1] for k, _ in rows]
+    vers = [c.after for _, c in rows]
+    docs = [c.doc.decode() if c.doc is not None else None for _, c in rows]
+    if with_before:
+        return tbls, ids, vers, docs, [c.before for _, c in rows]
+    return tbls, ids, vers, docs
+
+
+def _write(
+    cur: psycopg.Cursor[Any], changes: dict[tuple[str, int], Change], notes: list[str]
+) -> bool:
+    """The synchronous twin of `_write_async` (the command line and start-up)."""
+    inserts, updates, removes = _split(changes)
+    if inserts:
+        cur.execute(_INSERT, _columns(inserts, with_before=False))
+    if updates:
+        cur.execute(_UPDATE, _columns(updates, with_before=True))
+        if cur.rowcount != len(updates):
+            raise _Stale("stale")
+    if removes:
+        cur.execute(_DELETE, ([k[0] for k in removes], [k[1] for k in removes]))
+    for payload in notes:
+        cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+    return True
+
+
+def _quiet(exc: BaseException) -> str:
+    """An error's first line, without the connection string's password."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"(postgres(?:ql)?://[^:/@]+:)[^@]+@", r"\1***@", text)
