@@ -26,9 +26,10 @@ run: catalogs
 chat: catalogs
 	$(PY) -m bot chat
 
-## Install the dev tools and a browser, compile the catalogs, lint, run the whole test suite.
+## Install the dev tools, a browser and PostgreSQL, compile the catalogs, lint, run the whole test suite.
 test: $(VENV)/.dev catalogs lint
 	bash .ci/ensure-chromium
+	bash .ci/ensure-postgres
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.dev
