@@ -74,12 +74,26 @@ class FaqRepo:
         self._meta = store.table("faq_meta")
         self._store = store
         self.seed_path = seed
-        self._entries = {d.doc_id: _entry(dict(d), d.doc_id) for d in self._table.all()}
-        self.matcher = Matcher((e.id, e.phrasings) for e in self._entries.values())
-        for entry in self._entries.values():
-            self.matcher.add_words(entry.answer)
-        if seed is not None and not any(d.get("seeded") for d in self._meta.all()):
-            self._seed(seed)
+        with store.startup_lock("faq-seed"):  # processes starting together seed once
+            self._entries = {d.doc_id: _entry(dict(d), d.doc_id) for d in self._table.all()}
+            self.matcher = Matcher((e.id, e.phrasings) for e in self._entries.values())
+            for entry in self._entries.values():
+                self.matcher.add_words(entry.answer)
+            if seed is not None and not any(d.get("seeded") for d in self._meta.all()):
+                self._seed(seed)
+        store.on_change("faq", self._changed_elsewhere)
+
+    def _changed_elsewhere(self, ids: list[int]) -> None:
+        """Entries another process added, edited or deleted: the same in this one's matcher."""
+        for entry_id in ids:
+            doc = self._table.by_id(entry_id)
+            if doc is None:
+                self._entries.pop(entry_id, None)
+                self.matcher.drop(entry_id)
+            else:
+                entry = self._entries[entry_id] = _entry(dict(doc), entry_id)
+                self.matcher.put(entry_id, entry.phrasings)
+                self.matcher.add_words(entry.answer)
 
     def _seed(self, path: Path) -> None:
         """Load the seed content once; after that admins own the content (even deleting it)."""

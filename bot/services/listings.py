@@ -121,6 +121,12 @@ class ListingRepo:
             "listings", indexes=("farmer_id", "product_id", "status", "area", "form_id", "slug")
         )
         self.offers = _offer_index(store, self._table)
+        store.on_change("listings", self._changed_elsewhere)
+
+    def _changed_elsewhere(self, ids: list[int]) -> None:
+        """Listings another process saved: buyers' searches here see them too."""
+        for listing_id in ids:
+            self.offers.put(listing_id, self._table.by_id(listing_id))
 
     def get(self, listing_id: int) -> Listing | None:
         """The listing with this id, if any."""

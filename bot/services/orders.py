@@ -178,6 +178,17 @@ class OrderRepo:
         self._load_held()
         self.reminder = timedelta(hours=reminder_hours)
         self.expiry = timedelta(hours=expiry_hours)
+        store.on_change("orders", self._changed_elsewhere)
+
+    def _changed_elsewhere(self, ids: list[int]) -> None:
+        """Orders another process saved: what they hold of each listing, here too."""
+        docs = self._table.by_ids(ids)
+        if len(docs) < len(ids):  # some were removed: which listings they held is unknown
+            self._load_held()
+            return
+        for listing_id in {d.get("listing_id") for d in docs}:
+            if isinstance(listing_id, int):
+                self._sync_held(listing_id)
 
     # --- reading ------------------------------------------------------------------------
 

@@ -136,6 +136,11 @@ class Store:
     def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
         """Call `listener(ids)` when another process changes documents: none does here."""
 
+    @contextlib.contextmanager
+    def startup_lock(self, name: str) -> Iterator[None]:
+        """One process at a time (seeding a new store at start); memory is fresh inside."""
+        yield
+
     @contextlib.asynccontextmanager
     async def user_turn(self, key: str) -> AsyncIterator[None]:
         """One person's update at a time across processes; the engine's own lock suffices here."""

@@ -211,6 +211,16 @@ class PgStore(Store):
         if not self._sync.closed:
             self._sync.close()
 
+    @contextlib.contextmanager
+    def startup_lock(self, name: str) -> Iterator[None]:
+        """One process at a time (seeding a new database at start); memory is fresh inside."""
+        self._sync.execute("SELECT pg_advisory_lock(hashtextextended(%s, 2))", (name,))
+        try:
+            self._reload()
+            yield
+        finally:
+            self._sync.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 2))", (name,))
+
     @contextlib.asynccontextmanager
     async def user_turn(self, key: str) -> AsyncIterator[None]:
         """Handle one person's update: their lock in the database, then everything committed."""

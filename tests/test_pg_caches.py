@@ -1,0 +1,79 @@
+"""Two processes on one PostgreSQL database: what one saves, the other's caches show.
+
+Buyers' searches read an in-memory offer index and questions an in-memory FAQ matcher; each
+process keeps its own. A change made through one process reaches the other's within moments
+(the database's change feed), with no restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApp
+from bot.core.clock import FakeClock
+from tests.helpers.driver import make_app
+from tests.helpers.waiting import wait_until
+from tests.listings_helpers import stored
+
+
+@pytest.fixture
+async def two_apps(
+    tmp_path: Path, clock: FakeClock, pg_url: str
+) -> AsyncIterator[tuple[BotApp, BotApp]]:
+    first = make_app(tmp_path / "a", clock, database_url=pg_url)
+    await first.open()
+    second = make_app(tmp_path / "b", clock, database_url=pg_url)
+    await second.open()
+    yield first, second
+    await second.stop()
+    await first.stop()
+
+
+async def test_a_listing_saved_in_one_process_is_offered_in_the_other(
+    two_apps: tuple[BotApp, BotApp],
+) -> None:
+    first, second = two_apps
+    [listing] = stored(first, farmer_id=1)
+    await first.store.flush()
+    offers = second.services.listings.offers
+    await wait_until(lambda: listing.id in offers.offered(), "the listing offered in the other")
+    listing.status = "sold_out"
+    first.services.listings.save(listing)
+    await first.store.flush()
+    await wait_until(lambda: listing.id not in offers.offered(), "the sold-out listing withdrawn")
+
+
+async def test_an_faq_edit_in_one_process_answers_in_the_other(
+    two_apps: tuple[BotApp, BotApp],
+) -> None:
+    first, second = two_apps
+    assert len(first.services.faq) == len(second.services.faq) > 0  # seeded once, not twice
+    question = "Xe tải chở hàng đi Hà Nội mất bao lâu?"
+    entry = first.services.faq.add(question, "Khoảng 4 giờ.", [], [], now="2026-12-01")
+    await first.store.flush()
+    faq = second.services.faq
+
+    def answered() -> bool:
+        best = faq.match("xe tai cho hang di ha noi mat bao lau").best
+        return best is not None and best.entry_id == entry.id
+
+    await wait_until(answered, "the new entry matched in the other process")
+    first.services.faq.delete(entry.id)
+    await first.store.flush()
+    await wait_until(lambda: faq.get(entry.id) is None, "the deleted entry gone in the other")
+
+
+async def test_two_processes_starting_on_a_new_database_seed_the_faq_once(
+    tmp_path: Path, clock: FakeClock, pg_url: str
+) -> None:
+    apps = [make_app(tmp_path / name, clock, database_url=pg_url) for name in ("a", "b")]
+    try:
+        keys = [e.key for e in apps[1].services.faq.all()]
+        assert keys and len(keys) == len(set(keys))
+        assert len(apps[0].services.faq) == len(apps[1].services.faq)
+    finally:
+        for app in apps:
+            await app.stop()
