@@ -7,6 +7,7 @@ import logging
 import signal
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from bot.app import BotApp
 from bot.channels.telegram import TelegramChannel
@@ -14,6 +15,9 @@ from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
 from bot.config import Settings
 from bot.core.clock import Clock
+from bot.i18n import _
+from bot.storage.db import Store
+from bot.storage.errors import StoreError
 from bot.web.chat import WebChat
 from bot.web.console import add_console_routes
 from bot.web.headers import add_security_headers
@@ -36,7 +40,7 @@ def build_web_app(
     zalo_bot: ZaloBotChannel | None = None,
 ) -> web.Application:
     """The aiohttp application with every route the bot serves."""
-    app = web.Application(client_max_size=6 * 1024 * 1024)
+    app = web.Application(client_max_size=6 * 1024 * 1024, middlewares=[durable(bot.store)])
     add_security_headers(app)
     if zalo_oa is not None:
         app[ZALO_OA_KEY] = zalo_oa
@@ -60,6 +64,27 @@ def build_web_app(
 
     app.router.add_get("/healthz", health)
     return app
+
+
+def durable(store: Store) -> Middleware:
+    """Commit what a request changed before its response leaves (a no-op when nothing did).
+
+    On PostgreSQL, writes made outside a conversation (console edits, web pages) are queued;
+    nobody is told "saved" before they are committed. The embedded store has written them.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        try:
+            await store.flush()
+        except StoreError:
+            log.exception("could not commit the changes of %s %s", request.method, request.path)
+            text = _("Sorry, I could not save that just now. Please try again in a moment.")
+            raise web.HTTPServiceUnavailable(text=text) from None
+        return response
+
+    return middleware
 
 
 async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp, web.AppRunner]:

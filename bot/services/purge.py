@@ -41,7 +41,8 @@ class Purger:
         self._interval = interval
         self._last: datetime | None = None
         # A deletion waits for its compaction; also one the bot stopped before compacting.
-        self.pending = bool(tombstones.unpurged())
+        # On PostgreSQL the rows are deleted and autovacuum reclaims them: nothing to compact.
+        self.pending = bool(tombstones.unpurged()) and not store.shared
         self.running = False
         self.runs = 0  # compactions finished for deletions (for tests and figures)
         self._wake = asyncio.Event()
@@ -49,6 +50,8 @@ class Purger:
 
     def request(self) -> None:
         """Ask for a compaction because data was deleted (synchronous: deletion hooks call it)."""
+        if self._store.shared:
+            return
         self.pending = True
         self._wake.set()
 
