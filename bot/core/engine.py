@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Generic, TypeVar
@@ -33,9 +33,6 @@ S = TypeVar("S", bound=StepServices)
 ONBOARDING_FLOW = "onboarding"
 MAX_TRIES = 3
 CONFLICT_ATTEMPTS = 3  # an update redone on fresh data when another process wrote first
-# Newcomers greeted but not answered yet, kept in memory (lost on restart: they are greeted
-# again). Their record is made when they answer, so page views and floods leave nothing on disk.
-WELCOME_MEMORY = 10_000
 CANCEL_WORDS = frozenset({"huy", "thoat", "menu", "cancel", "exit", "quit", "huy bo"})
 HELP_WORDS = frozenset({"help", "tro giup", "giup", "huong dan"})
 SYSTEM_COMMANDS = frozenset({"huy", "cancel", "menu", "help", "trogiup"})
@@ -69,7 +66,6 @@ class Engine(Generic[S]):
         self._logged: set[tuple[str, ...]] = set()  # problems already logged, logged once
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[str, int] = defaultdict(int)
-        self._welcomed: OrderedDict[str, Conversation] = OrderedDict()
         self._link = next((f.link for f in self.flows.values() if f.link), None)
         free_text = self.registry.free_text
         self.router = Router(services, self.flows, free_text[1] if free_text else None, opener)
@@ -134,7 +130,7 @@ class Engine(Generic[S]):
             log.info("ignoring redelivered update %s", seen_key)
             return []
         known = self.ports.users.by_key(msg.user_key)
-        welcomed = self._welcomed.pop(msg.user_key, None) if known is None else None
+        welcomed = self.ports.welcomes.take(msg.user_key) if known is None else None
         starts = welcomed is None or msg.command.lower() == "start"
         opens_listing = self._link is not None and bool(_slug_of(msg))
         if known is None and starts and not opens_listing:
@@ -157,10 +153,7 @@ class Engine(Generic[S]):
         conv.start(flow.name, flow.first, {})
         ctx, first = self._ctx(user, conv, msg), flow.states[flow.first]
         replies = [*(first.enter(ctx) if first.enter else []), *first.ask(ctx)]
-        self._welcomed[msg.user_key] = conv
-        self._welcomed.move_to_end(msg.user_key)
-        while len(self._welcomed) > WELCOME_MEMORY:
-            self._welcomed.popitem(last=False)
+        self.ports.welcomes.keep(msg.user_key, conv, self.ports.clock.now().timestamp())
         return replies
 
     def _user_for(self, msg: Incoming, user: User | None) -> User:

@@ -61,6 +61,14 @@ class HandledUpdates(Protocol):
     def mark(self, key: str, at: float) -> None: ...
 
 
+class WelcomeMemory(Protocol):
+    """The first question asked of someone never seen, kept until they answer it."""
+
+    def take(self, user_key: str) -> Conversation | None: ...
+
+    def keep(self, user_key: str, conv: Conversation, at: float) -> None: ...
+
+
 class Durability(Protocol):
     """Makes an update's changes durable: one shared sync per update, done before replying.
 
@@ -83,6 +91,7 @@ class EnginePorts:
     users: UserDirectory
     conversations: ConversationStore
     seen: HandledUpdates
+    welcomes: WelcomeMemory
     durability: Durability
     clock: Clock
 

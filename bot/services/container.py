@@ -15,7 +15,7 @@ from bot.services.alerts import Alerts
 from bot.services.broadcast import BroadcastRepo
 from bot.services.catalog import Directory
 from bot.services.console_links import Links
-from bot.services.conversations import ConversationRepo, SeenUpdates
+from bot.services.conversations import ConversationRepo, SeenUpdates, Welcomes
 from bot.services.deeplinks import DeepLinks
 from bot.services.faq import FaqRepo
 from bot.services.faq_inbox import FaqInbox
@@ -48,6 +48,7 @@ class Services:
     users: UserRepo
     conversations: ConversationRepo
     seen: SeenUpdates
+    welcomes: Welcomes
     areas: Directory
     products: Directory
     listings: ListingRepo
@@ -83,6 +84,7 @@ class Services:
             users=self.users,
             conversations=self.conversations,
             seen=self.seen,
+            welcomes=self.welcomes,
             durability=self.store,
             clock=self.clock,
         )
@@ -136,6 +138,7 @@ def build_services(
         users=users,
         conversations=conversations,
         seen=SeenUpdates(store),
+        welcomes=Welcomes(store),
         areas=Directory.from_yaml(content_dir / "areas.yaml"),
         products=Directory.from_yaml(content_dir / "products.yaml"),
         listings=listings,
@@ -179,7 +182,9 @@ def build_services(
     orders = services.orders
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))
-    services.jobs.append(lambda: services.seen.pruner(lambda: services.clock.now().timestamp()))
+    services.jobs.append(
+        lambda: services.seen.pruner(lambda: services.clock.now().timestamp(), services.welcomes)
+    )
     services.deletion_hooks.append(farmer_eraser(services.listings, services.media))
     services.jobs.append(media_sweeper(services))
     return services

@@ -1,8 +1,9 @@
-"""Two processes on one PostgreSQL database: what one saves, the other's caches show.
+"""Two processes on one PostgreSQL database, any update to either: the same bot.
 
 Buyers' searches read an in-memory offer index and questions an in-memory FAQ matcher; each
 process keeps its own. A change made through one process reaches the other's within moments
-(the database's change feed), with no restart.
+(the database's change feed), with no restart. A newcomer greeted by one process answers the
+greeting's question through the other.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
-from tests.helpers.driver import make_app
+from tests.helpers.driver import Chat, make_app
+from tests.helpers.msgids import ASK_HOW_TO_CALL, WELCOME
 from tests.helpers.waiting import wait_until
 from tests.listings_helpers import stored
 
@@ -77,3 +79,19 @@ async def test_two_processes_starting_on_a_new_database_seed_the_faq_once(
     finally:
         for app in apps:
             await app.stop()
+
+
+async def test_a_newcomer_greeted_by_one_process_answers_through_the_other(
+    two_apps: tuple[BotApp, BotApp],
+) -> None:
+    first, second = two_apps
+    on_first, on_second = (
+        Chat(first, "telegram:501", "Hoàng Thị Lan"),
+        Chat(second, "telegram:501", "Hoàng Thị Lan"),
+    )
+    await on_first.say("/start")
+    assert on_first.said(WELCOME)
+    await on_second.tap("name:keep")  # the answer reaches the other process
+    assert on_second.said(ASK_HOW_TO_CALL, name="Lan")
+    await on_first.tap("addr:chi")
+    assert first.services.users.by_key("telegram:501") is not None
