@@ -89,18 +89,30 @@ class Batch:
 
 
 class IdBlocks:
-    """Fresh document ids, unique across processes: blocks of the `doc_ids` sequence."""
+    """Fresh document ids, unique across processes: blocks of the `doc_ids` sequence.
 
-    def __init__(self, fetch: Callable[[], int]) -> None:
+    The next block is fetched ahead, off the event loop, once a block is half used; only a
+    burst faster than that waits on a synchronous fetch (counted in `waited`).
+    """
+
+    def __init__(self, fetch: Callable[[], int], prefetch: Callable[[], None]) -> None:
         self._fetch = fetch
+        self._prefetch = prefetch
         self._next = 0
         self._end = 0
+        self.spare: int | None = None
+        self.waited = 0
 
     def take(self) -> int:
         if self._next >= self._end:
-            self._next = self._fetch()
+            if self.spare is None:
+                self.waited += 1
+                self.spare = self._fetch()
+            self._next, self.spare = self.spare, None
             self._end = self._next + ID_BLOCK
         self._next += 1
+        if self.spare is None and self._end - self._next <= ID_BLOCK // 2:
+            self._prefetch()
         return self._next - 1
 
 
@@ -127,7 +139,7 @@ class PgStore(Store):
         data_dir: Path,
         *,
         migrations: Sequence[Migration] = MIGRATIONS,
-        pool_size: int = 10,
+        pool_size: int = 20,
     ) -> None:
         self.data_dir = data_dir
         self._lock = None  # no DATA_DIR lock: many processes share the database
@@ -149,7 +161,8 @@ class PgStore(Store):
             self._sync = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the database: {_quiet(exc)}") from exc
-        self._ids = IdBlocks(self._next_block)
+        self._ids = IdBlocks(self._next_block, self._prefetch_block)
+        self._prefetching: asyncio.Task[None] | None = None
         migrate(self._sync)
         self._load()
         self._migrate_data(migrations)
@@ -193,7 +206,7 @@ class PgStore(Store):
         batch = _BATCH.get()
         if batch is not None and batch.changes:
             changes, batch.changes = batch.changes, {}
-            await self._commit_async(changes, _TURN.get())
+            await self._commit_async(changes)
         if self._loose.changes:
             await self._flush_loose()
 
@@ -366,7 +379,7 @@ class PgStore(Store):
         async with self._flush_lock:  # in the order they were made
             if self._loose.changes:
                 changes, self._loose.changes = self._loose.changes, {}
-                await self._commit_async(changes, None)
+                await self._commit_async(changes)
 
     def _commit_sync(self, changes: dict[tuple[str, int], Change]) -> None:
         if not changes:
@@ -383,15 +396,24 @@ class PgStore(Store):
             self._reread_sync(changes)
             raise StoreConflict("another process changed these documents first")
 
-    async def _commit_async(
-        self, changes: dict[tuple[str, int], Change], conn: psycopg.AsyncConnection[Any] | None
-    ) -> None:
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """The connection of the person whose turn this is, else one from the pool.
+
+        A turn already holds a connection: taking a second one could wait forever when every
+        connection of the pool is held by turns doing the same.
+        """
+        turn = _TURN.get()
+        if turn is not None:
+            yield turn
+            return
         assert self._pool is not None
+        async with self._pool.connection() as conn:
+            yield conn
+
+    async def _commit_async(self, changes: dict[tuple[str, int], Change]) -> None:
         try:
-            if conn is None:
-                async with self._pool.connection() as pooled:
-                    ok = await self._write_async(pooled, changes)
-            else:
+            async with self._connection() as conn:
                 ok = await self._write_async(conn, changes)
         except psycopg.errors.IntegrityError as exc:
             await self._reread(changes)
@@ -444,6 +466,24 @@ class PgStore(Store):
         row = self._sync.execute("SELECT nextval('doc_ids')").fetchone()
         assert row is not None
         return int(row[0])
+
+    def _prefetch_block(self) -> None:
+        """Fetch the next block of ids in the background (when the event loop runs)."""
+        if self._pool is None or (self._prefetching and not self._prefetching.done()):
+            return
+        self._prefetching = asyncio.get_running_loop().create_task(self._fetch_block())
+
+    async def _fetch_block(self) -> None:
+        assert self._pool is not None
+        try:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute("SELECT nextval('doc_ids')")
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            log.warning("could not fetch document ids ahead: %s", _quiet(exc))
+            return
+        if row is not None and self._ids.spare is None:
+            self._ids.spare = int(row[0])
 
     def _load(self) -> None:
         """Read every document into memory (at start; other processes' changes come later)."""
@@ -501,9 +541,8 @@ class PgStore(Store):
         self, changes: dict[tuple[str, int], Change] | list[tuple[str, int]]
     ) -> None:
         """Read these documents back from the database (after a refused commit)."""
-        assert self._pool is not None
         keys = list(changes)
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cur = await conn.execute(_SELECT_KEYS, ([k[0] for k in keys], [k[1] for k in keys]))
             self._apply_rows(await cur.fetchall(), keys=keys, force=True)
 
