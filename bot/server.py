@@ -109,6 +109,8 @@ async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp,
             if zalo is not None:
                 await zalo.start()
                 bot.on_stop(zalo.stop)
+        if zalo_bot is not None and not zalo_bot.webhook_url and bot.store.shared:
+            bot.run_leased("zalo-bot-polling", zalo_bot.start_polling, zalo_bot.stop_polling)
         bot.start_jobs()
     except BaseException:
         await bot.stop()

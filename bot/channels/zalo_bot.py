@@ -109,14 +109,29 @@ class ZaloBotChannel(ZaloChannel):
             await self.call("deleteWebhook", {})  # getUpdates does not work while one is set
         except (TimeoutError, ZaloError, aiohttp.ClientError):
             log.warning("Zalo Bot: could not remove a webhook; polling anyway", exc_info=True)
-        self._poller = asyncio.create_task(self._poll(), name="zalo-bot-poll")
+        if self.engine.services.store.shared:
+            # The app runs polling in one process at a time (a lease); getUpdates has no offset,
+            # so an update fetched by a process that dies is lost: several processes want the
+            # webhook (ZALO_BOT_WEBHOOK_SECRET).
+            log.warning("Zalo Bot polls with several processes: prefer its webhook")
+        else:
+            await self.start_polling()
 
-    async def stop(self) -> None:
-        """Stop polling, finish updates in progress, close the HTTP session."""
+    async def start_polling(self) -> None:
+        """Fetch updates by long polling."""
+        if self._poller is None:
+            self._poller = asyncio.create_task(self._poll(), name="zalo-bot-poll")
+
+    async def stop_polling(self) -> None:
+        """Stop fetching updates (at a stop, or when another process took the lease)."""
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
             self._poller = None
+
+    async def stop(self) -> None:
+        """Stop polling, finish updates in progress, close the HTTP session."""
+        await self.stop_polling()
         await self.idle()
         if self._http is not None:
             await self._http.close()
