@@ -102,13 +102,16 @@ async def test_zalo_oa_malformed_event_is_acknowledged_and_skipped(
 ) -> None:
     zalo = zalo_hook
     good = zalo.oa_fake.event("user_send_text", "u1", text="xin chao")
-    malformed = [
+    malformed: list[Any] = [
         {**good, "sender": "u1"},
         {**good, "message": "xin chao"},
         {**good, "message": {"msg_id": "m9", "attachments": "photo"}},
         {**good, "message": {"msg_id": "m8", "attachments": [{"payload": "x"}]}},
         {**good, "event_name": ["user_send_text"]},
         {"event_name": "follow", "follower": "u1", "timestamp": "1"},
+        [good],  # signed, but not an object: still acknowledged (Zalo disables failing hooks)
+        "user_send_text",
+        None,
     ]
     for event in malformed:
         caplog.clear()
