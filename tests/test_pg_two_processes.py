@@ -8,6 +8,7 @@ greeting's question through the other.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -95,3 +96,25 @@ async def test_a_newcomer_greeted_by_one_process_answers_through_the_other(
     assert on_second.said(ASK_HOW_TO_CALL, name="Lan")
     await on_first.tap("addr:chi")
     assert first.services.users.by_key("telegram:501") is not None
+
+
+async def test_a_task_started_inside_an_update_commits_its_own_writes(
+    two_apps: tuple[BotApp, BotApp],
+) -> None:
+    first, second = two_apps
+    store, table = first.store, first.store.table("notes")
+    later: list[asyncio.Task[None]] = []
+
+    async def in_background() -> None:
+        await asyncio.sleep(0.05)  # after the update has flushed and returned its connection
+        table.insert({"by": "background"})
+
+    async with store.user_turn("telegram:1"):
+        with store.deferred_sync():
+            table.insert({"by": "update"})
+            later.append(asyncio.create_task(in_background()))
+            await store.flush()
+    await later[0]
+    await store.flush()
+    other = second.store.table("notes")
+    await wait_until(lambda: len(other) == 2, "both writes committed and seen by the other")

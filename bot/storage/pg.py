@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -56,9 +56,30 @@ ID_BLOCK = 32  # the doc_ids sequence's increment
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 # The batch of writes of the update being handled by the current task (see `deferred_sync`).
-_BATCH: ContextVar[Batch | None] = ContextVar("_PG_BATCH", default=None)
+# Both belong to the task that set them: a task started inside inherits the variables but
+# neither the batch (nothing would flush it) nor the connection (returned to the pool after).
+_BATCH: ContextVar[tuple[object, Batch] | None] = ContextVar("_PG_BATCH", default=None)
 # The connection holding the current person's lock (see `user_turn`); their writes commit on it.
-_TURN: ContextVar[psycopg.AsyncConnection[Any] | None] = ContextVar("_PG_TURN", default=None)
+_TURN: ContextVar[tuple[object, psycopg.AsyncConnection[Any]] | None] = ContextVar(
+    "_PG_TURN", default=None
+)
+
+T = TypeVar("T")
+
+
+def _mine(var: ContextVar[tuple[object, T] | None]) -> T | None:
+    """The variable's value if the current task set it, else None."""
+    held = var.get()
+    if held is None or held[0] is not _current_task():
+        return None
+    return held[1]
+
+
+def _current_task() -> object:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop: the command line, start-up
+        return None
 
 
 @dataclass
@@ -195,7 +216,7 @@ class PgStore(Store):
     @contextlib.contextmanager
     def deferred_sync(self) -> Iterator[None]:
         """Queue the current task's writes until it awaits `flush` (one transaction per flush)."""
-        token = _BATCH.set(Batch())
+        token = _BATCH.set((_current_task(), Batch()))
         try:
             yield
         finally:
@@ -203,7 +224,7 @@ class PgStore(Store):
 
     async def flush(self) -> None:
         """Commit the current update's writes and those made outside any update."""
-        batch = _BATCH.get()
+        batch = _mine(_BATCH)
         if batch is not None and batch.changes:
             changes, batch.changes = batch.changes, {}
             await self._commit_async(changes)
@@ -242,7 +263,7 @@ class PgStore(Store):
             return
         async with self._pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
-            token = _TURN.set(conn)
+            token = _TURN.set((_current_task(), conn))
             try:
                 await self.barrier(conn)
                 yield
@@ -340,7 +361,7 @@ class PgStore(Store):
     def commit(self, payload: bytes) -> None:
         """Queue one table record (see LogTable); commit it now when no event loop runs."""
         name, op, data = loads(payload)
-        batch = _BATCH.get() if self._pool is not None else None
+        batch = _mine(_BATCH) if self._pool is not None else None
         target = batch if batch is not None else self._loose
         versions = self._versions
         if op == "s":
@@ -403,7 +424,7 @@ class PgStore(Store):
         A turn already holds a connection: taking a second one could wait forever when every
         connection of the pool is held by turns doing the same.
         """
-        turn = _TURN.get()
+        turn = _mine(_TURN)
         if turn is not None:
             yield turn
             return
