@@ -14,6 +14,7 @@ from bot.address import address_of
 from bot.core.model import User
 from bot.core.types import Reply
 from bot.i18n import use_locale
+from bot.storage.errors import StoreConflict
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class Notifier:
         if self._before_send is not None:
             try:
                 await self._before_send()
+            except StoreConflict:
+                raise  # the change this tells of was refused: the update is handled again
             except Exception:
                 log.exception("notifying user %s: could not save first", user.id)
                 return FAILED

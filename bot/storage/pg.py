@@ -40,7 +40,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from tinydb.storages import MemoryStorage
 
-from bot.storage.codec import dumps, loads
+from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store
 from bot.storage.errors import StoreConflict, StoreError
 from bot.storage.files import write_snapshot
@@ -54,6 +54,7 @@ NOTIFY_MAX = 7_000  # bytes of one notification payload (PostgreSQL's limit is 8
 BARRIER_TIMEOUT = 10.0  # seconds a barrier may wait for the listener before giving up
 ID_BLOCK = 32  # the doc_ids sequence's increment
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")  # a JSON-escaped NUL, not an escaped backslash
 
 # The batch of writes of the update being handled by the current task (see `deferred_sync`).
 # Both belong to the task that set them: a task started inside inherits the variables but
@@ -96,6 +97,7 @@ class Batch:
     """Writes queued since the last commit, the newest state of each document."""
 
     changes: dict[tuple[str, int], Change] = field(default_factory=dict)
+    after_loose: bool = False  # writes on top of loose ones, which must commit first
 
     def set(self, key: tuple[str, int], before: int | None, after: int, doc: bytes) -> None:
         known = self.changes.get(key)
@@ -107,6 +109,18 @@ class Batch:
             del self.changes[key]  # inserted and removed before anyone saw it
         else:
             self.changes[key] = Change(known.before if known else before, 0, None)
+
+    def absorb(self, other: Batch) -> None:
+        """Take in another queue's changes (each document's oldest before, newest after)."""
+        for key, change in other.changes.items():
+            known = self.changes.get(key)
+            if known is not None:
+                first, last = sorted((known, change), key=lambda c: (c.doc is None, c.after))
+                change = Change(first.before, last.after, last.doc)
+            if change.before is None and change.doc is None:
+                self.changes.pop(key, None)
+            else:
+                self.changes[key] = change
 
 
 class IdBlocks:
@@ -145,8 +159,17 @@ class SharedTable(LogTable):
         self._ids = ids
         self.listeners: list[Callable[[list[int]], None]] = []
 
+    @staticmethod
+    def _encode(doc: dict[str, Any]) -> bytes:
+        """The document as JSON, any NUL character as U+FFFD: `jsonb` cannot hold NUL."""
+        data = dumps_kept(doc)
+        return _NUL.sub(rb"\1\\ufffd", data) if b"\\u0000" in data else data
+
     def _new_id(self, candidate: int) -> int:
-        return self._ids.take()
+        doc_id = self._ids.take()
+        while doc_id in self._docs:  # a document inserted with its own id (a copied store)
+            doc_id = self._ids.take()
+        return doc_id
 
 
 class PgStore(Store):
@@ -170,6 +193,9 @@ class PgStore(Store):
         self._pool_size = pool_size
         self._tables: dict[str, SharedTable] = {}
         self._versions: dict[tuple[str, int], int] = {}
+        # The queue (an update's batch, or the loose one) holding each document's newest
+        # change not yet committed: a later write to it must commit after that one.
+        self._producers: dict[tuple[str, int], Batch] = {}
         self._loose = Batch()  # writes made outside an update, committed by a background flush
         self._loose_task: asyncio.Task[None] | None = None
         self._flush_lock: asyncio.Lock | None = None
@@ -178,21 +204,43 @@ class PgStore(Store):
         self._barriers: dict[str, asyncio.Future[None]] = {}
         self._barrier_count = 0
         self._listening = asyncio.Event()
-        try:
-            self._sync = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the database: {_quiet(exc)}") from exc
+        self._closed = False
+        self._sync = self._connect_sync()
         self._ids = IdBlocks(self._next_block, self._prefetch_block)
         self._prefetching: asyncio.Task[None] | None = None
-        migrate(self._sync)
-        self._load()
-        self._migrate_data(migrations)
+        try:
+            migrate(self._sync)
+            self._load()
+            self._migrate_data(migrations)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect_sync(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to the database: {_quiet(exc)}") from exc
+
+    def _sync_execute(self, query: str | bytes, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        """One statement on the synchronous connection, connecting again if it was cut."""
+        for attempt in (1, 2):
+            if self._closed:
+                raise StoreError("the store is closed")
+            if self._sync.closed:  # cut by a database restart or a network failure
+                self._sync = self._connect_sync()
+            try:
+                return self._sync.execute(query, params or None)
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not self._sync.closed:
+                    raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+        raise AssertionError("unreachable")
 
     # --- the Store contract ----------------------------------------------------------------
 
     @property
     def schema(self) -> int:
-        row = self._sync.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        row = self._sync_execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         return int(row[0]) if row else 0
 
     def table(self, name: str, indexes: Sequence[str] = ()) -> SharedTable:
@@ -206,7 +254,7 @@ class PgStore(Store):
             if _NAME.match(name):
                 for name_of_field in new:
                     if _NAME.match(name_of_field):
-                        self._sync.execute(index_sql(name, name_of_field).encode())
+                        self._sync_execute(index_sql(name, name_of_field).encode())
         return table
 
     def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
@@ -215,21 +263,38 @@ class PgStore(Store):
 
     @contextlib.contextmanager
     def deferred_sync(self) -> Iterator[None]:
-        """Queue the current task's writes until it awaits `flush` (one transaction per flush)."""
-        token = _BATCH.set((_current_task(), Batch()))
+        """Queue the current task's writes until it awaits `flush` (one transaction per flush).
+
+        Writes left unflushed (the update failed half-way) are committed soon after, as loose
+        writes: memory keeps them, as the embedded store's log does.
+        """
+        batch = Batch()
+        token = _BATCH.set((_current_task(), batch))
         try:
             yield
         finally:
             _BATCH.reset(token)
+            if batch.changes:
+                for key in batch.changes:
+                    self._producers[key] = self._loose
+                self._loose.absorb(batch)
+                batch.changes = {}
+                self._schedule_loose()
 
     async def flush(self) -> None:
         """Commit the current update's writes and those made outside any update."""
-        batch = _mine(_BATCH)
+        batch: Batch | None = _mine(_BATCH)
         if batch is not None and batch.changes:
+            if batch.after_loose:
+                batch.after_loose = False
+                await self._flush_loose()
             changes, batch.changes = batch.changes, {}
-            await self._commit_async(changes)
-        if self._loose.changes:
-            await self._flush_loose()
+            try:
+                await self._commit_async(changes, batch)
+            finally:
+                self._release(changes, batch)
+        if self._flush_lock is not None:
+            await self._flush_loose()  # also waits for a background commit under way
 
     def maybe_compact(self) -> bool:
         return False  # the database keeps its own files
@@ -242,6 +307,7 @@ class PgStore(Store):
         return write_snapshot(dest, {n: t.frozen() for n, t in self._tables.items()}, self.schema)
 
     def close(self) -> None:
+        self._closed = True
         if not self._sync.closed:
             self._sync.close()
 
@@ -262,10 +328,9 @@ class PgStore(Store):
             yield
             return
         async with self._pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
             token = _TURN.set((_current_task(), conn))
             try:
-                await self.barrier(conn)
+                await self.barrier(conn, lock=(key, 0))
                 yield
             finally:
                 _TURN.reset(token)
@@ -281,9 +346,8 @@ class PgStore(Store):
             yield
             return
         async with self._pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 1))", (name,))
             try:
-                await self.barrier(conn)
+                await self.barrier(conn, lock=(name, 1))
                 yield
                 await self.flush()
             finally:
@@ -361,28 +425,70 @@ class PgStore(Store):
     def commit(self, payload: bytes) -> None:
         """Queue one table record (see LogTable); commit it now when no event loop runs."""
         name, op, data = loads(payload)
-        batch = _mine(_BATCH) if self._pool is not None else None
-        target = batch if batch is not None else self._loose
         versions = self._versions
         if op == "s":
             for key_id, doc in data.items():
                 key = (name, int(key_id))
                 before = versions.get(key)
                 versions[key] = after = (before or 0) + 1
-                target.set(key, before, after, dumps(doc))
+                self._queue_for(key).set(key, before, after, dumps(doc))
         elif op == "r":
             for doc_id in data:
                 key = (name, int(doc_id))
-                target.remove(key, versions.pop(key, None))
+                self._queue_for(key).remove(key, versions.pop(key, None))
         elif op == "x":
             for doc_id in self._tables[name].doc_ids():
                 key = (name, doc_id)
-                target.remove(key, versions.pop(key, None))
+                self._queue_for(key).remove(key, versions.pop(key, None))
         if self._pool is None:
             changes, self._loose.changes = self._loose.changes, {}
             self._commit_sync(changes)
-        elif batch is None:
+        elif self._loose.changes:
             self._schedule_loose()
+
+    def _queue_for(self, key: tuple[str, int]) -> Batch:
+        """Where a write to this document waits for its commit, keeping this process's order.
+
+        The current update's batch if there is one; otherwise a write on top of another
+        update's uncommitted change joins that update's batch (committed with it, in order);
+        else the loose queue.
+        """
+        if self._pool is None:
+            return self._loose
+        own: Batch | None = _mine(_BATCH)
+        producer = self._producers.get(key)
+        if own is not None:
+            target = own
+            if producer is self._loose:
+                own.after_loose = True
+        elif producer is not None:
+            target = producer
+        else:
+            target = self._loose
+        self._producers[key] = target
+        return target
+
+    def _release(self, changes: dict[tuple[str, int], Change], owner: Batch) -> None:
+        """These changes are committed (or refused): later writes need not wait for them."""
+        producers = self._producers
+        for key in changes:
+            if producers.get(key) is owner and key not in owner.changes:
+                del producers[key]
+
+    def _settle(self, changes: dict[tuple[str, int], Change], owner: Batch) -> None:
+        """Memory keeps what a commit made durable, even if a refused commit of this process
+        read these documents back in the meantime (their older version) and nothing newer
+        of this process is queued for them."""
+        producers = self._producers
+        for (tbl, doc_id), change in changes.items():
+            key = (tbl, doc_id)
+            if producers.get(key, owner) is not owner or key in owner.changes:
+                continue
+            now = self._versions.get(key)
+            if change.doc is not None and (now is None or now < change.after):
+                self._apply_rows([(tbl, doc_id, change.after, change.doc.decode())], force=True)
+            elif change.doc is None and now is not None:
+                self._apply_rows([], keys=[key], force=True)
 
     def _schedule_loose(self) -> None:
         if self._loose_task is None or self._loose_task.done():
@@ -400,22 +506,23 @@ class PgStore(Store):
         async with self._flush_lock:  # in the order they were made
             if self._loose.changes:
                 changes, self._loose.changes = self._loose.changes, {}
-                await self._commit_async(changes)
+                try:
+                    await self._commit_async(changes, self._loose)
+                finally:
+                    self._release(changes, self._loose)
 
     def _commit_sync(self, changes: dict[tuple[str, int], Change]) -> None:
         if not changes:
             return
+        if self._sync.closed and not self._closed:  # cut since: this write may go ahead
+            self._sync = self._connect_sync()
         try:
-            with self._sync.transaction():
-                ok = _write(self._sync.cursor(), changes, self._notices(changes))
-        except psycopg.errors.IntegrityError as exc:
+            self._sync.execute(_COMMIT, _commit_params(changes, self._notices(changes)))
+        except _REFUSED as exc:
             self._reread_sync(changes)
             raise StoreConflict(_quiet(exc)) from exc
         except psycopg.Error as exc:
             raise StoreError(f"database write failed: {_quiet(exc)}") from exc
-        if not ok:
-            self._reread_sync(changes)
-            raise StoreConflict("another process changed these documents first")
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -432,38 +539,31 @@ class PgStore(Store):
         async with self._pool.connection() as conn:
             yield conn
 
-    async def _commit_async(self, changes: dict[tuple[str, int], Change]) -> None:
+    async def _commit_async(self, changes: dict[tuple[str, int], Change], owner: Batch) -> None:
+        """Commit the changes `owner` queued (on the turn's connection, if in one)."""
+        params = _commit_params(changes, self._notices(changes))
         try:
             async with self._connection() as conn:
-                ok = await self._write_async(conn, changes)
-        except psycopg.errors.IntegrityError as exc:
-            await self._reread(changes)
+                await conn.execute(_COMMIT, params)
+        except _REFUSED as exc:
+            await self._refused(changes)
             raise StoreConflict(_quiet(exc)) from exc
         except psycopg.Error as exc:
             with contextlib.suppress(psycopg.Error):
                 await self._reread(changes)
             raise StoreError(f"database write failed: {_quiet(exc)}") from exc
-        if not ok:
-            await self._reread(changes)
-            raise StoreConflict("another process changed these documents first")
+        self._settle(changes, owner)
 
-    async def _write_async(
-        self, conn: psycopg.AsyncConnection[Any], changes: dict[tuple[str, int], Change]
-    ) -> bool:
-        async with conn.transaction():
-            cur = conn.cursor()
-            inserts, updates, removes = _split(changes)
-            if inserts:
-                await cur.execute(_INSERT, _columns(inserts, with_before=False))
-            if updates:
-                await cur.execute(_UPDATE, _columns(updates, with_before=True))
-                if cur.rowcount != len(updates):
-                    raise _Stale
-            if removes:
-                await cur.execute(_DELETE, ([k[0] for k in removes], [k[1] for k in removes]))
-            for payload in self._notices(changes):
-                await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-        return True
+    async def _refused(self, changes: dict[tuple[str, int], Change]) -> None:
+        """After a refused commit: these documents as stored, and the commit that won applied.
+
+        The winner committed before the refusal, so a barrier brings its other documents too
+        (e.g. the order that took the code this one wanted): the update is redone on them.
+        """
+        await self._reread(changes)
+        with contextlib.suppress(StoreError):
+            async with self._connection() as conn:
+                await self.barrier(conn)
 
     def _notices(self, changes: dict[tuple[str, int], Change]) -> list[str]:
         """Notification payloads for a commit: its documents when they fit, else their ids."""
@@ -484,7 +584,7 @@ class PgStore(Store):
     # --- reads from the database -------------------------------------------------------------
 
     def _next_block(self) -> int:
-        row = self._sync.execute("SELECT nextval('doc_ids')").fetchone()
+        row = self._sync_execute("SELECT nextval('doc_ids')").fetchone()
         assert row is not None
         return int(row[0])
 
@@ -605,19 +705,32 @@ class PgStore(Store):
 
     # --- other processes' commits --------------------------------------------------------------
 
-    async def barrier(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        """Wait until every change committed before now is in this process's memory."""
+    async def barrier(
+        self, conn: psycopg.AsyncConnection[Any], lock: tuple[str, int] | None = None
+    ) -> None:
+        """Wait until every change committed before now is in this process's memory.
+
+        With `lock` (key, space), first take that advisory lock in the same statement (one
+        round trip): the notification is sent when the statement ends, once the lock is held.
+        """
         self._barrier_count += 1
         token = f"{self._barrier_count}"
         waiter = asyncio.get_running_loop().create_future()
         self._barriers[token] = waiter
+        note = dumps({"n": self.node, "b": token}).decode()
         try:
-            await conn.execute(
-                "SELECT pg_notify(%s, %s)", (CHANNEL, dumps({"n": self.node, "b": token}).decode())
-            )
+            if lock is None:
+                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, note))
+            else:
+                await conn.execute(
+                    "SELECT pg_advisory_lock(hashtextextended(%s, %s)), pg_notify(%s, %s)",
+                    (*lock, CHANNEL, note),
+                )
             await asyncio.wait_for(waiter, BARRIER_TIMEOUT)
-        except (TimeoutError, psycopg.Error) as exc:
+        except TimeoutError as exc:
             raise StoreError("the database's change feed is not answering") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"database unreachable: {_quiet(exc)}") from exc
         finally:
             self._barriers.pop(token, None)
 
@@ -631,6 +744,8 @@ class PgStore(Store):
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     if self._listening.is_set():  # a reconnection: changes may have been missed
+                        assert self._pool is not None
+                        await self._pool.check()  # drop connections the outage cut
                         await self._reread_all()
                     self._listening.set()
                     delay = 0.1
@@ -669,73 +784,54 @@ class PgStore(Store):
 
 
 _DATA_LOCK = 0x4E44_5302
-_INSERT = (
-    "INSERT INTO docs (tbl, id, ver, doc)"
-    " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[]::jsonb[])"
+# One commit is one statement (its own transaction: one round trip). Each update and removal
+# must find the version it read, else nds_expect_rows refuses the whole statement (SQLSTATE
+# 40001); a unique index refuses a duplicate (23505). Notifications go out if it commits.
+_COMMIT = """
+WITH ins AS (
+    INSERT INTO docs (tbl, id, ver, doc)
+    SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[]::jsonb[])
+    RETURNING 1
+), upd AS (
+    UPDATE docs d SET doc = u.doc::jsonb, ver = u.ver
+    FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
+        AS u(tbl, id, ver, doc, before)
+    WHERE d.tbl = u.tbl AND d.id = u.id AND d.ver = u.before
+    RETURNING 1
+), del AS (
+    DELETE FROM docs d USING unnest(%s::text[], %s::bigint[], %s::bigint[]) AS u(tbl, id, before)
+    WHERE d.tbl = u.tbl AND d.id = u.id AND (u.before IS NULL OR d.ver = u.before)
+    RETURNING u.before
 )
-_UPDATE = (
-    "UPDATE docs d SET doc = u.doc::jsonb, ver = u.ver"
-    " FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[])"
-    " AS u(tbl, id, ver, doc, before)"
-    " WHERE d.tbl = u.tbl AND d.id = u.id AND d.ver = u.before"
-)
-_DELETE = (
-    "DELETE FROM docs d USING unnest(%s::text[], %s::bigint[]) AS u(tbl, id)"
-    " WHERE d.tbl = u.tbl AND d.id = u.id"
-)
+SELECT nds_expect_rows((SELECT count(*) FROM upd) + (SELECT count(before) FROM del), %s),
+    (SELECT count(pg_notify(%s, p)) FROM unnest(%s::text[]) AS p)
+"""
+_REFUSED = (psycopg.errors.IntegrityError, psycopg.errors.SerializationFailure)
 _SELECT_KEYS = (
     "SELECT d.tbl, d.id, d.ver, d.doc::text FROM docs d"
     " JOIN unnest(%s::text[], %s::bigint[]) AS u(tbl, id) ON d.tbl = u.tbl AND d.id = u.id"
 )
 
 
-class _Stale(psycopg.errors.IntegrityError):
-    """A document's version moved under this commit (raised inside the transaction to undo it)."""
-
-
-Keyed = list[tuple[tuple[str, int], Change]]
-
-
-def _split(changes: dict[tuple[str, int], Change]) -> tuple[Keyed, Keyed, list[tuple[str, int]]]:
-    inserts: Keyed = []
-    updates: Keyed = []
-    removes: list[tuple[str, int]] = []
-    for key, change in changes.items():
-        if change.doc is None:
-            removes.append(key)
-        elif change.before is None:
-            inserts.append((key, change))
+def _commit_params(changes: dict[tuple[str, int], Change], notes: list[str]) -> list[Any]:
+    """The parameters of `_COMMIT` for these changes and notification payloads."""
+    ins: list[tuple[Any, ...]] = []
+    upd: list[tuple[Any, ...]] = []
+    rem: list[tuple[Any, ...]] = []
+    for (tbl, doc_id), c in changes.items():
+        if c.doc is None:
+            rem.append((tbl, doc_id, c.before))
+        elif c.before is None:
+            ins.append((tbl, doc_id, c.after, c.doc.decode()))
         else:
-            updates.append((key, change))
-    return inserts, updates, removes
+            upd.append((tbl, doc_id, c.after, c.doc.decode(), c.before))
+    expected = len(upd) + sum(1 for row in rem if row[2] is not None)
+    return [*_columns(ins, 4), *_columns(upd, 5), *_columns(rem, 3), expected, CHANNEL, notes]
 
 
-def _columns(rows: Keyed, *, with_before: bool) -> tuple[list[Any], ...]:
-    tbls = [k[0] for k, _ in rows]
-    ids = [k[1] for k, _ in rows]
-    vers = [c.after for _, c in rows]
-    docs = [c.doc.decode() if c.doc is not None else None for _, c in rows]
-    if with_before:
-        return tbls, ids, vers, docs, [c.before for _, c in rows]
-    return tbls, ids, vers, docs
-
-
-def _write(
-    cur: psycopg.Cursor[Any], changes: dict[tuple[str, int], Change], notes: list[str]
-) -> bool:
-    """The synchronous twin of `_write_async` (the command line and start-up)."""
-    inserts, updates, removes = _split(changes)
-    if inserts:
-        cur.execute(_INSERT, _columns(inserts, with_before=False))
-    if updates:
-        cur.execute(_UPDATE, _columns(updates, with_before=True))
-        if cur.rowcount != len(updates):
-            raise _Stale("stale")
-    if removes:
-        cur.execute(_DELETE, ([k[0] for k in removes], [k[1] for k in removes]))
-    for payload in notes:
-        cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-    return True
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one array per column (for unnest)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 def _quiet(exc: BaseException) -> str:

@@ -35,6 +35,20 @@ SQL: tuple[str, ...] = (
         WHERE tbl = 'console_sessions';
     CREATE UNIQUE INDEX docs_listings_slug ON docs ((doc->>'slug')) WHERE tbl = 'listings';
     """,
+    """
+    -- A commit is one statement (bot/storage/pg.py _COMMIT): this refuses all of it when a
+    -- document it overwrites or removes is no longer at the version it read.
+    CREATE FUNCTION nds_expect_rows(got bigint, want bigint) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF got <> want THEN
+            RAISE EXCEPTION 'another process changed these documents first'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        RETURN got;
+    END
+    $$;
+    """,
 )
 
 MIGRATION_LOCK = 0x4E44_5301  # pg_advisory_lock key: one process migrates, the others wait

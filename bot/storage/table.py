@@ -261,12 +261,17 @@ class LogTable(Table):
         """Log then apply new versions of some documents (all or none)."""
         if not changed:
             return
-        encoded = {doc_id: dumps_kept(doc) for doc_id, doc in changed.items()}
+        encoded = {doc_id: self._encode(doc) for doc_id, doc in changed.items()}
         body = b",".join(b'"%d":%s' % (doc_id, text) for doc_id, text in encoded.items())
         self._committer.commit(b'[%s,"s",{%s}]' % (self.name_json, body))
         # Indexes get what a reopen would read, not the caller's objects (tuples, int keys).
         decoded = {i: loads(t) for i, t in encoded.items()} if self._indexes else {}
         self._apply_set(encoded, decoded, olds)
+
+    @staticmethod
+    def _encode(doc: Doc) -> bytes:
+        """A document as it will be stored (a shared store adapts it to its database)."""
+        return dumps_kept(doc)
 
     def _write_remove(self, doc_ids: list[int]) -> None:
         if doc_ids:
