@@ -1,0 +1,353 @@
+"""PostgreSQL only: several PgStores on one database, as several bot processes use it.
+
+Each store here is started (pool and change feed) as a process's is. Waits poll a condition
+with a deadline (tests.helpers.waiting); no test asserts how long anything took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from bot.storage.db import SCHEMA_VERSION
+from bot.storage.errors import StoreConflict
+from bot.storage.pg import NOTIFY_MAX, PgStore
+from bot.storage.pg_schema import SQL
+from tests.helpers.pg_cluster import PgCluster
+from tests.helpers.store_checks import as_dict
+from tests.helpers.waiting import wait_until
+
+pytestmark = pytest.mark.pg
+
+SOON = 2.0  # seconds: another process's change is in memory within this (issue 20)
+
+
+def stored(url: str, table: str) -> dict[int, dict[str, Any]]:
+    """A table as the database holds it, read on a connection of its own."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT id, doc FROM docs WHERE tbl = %s ORDER BY id", (table,))
+        return {int(doc_id): doc for doc_id, doc in rows}
+
+
+def in_memory(store: PgStore, table: str) -> dict[int, dict[str, Any]]:
+    return as_dict(store.table(table))
+
+
+@pytest.fixture
+async def two(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[PgStore, PgStore]]:
+    """Two started stores on one fresh database, as two processes would hold it."""
+    a = PgStore(pg_url, tmp_path / "a")
+    b = PgStore(pg_url, tmp_path / "b")
+    await a.start()
+    await b.start()
+    yield a, b
+    for store in (a, b):
+        await store.stop()
+        store.close()
+
+
+async def commit(store: PgStore, write: Callable[[], Any]) -> Any:
+    """Make writes as the engine's update does: inside deferred_sync, then flush."""
+    with store.deferred_sync():
+        result = write()
+        await store.flush()
+    return result
+
+
+async def test_a_change_is_in_the_other_memory_after_a_turn_and_soon_without(
+    two: tuple[PgStore, PgStore],
+) -> None:
+    a, b = two
+    notes_a, notes_b = a.table("notes"), b.table("notes", indexes=("tag",))
+    first = await commit(a, lambda: notes_a.insert({"tag": "na", "text": "Na Chi Lăng 🍈"}))
+    async with b.user_turn("web:lan"):  # the barrier: every earlier commit is applied
+        assert notes_b.get(doc_id=first) == {"tag": "na", "text": "Na Chi Lăng 🍈"}
+        assert b.find_ids(notes_b, {"tag": "na"}) == [first]
+    await commit(a, lambda: notes_a.update({"tag": "hong"}, doc_ids=[first]))
+    async with b.user_turn("web:lan"):
+        assert b.find_ids(notes_b, {"tag": "hong"}) == [first] and not b.find(notes_b, "tag", "na")
+
+    # Without a barrier: loose writes, an update, a removal and a document too big to ride
+    # in a notification all arrive within the deadline.
+    big = {"tag": "big", "text": "Hồng không hạt " * (NOTIFY_MAX // 10)}
+    second = notes_a.insert(big)
+    notes_a.update({"text": "đã sửa"}, doc_ids=[first])
+    many = notes_a.insert_multiple({"tag": "lô", "n": n} for n in range(300))
+    notes_a.remove(doc_ids=many[:100])
+    await wait_until(lambda: in_memory(b, "notes") == in_memory(a, "notes"), "b to catch up", SOON)
+    assert notes_b.get(doc_id=second) == big
+    assert b.count_where(notes_b, {"tag": "lô"}) == 200
+    notes_a.truncate()
+    await wait_until(lambda: len(notes_b) == 0, "the truncate to reach b", SOON)
+
+
+async def test_a_conflicting_update_raises_and_the_loser_keeps_the_database(
+    two: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    a, b = two
+    stock_a, stock_b = a.table("listings"), b.table("listings", indexes=("status",))
+    listing = await commit(a, lambda: stock_a.insert({"stock": 10, "status": "active"}))
+    async with b.user_turn("web:b"):
+        pass
+    with b.deferred_sync():
+        stock_b.update({"stock": 0, "status": "sold_out"}, doc_ids=[listing])  # b read 10
+        await commit(a, lambda: stock_a.update({"stock": 7}, doc_ids=[listing]))
+        with pytest.raises(StoreConflict):
+            await b.flush()
+    assert stored(pg_url, "listings") == {listing: {"stock": 7, "status": "active"}}
+    assert in_memory(b, "listings") == stored(pg_url, "listings") == in_memory(a, "listings")
+    assert b.find_ids(stock_b, {"status": "sold_out"}) == []
+    # Redone on the fresh data, b's update commits.
+    await commit(b, lambda: stock_b.update({"stock": 6}, doc_ids=[listing]))
+    assert stored(pg_url, "listings")[listing]["stock"] == 6
+
+
+async def test_removing_a_document_another_store_changed_is_a_conflict(
+    two: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    a, b = two
+    doc_id = await commit(a, lambda: a.table("listings").insert({"stock": 10}))
+    async with b.user_turn("web:b"):
+        pass
+    with b.deferred_sync():
+        b.table("listings").remove(doc_ids=[doc_id])  # b decided on stock 10
+        await commit(a, lambda: a.table("listings").update({"stock": 3}, doc_ids=[doc_id]))
+        with pytest.raises(StoreConflict):
+            await b.flush()
+    assert in_memory(b, "listings") == stored(pg_url, "listings") == {doc_id: {"stock": 3}}
+    await commit(b, lambda: b.table("listings").remove(doc_ids=[doc_id]))  # redone: it goes
+    assert stored(pg_url, "listings") == {}
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "value"),
+    [("orders", "code", "DH2611-0001"), ("seen_updates", "key", "telegram:1001")],
+)
+async def test_a_unique_value_is_committed_by_one_store_only(
+    two: tuple[PgStore, PgStore], pg_url: str, table: str, field: str, value: str
+) -> None:
+    a, b = two
+    results = await asyncio.gather(
+        commit(a, lambda: a.table(table).insert({field: value, "by": "a"})),
+        commit(b, lambda: b.table(table).insert({field: value, "by": "b"})),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, StoreConflict)]
+    assert len(refused) == 1, results
+    [(doc_id, doc)] = stored(pg_url, table).items()
+    assert results[0 if doc["by"] == "a" else 1] == doc_id
+    for store in (a, b):
+        async with store.user_turn("web:x"):
+            assert in_memory(store, table) == {doc_id: doc}, "the loser's insert is undone"
+
+
+async def test_ids_are_unique_across_stores(two: tuple[PgStore, PgStore], pg_url: str) -> None:
+    a, b = two
+    given: list[int] = []
+    for n in range(100):
+        given.append(a.table("t").insert({"by": "a", "n": n}))
+        given.append(b.table("t").insert({"by": "b", "n": n}))
+    given += await commit(a, lambda: a.table("t").insert_multiple([{"by": "a"}] * 50))
+    assert len(set(given)) == len(given) == 250
+    await a.flush()
+    await b.flush()
+    assert set(stored(pg_url, "t")) == set(given)
+    for store in (a, b):
+        await wait_until(lambda s=store: set(s.table("t").doc_ids()) == set(given), "ids", SOON)
+
+
+async def test_on_change_listeners_get_the_ids_another_store_changed(
+    two: tuple[PgStore, PgStore],
+) -> None:
+    a, b = two
+    heard_a: list[list[int]] = []
+    heard_b: list[list[int]] = []
+    a.on_change("faq", heard_a.append)
+    b.on_change("faq", heard_b.append)
+    b.on_change("other", lambda ids: heard_b.append([-1]))
+    x, y = await commit(a, lambda: a.table("faq").insert_multiple([{"q": "x"}, {"q": "y"}]))
+    await wait_until(lambda: sorted(i for ids in heard_b for i in ids) == [x, y], "insert", SOON)
+    heard_b.clear()
+    a.table("faq").update({"q": "x2"}, doc_ids=[x])
+    a.table("faq").remove(doc_ids=[y])
+    await wait_until(lambda: sorted(i for ids in heard_b for i in ids) == [x, y], "changes", SOON)
+    assert b.table("faq").get(doc_id=x) == {"q": "x2"} and b.table("faq").get(doc_id=y) is None
+    heard_b.clear()
+    b.table("faq").insert({"q": "from b"})
+    await b.flush()
+    async with a.user_turn("web:x"):
+        pass
+    assert heard_a == [[z] for z in b.table("faq").doc_ids() if z not in (x, y)]
+    assert heard_b == [], "a store's own commits are not reported to it"
+
+
+async def test_loose_writes_commit_soon_and_by_flush(
+    two: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    a, _b = two
+    jobs = a.table("jobs")
+    first = jobs.insert({"kind": "reminder"})  # outside any update: loose
+    await wait_until(lambda: first in stored(pg_url, "jobs"), "a loose write to commit", SOON)
+    jobs.update({"kind": "sent"}, doc_ids=[first])
+    second = jobs.insert({"kind": "sweep"})
+    await a.flush()  # what the notifier awaits before it tells anyone
+    assert stored(pg_url, "jobs") == {first: {"kind": "sent"}, second: {"kind": "sweep"}}
+
+
+async def test_writes_on_top_of_uncommitted_ones_commit_after_them(
+    two: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    """An update and the jobs outside it write the same documents: commits keep their order.
+
+    (The outbox job marks a row the update that created it has not committed yet; an update
+    changes a row whose last change, made by a job, is still queued.)
+    """
+    a, b = two
+    rows = a.table("outbox")
+
+    async def job(write: Callable[[], Any]) -> None:
+        write()
+        await a.flush()  # commits what is outside updates; nothing here may fail
+
+    with a.deferred_sync():
+        row = rows.insert({"status": "pending"})
+        await asyncio.create_task(job(lambda: rows.update({"status": "sending"}, doc_ids=[row])))
+        await a.flush()
+    assert stored(pg_url, "outbox") == {row: {"status": "sending"}} == in_memory(a, "outbox")
+
+    rows.update({"status": "sent"}, doc_ids=[row])  # a job's write, queued
+    with a.deferred_sync():
+        rows.update(lambda d: d.update(seen=True), doc_ids=[row])
+        await a.flush()
+    assert stored(pg_url, "outbox") == {row: {"status": "sent", "seen": True}}
+    assert in_memory(a, "outbox") == stored(pg_url, "outbox")
+    await wait_until(lambda: in_memory(b, "outbox") == in_memory(a, "outbox"), "b", SOON)
+
+
+async def test_flush_waits_for_a_background_commit_under_way(
+    two: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    a, _b = two
+    under_way, go_on = asyncio.Event(), asyncio.Event()
+    real = a._commit_async
+
+    async def slow_commit(*args: Any) -> None:
+        under_way.set()
+        await go_on.wait()
+        await real(*args)
+
+    a._commit_async = slow_commit  # type: ignore[method-assign]
+    doc_id = a.table("jobs").insert({"kind": "reminder"})
+    await under_way.wait()  # the background flush has taken the write and is committing it
+    flushing = asyncio.create_task(a.flush())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not flushing.done(), "flush returned before the write it follows was committed"
+    go_on.set()
+    await flushing
+    assert stored(pg_url, "jobs") == {doc_id: {"kind": "reminder"}}
+
+
+def test_writes_before_start_commit_before_they_return(pg_url: str, tmp_path: Path) -> None:
+    store = PgStore(pg_url, tmp_path)
+    try:
+        users = store.table("users")
+        an = users.insert({"name": "An"})
+        assert stored(pg_url, "users") == {an: {"name": "An"}}
+        users.update({"name": "An Nông"}, doc_ids=[an])
+        assert stored(pg_url, "users") == {an: {"name": "An Nông"}}
+        users.remove(doc_ids=[an])
+        assert stored(pg_url, "users") == {}
+    finally:
+        store.close()
+
+
+def test_a_nul_character_is_kept_as_a_replacement_in_memory_and_database(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """jsonb cannot hold NUL; the embedded store keeps it (typed text is cleaned of it anyway)."""
+    store = PgStore(pg_url, tmp_path)
+    try:
+        doc_id = store.table("t").insert({"text\0": "a\0b", "ok": "\\u0000"})
+        expected = {"text\ufffd": "a\ufffdb", "ok": "\\u0000"}
+        assert store.table("t").get(doc_id=doc_id) == expected
+        assert stored(pg_url, "t") == {doc_id: expected}
+    finally:
+        store.close()
+
+
+def test_stores_opening_a_fresh_database_together_migrate_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    opened: list[PgStore] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def open_one(n: int) -> None:
+        start.wait()
+        try:
+            opened.append(PgStore(pg_url, tmp_path / str(n)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert [s.schema for s in opened] == [SCHEMA_VERSION] * 3
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT version, count(*) FROM schema_version GROUP BY 1 ORDER BY 1"
+            )
+            assert rows.fetchall() == [(n, 1) for n in range(1, len(SQL) + 1)]
+    finally:
+        for store in opened:
+            store.close()
+
+
+async def test_after_a_database_restart_writes_work_and_memories_catch_up(
+    two: tuple[PgStore, PgStore],
+    pg_cluster: PgCluster,
+    pg_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a, b = two
+    notes_a, notes_b = a.table("notes"), b.table("notes")
+    before = await commit(a, lambda: notes_a.insert({"text": "trước"}))
+    async with b.user_turn("web:x"):
+        assert notes_b.get(doc_id=before) == {"text": "trước"}
+    caplog.set_level(logging.WARNING, logger="bot.storage.pg")
+    third = PgStore(pg_url, tmp_path / "third")  # not started: it writes synchronously
+    pg_cluster.restart()
+    # The third process writes (on a new connection) while the two stores' change feeds
+    # are still reconnecting.
+    try:
+        missed = third.table("notes").insert({"text": "trong lúc mất kết nối"})
+        third.table("notes").update({"text": "đã sửa"}, doc_ids=[before])
+    finally:
+        third.close()
+    expected = stored(pg_url, "notes")
+    for store in (a, b):
+        await wait_until(lambda s=store: in_memory(s, "notes") == expected, "catching up", 30)
+    assert "database change feed lost" in caplog.text
+    # Writes work again on both, at the first attempt, and reach the other (enough of them
+    # to need new blocks of ids, fetched on new connections).
+    after_a = await commit(a, lambda: notes_a.insert({"text": "sau, từ a"}))
+    after_b = await commit(b, lambda: notes_b.insert({"text": "sau, từ b"}))
+    more = [(await commit(s, lambda s=s: s.table("more").insert({}))) for s in (a, b) * 80]
+    assert set(stored(pg_url, "notes")) == {before, missed, after_a, after_b}
+    assert set(stored(pg_url, "more")) == set(more)
+    for store in (a, b):
+        async with store.user_turn("web:x"):
+            assert in_memory(store, "notes") == stored(pg_url, "notes")
