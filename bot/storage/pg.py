@@ -44,7 +44,7 @@ from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store
 from bot.storage.errors import StoreConflict, StoreError
 from bot.storage.files import write_snapshot
-from bot.storage.pg_schema import index_sql, migrate
+from bot.storage.pg_schema import MIGRATION_LOCK, index_sql, migrate
 from bot.storage.table import LogTable
 
 log = logging.getLogger(__name__)
@@ -254,8 +254,15 @@ class PgStore(Store):
             if _NAME.match(name):
                 for name_of_field in new:
                     if _NAME.match(name_of_field):
-                        self._sync_execute(index_sql(name, name_of_field).encode())
+                        self._create_index(name, name_of_field)
         return table
+
+    def _create_index(self, table: str, name_of_field: str) -> None:
+        # Under the migration lock: two processes starting together on a new database would
+        # otherwise race in CREATE INDEX IF NOT EXISTS and one would fail (a unique violation).
+        # One query string is one transaction: the lock is held until the index is made.
+        lock = f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); "
+        self._sync_execute((lock + index_sql(table, name_of_field)).encode())
 
     def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
         """Call `listener(ids)` after another process's commit changed these documents."""
