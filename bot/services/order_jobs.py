@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30.0
+MIN_TICK_SECONDS = 1.0  # never busier than this, whatever is due
 NOTICE_TRIES = 10  # passes a failing notice is tried on (about five minutes)
 
 
@@ -92,18 +93,35 @@ async def send_notices(services: Services) -> int:
     return sent
 
 
+def seconds_to_next(services: Services) -> float:
+    """Until the next reminder or expiry of the orders known now: at most TICK_SECONDS.
+
+    Short reminder and expiry times (ORDER_REMINDER_HOURS=0.01) then fire on time, not up to a
+    tick late; an order placed meanwhile waits for the next pass, as before.
+    """
+    now = services.clock.now()
+    soonest = TICK_SECONDS
+    for order in services.orders.with_status(NEW):
+        for iso in (order.expire_at, "" if order.reminded_at else order.remind_at):
+            if iso:
+                soonest = min(soonest, (datetime.fromisoformat(iso) - now).total_seconds())
+    return max(soonest, MIN_TICK_SECONDS)
+
+
 def order_clock(services: Services) -> Callable[[], Awaitable[None]]:
-    """The background job: a pass every TICK_SECONDS, forever."""
+    """The background job: a pass every TICK_SECONDS (sooner when an order falls due), forever."""
 
     async def order_clock_job() -> None:
         while True:
+            delay = TICK_SECONDS
             try:
                 await run_due(services)
                 await send_notices(services)
+                delay = seconds_to_next(services)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("order reminders/expiry pass failed; trying again next tick")
-            await asyncio.sleep(TICK_SECONDS)
+            await asyncio.sleep(delay)
 
     return order_clock_job
