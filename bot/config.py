@@ -131,6 +131,7 @@ def load_settings(
         telegram_webhook_url=webhook_url,
         telegram_webhook_secret=secret,
         admin_telegram_ids=frozenset(admins),
+        telegram_max_rate=_per_second(get("TELEGRAM_MAX_RATE", "30"), "TELEGRAM_MAX_RATE"),
         **_zalo(get),
         order_reminder_hours=_hours(get("ORDER_REMINDER_HOURS", "12"), "ORDER_REMINDER_HOURS"),
         order_expiry_hours=_hours(get("ORDER_EXPIRY_HOURS", "24"), "ORDER_EXPIRY_HOURS"),
@@ -152,6 +153,16 @@ def _hours(text: str, name: str) -> float:
         value = -1
     if value <= 0:
         raise ConfigError(f"{name} must be a positive number of hours, not {text!r}")
+    return value
+
+
+def _per_second(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number of messages per second, not {text!r}")
     return value
 
 
