@@ -134,11 +134,14 @@ class Engine(Generic[S]):
         starts = welcomed is None or msg.command.lower() == "start"
         opens_listing = self._link is not None and bool(_slug_of(msg))
         if known is None and starts and not opens_listing:
-            return self._welcome(msg)  # no record until they answer the welcome's question
-        user = self._user_for(msg, known)
-        set_locale(user.lang)
-        set_addressee(address_of(user))
-        replies = await self._dispatch(user, msg, welcomed)
+            # No record of the person until they answer the welcome's question; the update is
+            # remembered all the same, or a redelivery (to another process too) welcomes twice.
+            replies = self._welcome(msg)
+        else:
+            user = self._user_for(msg, known)
+            set_locale(user.lang)
+            set_addressee(address_of(user))
+            replies = await self._dispatch(user, msg, welcomed)
         if seen_key:
             self.ports.seen.mark(seen_key, self.ports.clock.now().timestamp())
         return replies
