@@ -23,7 +23,7 @@ from bot.storage import open_store
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import scripts
 from tests.helpers.msgids import said
-from tests.helpers.multiproc import BotCluster, play
+from tests.helpers.multiproc import BotCluster, BotProcess, play
 from tests.helpers.pg_cluster import PgCluster
 from tests.helpers.scripts import Reference
 
@@ -73,8 +73,15 @@ async def test_fifty_people_onboard_and_list_alternating_processes(
 
         async def person(n: int) -> None:
             steps = [*scripts.onboarding(0, phone(chats[n])), *scripts.listing(0)]
+
+            def again(k: int) -> BotProcess | None:
+                """Every third typed message is delivered to both processes at once."""
+                return (b, a)[(n + k) % 2] if steps[k].kind == "text" and k % 3 == 0 else None
+
             # Each person's consecutive updates go to different processes.
-            await play(bots, steps, [chats[n]], expected, lambda k: (a, b)[(n + k) % 2])
+            await play(
+                bots, steps, [chats[n]], expected, lambda k: (a, b)[(n + k) % 2], again=again
+            )
 
         await asyncio.gather(*(person(n) for n in range(PEOPLE)))
         owners = user_ids(pg_url, chats)

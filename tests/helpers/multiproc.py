@@ -290,18 +290,25 @@ async def play(
     expected: Reference,
     route: Callable[[int], BotProcess],
     timeout: float = 30.0,
+    again: Callable[[int], BotProcess | None] = lambda n: None,
 ) -> None:
     """Post each step to `route(step number)` and wait for exactly the replies it must get.
 
     `expected` is the same script played on one in-process bot (scripts.reference): after
     each step every chat must show as many messages and edits as there (more is a doubled
-    reply), and at the end the same texts, numbers aside.
+    reply), and at the end the same texts, numbers aside. When `again(step number)` names a
+    process, the same update (same update_id) goes to it too at the same moment, as Telegram
+    redelivers an update whose webhook call timed out: it must be handled once.
     """
     fake = bots.fake
     base = [tally(fake, chat) for chat in chats]
     for n, step in enumerate(steps):
         chat = chats[step.who]
-        await bots.post(update_for(fake, chats, step), to=route(n))
+        update = fake.updates.assign_id(update_for(fake, chats, step))
+        twin = again(n)
+        await asyncio.gather(
+            bots.post(update, to=route(n)), *([bots.post(update, to=twin)] if twin else [])
+        )
         want = [_plus(base[i], expected.after[n][i]) for i in range(len(chats))]
 
         def arrived(want: list[Tally] = want, what: str = f"step {n} ({step})") -> bool:
