@@ -203,7 +203,8 @@ class PgStore(Store):
         self._listener: asyncio.Task[None] | None = None
         self._barriers: dict[str, asyncio.Future[None]] = {}
         self._barrier_count = 0
-        self._listening = asyncio.Event()
+        self._listening = asyncio.Event()  # the change feed is connected now
+        self._listened = False  # it was before (a new connection may have missed changes)
         self._closed = False
         self._sync = self._connect_sync()
         self._ids = IdBlocks(self._next_block, self._prefetch_block)
@@ -334,17 +335,12 @@ class PgStore(Store):
         if self._pool is None:
             yield
             return
-        async with self._pool.connection() as conn:
+        async with self._locked(key, 0) as conn:
             token = _TURN.set((_current_task(), conn))
             try:
-                await self.barrier(conn, lock=(key, 0))
                 yield
             finally:
                 _TURN.reset(token)
-                with contextlib.suppress(psycopg.Error):
-                    await conn.execute(
-                        "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,)
-                    )
 
     @contextlib.asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
@@ -352,16 +348,39 @@ class PgStore(Store):
         if self._pool is None:
             yield
             return
-        async with self._pool.connection() as conn:
+        async with self._locked(name, 1):
+            yield
+            await self.flush()
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, key: str, space: int) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection holding the advisory lock on `key`, past a barrier, to the end.
+
+        After the database restarted, connections taken from the pool before the change feed
+        checked it are broken: the lock is then taken once more on a fresh one.
+        """
+        assert self._pool is not None
+        for attempt in (1, 2):
             try:
-                await self.barrier(conn, lock=(name, 1))
-                yield
-                await self.flush()
-            finally:
-                with contextlib.suppress(psycopg.Error):
-                    await conn.execute(
-                        "SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,)
-                    )
+                async with self._pool.connection() as conn:
+                    try:
+                        await self.barrier(conn, lock=(key, space))
+                    except StoreError:
+                        if attempt == 2 or not conn.broken:
+                            raise
+                    else:
+                        try:
+                            yield conn
+                        finally:
+                            with contextlib.suppress(psycopg.Error):
+                                await conn.execute(
+                                    "SELECT pg_advisory_unlock(hashtextextended(%s, %s))",
+                                    (key, space),
+                                )
+                        return
+            except psycopg.OperationalError as exc:  # no connection to be had (PoolTimeout)
+                raise StoreError(f"database unreachable: {_quiet(exc)}") from exc
+            await self._pool.check()
 
     async def take_lease(self, name: str, ttl: float) -> bool:
         """Hold (or renew) the lease `name` for `ttl` seconds unless another live process has it."""
@@ -726,6 +745,8 @@ class PgStore(Store):
         self._barriers[token] = waiter
         note = dumps({"n": self.node, "b": token}).decode()
         try:
+            # A notice sent while the change feed is away is lost: wait for it to be back.
+            await asyncio.wait_for(self._listening.wait(), BARRIER_TIMEOUT)
             if lock is None:
                 await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, note))
             else:
@@ -750,10 +771,12 @@ class PgStore(Store):
                     self.url, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
-                    if self._listening.is_set():  # a reconnection: changes may have been missed
+                    if self._listened:  # a reconnection: changes may have been missed
+                        log.info("database change feed back; reading what changed meanwhile")
                         assert self._pool is not None
                         await self._pool.check()  # drop connections the outage cut
                         await self._reread_all()
+                    self._listened = True
                     self._listening.set()
                     delay = 0.1
                     async for note in conn.notifies():
@@ -761,6 +784,7 @@ class PgStore(Store):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._listening.clear()  # barriers wait until it is back
                 log.warning("database change feed lost (%s); reconnecting", _quiet(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
