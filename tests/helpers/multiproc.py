@@ -304,7 +304,12 @@ async def play(
     base = [tally(fake, chat) for chat in chats]
     for n, step in enumerate(steps):
         chat = chats[step.who]
-        update = fake.updates.assign_id(update_for(fake, chats, step))
+        try:
+            update = fake.updates.assign_id(update_for(fake, chats, step))
+        except AssertionError as exc:  # the last reply is not what the script expects
+            raise AssertionError(
+                f"step {n} ({step}): {exc}\n{fake.chat_log(chat)}\n{bots.logs()}"
+            ) from exc
         twin = again(n)
         await asyncio.gather(
             bots.post(update, to=route(n)), *([bots.post(update, to=twin)] if twin else [])
