@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
+from yarl import URL
 
 from bot.config import ConfigError, load_settings
 from bot.core.clock import FakeClock
@@ -87,6 +90,57 @@ async def test_sends_are_limited_per_address_only_behind_trusted_proxies(
         assert await lan.say("/menu") == 200  # registered users are not capped by address
         # a forged X-Forwarded-For from the proxy's far side does not open a new allowance
         assert await browser("10.9.9.9, 203.0.113.5").say("/start") == 429
+
+
+async def test_a_flooding_address_is_refused_before_anything_is_read(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = {
+        "webchat_session_messages_per_minute": 2,
+        "webchat_address_messages_per_minute": 20,
+        "trusted_proxies": ("127.0.0.1",),
+    }
+    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+        lan = await registered(app, browser("198.51.100.7"))
+        for _ in range(20):
+            assert await browser("198.51.100.7", cookies=False).say("/start") == 200
+        script = browser("198.51.100.7", cookies=False)
+        # Not even JSON: refused for its address's rate before the body is looked at.
+        assert await script.send_bytes(b"{not json") == 429
+        assert PLEASE_WAIT in script.text(), script.text()
+        assert int(script.response_headers["Retry-After"]) >= 1
+        assert "Set-Cookie" not in script.response_headers  # no session made for a flood
+        assert user_count(app) == 1
+        assert await lan.say("/menu") == 200  # her cookie: not capped by the address
+        assert said(lan.text(), MAIN_MENU), lan.text()
+
+
+async def test_a_refused_upload_is_answered_and_its_connection_closed_unread(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = {
+        "webchat_session_messages_per_minute": 1,
+        "webchat_address_messages_per_minute": 10,
+        "trusted_proxies": ("127.0.0.1",),
+    }
+    async with web_chat(tmp_path / "d", clock, **settings) as (_app, browser):
+        for _ in range(10):
+            assert await browser("198.51.100.7", cookies=False).say("/start") == 200
+        url = URL(browser().base)
+        reader, writer = await asyncio.open_connection(url.host, url.port)
+        head = (
+            "POST /chat/api/photo HTTP/1.1\r\nHost: chat\r\nX-Forwarded-For: 198.51.100.7\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {4 * 1024 * 1024}\r\n\r\n--b\r\n"
+        )
+        writer.write(head.encode())  # 4 MB announced, a few bytes sent: the rest never comes
+        # The answer comes at once and the connection is closed, rather than held open to
+        # read (and drop) the 4 MB of photo first.
+        answer = await asyncio.wait_for(reader.read(), timeout=5)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 429"), answer[:100]
+        [reply] = json.loads(answer.partition(b"\r\n\r\n")[2])["replies"]
+        assert PLEASE_WAIT in reply["html"], reply
 
 
 async def test_forwarded_for_is_ignored_from_untrusted_peers(

@@ -93,6 +93,10 @@ class Browser:
         """Press a button."""
         return await self._post("/chat/api/send", json={"payload": payload})
 
+    async def send_bytes(self, body: bytes) -> int:
+        """Post anything at all to the send endpoint (a script, not the page)."""
+        return await self._post("/chat/api/send", data=body)
+
     async def upload(self, data: bytes, name: str = "photo.jpg") -> int:
         """Pick a photo from the phone."""
         form = aiohttp.FormData()

@@ -5,6 +5,10 @@ come back as JSON; notifications for a web user wait in a queue the page polls. 
 rate-limited per session, and those of visitors not yet registered per client address and in
 total; upload bytes per session and address. Photos are taken only when the question asks for
 one, decoded and re-encoded before they are kept.
+
+A flood is mostly refusals, so a refusal is cheap: a request with no session cookie of ours
+from an address over its cap is turned away before anything else is parsed, with an answer
+built once, and a refused upload's connection is closed instead of its body being read.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
+import json
 import math
 import re
 import secrets
@@ -21,9 +27,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from bot.address import address_of
+from bot.address import Address, address_of
 from bot.channels.plain import incoming_text
 from bot.core.engine import Engine
 from bot.core.media import UPLOAD_PREFIX, owned_name
@@ -46,6 +52,7 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 MULTIPART_SLACK = 1024  # bytes of an upload's request that are not the photo (headers, boundary)
 POLL_SECONDS = 20.0
 DECODERS = 1  # photos decoded at once: a flood of uploads must not starve the replies
+NEWCOMERS = 1  # messages of people not registered handled at once (the rest wait their turn)
 ICON_SIZES = (192, 512)
 VOICE_MAX_BYTES = 5 * 1024 * 1024  # about 10 minutes of speech as browsers record it
 # The page names each message (a random id) and sends it again until it gets an answer: a
@@ -81,6 +88,18 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     return data
 
 
+def replies_body(replies: list[Reply]) -> bytes:
+    """What the API answers: the replies as JSON."""
+    return json.dumps({"replies": [reply_json(r) for r in replies]}).encode()
+
+
+def _api_response(body: bytes, status: int) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
+
+
+Sender = tuple[str, str, User | None]  # session id, cookie to set ("" if none), user if any
+
+
 class WebChat:
     """HTTP handlers of the web chat."""
 
@@ -104,6 +123,7 @@ class WebChat:
         self.session_bytes = Buckets(settings.webchat_session_upload_bytes_per_hour, 3600, now)
         self.address_bytes = Buckets(settings.webchat_address_upload_bytes_per_hour, 3600, now)
         self._decoding = asyncio.Semaphore(DECODERS)
+        self._newcomers = asyncio.Semaphore(NEWCOMERS)
         self._pending: defaultdict[str, list[Reply]] = defaultdict(list)
         self._wakeups: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._answers: OrderedDict[str, list[Reply]] = OrderedDict()
@@ -128,18 +148,46 @@ class WebChat:
 
     def _session(self, request: web.Request) -> tuple[str, str]:
         """The browser's session id, and a cookie to set when it had none of ours."""
-        session = self.sessions.check(request.cookies.get(COOKIE, ""))
+        session = self._known_session(request)
         if session is not None:
             return session, ""
         return self.sessions.issue()
 
+    def _known_session(self, request: web.Request) -> str | None:
+        """The session id of the request's cookie, if this server issued it (or a user owns it)."""
+        raw = request.headers.get(hdrs.COOKIE, "")
+        if COOKIE not in raw:  # most of a flood: no cookie to parse at all
+            return None
+        return self.sessions.check(_cookie(raw, COOKIE))
+
+    def _sender(self, request: web.Request) -> Sender | web.Response:
+        """Who sends this, if they may send now; else the "please wait" refusal.
+
+        A request without a session of ours (a newcomer, or a script) from an address over its
+        cap, or while all newcomers together are, is refused first thing: nothing parsed, no
+        session made for it, an answer built once.
+        """
+        address = client_address(request, self.trusted)
+        session = self._known_session(request)
+        cookie = ""
+        if session is None:
+            wait = max(self.address_sends.wait(address), self.anonymous_sends.wait(""))
+            if wait:
+                return self._too_fast(wait, "", None)
+            session, cookie = self.sessions.issue()
+        user = self.engine.services.users.by_key(f"{CHANNEL}:{session}")
+        wait = spend_all(self._send_limits(address, session, user))
+        if wait:
+            return self._too_fast(wait, cookie, user)
+        return session, cookie, user
+
     def _send_limits(
-        self, request: web.Request, session: str, user: User | None
+        self, address: str, session: str, user: User | None
     ) -> list[tuple[Buckets, str]]:
         """The message allowances a request spends from (address and total: anonymous only)."""
         limits = [(self.session_sends, session)]
         if user is None or not user.registered:  # a commune's farmers may share one address
-            limits.append((self.address_sends, client_address(request, self.trusted)))
+            limits.append((self.address_sends, address))
             limits.append((self.anonymous_sends, ""))  # a flood must not slow registered users
         return limits
 
@@ -154,19 +202,10 @@ class WebChat:
     def _too_fast(self, wait: float, cookie: str, user: User | None) -> web.Response:
         """The "please wait" answer: a reply the chat shows, HTTP 429 for the API."""
         seconds = max(1, math.ceil(wait))
-        with _speaking_to(user):
-            if seconds < 90:
-                text = _(
-                    "You are sending too fast. Please wait about {seconds} seconds, then send "
-                    "again."
-                ).format(seconds=seconds)
-            else:
-                text = _(
-                    "You have sent a lot in a short time. Please wait about {minutes} minutes, "
-                    "then send again."
-                ).format(minutes=math.ceil(seconds / 60))
-        response = self._respond([Reply(text)], cookie, status=429)
+        response = _api_response(_please_wait(seconds, *_audience(user)), 429)
         response.headers["Retry-After"] = str(seconds)
+        if cookie:
+            self._set_cookie(response, cookie)
         return response
 
     async def page(self, request: web.Request) -> web.Response:
@@ -194,12 +233,10 @@ class WebChat:
 
     async def send(self, request: web.Request) -> web.Response:
         """Handle typed text or a button press from the page."""
-        session, cookie = self._session(request)
-        key = f"{CHANNEL}:{session}"
-        user = self.engine.services.users.by_key(key)
-        wait = spend_all(self._send_limits(request, session, user))
-        if wait:  # refused before the body is even parsed: a flood costs little
-            return self._too_fast(wait, cookie, user)
+        sender = self._sender(request)
+        if isinstance(sender, web.Response):  # refused before the body is even parsed
+            return sender
+        key = f"{CHANNEL}:{sender[0]}"
         if (request.content_length or 0) > SEND_MAX_BYTES:
             raise web.HTTPRequestEntityTooLarge(SEND_MAX_BYTES, request.content_length or 0)
         try:
@@ -218,17 +255,22 @@ class WebChat:
             msg = incoming_text(CHANNEL, key, text[:TEXT_MAX], display_name=name)
         else:
             raise web.HTTPBadRequest(text="expected text or payload")
-        return await self._answer(session, cookie, msg, str(body.get("id") or ""))
+        return await self._answer(sender, msg, str(body.get("id") or ""))
 
-    async def _answer(
-        self, session: str, cookie: str, msg: Incoming, client_id: str = ""
-    ) -> web.Response:
+    async def _answer(self, sender: Sender, msg: Incoming, client_id: str = "") -> web.Response:
+        session, cookie, user = sender
         sent_id = f"{session}:{client_id}" if _CLIENT_ID.fullmatch(client_id) else ""
         if sent_id in self._answers:  # sent again after its answer was lost: the same answer
             return self._respond(self._answers[sent_id], cookie)
         if sent_id:
             msg = replace(msg, event_id=sent_id)  # the engine handles it once, restarts too
-        replies = await self.engine.handle(msg)
+        if user is not None and user.registered:
+            replies = await self.engine.handle(msg)
+        else:
+            # Newcomers' messages (all a flood gets through) are handled one at a time, so a
+            # registered user's message never queues behind a pile of them on the event loop.
+            async with self._newcomers:
+                replies = await self.engine.handle(msg)
         if sent_id:
             self._answers[sent_id] = replies
             while len(self._answers) > ANSWERS_KEPT:
@@ -238,16 +280,16 @@ class WebChat:
 
     async def photo(self, request: web.Request) -> web.Response:
         """Take a photo the current question asks for: capped, decoded, re-encoded, kept."""
-        session, cookie = self._session(request)
+        sender = self._sender(request)
+        if isinstance(sender, web.Response):
+            return await _unread(request, sender)
+        session, cookie, user = sender
         key = f"{CHANNEL}:{session}"
-        user = self.engine.services.users.by_key(key)
         refusal = self._refuse_photo(request, session, cookie, user)
         if refusal is not None:
-            if refusal.status == 429:
-                # Close rather than drain the unread upload: a flood of them costs little. (A
-                # one-off refusal lets it drain, so the browser surely gets to show why.)
-                refusal.force_close()
-            return refusal
+            # A one-off refusal lets the upload drain, so the browser surely gets to show why;
+            # one over its bytes is a flood's: closed unread.
+            return await _unread(request, refusal) if refusal.status == 429 else refusal
         assert user is not None
         budget = self._byte_limits(request, session)
         data = await _read_photo(request)
@@ -256,9 +298,7 @@ class WebChat:
                 said = _("That photo is too large. Please send one under {mb} MB.").format(
                     mb=PHOTO_MAX_BYTES // (1024 * 1024)
                 )
-            too_large = self._respond([Reply(said)], cookie, status=413)
-            too_large.force_close()
-            return too_large
+            return await _unread(request, self._respond([Reply(said)], cookie, status=413))
         wait = spend_all(budget, len(data))
         if wait:
             return self._too_fast(wait, cookie, user)
@@ -273,19 +313,15 @@ class WebChat:
             return self._respond([Reply(said), *again], cookie)
         client_id = request.query.get("id", "")  # the page's message id (outbox.js)
         if f"{session}:{client_id}" in self._answers:
-            return await self._answer(session, cookie, Incoming(CHANNEL, key, "other"), client_id)
+            return await self._answer(sender, Incoming(CHANNEL, key, "other"), client_id)
         name = await asyncio.to_thread(self._keep, key, clean)
-        return await self._answer(
-            session, cookie, Incoming(CHANNEL, key, "photo", photo=f"media:{name}"), client_id
-        )
+        photo = Incoming(CHANNEL, key, "photo", photo=f"media:{name}")
+        return await self._answer(sender, photo, client_id)
 
     def _refuse_photo(
         self, request: web.Request, session: str, cookie: str, user: User | None
     ) -> web.Response | None:
-        """Why an upload is turned away before it is read: too fast, unasked, over its bytes."""
-        wait = spend_all(self._send_limits(request, session, user))
-        if wait:
-            return self._too_fast(wait, cookie, user)
+        """Why an upload is turned away before it is read: unasked, or over its bytes."""
         if user is None or not self.engine.expects_photo(f"{CHANNEL}:{session}"):
             with _speaking_to(user):
                 said = _("I was not asking for a photo just now, so I did not keep this one.")
@@ -298,17 +334,14 @@ class WebChat:
 
     async def voice(self, request: web.Request) -> web.Response:
         """Take a recorded voice note (for the team: the bot cannot listen): capped, checked."""
-        session, cookie = self._session(request)
+        sender = self._sender(request)
+        if isinstance(sender, web.Response):
+            return await _unread(request, sender)  # a flood of recordings is not read
+        session, cookie, user = sender
         key = f"{CHANNEL}:{session}"
-        user = self.engine.services.users.by_key(key)
-        wait = spend_all(self._send_limits(request, session, user))
-        if wait:
-            refusal = self._too_fast(wait, cookie, user)
-            refusal.force_close()  # a flood of recordings is not read
-            return refusal
         client_id = request.query.get("id", "")  # the page's message id (outbox.js)
         if user is None:  # no record yet (the welcome's question is open): nothing is kept
-            return await self._answer(session, cookie, Incoming(CHANNEL, key, "other"), client_id)
+            return await self._answer(sender, Incoming(CHANNEL, key, "other"), client_id)
         budget = self._byte_limits(request, session)
         data = await _read_file(request, "voice", VOICE_MAX_BYTES)
         if data is None:
@@ -318,12 +351,12 @@ class WebChat:
             return self._too_fast(wait, cookie, user)
         ext = audio_kind(data[:16])
         if ext is None or f"{session}:{client_id}" in self._answers:
-            return await self._answer(session, cookie, Incoming(CHANNEL, key, "other"), client_id)
+            return await self._answer(sender, Incoming(CHANNEL, key, "other"), client_id)
         # Named after its sender, so deleting their data finds it even out of any record.
         name = owned_name(UPLOAD_PREFIX, key, f"voice-{secrets.token_hex(12)}.{ext}")
         await asyncio.to_thread(write_private, self.media_dir / name, data)
         voice = Incoming(CHANNEL, key, "voice", photo=f"media:{name}")
-        return await self._answer(session, cookie, voice, client_id)
+        return await self._answer(sender, voice, client_id)
 
     def _keep(self, key: str, data: bytes) -> str:
         """Write a cleaned photo under a fresh name (never half-written, owner-only)."""
@@ -375,7 +408,7 @@ class WebChat:
 
     def _respond(self, replies: list[Reply], cookie: str, status: int = 200) -> web.Response:
         """Replies as JSON, with the session cookie when one was just issued."""
-        response = web.json_response({"replies": [reply_json(r) for r in replies]}, status=status)
+        response = _api_response(replies_body(replies), status)
         if cookie:
             self._set_cookie(response, cookie)
         return response
@@ -392,9 +425,53 @@ class WebChat:
         )
 
 
+def _audience(user: User | None) -> tuple[str, Address | None]:
+    """Whom we speak to: the user's language and address (a visitor with no record:
+    Vietnamese, to nobody in particular)."""
+    return (user.lang, address_of(user)) if user else ("vi", None)
+
+
 def _speaking_to(user: User | None) -> contextlib.AbstractContextManager[None]:
-    """Speak to this user (a visitor with no record: Vietnamese, to nobody in particular)."""
-    return use_locale(user.lang, address_of(user)) if user else use_locale("vi")
+    """Speak to this user."""
+    return use_locale(*_audience(user))
+
+
+@functools.lru_cache(maxsize=1024)
+def _please_wait(seconds: int, lang: str, to: Address | None) -> bytes:
+    """The "please wait" reply as the API answers it: a flood gets the same few, built once."""
+    with use_locale(lang, to):
+        if seconds < 90:
+            text = _(
+                "You are sending too fast. Please wait about {seconds} seconds, then send again."
+            ).format(seconds=seconds)
+        else:
+            text = _(
+                "You have sent a lot in a short time. Please wait about {minutes} minutes, "
+                "then send again."
+            ).format(minutes=math.ceil(seconds / 60))
+    return replies_body([Reply(text)])
+
+
+def _cookie(raw: str, name: str) -> str:
+    """The value of cookie `name` in a Cookie header ("" if absent), without a full parse."""
+    for pair in raw.split(";"):
+        key, _eq, value = pair.strip().partition("=")
+        if key == name:
+            return value
+    return ""
+
+
+async def _unread(request: web.Request, response: web.Response) -> web.Response:
+    """Answer, then close the connection, leaving the rest of an upload unread.
+
+    aiohttp would otherwise read and drop the whole body after the answer (its lingering close):
+    a flood of refused uploads would cost their full size each.
+    """
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
 
 
 async def _read_photo(request: web.Request) -> bytes | None:

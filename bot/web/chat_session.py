@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 SECRET_FILE = "web_chat.key"
 ID_HEX = 32
 SIG_HEX = 32
+_ID = re.compile(f"[0-9a-f]{{{ID_HEX}}}")
 
 
 def load_secret(data_dir: Path) -> bytes:
@@ -45,7 +47,8 @@ class SessionIds:
         self._is_stored = is_stored  # whether a stored user owns this bare (legacy) id
 
     def _sign(self, session: str) -> str:
-        return hmac.new(self._secret, session.encode(), hashlib.sha256).hexdigest()[:SIG_HEX]
+        # The one-shot digest: a flood's every request is checked, hmac.new costs several times more.
+        return hmac.digest(self._secret, session.encode(), hashlib.sha256).hex()[:SIG_HEX]
 
     def issue(self) -> tuple[str, str]:
         """A new (session id, cookie value)."""
@@ -55,7 +58,7 @@ class SessionIds:
     def check(self, cookie: str) -> str | None:
         """The session id of a cookie this server issued, or None."""
         session, _dot, sig = cookie.partition(".")
-        if len(session) != ID_HEX or not all(c in "0123456789abcdef" for c in session):
+        if not _ID.fullmatch(session):
             return None
         if sig and hmac.compare_digest(sig, self._sign(session)):
             return session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable
 
@@ -64,12 +65,24 @@ def networks(proxies: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
+# Every refused request of a flood asks these again: parsing an address costs more than the
+# rest of a refusal, so the answers are remembered (bounded: a flood may rotate addresses).
+@functools.lru_cache(maxsize=4096)
 def _trusted(address: str, trusted: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
     return any(ip in net for net in trusted)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(address: str) -> str | None:
+    """The address written the standard way, None if it is not one."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def client_address(request: web.Request, trusted: tuple[Network, ...]) -> str:
@@ -82,9 +95,7 @@ def client_address(request: web.Request, trusted: tuple[Network, ...]) -> str:
     hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")]
     for hop in reversed([h for h in hops if h]):
         if not _trusted(hop, trusted):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return address  # garbage from the proxy's far side: count it as the proxy
+            # garbage from the proxy's far side: count it as the proxy
+            return _canonical(hop) or address
         address = hop
     return address
