@@ -318,6 +318,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stderr=subprocess.STDOUT,
     )
     clients: list[Client] = []
+    flooders: list[Any] = []
     try:
         await wait_up(base, process)
         farmer = Client(base, "203.0.113.10")
@@ -329,7 +330,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # Each flood has its own sessions and addresses; both count against the disk caps.
         floods = {"equal": (0, 0), "niced": (50, args.niced)}  # name: (address offset, nice)
         go = {name: context.Event() for name in floods}
-        flooders = []
         for name, (offset, nice) in floods.items():
             ready = context.Event()
             options = {**vars(args), "offset": offset, "nice": nice}
@@ -337,9 +337,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 target=flood_process, args=(base, options, (ready, go[name], stop), results)
             )
             flooder.start()
+            flooders.append(flooder)
             if not ready.wait(20):
                 raise SystemExit("the flood did not get ready within 20 s")
-            flooders.append(flooder)
         # Quiet and flood phases alternate: the shared machine's speed drifts between them.
         quiet: list[float] = []
         loud: dict[str, list[float]] = {name: [] for name in floods}
@@ -388,6 +388,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             upload_size,
         )
     finally:
+        for flooder in flooders:  # still flooding if the bench stopped early (its time limit)
+            if flooder.is_alive():
+                flooder.terminate()
         for client in clients:
             await client.close()
         process.terminate()
