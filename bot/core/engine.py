@@ -7,6 +7,7 @@ concurrently. Every change is on disk before the replies are returned to the cha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -70,14 +71,21 @@ class Engine(Generic[S]):
         free_text = self.registry.free_text
         self.router = Router(services, self.flows, free_text[1] if free_text else None, opener)
 
-    async def handle(self, msg: Incoming) -> list[Reply]:
-        """Handle one update and return what to show the user."""
+    async def handle(
+        self, msg: Incoming, gate: contextlib.AbstractAsyncContextManager[object] | None = None
+    ) -> list[Reply]:
+        """Handle one update and return what to show the user.
+
+        `gate`, if given, is held while the update is worked on, but not while its changes are
+        made durable (so a channel can let few of some users' updates be worked on at once
+        without losing the shared fsync).
+        """
         msg = _typed(msg)
         key = msg.user_key
         self._waiting[key] += 1
         try:
             async with self._locks[key]:
-                return await self._handle_locked(msg)
+                return await self._handle_locked(msg, gate or contextlib.nullcontext())
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:  # keep the lock table as small as the active users
@@ -97,7 +105,9 @@ class Engine(Generic[S]):
         """Whether this platform update was handled before (a redelivery)."""
         return self.ports.seen.seen(f"{channel}:{event_id}")
 
-    async def _handle_locked(self, msg: Incoming) -> list[Reply]:
+    async def _handle_locked(
+        self, msg: Incoming, gate: contextlib.AbstractAsyncContextManager[object]
+    ) -> list[Reply]:
         durability = self.ports.durability
         try:
             async with durability.user_turn(msg.user_key):  # across processes too
@@ -106,7 +116,8 @@ class Engine(Generic[S]):
                         # One commit per update (a shared fsync on the embedded store), off
                         # the loop; every change is durable before the replies go out.
                         with durability.deferred_sync():
-                            replies = await self._handle_once(msg)
+                            async with gate:
+                                replies = await self._handle_once(msg)
                             await durability.flush()
                         return replies
                     except StoreConflict:

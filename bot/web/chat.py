@@ -264,13 +264,10 @@ class WebChat:
             return self._respond(self._answers[sent_id], cookie)
         if sent_id:
             msg = replace(msg, event_id=sent_id)  # the engine handles it once, restarts too
-        if user is not None and user.registered:
-            replies = await self.engine.handle(msg)
-        else:
-            # Newcomers' messages (all a flood gets through) are handled one at a time, so a
-            # registered user's message never queues behind a pile of them on the event loop.
-            async with self._newcomers:
-                replies = await self.engine.handle(msg)
+        # Newcomers' messages (all a flood gets through) are worked on one at a time, so a
+        # registered user's never queues behind a pile of them on the event loop.
+        gate = None if user is not None and user.registered else self._newcomers
+        replies = await self.engine.handle(msg, gate)
         if sent_id:
             self._answers[sent_id] = replies
             while len(self._answers) > ANSWERS_KEPT:
@@ -457,7 +454,7 @@ def _cookie(raw: str, name: str) -> str:
     for pair in raw.split(";"):
         key, _eq, value = pair.strip().partition("=")
         if key == name:
-            return value
+            return value.strip('"')
     return ""
 
 
