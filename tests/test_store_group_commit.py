@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.plain import incoming_text
 from bot.storage import log as log_module
 from bot.storage.db import Store, StoreError
 from tests.helpers.driver import Chat, make_app
@@ -86,6 +87,28 @@ async def test_users_answered_together_share_an_fsync(
     await asyncio.gather(*(one_update(n) for n in range(10)))
     assert 1 <= syncs.count <= 2, syncs.count
     assert len(reopened(store, tmp_path, "conversations")) == 10
+
+
+async def test_newcomers_worked_on_one_at_a_time_still_share_an_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(tmp_path)
+    chats = [Chat(app, f"web:newcomer{n}", f"Hoa {n}") for n in range(10)]
+    for chat in chats:
+        await chat.say("/start")  # greeted: nothing stored yet
+    syncs = Syncs(monkeypatch)
+    syncs.delay = 0.05  # the first fsync is still running while the others are worked on
+    one_at_a_time = asyncio.Semaphore(1)  # the web chat's lane for people not registered
+    answers = await asyncio.gather(
+        *(
+            app.engine.handle(incoming_text("web", c.user_key, c.name), one_at_a_time)
+            for c in chats
+        )
+    )
+    assert all(a and COULD_NOT_SAVE not in a[0].text for a in answers)
+    assert len(app.services.users.all()) == 10  # each answer made its record
+    assert 1 <= syncs.count <= 2, syncs.count  # the lane is left before the fsync
+    app.store.close()
 
 
 async def test_a_task_started_inside_fsyncs_its_own_writes(
