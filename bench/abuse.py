@@ -358,8 +358,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         quiet_s = quiet_cpu = 0.0
         bench_started = time.monotonic()
         # A loaded machine starts the bot slowly: the phases shrink to end within the limit.
+        phases = args.rounds * (1 + len(floods))
         planned = args.rounds * (args.quiet_seconds + len(floods) * args.seconds)
-        scale = min(1.0, (deadline - bench_started) / planned)
+        overrun = phases * (args.pause + 1.0)  # a phase ends after its last line's reply
+        scale = min(1.0, (deadline - bench_started - overrun) / planned)
         if scale < 0.5:
             raise SystemExit(f"start-up left too little of the {LIMIT_S:g} s for the rounds")
         args.quiet_seconds *= scale

@@ -284,9 +284,9 @@ class WebChat:
         key = f"{CHANNEL}:{session}"
         refusal = self._refuse_photo(request, session, cookie, user)
         if refusal is not None:
-            # A one-off refusal lets the upload drain, so the browser surely gets to show why;
-            # one over its bytes is a flood's: closed unread.
-            return await _unread(request, refusal) if refusal.status == 429 else refusal
+            # Let the upload drain, so the browser surely gets to show why (the page then waits
+            # as long as it is told; a script that does not is soon over the send cap: closed).
+            return refusal
         assert user is not None
         budget = self._byte_limits(request, session)
         data = await _read_photo(request)
