@@ -143,6 +143,25 @@ def test_removes_and_truncate(stores: Stores) -> None:
     assert table.insert({"k": 4}) > d, "ids keep counting after a truncate"
 
 
+def test_changes_since_lists_what_changed_until_it_no_longer_knows(stores: Stores) -> None:
+    store = stores.open()
+    users = users_of(store)
+    start = users.generation
+    an, binh = users.insert_multiple([{"name": "An"}, {"name": "Bình"}])
+    users.update({"area": "cao-loc"}, doc_ids=[an])
+    mark = users.generation
+    users.remove(doc_ids=[binh])
+    users.remove(doc_ids=[binh])  # nothing left to remove: no change
+    assert users.changes_since(start) == [an, binh, an, binh]
+    assert users.changes_since(mark) == [binh]
+    assert users.changes_since(users.generation) == []
+    assert users.changes_since(users.generation + 1) is None  # not a generation it had
+    users.truncate()
+    assert users.changes_since(mark) is None  # read the whole table again
+    users.insert({"name": "Cúc"})
+    assert users_of(stores.reopen(store)).changes_since(0) is None  # a reopened table: read all
+
+
 def test_explicit_ids_and_duplicates(stores: Stores) -> None:
     table = stores.open().table("t")
     assert table.insert(Document({"a": 1}, 3)) == 3

@@ -38,6 +38,9 @@ class Committer(Protocol):
 
 
 _CHUNK = 2000  # documents decoded per orjson call when reading many
+# Document ids changed lately, per table, for views that follow them (bot/storage/follow.py);
+# a view that fell further behind reads the whole table again.
+JOURNAL_MAX = 50_000
 
 
 def decode_many(encoded: list[bytes]) -> list[Doc]:
@@ -93,6 +96,33 @@ class LogTable(Table):
         self._committer = committer
         self.name_json = dumps(name)
         self._indexes: dict[str, FieldIndex] = {}
+        self.generation = 0  # counts changed documents (and truncations); never goes back
+        self._journal: list[int] = []  # the ids of the last len(_journal) generations
+
+    # --- changes, for views that follow the table -------------------------------------------
+
+    def changes_since(self, generation: int) -> list[int] | None:
+        """Ids set or removed after `generation` (repeats kept), or None if no longer known.
+
+        Every change counts, whoever made it: a write here or a record replayed from elsewhere.
+        None (too far behind, or the table was truncated or bulk-loaded since) means: read
+        the whole table again.
+        """
+        behind = self.generation - generation
+        if behind < 0 or behind > len(self._journal):
+            return None
+        return self._journal[len(self._journal) - behind :]
+
+    def _changed(self, doc_id: int) -> None:
+        self._journal.append(doc_id)
+        self.generation += 1
+        if len(self._journal) > JOURNAL_MAX:
+            del self._journal[: JOURNAL_MAX // 2]
+
+    def _reset_journal(self) -> None:
+        """Forget the journal: views started before now must read everything again."""
+        self._journal.clear()
+        self.generation += 1
 
     # --- indexes -------------------------------------------------------------------------
 
@@ -218,6 +248,7 @@ class LogTable(Table):
     def load_encoded(self, docs: list[tuple[int, bytes]]) -> None:
         """Add documents from a snapshot as they are (their indexes come after them)."""
         self._docs.update(docs)
+        self._reset_journal()
         if docs:
             self._next = max(self._next, max(docs)[0] + 1)
 
@@ -235,19 +266,24 @@ class LogTable(Table):
                 old_doc = None if old is None else olds[doc_id] if olds else loads(old)
                 _reindex(indexes, doc_id, old_doc, decoded[doc_id])
             self._docs[doc_id] = data
+            self._changed(doc_id)
             if doc_id >= self._next:
                 self._next = doc_id + 1
 
     def _apply_remove(self, doc_ids: Iterable[int]) -> None:
         for doc_id in doc_ids:
             old = self._docs.pop(doc_id, None)
-            if old is not None and self._indexes:
+            if old is None:
+                continue
+            self._changed(doc_id)
+            if self._indexes:
                 old_doc = loads(old)
                 for index in self._indexes.values():
                     index.drop(doc_id, old_doc)
 
     def _apply_truncate(self) -> None:
         self._docs.clear()
+        self._reset_journal()
         for index in self._indexes.values():
             index.clear()
 
