@@ -55,13 +55,8 @@ def _more(lines: list[str], total: int) -> list[str]:
 def report(ctx: Ctx, area: str) -> list[Reply]:
     """The area's progress: counts, who finished, who is stuck where, who has not started."""
     service = ctx.services.lessons
-    statuses = service.area_report(area)
+    progress = service.area_progress(area, LIST_MAX)
     total = len(service.lessons.core())
-    finished = sorted((s for s in statuses if s.trained_at), key=lambda s: s.trained_at)
-    learning = sorted(
-        (s for s in statuses if not s.trained_at and s.updated_at), key=lambda s: s.updated_at
-    )
-    idle = [s for s in statuses if not s.trained_at and not s.updated_at]
     head = [
         fmt(_("<b>Lesson progress — {area}</b>"), area=ctx.services.areas.name(area)),
         fmt(
@@ -69,19 +64,19 @@ def report(ctx: Ctx, area: str) -> list[Reply]:
                 "Households: {all} · finished the core course: {done} · "
                 "learning: {doing} · not started: {idle}"
             ),
-            all=len(statuses),
-            done=len(finished),
-            doing=len(learning),
-            idle=len(idle),
+            all=progress.households,
+            done=progress.finished,
+            doing=progress.learning,
+            idle=progress.idle,
         ),
     ]
     replies = [Reply("\n".join(head))]
-    if finished:
-        lines = [f"🎓 {_who(s)} — {local_day(s.trained_at)}" for s in finished[:LIST_MAX]]
-        replies.append(Reply("\n".join([_("<b>Finished:</b>"), *_more(lines, len(finished))])))
-    if learning:
+    if progress.finished:
+        lines = [f"🎓 {_who(s)} — {local_day(s.trained_at)}" for s in progress.first_finished]
+        replies.append(Reply("\n".join([_("<b>Finished:</b>"), *_more(lines, progress.finished)])))
+    if progress.learning:
         lines = []
-        for s in learning[:LIST_MAX]:
+        for s in progress.first_learning:
             if s.lesson is None:
                 where = fmt(_("{done}/{total} core lessons"), done=s.core_done, total=total)
             elif s.step >= len(s.lesson.steps):
@@ -101,9 +96,9 @@ def report(ctx: Ctx, area: str) -> list[Reply]:
             )
             lines.append(f"▶️ {_who(s)} — {where} ({since})")
         title = _("<b>Still learning</b> (longest without progress first):")
-        replies.append(Reply("\n".join([title, *_more(lines, len(learning))])))
-    if idle:
-        names = _more([esc(s.user.name or "—") for s in idle[:LIST_MAX]], len(idle))
+        replies.append(Reply("\n".join([title, *_more(lines, progress.learning)])))
+    if progress.idle:
+        names = _more([esc(s.user.name or "—") for s in progress.first_idle], progress.idle)
         label = _("<b>Not started:</b>")
         replies.append(Reply(f"{label} {', '.join(names)}"))
     return replies

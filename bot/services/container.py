@@ -30,6 +30,7 @@ from bot.services.outbox import Outbox
 from bot.services.purge import Purger
 from bot.services.roles import RoleService
 from bot.services.suspended import SuspendedForms
+from bot.services.tallies import Tallies
 from bot.services.tombstones import TombstoneRepo
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
@@ -77,6 +78,8 @@ class Services:
     purger: Purger = field(init=False)
     # Forms put aside when a menu entry was opened in the middle of them.
     suspended: SuspendedForms = field(init=False)
+    # The province's figures by area and month, kept up to date as documents change.
+    tallies: Tallies = field(init=False)
 
     def engine_ports(self) -> EnginePorts:
         """The few services the dialog engine itself talks to."""
@@ -168,11 +171,14 @@ def build_services(
     services.jobs.append(services.outbox.job())
     services.alerts = Alerts(store, users, services.notifier)
     services.suspended = SuspendedForms(store)
+    services.tallies = Tallies(store)
+    services.jobs.append(services.tallies.follower.job("tallies"))
     services.deletion_hooks.append(lambda user: services.suspended.drop(user.id))
     services.deletion_hooks.append(services.roles.forget_user)
     services.deletion_hooks.append(services.broadcasts.forget_author)
     services.deletion_hooks.append(services.outbox.forget_user)
     services.profile_lines.append(lessons.profile_lines)
+    services.jobs.append(lessons.standings.job("lesson_standings"))
     services.deletion_hooks.append(lessons.delete)
     services.deletion_hooks.append(lambda user: services.faq.forget_user(user.id))
     services.deletion_hooks.append(services.handoffs.forget_user)

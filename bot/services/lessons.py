@@ -16,8 +16,10 @@ from typing import Any
 from bot.core.fmt import fmt
 from bot.i18n import _, format_day
 from bot.services.lesson_content import ContentError, Lesson, LessonSet, load_lessons
-from bot.services.users import FARMER, User, UserRepo
+from bot.services.lesson_standings import Standings
+from bot.services.users import User, UserRepo
 from bot.storage.db import Store
+from bot.storage.follow import Follower
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,23 @@ class LearnerStatus:
     updated_at: str  # last activity in the lessons, "" if never started
 
 
+@dataclass(frozen=True)
+class AreaProgress:
+    """An area's households by standing: how many of each, and the first `limit` of each."""
+
+    finished: int
+    learning: int
+    idle: int
+    first_finished: list[LearnerStatus]  # by when they finished
+    first_learning: list[LearnerStatus]  # longest without progress first
+    first_idle: list[LearnerStatus]
+
+    @property
+    def households(self) -> int:
+        """Farmers, and other users who took up the lessons."""
+        return self.finished + self.learning + self.idle
+
+
 class LessonService:
     """The lesson content in use and every learner's progress."""
 
@@ -114,6 +133,7 @@ class LessonService:
         self._store = store
         self._users = users
         self._table = store.table("lesson_progress", indexes=("user_id", "trained"))
+        self.standings = Follower([self._table, store.table("users")], Standings)
         self.lessons_dir = lessons_dir
         self._set = LessonSet((), ())
         self.reload()
@@ -274,29 +294,39 @@ class LessonService:
             for d in self._store.find(self._table, "trained", True)
         }
 
-    def area_report(self, area: str) -> list[LearnerStatus]:
-        """The farmers (and any other learners) of an area, with their lesson standing."""
-        report = []
-        for user in self._users.in_area(area):
-            learner = self.learner(user.id)
-            if user.role != FARMER and not learner.lessons:
-                continue  # buyers count only if they took up the lessons
-            lesson = None if learner.trained else self.in_progress(learner)
-            if lesson is None and not learner.trained and learner.lessons:
-                lesson = self.next_lesson(learner)
-            entry = learner.of(lesson.id) if lesson else None
-            stamps = [e.updated_at for e in learner.lessons.values() if e.updated_at]
-            report.append(
-                LearnerStatus(
-                    user=user,
-                    core_done=self.core_done(learner),
-                    trained_at=learner.trained_at if learner.trained else "",
-                    lesson=lesson,
-                    step=self.position(learner, lesson) if lesson and entry else 0,
-                    updated_at=max(stamps, default=""),
-                )
-            )
-        return report
+    def area_progress(self, area: str, limit: int) -> AreaProgress:
+        """An area's farmers (and any other learners) by standing, the first `limit` in full."""
+        ranked = self.standings.view().sort(self._users.ids_in_area(area))
+
+        def first(user_ids: list[int]) -> list[LearnerStatus]:
+            users = [self._users.get(user_id) for user_id in user_ids[:limit]]
+            return [self.status(user) for user in users if user is not None]
+
+        return AreaProgress(
+            finished=len(ranked.finished),
+            learning=len(ranked.learning),
+            idle=len(ranked.idle),
+            first_finished=first(ranked.finished),
+            first_learning=first(ranked.learning),
+            first_idle=first(ranked.idle),
+        )
+
+    def status(self, user: User) -> LearnerStatus:
+        """One user's lesson standing, for an area's progress report."""
+        learner = self.learner(user.id)
+        lesson = None if learner.trained else self.in_progress(learner)
+        if lesson is None and not learner.trained and learner.lessons:
+            lesson = self.next_lesson(learner)
+        entry = learner.of(lesson.id) if lesson else None
+        stamps = [e.updated_at for e in learner.lessons.values() if e.updated_at]
+        return LearnerStatus(
+            user=user,
+            core_done=self.core_done(learner),
+            trained_at=learner.trained_at if learner.trained else "",
+            lesson=lesson,
+            step=self.position(learner, lesson) if lesson and entry else 0,
+            updated_at=max(stamps, default=""),
+        )
 
     def profile_lines(self, user: User) -> list[str]:
         """The profile card's line about lessons, in the current user's language."""

@@ -47,6 +47,10 @@ class UserRepo:
         docs = self._store.find(self._table, "area", area)
         return [User.from_doc(dict(d), d.doc_id) for d in docs if d.get("registered")]
 
+    def ids_in_area(self, area: str) -> list[int]:
+        """Ids of every user of an area, registered or not, ascending (reads no document)."""
+        return self._store.find_ids(self._table, {"area": area})
+
     def with_role(self, role: str) -> list[User]:
         """Users holding a granted role (ADMIN or TEAM)."""
         return [

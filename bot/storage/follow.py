@@ -46,6 +46,11 @@ class Follower(Generic[V]):
         self._read = [0] * len(self.tables)
         self.builds = 0  # whole reads so far (the first one, and any after falling behind)
 
+    @property
+    def ready(self) -> bool:
+        """Whether the view was built (a look then only catches up)."""
+        return self._view is not None
+
     def view(self) -> V:
         """The view, brought up to date with every change made so far."""
         if self._view is None or not self._catch_up(self._view):
@@ -112,6 +117,6 @@ class Follower(Generic[V]):
 
     def _take(self, view: V, pos: int, ids: list[int]) -> None:
         """Give the view these documents as they are now (None for the removed ones)."""
-        found = {doc.doc_id: doc for doc in self.tables[pos].by_ids(ids)}
+        found = dict(self.tables[pos].items(ids))
         for doc_id in ids:
             view.take(pos, doc_id, found.get(doc_id))

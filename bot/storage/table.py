@@ -433,6 +433,11 @@ class LogTable(Table):
         data = self._docs.get(int(doc_id))
         return None if data is None else as_document(loads(data), int(doc_id))
 
+    def items(self, doc_ids: list[int]) -> Iterator[tuple[int, Doc]]:
+        """(id, fresh decoded document) of the ids that exist, in the order asked."""
+        for chunk in self._decoded(doc_ids):
+            yield from chunk
+
     def by_ids(self, doc_ids: list[int]) -> list[Document]:
         """The documents of these ids that exist, in the order asked, each once."""
         wanted = list(dict.fromkeys(doc_ids))
