@@ -1,4 +1,4 @@
-"""The dashboard's figures and an area's lesson progress follow every change, wherever made.
+"""The dashboard's figures and the lessons' progress follow every change, wherever it was made.
 
 The figures are kept up to date from the documents that changed (bot/storage/follow.py); these
 tests change documents through the services, through records another process would have
@@ -22,6 +22,7 @@ import pytest
 from bot.config import Settings
 from bot.core.clock import FakeClock
 from bot.services.container import Services, build_services
+from bot.services.lesson_standings import LessonCounts
 from bot.services.listings import ACTIVE, PAUSED, Listing
 from bot.services.orders import CANCELLED, EARNING, STATUSES, OrderRefused
 from bot.services.stats import NO_AREA, Figures, Report, build_report, month_of
@@ -194,6 +195,30 @@ def slow_progress(services: Services, area: str) -> tuple[list[int], list[int], 
     return [u for _k, u in sorted(finished)], [u for _k, u in sorted(learning)], idle
 
 
+def slow_lesson_counts(services: Services, areas: Collection[str] | None) -> LessonCounts:
+    """The console's lessons page the way it first counted: every farmer's learner on each view."""
+    out = LessonCounts()
+    for user in services.users.all():
+        if not (user.registered and user.role == FARMER):
+            continue
+        if areas is not None and user.area not in areas:
+            continue
+        learner = services.lessons.learner(user.id)
+        out.farmers += 1
+        out.trained += learner.trained
+        for lesson in services.lessons.lessons.lessons:
+            out.started[lesson.id] += learner.of(lesson.id) is not None
+            out.done[lesson.id] += learner.is_done(lesson.id)
+    return out
+
+
+def same_counts(kept: LessonCounts, slow: LessonCounts) -> bool:
+    """Equal, zero counts or not."""
+    return (kept.farmers, kept.trained, +kept.started, +kept.done) == (
+        slow.farmers, slow.trained, +slow.started, +slow.done
+    )  # fmt: skip
+
+
 class Province:
     """Random changes, each the way a service (or a deletion) makes it."""
 
@@ -294,6 +319,8 @@ async def test_kept_figures_equal_a_full_reading_after_random_changes(
                 province.step()
             for scope in (None, ["chi-lang"], ["that-khe", "ky-lua"]):
                 assert build_report(services, scope) == slow_report(services, scope), scope
+                kept = services.lessons.lesson_counts(scope)
+                assert same_counts(kept, slow_lesson_counts(services, scope)), scope
             for area in AREAS:
                 progress = services.lessons.area_progress(area, 100)
                 finished, learning, idle = slow_progress(services, area)

@@ -8,6 +8,7 @@ figure). Lesson content comes from `lesson_content` and can be reloaded without 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from bot.core.fmt import fmt
 from bot.i18n import _, format_day
 from bot.services.lesson_content import ContentError, Lesson, LessonSet, load_lessons
-from bot.services.lesson_standings import Standings
+from bot.services.lesson_standings import LessonCounts, Standings
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
 from bot.storage.follow import Follower
@@ -310,6 +311,10 @@ class LessonService:
             first_learning=first(ranked.learning),
             first_idle=first(ranked.idle),
         )
+
+    def lesson_counts(self, areas: Collection[str] | None = None) -> LessonCounts:
+        """Registered farmers of these areas (None: all) and how many started, finished each lesson."""
+        return self.standings.view().lesson_counts(areas)
 
     def status(self, user: User) -> LearnerStatus:
         """One user's lesson standing, for an area's progress report."""

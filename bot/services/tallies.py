@@ -8,9 +8,9 @@ thousand, however many people there are — instead of reading every document.
 from __future__ import annotations
 
 import sys
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.i18n import VN_TZ
 from bot.services.broadcast import CANCELLED as STOPPED
@@ -19,7 +19,7 @@ from bot.services.listings import ACTIVE
 from bot.services.orders import CANCELLED, EARNING, NEW, STATUSES
 from bot.services.users import FARMER
 from bot.storage.db import Store
-from bot.storage.follow import Doc, Follower
+from bot.storage.follow import Doc, Follower, Shared
 from bot.storage.table import LogTable
 
 NO_AREA = ""  # orders and listings whose area is unknown (e.g. a deleted farmer)
@@ -39,7 +39,6 @@ Cell = list[int]
 Entry = tuple[str, str, int, int]  # area, month, column, amount
 Person = tuple[str, str, bool, bool]  # area, month created, registered, farmer
 Counted = tuple[str, str, bool, int]  # an order's area, month, earning, total
-H = TypeVar("H", bound=Hashable)
 
 
 def month_of(stamp: str) -> str:
@@ -96,7 +95,7 @@ class Tally:
         self._orders_table = orders  # to find the orders that move with a listing or farmer
         self.cells: dict[tuple[str, str], Cell] = {}
         self.broadcasts: dict[int, tuple[tuple[str, ...], str]] = {}  # areas, month sent
-        self._shared: dict[Any, Any] = {}  # equal small tuples, kept once
+        self._once = Shared()
         self._trained: dict[int, str] = {}  # user id -> the month they became trained
         self._learner_of: dict[int, int] = {}  # lesson_progress id -> its user's id
         self._people: dict[int, Person] = {}
@@ -108,9 +107,6 @@ class Tally:
         self._moved_listings: set[int] = set()  # area changed, appeared or gone
         self._moved_farmers: set[int] = set()
         self._stale: set[int] = set()  # orders to count again: their area may have moved
-
-    def _once(self, value: H) -> H:
-        return self._shared.setdefault(value, value)
 
     def _add(self, entries: Iterable[Entry], sign: int) -> None:
         cells = self.cells

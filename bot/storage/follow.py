@@ -9,7 +9,7 @@ process's. So a figure costs what changed, not what exists, and no writer has to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.storage.table import LogTable
@@ -34,6 +34,18 @@ class View(Protocol):
 
 
 V = TypeVar("V", bound=View)
+H = TypeVar("H", bound=Hashable)
+
+
+class Shared:
+    """Equal small values a view holds for many documents (an area and month, a few flags),
+    kept as one object each: a province's worth of copies would cost tens of MB."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, value: H) -> H:
+        return self._seen.setdefault(value, value)
 
 
 class Follower(Generic[V]):

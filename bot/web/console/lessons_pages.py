@@ -7,7 +7,6 @@ from aiohttp import web
 from bot.core.fmt import fmt
 from bot.i18n import _, format_number
 from bot.services.lesson_content import load_lessons
-from bot.services.users import FARMER
 from bot.web.console.auth import Viewer
 from bot.web.console.base import Console, notice
 from bot.web.console.html import Safe, h, join, post_button, table
@@ -29,24 +28,19 @@ class LessonPages:
     async def index(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         """Each lesson with how many of the viewer's farmers finished it."""
         service = self.services.lessons
-        farmers = [
-            u
-            for u in self.services.users.all()
-            if u.registered and u.role == FARMER and viewer.may_see(u.area)
-        ]
-        learners = [service.learner(u.id) for u in farmers]
+        counts = service.lesson_counts(viewer.scope)
         rows = []
         for lesson in service.lessons.lessons:
-            started = sum(1 for x in learners if x.of(lesson.id) is not None)
-            done = sum(1 for x in learners if x.is_done(lesson.id))
-            rate = f"{format_number(round(100 * done / len(farmers)))} %" if farmers else "—"
+            started, done = counts.started[lesson.id], counts.done[lesson.id]
+            rate = (
+                f"{format_number(round(100 * done / counts.farmers))} %" if counts.farmers else "—"
+            )
             core = _("yes") if lesson.core else ""
             rows.append((lesson.title, core, started, done, rate))
-        trained = sum(1 for x in learners if x.trained)
         summary = fmt(
             _("{trained} of {farmers} registered farmers finished the core course."),
-            trained=trained,
-            farmers=len(farmers),
+            trained=counts.trained,
+            farmers=counts.farmers,
         )
         body = h(
             "$notice<p>$summary</p>$table$errors$reload",
