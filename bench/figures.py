@@ -11,6 +11,7 @@ the console, then times, per request:
 
 - the dashboard page over HTTP as the admin (every area) and as the team member (one area);
 - the area progress a team member reads in chat (`/tiendo`), for the team's area;
+- the console's lessons page (completion per lesson) as the team member;
 
 on the first request, in steady state (median of --rounds), and on the first request after each
 single change made through the services: a farmer registers, an order is placed, a farmer
@@ -42,6 +43,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import store_data as data
+from bench.store import rss_mb
 from bot.app import BotApp
 from bot.config import Settings
 from bot.core.clock import FakeClock
@@ -245,8 +247,8 @@ async def measure(directory: Path, rounds: int) -> dict[str, Any]:
             await sign_in(admin_http, base, app, ADMIN_KEY)
             await sign_in(team_http, base, app, TEAM_KEY)
 
-            async def page(http: aiohttp.ClientSession) -> str:
-                async with http.get(f"{base}/console/dashboard") as response:
+            async def page(http: aiohttp.ClientSession, path: str = "/console/dashboard") -> str:
+                async with http.get(base + path) as response:
                     assert response.status == 200, response.status
                     return await response.text()
 
@@ -266,11 +268,12 @@ async def measure(directory: Path, rounds: int) -> dict[str, Any]:
                 "dashboard_admin": lambda: page(admin_http),
                 "dashboard_team": lambda: page(team_http),
                 "area_progress": progress,
+                "lessons_page_team": lambda: page(team_http, "/console/lessons"),
             }
             figures: dict[str, Any] = {
                 "ready_at_first_request": {
                     "dashboard": services.tallies.follower.ready,
-                    "area_progress": services.lessons.standings.ready,
+                    "lessons": services.lessons.standings.ready,
                 }
             }
             for name, request in requests.items():
@@ -296,15 +299,21 @@ async def measure(directory: Path, rounds: int) -> dict[str, Any]:
 
 
 def cold_builds(services: Services) -> dict[str, list[float]]:
-    """What reading every document costs: a request that comes before the warm-up finished."""
+    """What reading every document costs (a request before the warm-up finished) and the
+    memory both views hold (the growth of this process while building a second copy)."""
     tallies = Tallies(services.store)
     standings = Follower(services.lessons.standings.tables, Standings)
+    rss = rss_mb()
     timing = Timing()
     tallies.current()
     dashboard = timing.ms()
     timing = Timing()
     standings.view()
-    return {"dashboard": dashboard, "area_progress": timing.ms()}
+    return {
+        "dashboard": dashboard,
+        "lessons": timing.ms(),
+        "both_views_rss_mb": [round(rss_mb() - rss, 1)],
+    }
 
 
 def changes(app: BotApp, clock: FakeClock) -> dict[str, Callable[[], None]]:
