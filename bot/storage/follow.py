@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from bot.storage.table import LogTable
 
 Doc = dict[str, Any]
-CHUNK = 2000  # documents per step of a build; a step holds the event loop a few ms
+CHUNK = 1000  # documents per step of a build: a step holds the event loop 5-20 ms
 KEEP_UP_EVERY = 1.0  # seconds between catching up in the background (each look catches up too)
 
 
@@ -89,8 +89,8 @@ class Follower(Generic[V]):
         view = self._make()
         for _step in self._read_all(view):
             await asyncio.sleep(0)
-        if self._view is not None:
-            return  # a request built it meanwhile
+            if self._view is not None:
+                return  # a look built it meanwhile
         self._read = read
         self.builds += 1
         if self._catch_up(view):  # what changed while it was being built
