@@ -7,6 +7,7 @@ written, and at random, and check the figures against a reading of every documen
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -27,6 +28,7 @@ from bot.services.listings import ACTIVE, PAUSED, Listing
 from bot.services.orders import CANCELLED, EARNING, STATUSES, OrderRefused
 from bot.services.stats import NO_AREA, Figures, Report, build_report, month_of
 from bot.services.users import BUYER, FARMER, User
+from bot.storage import follow
 from bot.storage import table as table_module
 from bot.storage.db import Store
 from tests.console_helpers import client, person, running, seed, sign_in, team_member
@@ -123,6 +125,38 @@ async def test_falling_far_behind_reads_everything_again(
         assert build_report(services).total.farmers == 30
         assert services.tallies.follower.builds == 2
         assert services.lessons.area_progress("chi-lang", 5).idle == 30
+
+
+class Counting:
+    """A view that counts the documents it was given, into a count shared by every copy."""
+
+    def __init__(self, taken: list[int]) -> None:
+        self.taken = taken
+
+    def take(self, table: int, doc_id: int, doc: dict[str, Any] | None) -> None:
+        self.taken.append(doc_id)
+
+    def settle(self, table: int) -> None:
+        pass
+
+
+async def test_a_look_during_the_warm_up_finishes_it_without_reading_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(follow, "CHUNK", 1)  # one document per step
+    with Store(tmp_path) as store:
+        users = store.table("users")
+        users.insert_multiple([{"name": f"N{n}"} for n in range(5)])
+        taken: list[int] = []
+        follower = follow.Follower([users], lambda: Counting(taken))
+        warming = asyncio.create_task(follower.warm())
+        await asyncio.sleep(0)  # the warm-up took its first steps
+        await asyncio.sleep(0)
+        assert not follower.ready and taken
+        follower.view()  # a look finishes the reading
+        await warming
+        assert sorted(taken) == [1, 2, 3, 4, 5]
+        assert follower.builds == 1
 
 
 # --- at random, against a reading of every document ------------------------------------------

@@ -9,7 +9,9 @@ process's. So a figure costs what changed, not what exists, and no writer has to
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.storage.table import LogTable
@@ -48,6 +50,16 @@ class Shared:
         return self._seen.setdefault(value, value)
 
 
+@dataclass
+class _Build(Generic[V]):
+    """A whole reading under way: the view so far, the tables' generations when it began, and
+    the steps left."""
+
+    view: V
+    read: list[int]
+    steps: Iterator[bool]
+
+
 class Follower(Generic[V]):
     """A view of some tables and, for each table, how far the view has read it."""
 
@@ -55,6 +67,7 @@ class Follower(Generic[V]):
         self.tables = tuple(tables)
         self._make = make
         self._view: V | None = None
+        self._build: _Build[V] | None = None
         self._read = [0] * len(self.tables)
         self.builds = 0  # whole reads so far (the first one, and any after falling behind)
 
@@ -64,9 +77,19 @@ class Follower(Generic[V]):
         return self._view is not None
 
     def view(self) -> V:
-        """The view, brought up to date with every change made so far."""
-        if self._view is None or not self._catch_up(self._view):
-            self._view = self._build()
+        """The view, brought up to date with every change made so far.
+
+        Before the first reading is done, this finishes it here and now: the steps the
+        background warm-up has not taken yet, never a second reading.
+        """
+        if self._view is not None and self._catch_up(self._view):
+            return self._view
+        self._view = None
+        while self._view is None:
+            build = self._build or self._start()
+            for _step in build.steps:
+                pass
+            self._finish(build)
         return self._view
 
     def job(self, name: str) -> Callable[[], Awaitable[None]]:
@@ -83,35 +106,34 @@ class Follower(Generic[V]):
 
     async def warm(self) -> None:
         """Build the view a chunk at a time, letting the event loop run in between."""
-        if self._view is not None:
-            return
-        read = [t.generation for t in self.tables]
-        view = self._make()
-        for _step in self._read_all(view):
-            await asyncio.sleep(0)
-            if self._view is not None:
-                return  # a look built it meanwhile
-        self._read = read
-        self.builds += 1
-        if self._catch_up(view):  # what changed while it was being built
-            self._view = view
+        while self._view is None:
+            build = self._build or self._start()
+            if next(build.steps, False):
+                await asyncio.sleep(0)
+            else:
+                self._finish(build)
 
-    def _build(self) -> V:
-        """Read every document of every table."""
-        self._read = [t.generation for t in self.tables]
+    def _start(self) -> _Build[V]:
         view = self._make()
-        for _step in self._read_all(view):
-            pass
-        self.builds += 1
-        return view
+        self._build = _Build(view, [t.generation for t in self.tables], self._read_all(view))
+        return self._build
 
-    def _read_all(self, view: V) -> Iterator[None]:
+    def _finish(self, build: _Build[V]) -> None:
+        """Install a finished reading, with what changed while it was under way."""
+        self._build = None
+        self._read = build.read
+        self.builds += 1
+        if self._catch_up(build.view):  # else it fell too far behind: read again
+            self._view = build.view
+            gc.freeze()  # as the store does: no full collection walks a province of entries
+
+    def _read_all(self, view: V) -> Iterator[bool]:
         """Give the view every document, a chunk per step."""
         for pos, table in enumerate(self.tables):
             ids = table.find_ids({})
             for start in range(0, len(ids), CHUNK):
                 self._take(view, pos, ids[start : start + CHUNK])
-                yield
+                yield True
             view.settle(pos)
 
     def _catch_up(self, view: V) -> bool:
