@@ -65,12 +65,14 @@ class BotApp:
     def start_jobs(self) -> None:
         """Start the background jobs features registered (reminders, broadcast outbox...).
 
-        With several processes on one database, only the holder of the "jobs" lease runs them.
+        With several processes on one database, only the holder of the "jobs" lease runs them;
+        every process runs its `process_jobs` (they keep its own memory's views warm).
         """
+        self._tasks.extend(self._job_tasks(self.services.process_jobs))
         if self.store.shared:
             self.run_leased("jobs", self._start_job_tasks, self._stop_job_tasks)
         else:
-            self._tasks.extend(self._job_tasks())
+            self._tasks.extend(self._job_tasks(self.services.jobs))
 
     def run_leased(
         self, name: str, begin: Callable[[], Awaitable[None]], end: Callable[[], Awaitable[None]]
@@ -78,14 +80,14 @@ class BotApp:
         """Run `begin`/`end` as this process gains/loses the lease `name` (see bot.lease)."""
         self._tasks.append(asyncio.create_task(run_leased(self.store, name, begin, end)))
 
-    def _job_tasks(self) -> list[asyncio.Task[None]]:
+    def _job_tasks(self, jobs: list[Callable[[], Awaitable[None]]]) -> list[asyncio.Task[None]]:
         return [
             asyncio.create_task(_forever(job), name=getattr(job, "__name__", "job"))
-            for job in self.services.jobs
+            for job in jobs
         ]
 
     async def _start_job_tasks(self) -> None:
-        self._leased_jobs = self._job_tasks()
+        self._leased_jobs = self._job_tasks(self.services.jobs)
 
     async def _stop_job_tasks(self) -> None:
         for task in self._leased_jobs:

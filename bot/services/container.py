@@ -70,6 +70,8 @@ class Services:
     deletion_hooks: list[Callable[[User], None]] = field(default_factory=list)
     # Long-running jobs the app starts (reminders, the broadcast outbox); each loops forever.
     jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Jobs every process runs, even without the jobs lease: its in-memory views kept warm.
+    process_jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # The broadcast outbox; built right after the notifier it reports through.
     outbox: Outbox = field(init=False)
     # Problems for the admins (told on their channel, shown on the console dashboard).
@@ -172,13 +174,13 @@ def build_services(
     services.alerts = Alerts(store, users, services.notifier)
     services.suspended = SuspendedForms(store)
     services.tallies = Tallies(store)
-    services.jobs.append(services.tallies.follower.job("tallies"))
+    services.process_jobs.append(services.tallies.follower.job("tallies"))
     services.deletion_hooks.append(lambda user: services.suspended.drop(user.id))
     services.deletion_hooks.append(services.roles.forget_user)
     services.deletion_hooks.append(services.broadcasts.forget_author)
     services.deletion_hooks.append(services.outbox.forget_user)
     services.profile_lines.append(lessons.profile_lines)
-    services.jobs.append(lessons.standings.job("lesson_standings"))
+    services.process_jobs.append(lessons.standings.job("lesson_standings"))
     services.deletion_hooks.append(lessons.delete)
     services.deletion_hooks.append(lambda user: services.faq.forget_user(user.id))
     services.deletion_hooks.append(services.handoffs.forget_user)
