@@ -1,10 +1,16 @@
-"""The store: the embedded one in DATA_DIR, or PostgreSQL when DATABASE_URL names one."""
+"""The store: the embedded one in DATA_DIR, or PostgreSQL when DATABASE_URL names one.
+
+Nothing is imported here at load time: the compaction child runs `python -m
+bot.storage.compact`, which must not find its own module imported by the package first.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.storage.db import Store
+if TYPE_CHECKING:
+    from bot.storage.db import Store
 
 
 def open_store(data_dir: Path, database_url: str = "") -> Store:
@@ -13,4 +19,6 @@ def open_store(data_dir: Path, database_url: str = "") -> Store:
         from bot.storage.pg import PgStore
 
         return PgStore(database_url, data_dir)
+    from bot.storage.db import Store
+
     return Store(data_dir)
