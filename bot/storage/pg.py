@@ -382,6 +382,13 @@ class PgStore(Store):
                 raise StoreError(f"database unreachable: {_quiet(exc)}") from exc
             await self._pool.check()
 
+    async def catch_up(self) -> None:
+        """Wait until every change committed before now is in memory (a barrier)."""
+        if self._pool is None:
+            return  # before start: nothing runs beside the command line
+        async with self._pool.connection() as conn:
+            await self.barrier(conn)
+
     async def take_lease(self, name: str, ttl: float) -> bool:
         """Hold (or renew) the lease `name` for `ttl` seconds unless another live process has it."""
         if self._pool is None:
