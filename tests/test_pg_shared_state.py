@@ -16,6 +16,7 @@ from bot.core.clock import FakeClock
 from tests.console_helpers import ADMIN_TG, admin, client, link_token, redeem, running
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 from tests.helpers.msgids import said
+from tests.webchat_notices_helpers import browser_session, held_poll, notify, web_person
 from tests.zalo_helpers import OAUser, ZaloBot, start_zalo_bot
 
 pytestmark = pytest.mark.pg
@@ -185,3 +186,28 @@ async def test_a_number_typed_to_one_process_presses_the_menu_another_sent(
         finally:
             await one.app.stop()
             await two.app.stop()
+
+
+async def test_a_notice_made_in_one_process_reaches_the_poll_held_by_another(
+    tmp_path: Path, clock: FakeClock, pg_url: str
+) -> None:
+    async with (
+        running(tmp_path / "a", clock, database_url=pg_url) as one,
+        running(tmp_path / "b", clock, database_url=pg_url) as two,
+        client() as http,
+    ):
+        session = await browser_session(http, one)  # the cookie made by process one...
+        lan = web_person(one, session)
+        await one.app.store.flush()
+        async with http.post(f"{two.base}/chat/api/send", json={"text": "menu"}) as answer:
+            assert answer.status == 200
+            assert "nds_chat" not in answer.cookies  # ...is good on process two: same session
+        poll = await held_poll(http, two, session)  # the page's long poll, held by process two
+        await notify(one, lan, "Có đơn hàng mới")  # an order for Lan, handled by process one
+        assert [r["html"] for r in await poll] == ["Có đơn hàng mới"]
+        # Collected once: neither process hands it out again.
+        await notify(one, lan, "hai")
+        for server in (two, one):
+            async with http.post(f"{server.base}/chat/api/send", json={"text": "menu"}) as sent:
+                shown = [r["html"] for r in (await sent.json())["replies"]]
+            assert shown.count("hai") == (1 if server is two else 0), shown
