@@ -13,8 +13,10 @@ import pytest
 
 from bot.channels.plain import incoming_text
 from bot.core.clock import FakeClock
+from bot.faq_cli import run_faq
 from tests.console_helpers import ADMIN_TG, admin, client, link_token, redeem, running
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
+from tests.helpers.driver import settings_for
 from tests.helpers.msgids import said
 from tests.webchat_notices_helpers import browser_session, held_poll, notify, web_person
 from tests.zalo_helpers import OAUser, ZaloBot, start_zalo_bot
@@ -211,3 +213,25 @@ async def test_a_notice_made_in_one_process_reaches_the_poll_held_by_another(
             async with http.post(f"{server.base}/chat/api/send", json={"text": "menu"}) as sent:
                 shown = [r["html"] for r in (await sent.json())["replies"]]
             assert shown.count("hai") == (1 if server is two else 0), shown
+
+
+async def test_the_faq_command_line_writes_the_database_while_bots_run(
+    tmp_path: Path, clock: FakeClock, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with (
+        running(tmp_path / "a", clock, database_url=pg_url) as one,
+        running(tmp_path / "b", clock, database_url=pg_url) as two,
+    ):
+        cli = settings_for(tmp_path / "cli", database_url=pg_url)
+        new = tmp_path / "new.csv"
+        new.write_text('question,answer\nNuôi ong lấy mật thế nào?,"Dạ, hỏi trạm khuyến nông."\n')
+        assert await asyncio.to_thread(run_faq, cli, "import", new) == 0
+        assert "added 1" in capsys.readouterr().out
+        assert not (tmp_path / "cli" / "inbox").exists()  # no hand-off: straight in
+        for server in (one, two):
+            await server.app.store.catch_up()
+            questions = [d["question"] for d in server.app.store.table("faq")]
+            assert "Nuôi ong lấy mật thế nào?" in questions
+        out = tmp_path / "out.csv"
+        assert await asyncio.to_thread(run_faq, cli, "export", out) == 0
+        assert "Nuôi ong" in out.read_text(encoding="utf-8-sig")

@@ -177,8 +177,9 @@ def build_services(
     services.deletion_hooks.append(lambda user: services.faq.forget_user(user.id))
     services.deletion_hooks.append(services.handoffs.forget_user)
     stamp = services.clock.now
-    inbox = FaqInbox(settings.data_dir)  # imports/exports from the command line while running
-    services.jobs.append(inbox.job(services.faq, lambda: stamp().isoformat()))
+    if not store.shared:  # the command line cannot open a running embedded store: it hands over
+        inbox = FaqInbox(settings.data_dir)
+        services.jobs.append(inbox.job(services.faq, lambda: stamp().isoformat()))
     orders = services.orders
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))
