@@ -14,6 +14,7 @@ import pytest
 from bot.channels.plain import incoming_text
 from bot.core.clock import FakeClock
 from bot.faq_cli import run_faq
+from bot.services.share import write_qr
 from tests.console_helpers import ADMIN_TG, admin, client, link_token, redeem, running
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 from tests.helpers.driver import settings_for
@@ -235,3 +236,18 @@ async def test_the_faq_command_line_writes_the_database_while_bots_run(
         out = tmp_path / "out.csv"
         assert await asyncio.to_thread(run_faq, cli, "export", out) == 0
         assert "Nuôi ong" in out.read_text(encoding="utf-8-sig")
+
+
+async def test_media_written_by_one_process_is_served_by_the_other(
+    tmp_path: Path, clock: FakeClock, pg_url: str
+) -> None:
+    shared = tmp_path / "nfs" / "media"  # MEDIA_DIR: one path mounted by both processes
+    async with (
+        running(tmp_path / "a", clock, database_url=pg_url, media_dir_override=shared) as one,
+        running(tmp_path / "b", clock, database_url=pg_url, media_dir_override=shared) as two,
+        client() as http,
+    ):
+        ref = write_qr(one.app.services.media.media_dir, 7, "https://example.org/p/7")
+        async with http.get(f"{two.base}/media/{ref.removeprefix('media:')}") as got:
+            assert got.status == 200 and (await got.read()).startswith(b"\x89PNG")
+        assert not (tmp_path / "a" / "media").exists() and not (tmp_path / "b" / "media").exists()
