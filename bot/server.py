@@ -75,15 +75,22 @@ def durable(store: Store) -> Middleware:
     nobody is told "saved" before they are committed. The embedded store has written them.
     """
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
+    async def commit(request: web.Request) -> None:
         try:
             await store.flush()
         except StoreError:
             log.exception("could not commit the changes of %s %s", request.method, request.path)
             text = _("Sorry, I could not save that just now. Please try again in a moment.")
             raise web.HTTPServiceUnavailable(text=text) from None
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException:  # a raised redirect ("saved", signed in) tells "done" too
+            await commit(request)
+            raise
+        await commit(request)
         return response
 
     return middleware
