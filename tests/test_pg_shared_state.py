@@ -14,6 +14,7 @@ import pytest
 from bot.channels.plain import incoming_text
 from bot.core.clock import FakeClock
 from bot.faq_cli import run_faq
+from bot.server import WEB_CHAT_KEY, start
 from bot.services.share import write_qr
 from tests.console_helpers import ADMIN_TG, admin, client, link_token, redeem, running
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
@@ -251,3 +252,21 @@ async def test_media_written_by_one_process_is_served_by_the_other(
         async with http.get(f"{two.base}/media/{ref.removeprefix('media:')}") as got:
             assert got.status == 200 and (await got.read()).startswith(b"\x89PNG")
         assert not (tmp_path / "a" / "media").exists() and not (tmp_path / "b" / "media").exists()
+
+
+async def test_processes_starting_together_sign_web_chat_cookies_alike(
+    tmp_path: Path, clock: FakeClock, pg_url: str
+) -> None:
+    started = await asyncio.gather(
+        *(start(settings_for(tmp_path / n, database_url=pg_url), clock) for n in ("a", "b"))
+    )
+    try:
+        one, two = (runner.app[WEB_CHAT_KEY].sessions for _app, runner in started)
+        for _ in range(3):
+            session, cookie = one.issue()
+            assert two.check(cookie) == session
+            session, cookie = two.issue()
+            assert one.check(cookie) == session
+    finally:
+        for app, _runner in started:
+            await app.stop()

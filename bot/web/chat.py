@@ -92,10 +92,10 @@ class WebChat:
         services = engine.services
         settings = services.settings
         self.secure = settings.base_url.startswith("https://")
-        key = SharedKey(services.store, settings.data_dir) if services.store.shared else None
-        local = load_secret(settings.data_dir) if key is None else b""
+        self._key = SharedKey(services.store, settings.data_dir) if services.store.shared else None
+        local = load_secret(settings.data_dir) if self._key is None else b""
         self.sessions = SessionIds(
-            key or (lambda: local), lambda k: services.users.by_key(k) is not None
+            self._key or (lambda: local), lambda k: services.users.by_key(k) is not None
         )
         self.trusted = networks(settings.trusted_proxies)
 
@@ -121,6 +121,8 @@ class WebChat:
 
     def add_routes(self, app: web.Application) -> None:
         """Mount the chat page and its API."""
+        if self._key is not None:
+            app.on_startup.append(self._store_key)
         app.router.add_get("/", self.page)
         app.router.add_get("/chat", self.page)
         app.router.add_static("/static/", STATIC)
@@ -130,6 +132,10 @@ class WebChat:
         app.router.add_get("/chat/api/poll", self.poll)
         app.router.add_get("/media/{name}", self.media)
         app.router.add_get("/manifest.webmanifest", self.manifest)
+
+    async def _store_key(self, _app: web.Application) -> None:
+        assert self._key is not None
+        await self._key.ensure()
 
     def _forget(self, user: User) -> None:
         """A person deleted their data: what waits for their pages, or tells of them, goes."""

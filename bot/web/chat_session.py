@@ -53,12 +53,17 @@ class SharedKey:
     def __init__(self, store: Store, data_dir: Path) -> None:
         self._store = store
         self._table = store.table(SECRETS, indexes=("name",))
-        self._made = b""
-        if self._stored() is None:
-            legacy = data_dir / SECRET_FILE
-            self._made = load_secret(data_dir) if legacy.is_file() else secrets.token_bytes(32)
-            # Another process may make it first (StoreConflict): theirs is in memory then.
-            with contextlib.suppress(StoreConflict):
+        legacy = data_dir / SECRET_FILE
+        self._made = load_secret(data_dir) if legacy.is_file() else secrets.token_bytes(32)
+
+    async def ensure(self) -> None:
+        """Store the key unless some process did (before the web server takes requests)."""
+        await self._store.catch_up()
+        if self._stored() is not None:
+            return
+        # Two processes at their first start: one commit wins, its key is in memory then.
+        with contextlib.suppress(StoreConflict):
+            async with self._store.committed():
                 self._table.insert({"name": KEY_NAME, "hex": self._made.hex()})
 
     def _stored(self) -> bytes | None:
