@@ -69,7 +69,7 @@ class TokenKeeper:
 
     async def start(self) -> None:
         """Take over a pair kept elsewhere before (once), then renew one of unknown age."""
-        async with self._store.exclusive(LOCK):
+        async with self._store.exclusive(LOCK), self._store.committed():
             self._book.adopt()
         await self.renew_ahead()
 
