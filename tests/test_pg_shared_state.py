@@ -270,3 +270,24 @@ async def test_processes_starting_together_sign_web_chat_cookies_alike(
     finally:
         for app, _runner in started:
             await app.stop()
+
+
+async def test_a_session_used_on_two_processes_at_once_serves_both(
+    tmp_path: Path, clock: FakeClock, pg_url: str
+) -> None:
+    async with (
+        running(tmp_path / "a", clock, database_url=pg_url) as one,
+        running(tmp_path / "b", clock, database_url=pg_url) as two,
+        client() as http,
+    ):
+        admin(one.app)
+        await one.app.store.flush()
+        assert (await redeem(http, one, link_token(one.app, f"telegram:{ADMIN_TG}"))).status == 200
+        for _round in range(3):
+            clock.advance(minutes=6)  # each request notes the session in use: both at once
+            pages = await asyncio.gather(
+                *(http.get(f"{server.base}/console/dashboard") for server in (one, two))
+            )
+            for page in pages:
+                page.release()
+            assert [(p.status, p.url.path) for p in pages] == [(200, "/console/dashboard")] * 2

@@ -71,6 +71,7 @@ class Console:
             session = self.sessions.get(cookie)
         if session is None:
             return None
+        await self.sessions.touch(session)
         viewer = viewer_for(self.services.users, self.services.users.get(session.user_id), "")
         if viewer is None:
             self.sessions.end(session)  # the role was revoked: the session goes with it
