@@ -140,6 +140,7 @@ class Store:
         Raises StoreConflict when another process changed the same documents first (a
         version-checked write: e.g. one of two processes using a one-time link wins).
         """
+        await self.flush()  # writes made before go first: the block may change what they made
         with self.deferred_sync():
             yield
             await self.flush()
