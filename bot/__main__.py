@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             settings, lambda: _backup_or_restore(settings, command, args.file, args)
         )
     if command == "console-link":
-        return _console_link(settings, args.telegram_id)
+        return _with_store(settings, lambda: _console_link(settings, args.telegram_id))
     if command == "store":
         from bot.store_cli import run_store
 
@@ -165,13 +165,21 @@ def _backup_or_restore(
 
 def _console_link(settings: Settings, telegram_id: str) -> int:
     from bot.core.clock import Clock
-    from bot.services.console_links import Links
+    from bot.services.console_links import LinkDrop, Links, login_url
 
     chosen = telegram_id.strip() or min(settings.admin_telegram_ids, default="")
     if not chosen.lstrip("-").isdigit():
         return _fail("give a numeric Telegram id (or set ADMIN_TELEGRAM_IDS)")
-    # Written as a file, not into the store: this works while the bot is running.
-    print(Links(settings.data_dir, Clock()).url(settings.base_url, f"telegram:{chosen}"))
+    user_key = f"telegram:{chosen}"
+    if settings.database_url:  # shared by every process: written straight into the database
+        from bot.storage import open_store
+
+        with open_store(settings.data_dir, settings.database_url) as store:
+            print(Links(store, Clock(), settings.data_dir).url(settings.base_url, user_key))
+        return 0
+    # The running bot holds the embedded store: a file it imports when the link is opened.
+    token = LinkDrop(settings.data_dir).issue(user_key, Clock().now())
+    print(login_url(settings.base_url, token))
     return 0
 
 

@@ -51,8 +51,8 @@ class BotApp:
 
     @property
     def media_dir(self) -> Path:
-        """Where uploaded photos are kept."""
-        return self.settings.data_dir / "media"
+        """Where media files are kept (MEDIA_DIR, shared by every process)."""
+        return self.settings.media_dir
 
     def on_stop(self, stopper: Callable[[], Awaitable[None]]) -> None:
         """Run `stopper` when the app stops (channels register their shutdown)."""

@@ -27,6 +27,8 @@ class Settings:
     """Everything the bot reads from its environment."""
 
     data_dir: Path = Path("data")
+    # Photos, QR codes, exports, caches; several processes need one shared path (NFS...).
+    media_dir_override: Path | None = None
     # postgresql://… selects the PostgreSQL store (several processes); empty: DATA_DIR's store.
     database_url: str = field(default="", metadata=SECRET)
     web_host: str = "127.0.0.1"
@@ -76,6 +78,11 @@ class Settings:
         ]
 
     @property
+    def media_dir(self) -> Path:
+        """Where media files live: MEDIA_DIR, else DATA_DIR/media."""
+        return self.media_dir_override or self.data_dir / "media"
+
+    @property
     def base_url(self) -> str:
         """Where the bot's web server is reached from outside (links, QR codes)."""
         return self.public_base_url.rstrip("/") or f"http://{self.web_host}:{self.web_port}"
@@ -122,6 +129,7 @@ def load_settings(
         raise ConfigError(f"ADMIN_TELEGRAM_IDS must be numeric Telegram ids, not {bad[0]!r}")
     return Settings(
         data_dir=Path(get("DATA_DIR", "data")),
+        media_dir_override=Path(get("MEDIA_DIR")) if get("MEDIA_DIR") else None,
         database_url=_database_url(get("DATABASE_URL")),
         web_host=get("WEB_HOST", "127.0.0.1"),
         web_port=int(port_text),

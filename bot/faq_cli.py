@@ -1,7 +1,9 @@
 """`python -m bot faq import FILE` / `export FILE` / `update` / `accept KEY…`, running or not.
 
-With the bot stopped the store is opened here directly; while it runs (the store is locked)
-the request goes through DATA_DIR/inbox/faq and the bot applies it, so the running bot answers
+On PostgreSQL (DATABASE_URL) the store is opened here directly, bots running or not: the
+database takes writes from every process and tells the running bots. On the embedded store
+with the bot stopped it is opened here too; while the bot runs (the store is locked) the
+request goes through DATA_DIR/inbox/faq and the bot applies it, so the running bot answers
 from the new content at once and two processes never write the store.
 """
 
@@ -17,7 +19,8 @@ from bot.services.container import CONTENT_DIR
 from bot.services.faq import FaqRepo
 from bot.services.faq_csv import FaqCsvError, read_csv, write_csv
 from bot.services.faq_inbox import FaqInbox, seed_request
-from bot.storage.db import Store, StoreLocked
+from bot.storage import open_store
+from bot.storage.db import StoreLocked
 
 WAIT_SECONDS = 30.0
 
@@ -31,7 +34,7 @@ def run_faq(settings: Settings, action: str, file: Path) -> int:
             print(f"nongdanso: {file}: {exc}; nothing imported", file=sys.stderr)
             return 2
     try:
-        store = Store(settings.data_dir)
+        store = open_store(settings.data_dir, settings.database_url)
     except StoreLocked:
         return _through_bot(settings, action, file)
     with store:
@@ -48,7 +51,7 @@ def run_faq(settings: Settings, action: str, file: Path) -> int:
 def run_faq_seed(settings: Settings, action: str, keys: list[str]) -> int:
     """`faq update` (add new seed entries, list changed ones) or `faq accept KEY…|all`."""
     try:
-        store = Store(settings.data_dir)
+        store = open_store(settings.data_dir, settings.database_url)
     except StoreLocked:
         inbox = FaqInbox(settings.data_dir)
         rid = inbox.submit_seed(action, keys)

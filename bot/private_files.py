@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import IO, Any
@@ -50,7 +51,8 @@ def open_private(path: Path, mode: str = "wb", *, exclusive: bool = False) -> IO
 def write_private(path: Path, data: bytes, *, sync: bool = False) -> None:
     """Write `data` to `path` atomically (0600 temp file, rename); fsync first if `sync`."""
     private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Unique across processes and machines: MEDIA_DIR may be one NFS share for several hosts.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open_private(tmp) as f:
             f.write(data)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ZALO_OA_KEY = web.AppKey("zalo_oa", ZaloOAChannel)
 ZALO_BOT_KEY = web.AppKey("zalo_bot", ZaloBotChannel)
+WEB_CHAT_KEY = web.AppKey("web_chat", WebChat)
 
 
 def build_web_app(
@@ -49,7 +50,8 @@ def build_web_app(
         app[ZALO_BOT_KEY] = zalo_bot
         if zalo_bot.webhook_url:
             add_zalo_bot_webhook(app, zalo_bot, bot.settings.zalo_bot_webhook_secret)
-    WebChat(bot.engine, bot.media_dir).add_routes(app)
+    app[WEB_CHAT_KEY] = WebChat(bot.engine, bot.media_dir)
+    app[WEB_CHAT_KEY].add_routes(app)
     add_public_routes(app, bot.services)
     add_market_routes(app, bot.services)
     add_console_routes(app, bot.services)
@@ -73,15 +75,22 @@ def durable(store: Store) -> Middleware:
     nobody is told "saved" before they are committed. The embedded store has written them.
     """
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
+    async def commit(request: web.Request) -> None:
         try:
             await store.flush()
         except StoreError:
             log.exception("could not commit the changes of %s %s", request.method, request.path)
             text = _("Sorry, I could not save that just now. Please try again in a moment.")
             raise web.HTTPServiceUnavailable(text=text) from None
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException:  # a raised redirect ("saved", signed in) tells "done" too
+            await commit(request)
+            raise
+        await commit(request)
         return response
 
     return middleware

@@ -56,7 +56,7 @@ PLATFORM_NAMES = {"zalo": "Zalo", "facebook": "Facebook", "tiktok": "TikTok"}
 
 
 def _media_dir(ctx: Ctx) -> Path:
-    return ctx.services.settings.data_dir / "media"
+    return ctx.services.settings.media_dir
 
 
 # --- the list -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
@@ -30,6 +31,7 @@ class Server:
     app: BotApp
     base: str
     clock: FakeClock
+    web: web.Application | None = None  # the aiohttp application serving `base`
 
 
 @asynccontextmanager
@@ -38,7 +40,7 @@ async def running(data_dir: Path, clock: FakeClock, **overrides: Any) -> AsyncIt
     settings = settings_for(data_dir, admin_telegram_ids=frozenset({ADMIN_TG}), **overrides)
     app, runner = await start(settings, clock)
     try:
-        yield Server(app, f"http://127.0.0.1:{runner.addresses[0][1]}", clock)
+        yield Server(app, f"http://127.0.0.1:{runner.addresses[0][1]}", clock, runner.app)
     finally:
         await app.stop()
 

@@ -147,3 +147,11 @@ def test_cli_backup_and_restore(tmp_path: Path) -> None:
     with Store(tmp_path / "new") as store:
         users = store.table("users").all()
     assert [u["phone"] for u in users] == ["+84912345678"]
+
+
+def test_media_dir_defaults_under_data_dir_and_may_be_a_shared_path() -> None:
+    assert load_settings({"DATA_DIR": "/srv/nds"}, env_file=None).media_dir == Path(
+        "/srv/nds/media"
+    )
+    shared = load_settings({"DATA_DIR": "/srv/nds", "MEDIA_DIR": "/mnt/nfs/media"}, env_file=None)
+    assert shared.media_dir == Path("/mnt/nfs/media")

@@ -18,7 +18,7 @@ from bot.channels.zalo_common import publish_document
 from bot.channels.zalo_oa_state import OAToken, TokenFile
 from bot.core.clock import FakeClock
 from bot.server import build_web_app
-from bot.services.console_links import Links
+from bot.services.console_links import LinkDrop
 from bot.services.faq_inbox import FaqInbox
 from bot.services.share import write_qr
 from bot.storage.backup import backup, restore
@@ -63,7 +63,7 @@ async def test_a_realistic_session_leaves_only_private_files(tmp_path: Path) -> 
         assert await app.services.media.local_file("tg:PHOTO1") is not None  # cached copy
         write_qr(app.media_dir, 1, "https://example.org/p/1")
         publish_document(app.media_dir, "https://example.org", "orders.csv", b"a,b\n", "web:1")
-        Links(data_dir, app.services.clock).issue("telegram:1")
+        LinkDrop(data_dir).issue("telegram:1", app.services.clock.now())
         inbox = FaqInbox(data_dir)
         inbox.submit_export()
         inbox.submit_import(b"question,answer,alternatives,tags\nq?,a,,\n")

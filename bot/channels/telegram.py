@@ -183,7 +183,7 @@ class TelegramChannel:
     def __init__(self, settings: Settings, engine: Engine[Services]) -> None:
         self.settings = settings
         self.engine = engine
-        self.media_dir = settings.data_dir / "media"
+        self.media_dir = settings.media_dir
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_token)

@@ -207,7 +207,7 @@ class ZaloBotChannel(ZaloChannel):
         if msg is None:
             return
         chat_id = msg.user_key.partition(":")[2]
-        replies = await self.engine.handle(self._sessions.get(chat_id).press(msg))
+        replies = await self.engine.handle(self.menus.press(chat_id, msg))
         try:
             await self.send(chat_id, replies)
         except (TimeoutError, ZaloError, aiohttp.ClientError):
@@ -216,7 +216,7 @@ class ZaloBotChannel(ZaloChannel):
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Deliver replies to a chat: photos by URL, text in pieces of at most 2,000."""
         replies = [without_keyboards(r) for r in self._progress.keep(chat_id, replies)]
-        texts = self._sessions.get(chat_id).render(replies)
+        texts = await self.menus.show(chat_id, replies)
         for reply, text in zip(replies, texts, strict=True):
             for ref in reply.photos:
                 url = media_url(ref, self.settings.base_url)

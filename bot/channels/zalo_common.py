@@ -1,4 +1,4 @@
-"""What both Zalo channels share: media links, menus as numbered lines, per-user sessions."""
+"""What both Zalo channels share: media links, menus as numbered lines kept per chat."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from tinydb.table import Document
 
 from bot.channels.plain import PlainSession
 from bot.core.media import DOC_PREFIX, owned_name
 from bot.core.notify import Sender
-from bot.core.types import Reply
+from bot.core.types import Button, Incoming, Reply
 from bot.private_files import write_private
 from bot.services.users import UserRepo
+from bot.storage.db import Store
+from bot.storage.errors import StoreConflict, StoreError
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -28,9 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Sessions kept in memory (least recently used dropped): a typed digit presses a button of
-# the last menu; after a restart or eviction, flows still understand typed numbers and words.
-SESSIONS_MAX = 10_000
+# Progress messages remembered per process (least recently used dropped).
+PROGRESS_MAX = 10_000
+MENUS = "plain_menus"  # the buttons each chat was shown last, by user key
 
 
 class ZaloError(Exception):
@@ -54,11 +57,12 @@ class ZaloChannel:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.media_dir = settings.data_dir / "media"
-        self._sessions = Sessions()
+        self.media_dir = settings.media_dir
+        self.menus = Menus(engine.services.store, channel)
         self._progress = Progress()
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
+        engine.services.deletion_hooks.append(lambda user: self.menus.forget(user.ident))
         engine.services.notifier.register(channel, sender)
         engine.services.outbox.register(channel, direct)
 
@@ -74,26 +78,63 @@ class ZaloChannel:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-class Sessions:
-    """The PlainSession of each chat, bounded."""
+class Menus:
+    """The last buttons each chat was shown, in the store: a typed number presses one of them.
 
-    def __init__(self, limit: int = SESSIONS_MAX) -> None:
-        self._limit = limit
-        self._sessions: OrderedDict[str, PlainSession] = OrderedDict()
+    Kept as documents (one per chat) so that, with several processes, the process that gets
+    the typed "2" knows the menu another process sent, and a restart forgets nothing.
+    """
 
-    def get(self, chat_id: str) -> PlainSession:
-        """The chat's session (a new one if none)."""
-        session = self._sessions.pop(chat_id, None) or PlainSession()
-        self._sessions[chat_id] = session
-        while len(self._sessions) > self._limit:
-            self._sessions.popitem(last=False)
-        return session
+    def __init__(self, store: Store, channel: str) -> None:
+        self._store = store
+        self._table = store.table(MENUS, indexes=("chat",))
+        self._channel = channel
+
+    def _doc(self, key: str) -> Document | None:
+        found = self._store.find(self._table, "chat", key)
+        return found[0] if found else None
+
+    def _session(self, chat_id: str) -> PlainSession:
+        doc = self._doc(f"{self._channel}:{chat_id}")
+        shown = doc.get("buttons", []) if doc is not None else []
+        return PlainSession([Button(str(label), str(payload)) for label, payload in shown])
+
+    def press(self, chat_id: str, msg: Incoming) -> Incoming:
+        """A typed digit as a press of that button of the chat's last menu; else `msg`."""
+        return self._session(chat_id).press(msg)
+
+    async def show(self, chat_id: str, replies: list[Reply]) -> list[str]:
+        """The replies as plain texts (numbered buttons); remembers their buttons for the chat."""
+        session = PlainSession()
+        texts = session.render(replies)
+        shown = [[b.label, b.payload] for b in session.buttons]
+        key = f"{self._channel}:{chat_id}"
+        doc = self._doc(key)
+        if not shown or (doc is not None and doc.get("buttons") == shown):
+            return texts  # no new menu: the last one still answers typed numbers
+        try:
+            async with self._store.committed():  # there before the person can type a number
+                if doc is None:
+                    self._table.insert({"chat": key, "buttons": shown})
+                else:
+                    self._table.update({"buttons": shown}, doc_ids=[doc.doc_id])
+        except StoreConflict:  # another process showed this chat a menu at the same moment
+            log.info("menu for %s: another process's menu stands", key)
+        except StoreError as exc:  # the message still goes; typed words still work
+            log.warning("could not remember the menu for %s: %s", key, exc)
+        return texts
+
+    def forget(self, user_keys: list[str]) -> None:
+        """Drop the menus of these chats (the person deleted their data)."""
+        ids = [d.doc_id for key in user_keys for d in self._store.find(self._table, "chat", key)]
+        if ids:
+            self._table.remove(doc_ids=ids)
 
 
 class Progress:
     """Messages "updated in place" (edit_key) go out once per chat: Zalo cannot edit them."""
 
-    def __init__(self, limit: int = SESSIONS_MAX) -> None:
+    def __init__(self, limit: int = PROGRESS_MAX) -> None:
         self._limit = limit
         self._shown: OrderedDict[tuple[str, str], None] = OrderedDict()
 

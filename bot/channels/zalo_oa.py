@@ -31,7 +31,14 @@ from bot.channels.zalo_common import (
     set_following,
     without_keyboards,
 )
-from bot.channels.zalo_oa_state import OAToken, OutsideWindow, TokenFile, WindowBook
+from bot.channels.zalo_oa_state import (
+    OAToken,
+    OutsideWindow,
+    TokenBook,
+    TokenFile,
+    TokenTable,
+    WindowBook,
+)
 from bot.channels.zalo_oa_token import TokenKeeper
 from bot.config import Settings
 from bot.core.engine import Engine
@@ -60,6 +67,7 @@ INVALID_PARAM = -201
 # Zalo will not deliver to this user now (outside its window, quota used): out of reach.
 OUT_OF_REACH = frozenset({-230, -232, -213})
 _NUMBERED = re.compile(r"^\d+\.\s")
+TOKEN_FILE = "zalo_oa_token.json"  # in DATA_DIR, on the embedded store
 
 
 def signature(app_id: str, body: bytes, timestamp: str, secret_key: str) -> str:
@@ -125,10 +133,14 @@ class ZaloOAChannel(ZaloChannel):
     def __init__(self, settings: Settings, engine: Engine[Services]) -> None:
         super().__init__(settings, engine, CHANNEL, self.send, ZaloOADirect(self))
         initial = OAToken(settings.zalo_oa_access_token, settings.zalo_oa_refresh_token)
-        self.tokens = TokenFile(settings.data_dir / "zalo_oa_token.json", initial)
         services = engine.services
+        file = TokenFile(settings.data_dir / TOKEN_FILE, initial)
+        # Several processes share the pair through the store; one process keeps its file.
+        self.tokens: TokenBook = (
+            TokenTable(services.store, initial, file) if services.store.shared else file
+        )
         self.keeper = TokenKeeper(
-            settings, self.tokens, services.clock, services.alerts, self._session
+            settings, self.tokens, services.store, services.clock, services.alerts, self._session
         )
         self.windows = WindowBook(services.store)
         # Few events worked on at once, so the webhook's own answers are never kept waiting.
@@ -139,7 +151,7 @@ class ZaloOAChannel(ZaloChannel):
     async def start(self) -> None:
         """Open the HTTP session (events arrive on the webhook); renew a token of unknown age."""
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        await self.keeper.renew_ahead()  # only when its expiry is unknown or near
+        await self.keeper.start()  # renews only when its expiry is unknown or near
 
     async def stop(self) -> None:
         """Finish events in progress, then close the HTTP session."""
@@ -214,7 +226,7 @@ class ZaloOAChannel(ZaloChannel):
             return Incoming(
                 CHANNEL, msg.user_key, "button", payload=payload, event_id=msg.event_id
             )
-        return self._sessions.get(user_id).press(msg)
+        return self.menus.press(user_id, msg)
 
     def _forget(self, user: User) -> None:
         for key in user.ident:
@@ -241,7 +253,7 @@ class ZaloOAChannel(ZaloChannel):
         `reply_to` (the user's msg_id) the messages go as replies to that message.
         """
         replies = [without_keyboards(r) for r in self._progress.keep(user_id, replies)]
-        self._sessions.get(user_id).render(replies)  # remembers buttons for typed numbers
+        await self.menus.show(user_id, replies)  # remembers buttons for typed numbers
         messages: list[dict[str, Any]] = []
         number = 0
         for reply in replies:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol
+
+from tinydb.table import Document
 
 from bot.core.notify import Unreachable
 from bot.logging_setup import MASK
@@ -17,6 +21,8 @@ from bot.storage.db import Store
 # count starts again whenever the user writes.
 WINDOW = timedelta(hours=48)
 FREE_MESSAGES = 8
+TOKEN_TABLE = "zalo_oa_token"
+TOKEN_KEY = "oa"  # the one document of TOKEN_TABLE (unique in the database)
 
 
 @dataclass(frozen=True)
@@ -28,24 +34,40 @@ class OAToken:
     expires_at: float = 0.0  # epoch seconds; 0 when unknown (a configured or older stored pair)
 
 
+class TokenBook(Protocol):
+    """Where the current pair is kept: a file beside the embedded store, or a shared table."""
+
+    def load(self) -> OAToken:
+        """The stored pair; the configured one until the first refresh, or once it changes."""
+        ...
+
+    def save(self, token: OAToken) -> None:
+        """Keep a new pair (the caller commits it before using it)."""
+        ...
+
+    def adopt(self) -> None:
+        """Bring in a pair an older set-up kept elsewhere (once)."""
+        ...
+
+
 class TokenFile:
     """The current token pair in DATA_DIR, replaced atomically (a refresh token works once)."""
 
     def __init__(self, path: Path, initial: OAToken) -> None:
         self.path = path
         self._initial = initial
+        self._known: OAToken | None = None  # this process is the only one writing the file
 
     def load(self) -> OAToken:
         """The stored pair; the configured one until the first refresh, or once it changes."""
+        if self._known is None:
+            self._known = self._read()
+        return self._known
+
+    def _read(self) -> OAToken:
         if not self.path.is_file():
             return self._initial
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        if data.get("configured", "") != self._initial.refresh_token:
-            return self._initial  # the operator configured a new pair since: it is newer
-        expires_at = float(data.get("expires_at") or 0.0)
-        token = OAToken(str(data["access_token"]), str(data["refresh_token"]), expires_at)
-        MASK.add(token.access_token, token.refresh_token)
-        return token
+        return _pair_of(json.loads(self.path.read_text(encoding="utf-8")), self._initial)
 
     def save(self, token: OAToken) -> None:
         """Write the pair durably: 0600 temp file, fsync, rename, fsync the directory."""
@@ -57,6 +79,60 @@ class TokenFile:
             os.fsync(fd)
         finally:
             os.close(fd)
+        self._known = token
+
+    def adopt(self) -> None:
+        """Nothing to bring in: the file is where this pair has always been kept."""
+
+
+class TokenTable:
+    """The current token pair as one document of the shared store (several processes).
+
+    Every process reads the pair from its memory of the table, kept fresh by the store; only
+    the holder of the "zalo-oa-token" lock renews it and commits the new pair before using it.
+    """
+
+    def __init__(self, store: Store, initial: OAToken, legacy: TokenFile) -> None:
+        self._store = store
+        self._table = store.table(TOKEN_TABLE, indexes=("key",))
+        self._initial = initial
+        self._legacy = legacy  # the embedded store's file, moved into the table once
+
+    def _doc(self) -> Document | None:
+        found = self._store.find(self._table, "key", TOKEN_KEY)
+        return found[0] if found else None
+
+    def load(self) -> OAToken:
+        """The stored pair; the configured one until the first refresh, or once it changes."""
+        doc = self._doc()
+        return self._initial if doc is None else _pair_of(doc, self._initial)
+
+    def save(self, token: OAToken) -> None:
+        """Write the pair into the table (the caller commits it)."""
+        MASK.add(token.access_token, token.refresh_token)
+        record = {"key": TOKEN_KEY, **asdict(token), "configured": self._initial.refresh_token}
+        doc = self._doc()
+        if doc is None:
+            self._table.insert(record)
+        else:
+            self._table.update(record, doc_ids=[doc.doc_id])
+
+    def adopt(self) -> None:
+        """Move the pair DATA_DIR/zalo_oa_token.json holds into the table, if it has none."""
+        if self._doc() is None and self._legacy.path.is_file():
+            pair = self._legacy.load()
+            if pair != self._initial:
+                self.save(pair)
+
+
+def _pair_of(data: Mapping[str, Any], initial: OAToken) -> OAToken:
+    """The pair a stored record holds, unless the operator configured a newer one since."""
+    if data.get("configured", "") != initial.refresh_token:
+        return initial  # the operator configured a new pair since: it is newer
+    expires_at = float(data.get("expires_at") or 0.0)
+    token = OAToken(str(data["access_token"]), str(data["refresh_token"]), expires_at)
+    MASK.add(token.access_token, token.refresh_token)
+    return token
 
 
 class OutsideWindow(Unreachable):

@@ -6,11 +6,15 @@ its token. A pair whose expiry is unknown (just configured, or stored by an olde
 renewed once at start-up. The refresh token works once: each new pair is stored durably before
 it is used, and one renewal runs at a time. A refused renewal (e.g. -14014, an invalid refresh
 token) is not asked for again for RENEW_RETRY, and opens an alert for the admins.
+
+With several processes on one database the pair is a document of the shared store and a
+renewal runs under the store's "zalo-oa-token" lock (one process at a time). Inside it the
+stored pair is looked at again first: if another process renewed it meanwhile, that pair is
+used and the spent refresh token is never sent, which Zalo would refuse (locking the OA out).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,16 +22,19 @@ from typing import Any
 import aiohttp
 
 from bot.channels.zalo_common import ZaloError
-from bot.channels.zalo_oa_state import OAToken, TokenFile
+from bot.channels.zalo_oa_state import OAToken, TokenBook
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.services.alerts import ZALO_OA_TOKEN, Alerts
+from bot.storage.db import Store
+from bot.storage.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60.0  # how often the timer looks at the token's expiry
 RENEW_RETRY = 3600.0  # seconds before a refused renewal is asked for again
 LIFETIME = 90_000  # seconds, when Zalo's answer does not say (documented "90000")
+LOCK = "zalo-oa-token"  # the store's exclusive lock around a renewal (across processes)
 
 
 class TokenKeeper:
@@ -36,20 +43,35 @@ class TokenKeeper:
     def __init__(
         self,
         settings: Settings,
-        file: TokenFile,
+        book: TokenBook,
+        store: Store,
         clock: Clock,
         alerts: Alerts,
         session: Callable[[], aiohttp.ClientSession],
     ) -> None:
         self._settings = settings
-        self._file = file
+        self._book = book
+        self._store = store
         self._clock = clock
         self._alerts = alerts
         self._session = session
-        self.pair = file.load()
-        self._lock = asyncio.Lock()
+        self._unsaved: OAToken | None = None  # a new pair the store refused to keep, in use
         self._refused_until = 0.0  # no renewal asked for before then (epoch seconds)
         self._refusal = ""  # what Zalo said when it last refused a renewal
+
+    @property
+    def pair(self) -> OAToken:
+        """The pair to use now: the newest stored one (another process may have renewed it)."""
+        stored = self._book.load()
+        if self._unsaved is not None and self._unsaved.expires_at >= stored.expires_at:
+            return self._unsaved
+        return stored
+
+    async def start(self) -> None:
+        """Take over a pair kept elsewhere before (once), then renew one of unknown age."""
+        async with self._store.exclusive(LOCK), self._store.committed():
+            self._book.adopt()
+        await self.renew_ahead()
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
@@ -76,8 +98,14 @@ class TokenKeeper:
     async def renew_ahead(self) -> None:
         """Renew if due (one pass of the timer); a failure is logged, the caller goes on."""
         try:
+            unsaved = self._unsaved
+            if unsaved is not None:  # not stored yet (the store failed): unless superseded
+                if self._book.load().expires_at < unsaved.expires_at:
+                    await self._keep(unsaved)
+                else:
+                    self._unsaved = None
             await self.renew_if_due()
-        except (ZaloError, aiohttp.ClientError, TimeoutError) as exc:
+        except (ZaloError, aiohttp.ClientError, TimeoutError, StoreError) as exc:
             log.warning("could not renew the OA token ahead of its expiry: %s", exc)
 
     async def timer(self) -> None:
@@ -88,9 +116,9 @@ class TokenKeeper:
 
     async def refresh(self, used: OAToken) -> None:
         """Renew the pair `used` once (a no-op if another call already did); store, then use."""
-        async with self._lock:
+        async with self._store.exclusive(LOCK):  # everything committed before is in memory
             if self.pair != used:
-                return  # another send renewed it while we waited
+                return  # renewed while we waited, here or by another process: use that pair
             refusal = await self._renew(used)
         if refusal:  # told outside the lock: an admin on this OA is sent to with the old token
             await self._alerts.raise_alert(ZALO_OA_TOKEN, refusal, self._clock.now())
@@ -128,12 +156,22 @@ class TokenKeeper:
         pair = OAToken(
             str(data["access_token"]), str(data.get("refresh_token") or ""), now + lifetime
         )
-        self._file.save(pair)  # the old refresh token is spent: persist before use
-        self.pair = pair
+        await self._keep(pair)  # the old refresh token is spent: persist before use
         self._refused_until, self._refusal = 0.0, ""
         self._alerts.clear(ZALO_OA_TOKEN)
         log.info("OA access token renewed; it expires in %d s", lifetime)
         return ""
+
+    async def _keep(self, pair: OAToken) -> None:
+        """Commit a new pair; if the store fails, use it here and try again on the next pass."""
+        self._unsaved = pair
+        try:
+            async with self._store.committed():
+                self._book.save(pair)
+        except StoreError as exc:
+            log.error("could not store the renewed OA token pair (kept in memory): %s", exc)
+            return
+        self._unsaved = None
 
 
 def _seconds(value: Any) -> float:

@@ -139,7 +139,7 @@ def build_services(
         store=store,
         clock=clock or Clock(),
         notifier=Notifier(before_send=store.flush),
-        media=MediaStore(settings.data_dir / "media"),
+        media=MediaStore(settings.media_dir),
         users=users,
         conversations=conversations,
         seen=SeenUpdates(store),
@@ -155,7 +155,7 @@ def build_services(
         ),
         roles=RoleService(store, users),
         broadcasts=BroadcastRepo(store, users, lessons.is_trained),
-        console_links=Links(settings.data_dir, clock or Clock()),
+        console_links=Links(store, clock or Clock(), settings.data_dir),
         tombstones=TombstoneRepo(store),
         linking=LinkService(store, users, conversations),
         links=DeepLinks(settings.base_url),
@@ -185,8 +185,9 @@ def build_services(
     services.deletion_hooks.append(lambda user: services.faq.forget_user(user.id))
     services.deletion_hooks.append(services.handoffs.forget_user)
     stamp = services.clock.now
-    inbox = FaqInbox(settings.data_dir)  # imports/exports from the command line while running
-    services.jobs.append(inbox.job(services.faq, lambda: stamp().isoformat()))
+    if not store.shared:  # the command line cannot open a running embedded store: it hands over
+        inbox = FaqInbox(settings.data_dir)
+        services.jobs.append(inbox.job(services.faq, lambda: stamp().isoformat()))
     orders = services.orders
     services.deletion_hooks.append(lambda user: orders.erase_user(user, services.clock.now()))
     services.jobs.append(order_clock(services))

@@ -1,5 +1,8 @@
 """FAQ import/export requests handed to a running bot, so only one process writes the store.
 
+Only for the embedded store, which the running bot holds locked; on PostgreSQL the command
+line writes to the database itself (bot/faq_cli.py).
+
 The command line drops a request file into DATA_DIR/inbox/faq/ (written to a temporary name,
 then renamed, so the bot never sees half a file); the bot's job applies it and writes a
 result file next to it, which the command line waits for and prints.

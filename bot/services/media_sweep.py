@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # and their temporary files, should a crash leave one.
 UPLOAD_NAME = re.compile(
     r"^\.?(?:up-[0-9a-f]{12}-)?(?:voice-)?[0-9a-f]{24}"
-    r"\.(?:jpg|png|webp|ogg|webm|m4a|mp3|wav)(?:\.\d+)?(?:\.tmp)?$"
+    r"\.(?:jpg|png|webp|ogg|webm|m4a|mp3|wav)(?:\.\d+(?:\.[0-9a-f]+)?)?(?:\.tmp)?$"
 )
 THUMB_NAME = re.compile(r"^thumb-[0-9a-f]{24}\.jpg$")
 REFERENCING_TABLES = (

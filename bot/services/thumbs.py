@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,5 @@ def write_thumbnail(source: Path, dest: Path) -> bool:
     if thumb is None:
         log.info("no thumbnail for %s: not a readable image", source.name)
         return False
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(thumb)
-    os.replace(tmp, dest)  # a reader never sees half a file
+    write_private(dest, thumb)  # a reader never sees half a file, even on a shared MEDIA_DIR
     return True

@@ -133,6 +133,21 @@ class Store:
         """
         return backup(self.data_dir, dest, self.engine.index_fields())
 
+    @contextlib.asynccontextmanager
+    async def committed(self) -> AsyncIterator[None]:
+        """Commit the block's writes together when it ends, outside any update.
+
+        Raises StoreConflict when another process changed the same documents first (a
+        version-checked write: e.g. one of two processes using a one-time link wins).
+        """
+        await self.flush()  # writes made before go first: the block may change what they made
+        with self.deferred_sync():
+            yield
+            await self.flush()
+
+    async def catch_up(self) -> None:
+        """Wait until every change committed before now is in memory (other processes' too)."""
+
     def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
         """Call `listener(ids)` when another process changes documents: none does here."""
 

@@ -205,6 +205,7 @@ class PgStore(Store):
         self._barrier_count = 0
         self._listening = asyncio.Event()  # the change feed is connected now
         self._listened = False  # it was before (a new connection may have missed changes)
+        self._ddl: set[asyncio.Task[None]] = set()  # indexes being created after start
         self._closed = False
         self._sync = self._connect_sync()
         self._ids = IdBlocks(self._next_block, self._prefetch_block)
@@ -259,11 +260,32 @@ class PgStore(Store):
         return table
 
     def _create_index(self, table: str, name_of_field: str) -> None:
+        """Create a lookup index: at once before `start`, in the background after it.
+
+        CREATE INDEX waits for every write transaction in flight on the table; once the event
+        loop runs, some are this process's own, which could never finish while the loop waited
+        (a table first used after start: web chat notices, Zalo menus). Reads go to memory, so
+        nothing waits for the index.
+        """
         # Under the migration lock: two processes starting together on a new database would
         # otherwise race in CREATE INDEX IF NOT EXISTS and one would fail (a unique violation).
         # One query string is one transaction: the lock is held until the index is made.
         lock = f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); "
-        self._sync_execute((lock + index_sql(table, name_of_field)).encode())
+        sql = (lock + index_sql(table, name_of_field)).encode()
+        if self._pool is None:
+            self._sync_execute(sql)
+            return
+        task = asyncio.get_running_loop().create_task(self._create_index_async(sql))
+        self._ddl.add(task)
+        task.add_done_callback(self._ddl.discard)
+
+    async def _create_index_async(self, sql: bytes) -> None:
+        assert self._pool is not None
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute(sql)
+        except psycopg.Error as exc:
+            log.warning("could not create an index (%s); lookups still work", _quiet(exc))
 
     def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
         """Call `listener(ids)` after another process's commit changed these documents."""
@@ -382,6 +404,13 @@ class PgStore(Store):
                 raise StoreError(f"database unreachable: {_quiet(exc)}") from exc
             await self._pool.check()
 
+    async def catch_up(self) -> None:
+        """Wait until every change committed before now is in memory (a barrier)."""
+        if self._pool is None:
+            return  # before start: nothing runs beside the command line
+        async with self._pool.connection() as conn:
+            await self.barrier(conn)
+
     async def take_lease(self, name: str, ttl: float) -> bool:
         """Hold (or renew) the lease `name` for `ttl` seconds unless another live process has it."""
         if self._pool is None:
@@ -438,6 +467,7 @@ class PgStore(Store):
         """Commit what is queued, stop listening and close the pool."""
         with contextlib.suppress(StoreError):
             await self.flush()
+        await asyncio.gather(*self._ddl, return_exceptions=True)
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)

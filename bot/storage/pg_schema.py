@@ -49,6 +49,15 @@ SQL: tuple[str, ...] = (
     END
     $$;
     """,
+    # State that lived in one process or in DATA_DIR files (issue 20): one document per key.
+    """
+    CREATE UNIQUE INDEX docs_console_links_hash ON docs ((doc->>'hash'))
+        WHERE tbl = 'console_links';
+    CREATE UNIQUE INDEX docs_zalo_oa_token_key ON docs ((doc->>'key'))
+        WHERE tbl = 'zalo_oa_token';
+    CREATE UNIQUE INDEX docs_plain_menus_chat ON docs ((doc->>'chat')) WHERE tbl = 'plain_menus';
+    CREATE UNIQUE INDEX docs_secrets_name ON docs ((doc->>'name')) WHERE tbl = 'secrets';
+    """,
 )
 
 MIGRATION_LOCK = 0x4E44_5301  # pg_advisory_lock key: one process migrates, the others wait

@@ -1,7 +1,8 @@
 """The local web chat: talk to the bot in a browser, with no credentials at all.
 
 Each browser gets a session cookie the server signed; its user key is "web:<session>". Replies
-come back as JSON; notifications for a web user wait in a queue the page polls. Messages are
+come back as JSON; notifications for a web user wait in the store until the page's long poll
+collects them, whichever bot process holds it (bot/web/chat_pending.py). Messages are
 rate-limited per session, and those of visitors not yet registered per client address and in
 total; upload bytes per session and address. Photos are taken only when the question asks for
 one, decoded and re-encoded before they are kept.
@@ -21,7 +22,7 @@ import json
 import math
 import re
 import secrets
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 from string import Template
@@ -38,7 +39,8 @@ from bot.i18n import _, use_locale
 from bot.private_files import write_private
 from bot.services.container import Services
 from bot.services.users import User
-from bot.web.chat_session import SessionIds, load_secret
+from bot.web.chat_pending import Pending, personal_values
+from bot.web.chat_session import SessionIds, SharedKey, load_secret
 from bot.web.limits import Buckets, client_address, networks, spend_all
 from bot.web.photos import reencode
 
@@ -109,8 +111,10 @@ class WebChat:
         services = engine.services
         settings = services.settings
         self.secure = settings.base_url.startswith("https://")
+        self._key = SharedKey(services.store, settings.data_dir) if services.store.shared else None
+        local = load_secret(settings.data_dir) if self._key is None else b""
         self.sessions = SessionIds(
-            load_secret(settings.data_dir), lambda key: services.users.by_key(key) is not None
+            self._key or (lambda: local), lambda k: services.users.by_key(k) is not None
         )
         self.trusted = networks(settings.trusted_proxies)
 
@@ -124,13 +128,21 @@ class WebChat:
         self.address_bytes = Buckets(settings.webchat_address_upload_bytes_per_hour, 3600, now)
         self._decoding = asyncio.Semaphore(DECODERS)
         self._newcomers = asyncio.Semaphore(NEWCOMERS)
-        self._pending: defaultdict[str, list[Reply]] = defaultdict(list)
-        self._wakeups: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self.pending = Pending(services.store, services.clock)
+        services.jobs.append(self.pending.sweeper())
+        # First of the hooks: the order hook blanks the addresses to look for.
+        services.deletion_hooks.insert(0, self._forget)
+        # Answers by the page's message id, for a message sent again after its answer was lost
+        # on the line. Per process: a resend reaching another process is not handled twice (the
+        # engine knows the id) but gets no answer; a load balancer keeping a browser on one
+        # process (sticky by the cookie) avoids that.
         self._answers: OrderedDict[str, list[Reply]] = OrderedDict()
         engine.services.notifier.register(CHANNEL, self.push)
 
     def add_routes(self, app: web.Application) -> None:
         """Mount the chat page and its API."""
+        if self._key is not None:
+            app.on_startup.append(self._store_key)
         app.router.add_get("/", self.page)
         app.router.add_get("/chat", self.page)
         app.router.add_static("/static/", STATIC)
@@ -141,10 +153,18 @@ class WebChat:
         app.router.add_get("/media/{name}", self.media)
         app.router.add_get("/manifest.webmanifest", self.manifest)
 
+    async def _store_key(self, _app: web.Application) -> None:
+        assert self._key is not None
+        await self._key.ensure()
+
+    def _forget(self, user: User) -> None:
+        """A person deleted their data: what waits for their pages, or tells of them, goes."""
+        sessions = [k.partition(":")[2] for k in user.ident if k.startswith(f"{CHANNEL}:")]
+        self.pending.forget(sessions, personal_values(user, self.engine.services.orders))
+
     async def push(self, session: str, replies: list[Reply]) -> None:
-        """Queue a notification for a browser session."""
-        self._pending[session].extend(replies)
-        self._wakeups[session].set()
+        """Keep a notification for a browser session until its page collects it."""
+        await self.pending.put(session, [reply_json(r) for r in replies])
 
     def _session(self, request: web.Request) -> tuple[str, str]:
         """The browser's session id, and a cookie to set when it had none of ours."""
@@ -272,8 +292,7 @@ class WebChat:
             self._answers[sent_id] = replies
             while len(self._answers) > ANSWERS_KEPT:
                 self._answers.popitem(last=False)
-        replies = [*self._pending.pop(session, []), *replies]
-        return self._respond(replies, cookie)
+        return self._respond(replies, cookie, waiting=await self.pending.take(session))
 
     async def photo(self, request: web.Request) -> web.Response:
         """Take a photo the current question asks for: capped, decoded, re-encoded, kept."""
@@ -365,14 +384,8 @@ class WebChat:
     async def poll(self, request: web.Request) -> web.Response:
         """Wait a while for notifications to this browser."""
         session, cookie = self._session(request)
-        if not self._pending.get(session):
-            event = self._wakeups[session]
-            event.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), POLL_SECONDS)
-        replies = self._pending.pop(session, [])
-        self._wakeups.pop(session, None)
-        return self._respond(replies, cookie)
+        await self.pending.wait(session, POLL_SECONDS)
+        return self._respond([], cookie, waiting=await self.pending.take(session))
 
     async def manifest(self, request: web.Request) -> web.Response:
         """The web app manifest: the chat can be installed on a phone's home screen."""
@@ -403,9 +416,17 @@ class WebChat:
         # Cached a minute at most: a photo its owner deleted must not outlive them in caches.
         return web.FileResponse(self.media_dir / name, headers={"Cache-Control": MEDIA_CACHE})
 
-    def _respond(self, replies: list[Reply], cookie: str, status: int = 200) -> web.Response:
-        """Replies as JSON, with the session cookie when one was just issued."""
-        response = _api_response(replies_body(replies), status)
+    def _respond(
+        self,
+        replies: list[Reply],
+        cookie: str,
+        status: int = 200,
+        *,
+        waiting: list[dict[str, Any]] | None = None,
+    ) -> web.Response:
+        """Notices that waited, then replies, as JSON; the session cookie when just issued."""
+        drawn = [*(waiting or []), *(reply_json(r) for r in replies)]
+        response = _api_response(json.dumps({"replies": drawn}).encode(), status)
         if cookie:
             self._set_cookie(response, cookie)
         return response

@@ -7,6 +7,7 @@ session under an id the client chose.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -16,10 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.private_files import write_private
+from bot.storage.db import Store
+from bot.storage.errors import StoreConflict
 
 log = logging.getLogger(__name__)
 
 SECRET_FILE = "web_chat.key"
+SECRETS = "secrets"  # the shared store's table of generated keys, one document per name
+KEY_NAME = "web_chat"
 ID_HEX = 32
 SIG_HEX = 32
 _ID = re.compile(f"[0-9a-f]{{{ID_HEX}}}")
@@ -39,16 +44,48 @@ def load_secret(data_dir: Path) -> bytes:
     return key
 
 
+class SharedKey:
+    """The signing key as a document of a shared store: every process signs and checks alike.
+
+    Made once (from DATA_DIR's key file when there is one, so cookies stay valid after moving
+    to a shared store); read from the store on each use, so should two processes make one at
+    the same first start, the one the database kept is used by both.
+    """
+
+    def __init__(self, store: Store, data_dir: Path) -> None:
+        self._store = store
+        self._table = store.table(SECRETS, indexes=("name",))
+        legacy = data_dir / SECRET_FILE
+        self._made = load_secret(data_dir) if legacy.is_file() else secrets.token_bytes(32)
+
+    async def ensure(self) -> None:
+        """Store the key unless some process did (before the web server takes requests)."""
+        await self._store.catch_up()
+        if self._stored() is not None:
+            return
+        # Two processes at their first start: one commit wins, its key is in memory then.
+        with contextlib.suppress(StoreConflict):
+            async with self._store.committed():
+                self._table.insert({"name": KEY_NAME, "hex": self._made.hex()})
+
+    def _stored(self) -> bytes | None:
+        found = self._store.find(self._table, "name", KEY_NAME)
+        return bytes.fromhex(str(found[0]["hex"])) if found else None
+
+    def __call__(self) -> bytes:
+        return self._stored() or self._made
+
+
 class SessionIds:
     """Issues and checks signed session ids."""
 
-    def __init__(self, secret: bytes, is_stored: Callable[[str], bool]) -> None:
+    def __init__(self, secret: Callable[[], bytes], is_stored: Callable[[str], bool]) -> None:
         self._secret = secret
         self._is_stored = is_stored  # whether a stored user owns this bare (legacy) id
 
     def _sign(self, session: str) -> str:
         # The one-shot digest: a flood's every request is checked, hmac.new costs several times more.
-        return hmac.digest(self._secret, session.encode(), hashlib.sha256).hex()[:SIG_HEX]
+        return hmac.digest(self._secret(), session.encode(), hashlib.sha256).hex()[:SIG_HEX]
 
     def issue(self) -> tuple[str, str]:
         """A new (session id, cookie value)."""

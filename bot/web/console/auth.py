@@ -6,6 +6,7 @@ carries a random id whose hash is the key, and each holds the CSRF token of its 
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
@@ -17,6 +18,7 @@ from bot.core.clock import Clock
 from bot.services.console_links import digest
 from bot.services.users import User, UserRepo
 from bot.storage.db import Store
+from bot.storage.errors import StoreConflict
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +86,21 @@ class Sessions:
         if now - session.seen_at > SESSION_IDLE or now - session.created_at > SESSION_MAX:
             self._table.remove(doc_ids=[doc.doc_id])
             return None
-        if now - session.seen_at > TOUCH_EVERY:
-            session.seen_at = now
-            self._table.update({"seen_at": now.isoformat()}, doc_ids=[doc.doc_id])
         return session
+
+    async def touch(self, session: Session) -> None:
+        """Note that the session is in use (written at most every TOUCH_EVERY), on its own.
+
+        Two processes may touch one session at once (a page and its downloads): the write that
+        loses changes nothing that matters, so it must not fail the request.
+        """
+        now = self.clock.now()
+        if now - session.seen_at <= TOUCH_EVERY or self._table.get(doc_id=session.doc_id) is None:
+            return
+        session.seen_at = now
+        with contextlib.suppress(StoreConflict):
+            async with self._store.committed():
+                self._table.update({"seen_at": now.isoformat()}, doc_ids=[session.doc_id])
 
     def end(self, session: Session) -> None:
         """Sign out."""

@@ -61,11 +61,17 @@ class Console:
             secure=self.secure,
         )
 
-    def viewer(self, request: web.Request) -> Viewer | None:
+    async def viewer(self, request: web.Request) -> Viewer | None:
         """Who is signed in on this request and still holds a console role."""
-        session = self.sessions.get(request.cookies.get(COOKIE, ""))
+        cookie = request.cookies.get(COOKIE, "")
+        session = self.sessions.get(cookie)
+        if session is None and cookie and self.services.store.shared:
+            # Signed in through another process a moment ago: wait for its commit to arrive.
+            await self.services.store.catch_up()
+            session = self.sessions.get(cookie)
         if session is None:
             return None
+        await self.sessions.touch(session)
         viewer = viewer_for(self.services.users, self.services.users.get(session.user_id), "")
         if viewer is None:
             self.sessions.end(session)  # the role was revoked: the session goes with it
@@ -99,7 +105,7 @@ class Console:
 
         async def run(request: web.Request) -> web.StreamResponse:
             with use_locale(lang_of(request)):
-                viewer = self.viewer(request)
+                viewer = await self.viewer(request)
                 if viewer is None:
                     if request.method == "GET":
                         raise web.HTTPSeeOther("/console")

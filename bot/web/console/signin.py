@@ -42,7 +42,7 @@ class SignIn:
     async def home(self, request: web.Request) -> web.StreamResponse:
         """The dashboard for a signed-in viewer, else how to get a link."""
         with use_locale(lang_of(request)):
-            if self.console.viewer(request) is not None:
+            if await self.console.viewer(request) is not None:
                 raise web.HTTPSeeOther("/console/dashboard")
             body = h(
                 "<p>$t</p>",
@@ -77,8 +77,12 @@ class SignIn:
             if not same(str(form.get("csrf", "")), request.cookies.get(PRE_COOKIE, "")):
                 log.warning("console: sign-in POST without its CSRF token")
                 return self.console.forbidden(request, None)
-            user_key = self.console.links.redeem(str(form.get("token", "")))
-            viewer = self._viewer(user_key) if user_key else None
+            user_key = await self.console.links.redeem(str(form.get("token", "")))
+            store = self.console.services.store
+            async with store.committed():  # in the database before the browser comes back
+                viewer = self._viewer(user_key) if user_key else None
+                if viewer is not None:
+                    sid, _session = self.console.sessions.create(viewer.user.id)
             if viewer is None:
                 log.warning("console: sign-in refused (link unknown, used, expired or no role)")
                 body = h(
@@ -88,7 +92,6 @@ class SignIn:
                     ),
                 )
                 return self.console.html(request, None, _("Sign in"), body, status=403)
-            sid, _session = self.console.sessions.create(viewer.user.id)
             log.info("console: user %s signed in", viewer.user.id)
             response = web.HTTPSeeOther("/console/dashboard")
             response.headers.update(HEADERS)
@@ -110,7 +113,8 @@ class SignIn:
         """End this session."""
         session = self.console.sessions.get(request.cookies.get(COOKIE, ""))
         if session is not None:
-            self.console.sessions.end(session)
+            async with self.console.services.store.committed():  # out in every process
+                self.console.sessions.end(session)
         response = web.HTTPSeeOther("/console")
         response.del_cookie(COOKIE, path="/console")
         raise response
