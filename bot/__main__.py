@@ -43,8 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     listings.add_argument("file", type=Path, help="CSV file to write (UTF-8, opens in Excel)")
     backup = sub.add_parser("backup", help="write a consistent snapshot (works while running)")
     backup.add_argument("file", type=Path)
-    restore = sub.add_parser("restore", help="bring a backup back into an empty DATA_DIR")
-    restore.add_argument("file", type=Path)
+    restore = sub.add_parser(
+        "restore",
+        help="bring a backup back into an empty DATA_DIR or database; without FILE, apply "
+        "--tombstones to the store as it is",
+    )
+    restore.add_argument("file", type=Path, nargs="?")
     restore.add_argument(
         "--tombstones",
         metavar="NEWER",
@@ -53,8 +57,16 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="a newer backup or a DATA_DIR: who deleted their data there stays deleted",
     )
-    store = sub.add_parser("store", help="check the store's files for damage, or repair them")
-    store.add_argument("action", choices=("check", "repair"))
+    store = sub.add_parser(
+        "store",
+        help="check the store's files for damage, repair them, or migrate DATA_DIR's store "
+        "to PostgreSQL",
+    )
+    store.add_argument("action", choices=("check", "repair", "migrate"))
+    store.add_argument("--to", metavar="URL", default="", help="migrate: postgresql://…")
+    store.add_argument(
+        "--batch", type=int, default=5_000, help="migrate: documents per COPY and commit"
+    )
     link = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
     link.add_argument("telegram_id", nargs="?", default="", help="default: the first admin")
     return parser
@@ -103,6 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     if command == "console-link":
         return _with_store(settings, lambda: _console_link(settings, args.telegram_id))
     if command == "store":
+        if args.action == "migrate":
+            from bot.migrate_cli import run_migrate
+
+            if not args.to:
+                return _fail("store migrate needs --to postgresql://…")
+            return run_migrate(settings, args.to, batch=max(1, args.batch))
+        if args.to:
+            return _fail("--to is for store migrate")
         from bot.store_cli import run_store
 
         return run_store(settings.data_dir, args.action)
@@ -129,6 +149,8 @@ def _with_store(settings: Settings, run: Callable[[], int]) -> int:
             "says what is damaged; `python -m bot store repair` keeps everything before it"
         )
     except StoreError as exc:
+        if settings.database_url:
+            return _fail(f"cannot use the database (DATABASE_URL): {exc}")
         return _fail(f"cannot use DATA_DIR={settings.data_dir}: {exc}")
     except PermissionError as exc:
         return _fail(f"cannot write to DATA_DIR={settings.data_dir}: {exc.strerror}")
@@ -137,20 +159,34 @@ def _with_store(settings: Settings, run: Callable[[], int]) -> int:
 
 
 def _backup_or_restore(
-    settings: Settings, command: str, file: Path, args: argparse.Namespace
+    settings: Settings, command: str, file: Path | None, args: argparse.Namespace
 ) -> int:
     from bot.restore_cli import restore_keeping_deletions
+    from bot.storage import open_store
     from bot.storage.backup import backup
 
+    where = "the database" if settings.database_url else str(settings.data_dir)
     if command == "backup":
-        count = backup(settings.data_dir, file)
-        print(f"backup of {settings.data_dir} written to {file}: {count} documents")
+        if file is None:
+            return _fail("backup needs a FILE to write")
+        if settings.database_url:
+            with open_store(settings.data_dir, settings.database_url) as store:
+                count = store.backup(file)
+        else:
+            count = backup(settings.data_dir, file)
+        print(f"backup of {where} written to {file}: {count} documents")
         return 0
-    for path in [file, *args.tombstones]:
+    if file is None and not args.tombstones:
+        return _fail("restore needs a backup FILE, or --tombstones NEWER to apply to the store")
+    for path in [*([file] if file else []), *args.tombstones]:
         if not path.exists():
             return _fail(f"no backup file or DATA_DIR at {path}")
     done = restore_keeping_deletions(settings, file, args.tombstones)
-    print(f"restored {done.documents} documents from {file} into {settings.data_dir}")
+    if file is None:
+        print(f"{done.tombstones} newer deletion(s) read from {len(args.tombstones)} source(s)")
+        print(f"people who had deleted their data, removed from {where}: {done.erased}")
+        return 0
+    print(f"restored {done.documents} documents from {file} into {where}")
     if args.tombstones:
         print(f"{done.tombstones} newer deletion(s) read from {len(args.tombstones)} source(s)")
     else:

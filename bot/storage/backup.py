@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,15 @@ def restore(src: Path, data_dir: Path) -> int:
                 tmp.unlink()
             raise StoreError(f"cannot restore into {data_dir}: {exc.strerror}") from exc
     return count
+
+
+@contextlib.contextmanager
+def open_backup(src: Path) -> Iterator[LogStorage]:
+    """A backup file's tables in memory, read as a restore would open them (read-only)."""
+    verify(src)
+    with tempfile.TemporaryDirectory(prefix="nds-backup-") as tmp:
+        snap_path(Path(tmp), 1).symlink_to(src.resolve())
+        yield LogStorage(Path(tmp), read_only=True)
 
 
 def verify(src: Path) -> int:

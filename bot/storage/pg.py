@@ -44,7 +44,7 @@ from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store
 from bot.storage.errors import StoreConflict, StoreError
 from bot.storage.files import write_snapshot
-from bot.storage.pg_schema import MIGRATION_LOCK, index_sql, migrate
+from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate
 from bot.storage.table import LogTable
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,7 @@ class PgStore(Store):
         self._prefetching: asyncio.Task[None] | None = None
         try:
             migrate(self._sync)
+            self._refuse_unfinished_copy()
             self._load()
             self._migrate_data(migrations)
         except BaseException:
@@ -675,6 +676,15 @@ class PgStore(Store):
                 name, SharedTable(self, name, self._ids)
             )
             table.load_encoded(docs)
+
+    def _refuse_unfinished_copy(self) -> None:
+        """A database a migration or restore is still filling is not a store yet."""
+        row = self._sync_execute("SELECT value FROM meta WHERE key = %s", (COPY_KEY,)).fetchone()
+        if row is not None and not row[0].get("finished"):
+            raise StoreError(
+                f"the database holds an unfinished copy of {row[0].get('from')}: run the same "
+                "`store migrate` or `restore` command again to finish it"
+            )
 
     def _migrate_data(self, migrations: Sequence[Migration]) -> None:
         """Run the data migrations this database has not had, one process at a time."""

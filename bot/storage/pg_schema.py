@@ -60,6 +60,8 @@ SQL: tuple[str, ...] = (
     """,
 )
 
+# The meta row of a copy into the database (bot/storage/pg_copy.py): source, progress, finished.
+COPY_KEY = "copy"
 MIGRATION_LOCK = 0x4E44_5301  # pg_advisory_lock key: one process migrates, the others wait
 
 

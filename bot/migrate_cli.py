@@ -1,0 +1,131 @@
+"""`python -m bot store migrate --to postgresql://…`: DATA_DIR's store into an empty database.
+
+The embedded store is opened as the bot opens it (its lock held, so the bot must be stopped:
+what it wrote after the copy would be lost; its data migrations run first), its documents are
+copied with their ids (bot/storage/pg_copy.py: batches, resumable, never twice), then the
+uploaded media go to the media directory the PostgreSQL deployment uses. Both sides are
+counted, table by table; any difference fails the command.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bot.config import Settings
+from bot.private_files import private_dir, write_private
+from bot.storage.db import Store
+from bot.storage.errors import StoreError, StoreLocked
+from bot.storage.pg import _quiet
+from bot.storage.pg_copy import BATCH, Source, copy_into, database_counts
+
+
+@dataclass(frozen=True)
+class Count:
+    """One line of the closing table: what the source holds and what the target holds."""
+
+    what: str
+    source: int
+    target: int
+
+
+def run_migrate(settings: Settings, url: str, *, batch: int = BATCH) -> int:
+    """Copy DATA_DIR's store and media to `url`; 0 when both sides count the same."""
+    data_dir = settings.data_dir
+    if not url.startswith(("postgresql://", "postgres://")):
+        return _fail("--to must be a postgresql:// address")
+    if not data_dir.is_dir():
+        return _fail(f"no DATA_DIR at {data_dir}")
+    try:
+        store = Store(data_dir)
+    except StoreLocked:
+        return _fail(
+            f"the bot is running on {data_dir}; stop it first (what it wrote after the copy "
+            "would be lost)"
+        )
+    except StoreError as exc:
+        return _fail(f"cannot open DATA_DIR={data_dir}: {exc}")
+    try:
+        return _migrate(store, settings, url, batch)
+    finally:
+        store.close()
+
+
+def _migrate(store: Store, settings: Settings, url: str, batch: int) -> int:
+    source = Source(store.schema, store.engine.freeze())
+    total = sum(source.counts().values())
+    print(f"copying {total} documents from {store.data_dir} (schema {source.schema})")
+    started = time.perf_counter()
+    try:
+        done = copy_into(
+            url, source, str(store.data_dir.resolve()), batch=batch, progress=_progress
+        )
+        target = database_counts(url)
+    except psycopg.Error as exc:
+        return _fail(f"database: {_quiet(exc)}")
+    except StoreError as exc:
+        return _fail(str(exc))
+    seconds = time.perf_counter() - started
+    if done.already:
+        print("the copy had finished before: nothing left to copy")
+    else:
+        again = "resumed an interrupted copy; " if done.resumed else ""
+        rate = done.documents / seconds if seconds > 0 else 0.0
+        print(f"{again}copied {done.documents} documents in {seconds:.1f} s ({rate:,.0f}/s)")
+    source_media = store.data_dir / "media"
+    target_media = media_dir(settings)
+    counts = [Count(name, n, target.get(name, 0)) for name, n in source.counts().items()]
+    counts += [Count(name, 0, n) for name, n in target.items() if name not in source.tables]
+    counts.append(_copy_media(source_media, target_media))
+    return _report(counts)
+
+
+def media_dir(settings: Settings) -> Path:
+    """Where the bot on PostgreSQL keeps uploaded media."""
+    return settings.data_dir / "media"
+
+
+def _copy_media(src: Path, dest: Path) -> Count:
+    """Copy the media files the target lacks (same name and size: already there)."""
+    if not src.is_dir():
+        return Count("media files", 0, 0)
+    files = [p for p in src.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    if dest.is_dir() and dest.resolve() == src.resolve():
+        return Count("media files", len(files), len(files))  # the same directory
+    present = 0
+    for path in files:
+        target = dest / path.relative_to(src)
+        if not (target.is_file() and target.stat().st_size == path.stat().st_size):
+            private_dir(target.parent)
+            write_private(target, path.read_bytes(), sync=True)
+        present += target.is_file()
+    return Count("media files", len(files), present)
+
+
+def _progress(table: str, have: int, total: int) -> None:
+    print(f"  {table}: {have}/{total}", flush=True)
+
+
+def _report(counts: list[Count]) -> int:
+    width = max(len(c.what) for c in counts)
+    print(f"{'':{width}}  {'DATA_DIR':>10}  {'database':>10}")
+    for c in counts:
+        mark = "" if c.source == c.target else "  <- DIFFERS"
+        print(f"{c.what:{width}}  {c.source:>10}  {c.target:>10}{mark}")
+    wrong = [c.what for c in counts if c.source != c.target]
+    if wrong:
+        print(
+            f"nongdanso: the counts differ for {', '.join(wrong)}: NOT migrated", file=sys.stderr
+        )
+        return 1
+    print("migrated: both sides hold the same; point DATABASE_URL at the database")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"nongdanso: {message}", file=sys.stderr)
+    return 2

@@ -1,0 +1,206 @@
+"""`store migrate --to postgresql://…`: a store made by real conversations, then used on PostgreSQL.
+
+The embedded store is filled by people talking to the bot (farmers, a listing with photos, an
+order, an FAQ vote and a question for the team, someone who deleted their data), migrated by
+the command, and a bot opened on the database must see the same: the farmer's listings and
+orders under the same ids, deep links and buttons that name those ids, new ids above them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from bot import migrate_cli
+from bot.__main__ import main
+from bot.app import BotApp
+from bot.core.clock import FakeClock
+from bot.storage.db import Store
+from bot.storage.errors import StoreError
+from bot.storage.pg import PgStore
+from tests.helpers.driver import Chat, make_app
+from tests.orders_helpers import QUANTITY_QUESTION, add_listing, order_form
+
+pytestmark = pytest.mark.pg
+
+
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: Path, *args: str) -> int:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("DATA_DIR", str(data))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return main(list(args))
+
+
+async def fill(app: BotApp) -> dict[str, Any]:
+    """People use the bot: what they did, to look for on the other side."""
+    farmer = Chat(app, "web:lan", "Lan")
+    await farmer.onboard(role="farmer", phone="0912000111")
+    photos = ["media:na-1.jpg", "media:na-2.jpg"]
+    media = app.settings.data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    for ref in photos:
+        (media / ref.removeprefix("media:")).write_bytes(b"\xff\xd8 a photo of custard apples")
+    listing = add_listing(app, farmer, photos=photos)
+    buyer = Chat(app, "web:khoa", "Khoa")
+    await buyer.onboard(role="buyer", phone="0976111222")
+    await order_form(buyer, listing)
+    await buyer.tap("cf:yes")
+    asker = Chat(app, "web:mai", "Mai")
+    await asker.onboard(role="farmer", phone="0988000333")
+    await asker.say("lam sao mo shop tren posmart")
+    vote = next(p for label, p in asker.buttons() if label == "👍")
+    await asker.tap(vote)
+    leaver = Chat(app, "web:man", "Mận")
+    await leaver.onboard(role="farmer", phone="0938517246")
+    await leaver.say("/xoadulieu")
+    await leaver.tap("del:yes")
+    lan = app.services.users.by_key("web:lan")
+    assert lan is not None
+    [order] = app.services.orders.of_farmer(lan.id)
+    return {"farmer": lan.id, "listing": listing, "order": order.code, "vote": vote}
+
+
+async def test_a_migrated_store_serves_the_same_people_on_postgresql(
+    tmp_path: Path,
+    clock: FakeClock,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "data"
+    app = make_app(data, clock)
+    made = await fill(app)
+    await app.stop()
+    before = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
+
+    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    said = capsys.readouterr().out
+    assert "migrated: both sides hold the same" in said, said
+    for name, docs in before.items():
+        assert f"\n{name} " in said and f" {len(docs)}  " in said, (name, said)
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT tbl, id, doc FROM docs").fetchall()
+        schema = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    assert {(t, i) for t, i, _ in rows} == {(n, i) for n, d in before.items() for i in d}
+    assert schema == (Store(data).schema,)
+
+    pg = make_app(tmp_path / "pgdata", clock, database_url=pg_url)
+    await pg.open()
+    try:
+        [listing] = pg.services.listings.of_farmer(made["farmer"])
+        assert listing.id == made["listing"].id and listing.photos == made["listing"].photos
+        [order] = pg.services.orders.of_farmer(made["farmer"])
+        assert order.code == made["order"] and order.listing_id == listing.id
+        assert pg.services.users.by_key("web:man") is None
+        assert [s.keys for s in pg.services.tombstones.all()] == [("web:man",)]
+        entry = pg.services.faq.get(int(made["vote"].rsplit(":", 1)[1]))
+        assert entry is not None and entry.up == 1
+        # A deep link and an order button naming the listing's id work for a new buyer.
+        guest = Chat(pg, "web:guest", "Hương")
+        await guest.say(f"/start p_{listing.slug}")
+        assert "Na Chi Lăng" in guest.text() and ("l:order" in dict(guest.buttons()).values())
+        await guest.tap("l:order")
+        assert guest.said(QUANTITY_QUESTION, product=listing.product_name), guest.text()
+        # New documents take ids above every migrated one.
+        newcomer = Chat(pg, "web:new", "Tú")
+        await newcomer.onboard(role="farmer", phone="0903000444")
+        fresh = pg.services.users.by_key("web:new")
+        assert fresh is not None and fresh.id > max(before["users"])
+    finally:
+        await pg.stop()
+
+
+class Killed(Exception):
+    """The migration process dies here."""
+
+
+async def test_an_interrupted_migration_resumes_without_duplicates(
+    tmp_path: Path,
+    clock: FakeClock,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "data"
+    app = make_app(data, clock)
+    await fill(app)
+    for n in range(5):
+        await Chat(app, f"web:extra{n}", f"Người {n}").onboard(phone=f"090300{n:04d}")
+    await app.stop()
+    source = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
+    batches = 0
+    real = migrate_cli._progress
+
+    def dies_after_three(table: str, have: int, total: int) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 3:
+            raise Killed  # inside the third batch's transaction: it never commits
+        real(table, have, total)
+
+    monkeypatch.setattr(migrate_cli, "_progress", dies_after_three)
+    with pytest.raises(Killed):
+        cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url, "--batch", "4")
+    with psycopg.connect(pg_url) as conn:
+        [(partial,)] = conn.execute("SELECT count(*) FROM docs").fetchall()
+    total = sum(len(d) for d in source.values())
+    assert 0 < partial < total  # the batches committed before it died
+    with pytest.raises(StoreError, match="unfinished copy"):
+        PgStore(pg_url, tmp_path / "pgdata")  # a bot refuses the half-filled database
+
+    monkeypatch.setattr(migrate_cli, "_progress", real)
+    capsys.readouterr()
+    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    said = capsys.readouterr().out
+    assert f"resumed an interrupted copy; copied {total - partial} documents" in said, said
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT tbl, id, doc::text FROM docs").fetchall()
+    assert len(rows) == total
+    copied = {(t, i): _same(d) for t, i, d in rows}
+    assert copied == {
+        (n, i): _same(d.decode()) for n, docs in source.items() for i, d in docs.items()
+    }
+
+    # Once finished, running it again copies nothing and says so.
+    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    assert "nothing left to copy" in capsys.readouterr().out
+
+
+async def test_migration_refuses_a_database_holding_something_else(
+    tmp_path: Path,
+    clock: FakeClock,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = make_app(tmp_path / "other", clock, database_url=pg_url)
+    await other.open()
+    await Chat(other, "web:hoa", "Lò Thị Hoa").onboard()
+    await other.stop()
+    data = tmp_path / "data"
+    app = make_app(data, clock)
+    await Chat(app, "web:lan", "Lan").onboard()
+    await app.stop()
+    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+    assert "already holds documents" in capsys.readouterr().err
+    # The bot running on DATA_DIR would go on writing there: refused too.
+    running = make_app(data, clock)
+    try:
+        assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+        assert "the bot is running" in capsys.readouterr().err
+    finally:
+        await running.stop()
+
+
+def _tables(data: Path) -> dict[str, Any]:
+    with Store(data) as store:
+        return dict(store.engine.tables)
+
+
+def _same(text: str) -> Any:
+    import json
+
+    return json.loads(text)
