@@ -81,7 +81,7 @@ def _migrate(store: Store, settings: Settings, url: str, batch: int) -> int:
     counts = [Count(name, n, target.get(name, 0)) for name, n in source.counts().items()]
     counts += [Count(name, 0, n) for name, n in target.items() if name not in source.tables]
     counts.append(_copy_media(source_media, target_media))
-    return _report(counts)
+    return _report(counts, done.already)
 
 
 def media_dir(settings: Settings) -> Path:
@@ -110,7 +110,7 @@ def _progress(table: str, have: int, total: int) -> None:
     print(f"  {table}: {have}/{total}", flush=True)
 
 
-def _report(counts: list[Count]) -> int:
+def _report(counts: list[Count], already: bool) -> int:
     width = max(len(c.what) for c in counts)
     print(f"{'':{width}}  {'DATA_DIR':>10}  {'database':>10}")
     for c in counts:
@@ -118,9 +118,8 @@ def _report(counts: list[Count]) -> int:
         print(f"{c.what:{width}}  {c.source:>10}  {c.target:>10}{mark}")
     wrong = [c.what for c in counts if c.source != c.target]
     if wrong:
-        print(
-            f"nongdanso: the counts differ for {', '.join(wrong)}: NOT migrated", file=sys.stderr
-        )
+        why = "the database changed since the migration" if already else "NOT migrated"
+        print(f"nongdanso: the counts differ for {', '.join(wrong)}: {why}", file=sys.stderr)
         return 1
     print("migrated: both sides hold the same; point DATABASE_URL at the database")
     return 0

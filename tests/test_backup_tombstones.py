@@ -184,3 +184,29 @@ def test_a_tombstone_covers_its_person_not_who_signed_up_again_later() -> None:
     assert not stone.covers(User(id=9, ident=["telegram:42"], created_at="2026-11-27T08:00"))
     assert not stone.covers(User(id=8, ident=["telegram:43"], created_at="2026-11-01T08:00"))
     assert Tombstone.from_doc(stone.doc() | {"purged": True}) == stone
+
+
+async def test_tombstones_alone_are_applied_to_the_store_as_it_is(
+    tmp_path: Path,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = make_app(tmp_path / "live", clock)
+    man, _hoa, _khoa = await _shop(app)
+    app.store.backup(tmp_path / "monday.jsonl")
+    await _delete(man)
+    app.store.backup(tmp_path / "friday.jsonl")
+    await app.stop()
+    older = tmp_path / "older"  # brought back by other means, from before her deletion
+    assert _cli(monkeypatch, tmp_path, older, "restore", str(tmp_path / "monday.jsonl")) == 0
+    assert "web:man" in _people(older, clock)
+    capsys.readouterr()
+    args = ["restore", "--tombstones", str(tmp_path / "friday.jsonl")]
+    assert _cli(monkeypatch, tmp_path, older, *args) == 0
+    assert f"removed from {older}: 1" in capsys.readouterr().out
+    people = _people(older, clock)
+    assert "web:man" not in people and {"web:hoa", "web:khoa"} <= set(people)
+    assert leaks(older, _man_needles()) == []
+    assert _cli(monkeypatch, tmp_path, older, "restore") == 2  # neither FILE nor tombstones
+    assert "--tombstones NEWER" in capsys.readouterr().err

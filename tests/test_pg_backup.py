@@ -74,7 +74,7 @@ async def test_backup_of_a_database_restores_into_another_keeping_deletions(
         assert read_docs(tmp_path / "next.jsonl", "tombstones") == [stone | {"purged": True}]
         # Restoring again over it is refused: only into an empty database.
         assert cli(monkeypatch, tmp_path, other, "restore", str(monday)) == 2
-        assert "copy only into an empty database" in capsys.readouterr().err
+        assert "only into an empty database" in capsys.readouterr().err
     finally:
         pg_cluster.drop_database(name)
 
