@@ -2,13 +2,15 @@
 
 The embedded store is opened as the bot opens it (its lock held, so the bot must be stopped:
 what it wrote after the copy would be lost; its data migrations run first), its documents are
-copied with their ids (bot/storage/pg_copy.py: batches, resumable, never twice), then the
-uploaded media go to the media directory the PostgreSQL deployment uses. Both sides are
-counted, table by table; any difference fails the command.
+copied with their ids (bot/storage/pg_copy.py: batches, resumable, never twice) together with
+the Zalo OA token pair (DATA_DIR/zalo_oa_token.json becomes the one document of the table the
+processes share it in), then the uploaded media go to the media directory the PostgreSQL
+deployment uses. Both sides are counted, table by table; any difference fails the command.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -18,10 +20,17 @@ import psycopg
 
 from bot.config import Settings
 from bot.private_files import private_dir, write_private
+from bot.storage.codec import dumps
 from bot.storage.db import Store
 from bot.storage.errors import StoreError, StoreLocked
+from bot.storage.files import Frozen
 from bot.storage.pg import _quiet
 from bot.storage.pg_copy import BATCH, Source, copy_into, database_counts
+
+# Where the embedded store keeps the Zalo OA token pair, and its table on a shared store.
+TOKEN_FILE = "zalo_oa_token.json"
+TOKEN_TABLE = "zalo_oa_token"
+TOKEN_KEY = "oa"
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ def run_migrate(settings: Settings, url: str, *, batch: int = BATCH) -> int:
 
 
 def _migrate(store: Store, settings: Settings, url: str, batch: int) -> int:
-    source = Source(store.schema, store.engine.freeze())
+    source = Source(store.schema, with_token_pair(store.engine.freeze(), store.data_dir))
     total = sum(source.counts().values())
     print(f"copying {total} documents from {store.data_dir} (schema {source.schema})")
     started = time.perf_counter()
@@ -82,6 +91,22 @@ def _migrate(store: Store, settings: Settings, url: str, batch: int) -> int:
     counts += [Count(name, 0, n) for name, n in target.items() if name not in source.tables]
     counts.append(_copy_media(source_media, target_media))
     return _report(counts, done.already)
+
+
+def with_token_pair(tables: Frozen, data_dir: Path) -> Frozen:
+    """The store's tables plus the Zalo OA token pair the embedded store keeps in a file.
+
+    On a shared store the pair is the one document of its table (bot/channels/zalo_oa_state.py
+    TokenTable); a store that has it already keeps its own.
+    """
+    path = data_dir / TOKEN_FILE
+    if not path.is_file() or tables.get(TOKEN_TABLE, (0, {}, {}))[1]:
+        return tables
+    try:
+        pair = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+    return {**tables, TOKEN_TABLE: (2, {1: dumps({"key": TOKEN_KEY, **pair})}, {})}
 
 
 def media_dir(settings: Settings) -> Path:

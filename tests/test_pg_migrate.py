@@ -8,6 +8,8 @@ orders under the same ids, deep links and buttons that name those ids, new ids a
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +77,27 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
     made = await fill(app)
     await app.stop()
     before = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
+    pair = {"access_token": "AT-1", "refresh_token": "RT-1", "expires_at": 1.8e9, "configured": ""}
+    (data / "zalo_oa_token.json").write_text(json.dumps(pair))  # the embedded store's file
+    shared_media = tmp_path / "shared-media"  # MEDIA_DIR of the PostgreSQL deployment
+    monkeypatch.setattr(migrate_cli, "media_dir", lambda settings: shared_media)
 
     assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     said = capsys.readouterr().out
     assert "migrated: both sides hold the same" in said, said
-    for name, docs in before.items():
-        assert f"\n{name} " in said and f" {len(docs)}  " in said, (name, said)
+    for name, docs in [*before.items(), ("zalo_oa_token", [1])]:
+        assert re.search(rf"\n{name} +{len(docs)} +{len(docs)}\n", said), (name, said)
+    assert re.search(r"\nmedia files +2 +2\n", said), said
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT tbl, id, doc FROM docs").fetchall()
         schema = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    assert {(t, i) for t, i, _ in rows} == {(n, i) for n, d in before.items() for i in d}
+    copied = {(t, i) for t, i, _ in rows if t != "zalo_oa_token"}
+    assert copied == {(n, i) for n, d in before.items() for i in d}
+    assert [d for t, _, d in rows if t == "zalo_oa_token"] == [{"key": "oa", **pair}]
     assert schema == (Store(data).schema,)
+    for ref in made["listing"].photos:
+        name = ref.removeprefix("media:")
+        assert (shared_media / name).read_bytes() == (data / "media" / name).read_bytes()
 
     pg = make_app(tmp_path / "pgdata", clock, database_url=pg_url)
     await pg.open()
@@ -201,6 +213,4 @@ def _tables(data: Path) -> dict[str, Any]:
 
 
 def _same(text: str) -> Any:
-    import json
-
     return json.loads(text)
