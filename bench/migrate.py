@@ -5,9 +5,10 @@
 
 Builds the embedded store in --dir (or reuses it when its sizes match), starts a throwaway
 PostgreSQL cluster (tests/helpers/pg_cluster.py; as root it runs as the `postgres` user), then
-times the command itself (open, copy, count), a backup of the database (`python -m bot backup`
-with DATABASE_URL) and a restore of that backup into a second empty database. Ends with one
-JSON line of all figures.
+times the command itself (open, copy, count), a bot's first and second start on the database
+(the first creates the database's field indexes), a backup of the database (`python -m bot
+backup` with DATABASE_URL) and a restore of that backup into a second empty database (copy,
+then the tombstones applied through a first start). Ends with one JSON line of all figures.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import store_data as data
 from bot.__main__ import main as cli
+from bot.config import Settings
+from bot.services.container import build_services
 from bot.storage.db import Store
+from bot.storage.pg import PgStore
 from tests.helpers.pg_cluster import PgCluster, find_bindir
 
 
@@ -79,6 +83,17 @@ def run(*args: str, env: dict[str, str]) -> tuple[int, float, str]:
                 os.environ[key] = value
 
 
+def open_bot(url: str, data_dir: Path) -> float:
+    """Seconds a bot process takes to open the database and wire its services."""
+    started = time.perf_counter()
+    store = PgStore(url, data_dir)
+    try:
+        build_services(Settings(data_dir=data_dir), store)
+        return time.perf_counter() - started
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path("/tmp/ndsmigrate"))
@@ -112,6 +127,8 @@ def main() -> None:
         assert code == 0, said
         figures["migrate_s"] = round(seconds, 1)
         figures["migrate_docs_per_s"] = round(docs / seconds)
+        for start in ("first", "second"):  # the first creates the database's field indexes
+            figures[f"{start}_bot_open_s"] = round(open_bot(url, args.dir / "pgdata"), 1)
         snapshot = args.dir / "pg-backup.jsonl"
         code, seconds, said = run(
             "backup",

@@ -110,6 +110,7 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
         assert [s.keys for s in pg.services.tombstones.all()] == [("web:man",)]
         entry = pg.services.faq.get(int(made["vote"].rsplit(":", 1)[1]))
         assert entry is not None and entry.up == 1
+        assert len(pg.store.table("faq")) == len(before["faq"])  # not seeded a second time
         # A deep link and an order button naming the listing's id work for a new buyer.
         guest = Chat(pg, "web:guest", "Hương")
         await guest.say(f"/start p_{listing.slug}")

@@ -204,7 +204,10 @@ def _begin(conn: psycopg.Connection[Any], fingerprint: str, label: str) -> dict[
                 "INSERT INTO meta VALUES (%s, %s::jsonb)", (COPY_KEY, dumps(state).decode())
             )
             return state
-    raise TargetNotEmpty("the database already holds documents; copy only into an empty database")
+    raise TargetNotEmpty(
+        "the database already holds documents (has a bot run on it?); copy only into an empty "
+        "database"
+    )
 
 
 def _copy_rows(
