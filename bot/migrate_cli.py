@@ -60,6 +60,9 @@ def run_migrate(settings: Settings, url: str, *, batch: int = BATCH) -> int:
         return _fail(f"cannot open DATA_DIR={data_dir}: {exc}")
     try:
         return _migrate(store, settings, url, batch)
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to continue", file=sys.stderr)
+        return 130
     finally:
         store.close()
 

@@ -112,8 +112,13 @@ def copy_into(
             ids = sorted(set(docs) - present.get(name, set()))
             plan.batches += [(name, ids[i : i + batch]) for i in range(0, len(ids), batch)]
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="pg-copy") as pool:
-            for future in [pool.submit(plan.work, url) for _ in range(max(1, workers))]:
-                future.result()
+            futures = [pool.submit(plan.work, url) for _ in range(max(1, workers))]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:  # Ctrl-C included: the batches under way finish, no more
+                plan.stop()
+                raise
         _finish(conn, source)
         return Copied(plan.copied, resumed=bool(present), already=False)
 
@@ -152,8 +157,12 @@ class _Plan:
                             raise _duplicate(name, exc) from exc
                         self._done(name, len(ids), len(docs))
         except BaseException:
-            self._failed = True
+            self.stop()
             raise
+
+    def stop(self) -> None:
+        """Take no more batches."""
+        self._failed = True
 
     def _done(self, name: str, count: int, total: int) -> None:
         with self._lock:
