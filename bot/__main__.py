@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     store.add_argument(
         "--batch", type=int, default=5_000, help="migrate: documents per COPY and commit"
     )
+    store.add_argument(
+        "--workers", type=int, default=2, help="migrate: connections copying at once"
+    )
     link = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
     link.add_argument("telegram_id", nargs="?", default="", help="default: the first admin")
     return parser
@@ -120,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.to:
                 return _fail("store migrate needs --to postgresql://…")
-            return run_migrate(settings, args.to, batch=max(1, args.batch))
+            return run_migrate(
+                settings, args.to, batch=max(1, args.batch), workers=max(1, args.workers)
+            )
         if args.to:
             return _fail("--to is for store migrate")
         from bot.store_cli import run_store

@@ -25,7 +25,7 @@ from bot.storage.db import Store
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.files import Frozen
 from bot.storage.pg import _quiet
-from bot.storage.pg_copy import BATCH, Source, copy_into, database_counts
+from bot.storage.pg_copy import BATCH, WORKERS, Source, copy_into, database_counts
 
 # Where the embedded store keeps the Zalo OA token pair, and its table on a shared store.
 TOKEN_FILE = "zalo_oa_token.json"
@@ -42,7 +42,9 @@ class Count:
     target: int
 
 
-def run_migrate(settings: Settings, url: str, *, batch: int = BATCH) -> int:
+def run_migrate(
+    settings: Settings, url: str, *, batch: int = BATCH, workers: int = WORKERS
+) -> int:
     """Copy DATA_DIR's store and media to `url`; 0 when both sides count the same."""
     data_dir = settings.data_dir
     if not url.startswith(("postgresql://", "postgres://")):
@@ -59,7 +61,7 @@ def run_migrate(settings: Settings, url: str, *, batch: int = BATCH) -> int:
     except StoreError as exc:
         return _fail(f"cannot open DATA_DIR={data_dir}: {exc}")
     try:
-        return _migrate(store, settings, url, batch)
+        return _migrate(store, settings, url, batch, workers)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to continue", file=sys.stderr)
         return 130
@@ -67,14 +69,19 @@ def run_migrate(settings: Settings, url: str, *, batch: int = BATCH) -> int:
         store.close()
 
 
-def _migrate(store: Store, settings: Settings, url: str, batch: int) -> int:
+def _migrate(store: Store, settings: Settings, url: str, batch: int, workers: int) -> int:
     source = Source(store.schema, with_token_pair(store.engine.freeze(), store.data_dir))
     total = sum(source.counts().values())
     print(f"copying {total} documents from {store.data_dir} (schema {source.schema})")
     started = time.perf_counter()
     try:
         done = copy_into(
-            url, source, str(store.data_dir.resolve()), batch=batch, progress=_progress
+            url,
+            source,
+            str(store.data_dir.resolve()),
+            batch=batch,
+            workers=workers,
+            progress=_progress,
         )
         target = database_counts(url)
     except psycopg.Error as exc:

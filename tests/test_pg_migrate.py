@@ -215,3 +215,31 @@ def _tables(data: Path) -> dict[str, Any]:
 
 def _same(text: str) -> Any:
     return json.loads(text)
+
+
+async def test_a_store_changed_since_an_interrupted_migration_is_refused(
+    tmp_path: Path,
+    clock: FakeClock,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "data"
+    app = make_app(data, clock)
+    await Chat(app, "web:lan", "Lan").onboard()
+    await app.stop()
+
+    def dies(table: str, have: int, total: int) -> None:
+        raise Killed
+
+    monkeypatch.setattr(migrate_cli, "_progress", dies)
+    with pytest.raises(Killed):
+        cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url, "--batch", "2")
+    monkeypatch.undo()
+    app = make_app(data, clock)  # the bot was started again meanwhile
+    await Chat(app, "web:hoa", "Lò Thị Hoa").onboard(phone="0911000111")
+    await app.stop()
+    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+    said = capsys.readouterr().err
+    assert "holds an unfinished copy of it as it was before" in said, said
+    assert "drop this one and create it again" in said

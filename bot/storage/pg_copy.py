@@ -202,10 +202,11 @@ def _begin(conn: psycopg.Connection[Any], fingerprint: str, label: str) -> dict[
         if state is not None and state.get("fingerprint") == fingerprint:
             return state
         if state is not None:
-            whose = "finished" if state.get("finished") else "unfinished"
+            whose = "a finished" if state.get("finished") else "an unfinished"
+            what = "another store" if state.get("from") != label else "it as it was before"
             raise TargetNotEmpty(
-                f"the database holds a {whose} copy of another store ({state.get('from')}); "
-                "copy only into an empty database"
+                f"the database holds {whose} copy of {what} ({state.get('from')}); copy "
+                "only into an empty database (drop this one and create it again)"
             )
         if conn.execute("SELECT EXISTS (SELECT 1 FROM docs)").fetchone() != (True,):
             state = {"from": label, "fingerprint": fingerprint, "finished": False}
