@@ -6,7 +6,7 @@
 Builds the embedded store in --dir (or reuses it when its sizes match), starts a throwaway
 PostgreSQL cluster (tests/helpers/pg_cluster.py; as root it runs as the `postgres` user), then
 times the command itself (open, copy, count), a bot's first and second start on the database
-(the first creates the database's field indexes), a backup of the database (`python -m bot
+(the first creates the database's field indexes) beside a start on the embedded store, a backup of the database (`python -m bot
 backup` with DATABASE_URL) and a restore of that backup into a second empty database (copy,
 then the tombstones applied through a first start). Ends with one JSON line of all figures.
 """
@@ -84,9 +84,9 @@ def run(*args: str, env: dict[str, str]) -> tuple[int, float, str]:
 
 
 def open_bot(url: str, data_dir: Path) -> float:
-    """Seconds a bot process takes to open the database and wire its services."""
+    """Seconds a bot process takes to open its store and wire its services (url '': embedded)."""
     started = time.perf_counter()
-    store = PgStore(url, data_dir)
+    store = PgStore(url, data_dir) if url else Store(data_dir)
     try:
         build_services(Settings(data_dir=data_dir), store)
         return time.perf_counter() - started
@@ -127,6 +127,7 @@ def main() -> None:
         assert code == 0, said
         figures["migrate_s"] = round(seconds, 1)
         figures["migrate_docs_per_s"] = round(docs / seconds)
+        figures["embedded_bot_open_s"] = round(open_bot("", store_dir), 1)
         for start in ("first", "second"):  # the first creates the database's field indexes
             figures[f"{start}_bot_open_s"] = round(open_bot(url, args.dir / "pgdata"), 1)
         snapshot = args.dir / "pg-backup.jsonl"
