@@ -70,11 +70,11 @@ def run_migrate(
 
 
 def _migrate(store: Store, settings: Settings, url: str, batch: int, workers: int) -> int:
-    source = Source(store.schema, with_token_pair(store.engine.freeze(), store.data_dir))
-    total = sum(source.counts().values())
-    print(f"copying {total} documents from {store.data_dir} (schema {source.schema})")
     started = time.perf_counter()
     try:
+        source = Source(store.schema, with_token_pair(store.engine.freeze(), store.data_dir))
+        total = sum(source.counts().values())
+        print(f"copying {total} documents from {store.data_dir} (schema {source.schema})")
         done = copy_into(
             url,
             source,
