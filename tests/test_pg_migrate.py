@@ -9,7 +9,11 @@ orders under the same ids, deep links and buttons that name those ids, new ids a
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +130,24 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
         await pg.stop()
 
 
+KILLED_IN_THIRD_BATCH = """
+import os, signal, sys
+from bot import migrate_cli
+from bot.__main__ import main
+
+batches = 0
+
+def dies(table, have, total):
+    global batches
+    batches += 1
+    if batches == 3:  # inside the third batch's transaction: it never commits
+        os.kill(os.getpid(), signal.SIGKILL)
+
+migrate_cli._progress = dies
+main(["store", "migrate", "--to", sys.argv[1], "--batch", "4"])
+"""
+
+
 class Killed(Exception):
     """The migration process dies here."""
 
@@ -144,19 +166,16 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
         await Chat(app, f"web:extra{n}", f"Người {n}").onboard(phone=f"090300{n:04d}")
     await app.stop()
     source = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
-    batches = 0
-    real = migrate_cli._progress
-
-    def dies_after_three(table: str, have: int, total: int) -> None:
-        nonlocal batches
-        batches += 1
-        if batches == 3:
-            raise Killed  # inside the third batch's transaction: it never commits
-        real(table, have, total)
-
-    monkeypatch.setattr(migrate_cli, "_progress", dies_after_three)
-    with pytest.raises(Killed):
-        cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url, "--batch", "4")
+    # The command in a process of its own, killed (SIGKILL) inside its third batch.
+    died = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_THIRD_BATCH, pg_url],
+        env={**os.environ, "DATA_DIR": str(data), "DATABASE_URL": ""},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert died.returncode == -signal.SIGKILL, died.stderr
     with psycopg.connect(pg_url) as conn:
         [(partial,)] = conn.execute("SELECT count(*) FROM docs").fetchall()
     total = sum(len(d) for d in source.values())
@@ -164,8 +183,6 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
     with pytest.raises(StoreError, match="unfinished copy"):
         PgStore(pg_url, tmp_path / "pgdata")  # a bot refuses the half-filled database
 
-    monkeypatch.setattr(migrate_cli, "_progress", real)
-    capsys.readouterr()
     assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     said = capsys.readouterr().out
     assert f"resumed an interrupted copy; copied {total - partial} documents" in said, said
