@@ -25,15 +25,19 @@ from tests.test_backup_tombstones import _delete, _shop
 pytestmark = pytest.mark.pg
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, *args: str) -> int:
+def cli(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, *args: str, data: Path | None = None
+) -> int:
+    """The command line with DATABASE_URL=url ('' for the embedded store in `data`)."""
     monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "cli-data"))
+    monkeypatch.setenv("DATA_DIR", str(data or tmp_path / "cli-data"))
     monkeypatch.setenv("DATABASE_URL", url)
     return main(list(args))
 
 
-async def people(url: str, tmp_path: Path, clock: FakeClock) -> set[str]:
-    app = make_app(tmp_path / "look", clock, database_url=url)
+async def people(url: str, data: Path, clock: FakeClock) -> set[str]:
+    """Everyone's platform keys, as a bot opened on the store sees them."""
+    app = make_app(data, clock, database_url=url)
     try:
         return {k for u in app.services.users.all() for k in u.ident}
     finally:
@@ -61,6 +65,10 @@ async def test_backup_of_a_database_restores_into_another_keeping_deletions(
         await app.stop()
     [stone] = read_docs(friday, "tombstones")
     assert Tombstone.from_doc(stone).keys == ("web:man",)
+    # The same files restore into an empty DATA_DIR: the embedded store takes them as its own.
+    args = ["restore", str(monday), "--tombstones", str(friday)]
+    assert cli(monkeypatch, tmp_path, "", *args, data=tmp_path / "embedded") == 0
+    assert await people("", tmp_path / "embedded", clock) == {"web:hoa", "web:khoa"}
 
     name, other = pg_cluster.create_database()
     try:
@@ -68,7 +76,7 @@ async def test_backup_of_a_database_restores_into_another_keeping_deletions(
         assert cli(monkeypatch, tmp_path, other, *args) == 0
         said = capsys.readouterr().out
         assert "into the database" in said and "removed from the restored store: 1" in said
-        assert await people(other, tmp_path, clock) == {"web:hoa", "web:khoa"}
+        assert await people(other, tmp_path / "look", clock) == {"web:hoa", "web:khoa"}
         # The restored database carries the tombstone on, into its own backups.
         assert cli(monkeypatch, tmp_path, other, "backup", str(tmp_path / "next.jsonl")) == 0
         assert read_docs(tmp_path / "next.jsonl", "tombstones") == [stone | {"purged": True}]
@@ -114,7 +122,7 @@ async def test_a_pg_dump_older_than_a_deletion_is_put_right_while_the_bot_runs(
             assert running.services.users.by_key("web:hoa") is not None
         finally:
             await running.stop()
-        assert await people(older, tmp_path, clock) == {"web:hoa", "web:khoa"}
+        assert await people(older, tmp_path / "look", clock) == {"web:hoa", "web:khoa"}
     finally:
         pg_cluster.drop_database(name)
 
