@@ -64,12 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     store.add_argument("action", choices=("check", "repair", "migrate"))
     store.add_argument("--to", metavar="URL", default="", help="migrate: postgresql://…")
-    store.add_argument(
-        "--batch", type=int, default=5_000, help="migrate: documents per COPY and commit"
-    )
-    store.add_argument(
-        "--workers", type=int, default=2, help="migrate: connections copying at once"
-    )
+    store.add_argument("--batch", type=int, help="migrate: documents per COPY and commit (5000)")
+    store.add_argument("--workers", type=int, help="migrate: connections copying at once (2)")
     link = sub.add_parser("console-link", help="print a one-time sign-in link to the web console")
     link.add_argument("telegram_id", nargs="?", default="", help="default: the first admin")
     return parser
@@ -123,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.to:
                 return _fail("store migrate needs --to postgresql://…")
+            sizes = {"batch": args.batch, "workers": args.workers}
             return run_migrate(
-                settings, args.to, batch=max(1, args.batch), workers=max(1, args.workers)
+                settings, args.to, **{k: max(1, v) for k, v in sizes.items() if v is not None}
             )
         if args.to:
             return _fail("--to is for store migrate")
