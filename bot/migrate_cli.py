@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from bot.channels.zalo_oa_state import TOKEN_KEY, TOKEN_TABLE
 from bot.config import Settings
 from bot.private_files import private_dir, write_private
 from bot.storage.codec import dumps
@@ -27,10 +28,7 @@ from bot.storage.files import Frozen
 from bot.storage.pg import _quiet
 from bot.storage.pg_copy import BATCH, WORKERS, Source, copy_into, database_counts
 
-# Where the embedded store keeps the Zalo OA token pair, and its table on a shared store.
-TOKEN_FILE = "zalo_oa_token.json"
-TOKEN_TABLE = "zalo_oa_token"
-TOKEN_KEY = "oa"
+TOKEN_FILE = "zalo_oa_token.json"  # where the embedded store keeps the Zalo OA token pair
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ def _migrate(store: Store, settings: Settings, url: str, batch: int, workers: in
         rate = done.documents / seconds if seconds > 0 else 0.0
         print(f"{again}copied {done.documents} documents in {seconds:.1f} s ({rate:,.0f}/s)")
     source_media = store.data_dir / "media"
-    target_media = media_dir(settings)
+    target_media = settings.media_dir
     counts = [Count(name, n, target.get(name, 0)) for name, n in source.counts().items()]
     counts += [Count(name, 0, n) for name, n in target.items() if name not in source.tables]
     counts.append(_copy_media(source_media, target_media))
@@ -117,11 +115,6 @@ def with_token_pair(tables: Frozen, data_dir: Path) -> Frozen:
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read {path}: {exc}") from exc
     return {**tables, TOKEN_TABLE: (2, {1: dumps({"key": TOKEN_KEY, **pair})}, {})}
-
-
-def media_dir(settings: Settings) -> Path:
-    """Where the bot on PostgreSQL keeps uploaded media."""
-    return settings.data_dir / "media"
 
 
 def _copy_media(src: Path, dest: Path) -> Count:

@@ -23,6 +23,7 @@ import pytest
 from bot import migrate_cli
 from bot.__main__ import main
 from bot.app import BotApp
+from bot.channels.zalo_oa_state import OAToken, TokenFile, TokenTable
 from bot.core.clock import FakeClock
 from bot.storage.db import Store
 from bot.storage.errors import StoreError
@@ -84,7 +85,7 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
     pair = {"access_token": "AT-1", "refresh_token": "RT-1", "expires_at": 1.8e9, "configured": ""}
     (data / "zalo_oa_token.json").write_text(json.dumps(pair))  # the embedded store's file
     shared_media = tmp_path / "shared-media"  # MEDIA_DIR of the PostgreSQL deployment
-    monkeypatch.setattr(migrate_cli, "media_dir", lambda settings: shared_media)
+    monkeypatch.setenv("MEDIA_DIR", str(shared_media))
 
     assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     said = capsys.readouterr().out
@@ -103,7 +104,7 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
         name = ref.removeprefix("media:")
         assert (shared_media / name).read_bytes() == (data / "media" / name).read_bytes()
 
-    pg = make_app(tmp_path / "pgdata", clock, database_url=pg_url)
+    pg = make_app(tmp_path / "pgdata", clock, database_url=pg_url, media_dir_override=shared_media)
     await pg.open()
     try:
         [listing] = pg.services.listings.of_farmer(made["farmer"])
@@ -115,6 +116,11 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
         entry = pg.services.faq.get(int(made["vote"].rsplit(":", 1)[1]))
         assert entry is not None and entry.up == 1
         assert len(pg.store.table("faq")) == len(before["faq"])  # not seeded a second time
+        initial = OAToken("AT-configured", "")  # the pair stored since is the one used
+        assert TokenTable(pg.store, initial, TokenFile(tmp_path / "none", initial)).load() == (
+            OAToken("AT-1", "RT-1", 1.8e9)
+        )
+        assert (shared_media / "na-1.jpg").is_file()
         # A deep link and an order button naming the listing's id work for a new buyer.
         guest = Chat(pg, "web:guest", "Hương")
         await guest.say(f"/start p_{listing.slug}")
