@@ -848,15 +848,18 @@ _DATA_LOCK = 0x4E44_5302
 # One commit is one statement (its own transaction: one round trip). Each update and removal
 # must find the version it read, else nds_expect_rows refuses the whole statement (SQLSTATE
 # 40001); a unique index refuses a duplicate (23505). Notifications go out if it commits.
+# Documents (and notifications) travel as one JSON array each, the documents' JSON as it is:
+# as text arrays psycopg escaped every quote of them in Python, most of a commit's CPU time.
 _COMMIT = """
 WITH ins AS (
     INSERT INTO docs (tbl, id, ver, doc)
-    SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[]::jsonb[])
+    SELECT * FROM ROWS FROM (unnest(%s::text[]), unnest(%s::bigint[]), unnest(%s::bigint[]),
+        jsonb_array_elements(%s::jsonb))
     RETURNING 1
 ), upd AS (
-    UPDATE docs d SET doc = u.doc::jsonb, ver = u.ver
-    FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
-        AS u(tbl, id, ver, doc, before)
+    UPDATE docs d SET doc = u.doc, ver = u.ver
+    FROM ROWS FROM (unnest(%s::text[]), unnest(%s::bigint[]), unnest(%s::bigint[]),
+        jsonb_array_elements(%s::jsonb), unnest(%s::bigint[])) AS u(tbl, id, ver, doc, before)
     WHERE d.tbl = u.tbl AND d.id = u.id AND d.ver = u.before
     RETURNING 1
 ), del AS (
@@ -865,7 +868,7 @@ WITH ins AS (
     RETURNING u.before
 )
 SELECT nds_expect_rows((SELECT count(*) FROM upd) + (SELECT count(before) FROM del), %s),
-    (SELECT count(pg_notify(%s, p)) FROM unnest(%s::text[]) AS p)
+    (SELECT count(pg_notify(%s, p)) FROM jsonb_array_elements_text(%s::jsonb) AS p)
 """
 _REFUSED = (psycopg.errors.IntegrityError, psycopg.errors.SerializationFailure)
 _SELECT_KEYS = (
@@ -879,15 +882,37 @@ def _commit_params(changes: dict[tuple[str, int], Change], notes: list[str]) -> 
     ins: list[tuple[Any, ...]] = []
     upd: list[tuple[Any, ...]] = []
     rem: list[tuple[Any, ...]] = []
+    ins_docs: list[bytes] = []
+    upd_docs: list[bytes] = []
     for (tbl, doc_id), c in changes.items():
         if c.doc is None:
             rem.append((tbl, doc_id, c.before))
         elif c.before is None:
-            ins.append((tbl, doc_id, c.after, c.doc.decode()))
+            ins.append((tbl, doc_id, c.after))
+            ins_docs.append(c.doc)
         else:
-            upd.append((tbl, doc_id, c.after, c.doc.decode(), c.before))
+            upd.append((tbl, doc_id, c.after, c.before))
+            upd_docs.append(c.doc)
     expected = len(upd) + sum(1 for row in rem if row[2] is not None)
-    return [*_columns(ins, 4), *_columns(upd, 5), *_columns(rem, 3), expected, CHANNEL, notes]
+    tbls, ids, vers, befores = _columns(upd, 4)
+    return [
+        *_columns(ins, 3),
+        _json_array(ins_docs),
+        tbls,
+        ids,
+        vers,
+        _json_array(upd_docs),
+        befores,
+        *_columns(rem, 3),
+        expected,
+        CHANNEL,
+        dumps(notes).decode(),
+    ]
+
+
+def _json_array(docs: list[bytes]) -> str:
+    """JSON documents as one JSON array, each as it is (nothing escaped)."""
+    return (b"[%s]" % b",".join(docs)).decode()
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
