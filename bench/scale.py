@@ -14,9 +14,11 @@ question (bench/conversation.py's script, typed where Telegram shares a contact,
 browsing steps). The bench starts its own throwaway PostgreSQL cluster (fsync on, as the
 embedded store fsyncs each update). Per configuration: updates/s, reply time (median, p95), CPU
 seconds of the bot process(es) and of PostgreSQL per update, database statements per update
-(each one a round trip; counted by pg_stat_statements when the server has it), and whether all
-went right: every update answered, no error or "earlier message" reply, every listing and
-registration saved once. Prints a table and ends with one JSON line. About two minutes.
+(each one a round trip; counted by pg_stat_statements when the server has it), the most
+people's turns (their locks in the database) held at once (many: users are not served one at a
+time behind one lock), and whether all went right: every update answered, no error or "earlier
+message" reply, every listing and registration saved once. Prints a table and ends with one
+JSON line. About two minutes.
 
     .venv/bin/python bench/scale.py [--seconds 20] [--concurrency 32] [--rounds 1]
 """
@@ -366,12 +368,16 @@ async def run_config(
     cpu: dict[str, float] = {}
     statements: list[int] = []
 
+    turns: list[asyncio.Task[int]] = []
+
     async def mark(when: str) -> None:
         cpu[f"bots_{when}"] = bots.cpu()
         cpu[f"pg_{when}"] = db.cpu() if db is not None else 0.0
         cpu[f"client_{when}"] = time.process_time()
         if db is not None:  # (reset at the start: the count is of the window's statements)
             statements.append(await asyncio.to_thread(db.statements, url, reset=when == "start"))
+            if when == "start":
+                turns.append(asyncio.create_task(most_turns_at_once(url, args.seconds)))
 
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0),
@@ -413,9 +419,28 @@ async def run_config(
     }
     if db is not None and db.counts_statements:
         result["db_statements_per_update"] = round(statements[-1] / updates, 2)
+    if turns:
+        result["turns_at_once_max"] = await turns[0]
     for line in found[:5]:
         print(f"    PROBLEM {name}: {line}", flush=True)
     return result
+
+
+async def most_turns_at_once(url: str, seconds: float) -> int:
+    """The most people's turns held at once (their advisory locks), sampled for `seconds`:
+    turns of different people go on side by side, not one at a time behind one lock."""
+    most = 0
+    end = time.perf_counter() + seconds
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while time.perf_counter() < end:
+            cur = await conn.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                " WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
+            )
+            row = await cur.fetchone()
+            most = max(most, int(row[0]) if row else 0)
+            await asyncio.sleep(0.25)
+    return most
 
 
 def _count(data_dir: Path, url: str) -> tuple[int, int]:
@@ -549,15 +574,16 @@ def main() -> None:
     )
     header = (
         f"{'':9} {'updates/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'bot CPU':>8} {'PG CPU':>7}"
-        f" {'client':>7} {'db stmts':>8} {'problems':>8}"
+        f" {'client':>7} {'db stmts':>8} {'turns':>5} {'problems':>8}"
     )
     print(header + "\n" + f"{'':9} {'':>9} {'':>7} {'':>7} {'ms/upd':>8} {'ms/upd':>7}"
-          f" {'ms/upd':>7} {'/update':>8}")  # fmt: skip
+          f" {'ms/upd':>7} {'/update':>8} {'max':>5}")  # fmt: skip
     for name, r in result.items():
         print(
             f"{name:9} {r['updates_per_s']:>9} {r['p50_ms']:>7} {r['p95_ms']:>7}"
             f" {r['bot_cpu_ms_per_update']:>8} {r['pg_cpu_ms_per_update']:>7}"
             f" {r['client_cpu_ms_per_update']:>7} {r.get('db_statements_per_update', '-'):>8}"
+            f" {r.get('turns_at_once_max', '-'):>5}"
             f" {r['problems']:>8}"
         )
     ratios: dict[str, float] = {}
