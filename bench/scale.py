@@ -364,7 +364,8 @@ async def run_config(
     url = db.fresh() if db is not None else ""
     bots = Bots(data_dir, url, processes)
     script = web_script()
-    sessions = SessionIds(load_secret(data_dir), lambda _key: False)
+    key = load_secret(data_dir)  # the bot processes sign with it too (see Bots.start)
+    sessions = SessionIds(lambda: key, lambda _key: False)
     cpu: dict[str, float] = {}
     statements: list[int] = []
 
