@@ -118,7 +118,7 @@ class Engine(Generic[S]):
                         with durability.deferred_sync():
                             async with gate:
                                 replies = await self._handle_once(msg)
-                            await durability.flush()
+                            await durability.flush(ends_turn=True)
                         return replies
                     except StoreConflict:
                         if attempt == CONFLICT_ATTEMPTS:

@@ -81,7 +81,9 @@ class Durability(Protocol):
 
     def deferred_sync(self) -> AbstractContextManager[None]: ...
 
-    async def flush(self) -> None: ...
+    async def flush(self, *, ends_turn: bool = False) -> None:
+        """Make the writes durable; `ends_turn`: the turn writes nothing more after this."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,12 @@ class Store:
         """Writes of the current task skip their fsync until `flush` (see LogStorage)."""
         return self.engine.deferred_sync()
 
-    async def flush(self) -> None:
-        """Make every write so far durable (one fsync in a worker thread); raises StoreError."""
+    async def flush(self, *, ends_turn: bool = False) -> None:
+        """Make every write so far durable (one fsync in a worker thread); raises StoreError.
+
+        `ends_turn` (the person's turn writes nothing more) changes nothing here: the turn
+        is this process's own lock.
+        """
         await self.engine.flush()
 
     def maybe_compact(self) -> bool:
