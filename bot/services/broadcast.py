@@ -68,6 +68,7 @@ class Broadcast:
     finished_at: str = ""
     total: int = 0
     form_id: str = ""
+    stop_reported: bool = False  # a stop's report was sent (by one of the senders)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], doc_id: int) -> Broadcast:
@@ -178,6 +179,10 @@ class BroadcastRepo:
     def update(self, broadcast_id: int, **changes: Any) -> None:
         """Change stored fields of a broadcast (durably)."""
         self._table.update(changes, doc_ids=[broadcast_id])
+
+    async def update_if_unchanged(self, broadcast_id: int, **changes: Any) -> bool:
+        """Change stored fields unless another process changed the broadcast first (False)."""
+        return bool(await self._store.set_if_unchanged(self._table, [broadcast_id], changes))
 
     def with_status(self, status: str) -> list[Broadcast]:
         """Broadcasts in one status, oldest first."""

@@ -3,23 +3,31 @@
 Each row moves pending -> sending -> sent | failed | blocked | skipped (opted out, deleted).
 
 Exactly once, and the window that remains: a network send and a disk write cannot be made
-atomic. Rows are written "sending" (fsync'd, a few rows per write) BEFORE their messages go
-out, and each is written "sent" (fsync'd) as soon as the platform answered. After a crash or
-SIGKILL, rows found "sending" are sent again, because a missed notice is worse than a repeated
-one; most of them never went out, so they are no duplicates. The only possible duplicates are
-the sends whose request the platform had accepted but whose "sent" write had not happened:
-at most one message per send in flight at the moment of the kill, so at most MAX_IN_FLIGHT
-per crash (in practice rate x round-trip time: a fraction of one at 30 msg/s). A graceful stop
-lets the sends in flight finish first, so a deploy repeats nobody. A send that timed out
-(outcome unknown) is retried, the same window. Nobody is skipped: every row not "sent" is
-sent again or ends in a stated status.
+atomic. Rows are claimed - written "sending" with the claimer and the time, a few rows per
+commit - BEFORE their messages go out, and each is written "sent" as soon as the platform
+answered. A claim is a conditional write (`Store.set_if_unchanged`): on a shared store a row
+another process changed or is claiming is left to it, so two processes never send the same
+row. A claim whose claimer died is taken over: on the embedded store (one process) any claim
+not made by the running sender, on a shared store a claim older than `claim_timeout` (a live
+claimer renews its claim before sending when it is a third of that old). Taken-over rows are
+sent again, because a missed notice is worse than a repeated one; most of them never went
+out, so they are no duplicates. The only possible duplicates are the sends whose request the
+platform had accepted but whose "sent" write had not happened: at most one message per send
+in flight at the moment of the kill, so at most MAX_IN_FLIGHT per crash (in practice rate x
+round-trip time: a fraction of one at 30 msg/s). A graceful stop lets the sends in flight
+finish first, so a deploy repeats nobody. A send that timed out (outcome unknown) is retried,
+the same window. Nobody is skipped: every row not "sent" is sent again or ends in a stated
+status. Every change of a claimed row is conditional too: a sender that lost its claim (it
+stalled past the timeout) records nothing over the new claimer's work.
 
 Pacing (bot/services/pacer.py): no 1-second window holds more than `rate` messages as the
 platform counts them, conversation replies included (they take their slots first); at most one
 message per chat per second; a 429 pauses all sending for its `retry_after`; transient errors
 retry with exponential backoff up to MAX_ATTEMPTS; a 403 marks the user blocked. Opt-outs are read from the user right before
 each send. The job yields to the event loop between sends, so conversations keep being
-answered.
+answered. Across processes, each send also waits for its turn in the channel's budget in the
+store (bot/storage/budget.py: a schedule in the database shared by all processes; on the
+embedded store the pacer alone), and a 429 pauses that schedule for everyone.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,12 +49,14 @@ from bot.i18n import _, format_number, use_locale
 from bot.services.broadcast import CANCELLED, DONE, SENDING, Audience, Broadcast, render
 from bot.services.pacer import Pacer, Slot
 from bot.services.users import User
+from bot.storage.errors import StoreConflict, StoreError
 
 if TYPE_CHECKING:
     from bot.core.clock import Clock
     from bot.core.notify import Notifier
     from bot.services.broadcast import BroadcastRepo
     from bot.services.users import UserRepo
+    from bot.storage.budget import RateBudget
     from bot.storage.db import Store
 
 log = logging.getLogger(__name__)
@@ -63,6 +76,7 @@ BATCH = 500  # pending rows read at a time
 # Rows marked "sending" with one fsync: about CHUNK_SECONDS of sending, at most MAX_CHUNK.
 CHUNK_SECONDS = 0.05
 MAX_CHUNK = 16
+CLAIM_TIMEOUT = 60.0  # seconds: a claim this old is its dead claimer's (shared store)
 
 
 class Blocked(Exception):
@@ -129,6 +143,7 @@ class Outbox:
         backoff: float = 1.0,
         progress_every: float = 3.0,
         idle_tick: float = 1.0,
+        claim_timeout: float = CLAIM_TIMEOUT,
     ) -> None:
         self._store = store
         self._table = store.table("outbox", indexes=("broadcast_id", "status", "user_id"))
@@ -142,14 +157,18 @@ class Outbox:
         self.progress_every = progress_every
         self.drain_seconds = 5.0  # how long a stop waits for the sends in flight
         self._idle_tick = idle_tick
+        self.claim_timeout = claim_timeout
         self._senders: dict[str, DirectSender] = {}
+        self._budgets: dict[str, RateBudget] = {}
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self.passes = 0  # looks for due work so far (tests wait on it)
-        self._claimed: set[int] = set()  # rows handed to a task, not yet written "sending"
+        self._claimed: set[int] = set()  # rows this sender holds: being claimed, or claimed
+        self._claimer = ""  # who claims, in the rows (this process and run)
         self._progress_task: asyncio.Task[None] | None = None
         self._reported: dict[int, tuple[int, str, bool]] = {}  # last progress told, per broadcast
         self.sends = 0  # calls made to channel senders (for benches and logs)
+        self.taken_over = 0  # rows claimed from a sender that died (or stalled)
 
     # --- rows -----------------------------------------------------------------------------
 
@@ -208,18 +227,45 @@ class Outbox:
         if ids:
             self._table.remove(doc_ids=ids)
 
-    def _set(self, row_id: int, status: str, **extra: Any) -> None:
-        self._table.update({"status": status, **extra}, doc_ids=[row_id])
-
-    def recover(self) -> int:
-        """After a crash: rows left "sending" go back to pending (see the module docstring)."""
-        ids = self._store.find_ids(self._table, {"status": IN_FLIGHT})
-        if ids:
-            self._table.update({"status": PENDING}, doc_ids=ids)
-            log.warning(
-                "%d broadcast row(s) were marked sending at a crash; sending them again", len(ids)
+    async def _set(self, row_id: int, status: str, **extra: Any) -> None:
+        """Record a claimed row's outcome, unless another sender took the claim over."""
+        try:
+            done = await self._store.set_if_unchanged(
+                self._table, [row_id], {"status": status, **extra}
             )
-        return len(ids)
+        except StoreError:
+            log.exception("could not record broadcast row %s as %s", row_id, status)
+            return
+        if not done:
+            log.warning("broadcast row %s was taken over by another sender", row_id)
+
+    async def _claim(self, rows: list[int]) -> list[int]:
+        """Claim rows for this sender (one commit); return those it got, in order."""
+        now = time.time()
+        before = {r: self._status(r) for r in rows}
+        self._claimed.update(rows)
+        fields = {"status": IN_FLIGHT, "claimed_by": self._claimer, "claimed_at": now}
+        try:
+            got = set(await self._store.set_if_unchanged(self._table, rows, fields))
+        except StoreError:
+            log.exception("could not claim %d broadcast row(s)", len(rows))
+            got = set()
+        self._claimed.difference_update(set(rows) - got)
+        taken = sum(1 for r in got if before[r] == IN_FLIGHT)
+        if taken:
+            self.taken_over += taken
+            log.warning("took over %d broadcast row(s) left sending by a stopped sender", taken)
+        return [r for r in rows if r in got]
+
+    def _status(self, row_id: int) -> str:
+        doc = self._table.by_id(row_id)
+        return "" if doc is None else str(doc.get("status"))
+
+    def _claimable(self, doc: dict[str, Any], now: float) -> bool:
+        """Whether a row left "sending" by another sender is to be taken over now."""
+        if not self._store.shared:
+            return True  # one process: the sender that claimed it has stopped
+        return float(doc.get("claimed_at") or 0.0) <= now - self.claim_timeout
 
     # --- the job --------------------------------------------------------------------------
 
@@ -247,12 +293,12 @@ class Outbox:
 
     async def run(self) -> None:
         """Deliver broadcasts forever."""
-        self.recover()
+        self._claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         try:
             while True:
                 self._wake.clear()  # before looking: a wake() from now on is not lost
                 for due in self.broadcasts.due(self._clock.now()):
-                    self.start(due, self._clock.now())
+                    await self._start_due(due)
                 active = self.broadcasts.with_status(SENDING)
                 for broadcast in active:
                     await self._drain(broadcast.id)
@@ -271,6 +317,15 @@ class Outbox:
             for sender in self._senders.values():
                 await sender.close()
 
+    async def _start_due(self, broadcast: Broadcast) -> None:
+        """Start a scheduled broadcast: its rows and status in one commit, by one process."""
+        try:
+            with self._store.deferred_sync():
+                self.start(broadcast, self._clock.now())
+                await self._store.flush()
+        except StoreConflict:
+            log.info("broadcast %s was started by another process", broadcast.id)
+
     async def _drain(self, broadcast_id: int) -> None:
         """Send a broadcast's pending rows until none is left or it is cancelled."""
         last_progress = time.monotonic()
@@ -278,25 +333,24 @@ class Outbox:
             broadcast = self.broadcasts.get(broadcast_id)
             if broadcast is None or broadcast.status != SENDING:
                 break
-            ids = self._store.find_ids(
-                self._table, {"broadcast_id": broadcast_id, "status": PENDING}
-            )
-            if not ids and not self._in_flight:
-                self._finish(broadcast)
-                return
-            ready, wait = self._ready(ids[: BATCH * 4])
+            where = {"broadcast_id": broadcast_id, "status": PENDING}
+            ids = self._store.find_ids(self._table, where)
+            sending = self._store.find_ids(self._table, {**where, "status": IN_FLIGHT})
+            if not ids and not sending and not self._in_flight:
+                if await self._finish(broadcast):
+                    return
+                continue
+            ready, wait = self._ready(ids[: BATCH * 4], sending)
             if not ready:
                 await asyncio.sleep(min(wait, 0.05) if self._in_flight else wait)
                 continue
             chunk = max(1, min(MAX_CHUNK, round(self.pacer.rate * CHUNK_SECONDS)))
             for start in range(0, len(ready), chunk):
-                rows = ready[start : start + chunk]
-                # One fsync marks a few rows "sending" before any of them goes out (see above).
-                self._claimed.update(rows)
-                self._table.update({"status": IN_FLIGHT}, doc_ids=rows)
+                # One commit claims a few rows before any of them goes out (see above).
+                rows = await self._claim(ready[start : start + chunk])
                 for n, row_id in enumerate(rows):
                     if self._cancelled(broadcast_id):
-                        self._unclaim(rows[n:])
+                        await self._unclaim(rows[n:])
                         break
                     while len(self._in_flight) >= self._max_in_flight:
                         await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -312,24 +366,61 @@ class Outbox:
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         broadcast = self.broadcasts.get(broadcast_id)
-        if broadcast is not None and broadcast.status == CANCELLED:
+        if (
+            broadcast is not None
+            and broadcast.status == CANCELLED
+            and await self._report_once(broadcast_id)
+        ):
             await self._report(broadcast, final=True)
 
-    def _unclaim(self, rows: list[int]) -> None:
-        """Rows marked "sending" that were not handed to a sender go back to pending."""
-        self._table.update({"status": PENDING}, doc_ids=rows)
+    async def _report_once(self, broadcast_id: int) -> bool:
+        """Whether this sender tells the author about a stop: the first to mark it does."""
+        for _attempt in range(3):
+            found = self.broadcasts.get(broadcast_id)
+            if found is None or found.stop_reported:
+                return False
+            try:
+                if await self.broadcasts.update_if_unchanged(broadcast_id, stop_reported=True):
+                    return True
+            except StoreError:
+                log.exception("could not mark broadcast %s's stop reported", broadcast_id)
+                return False
+        return False
+
+    async def _unclaim(self, rows: list[int]) -> None:
+        """Rows claimed that were not handed to a sender go back to pending."""
+        try:
+            await self._store.set_if_unchanged(
+                self._table, rows, {"status": PENDING, "claimed_by": ""}
+            )
+        except StoreError:
+            log.exception("could not give %d broadcast row(s) back", len(rows))
         self._claimed.difference_update(rows)
 
     def _cancelled(self, broadcast_id: int) -> bool:
         found = self.broadcasts.get(broadcast_id)
         return found is None or found.status != SENDING
 
-    def _ready(self, ids: list[int]) -> tuple[list[int], float]:
-        """Rows whose backoff is over (up to BATCH), and how long until the next one is."""
+    def _ready(self, ids: list[int], sending: list[int]) -> tuple[list[int], float]:
+        """Rows to claim now (up to BATCH), and how long until the next one is.
+
+        Pending rows whose backoff is over, and rows left "sending" by a sender that stopped.
+        """
         now = time.time()
         ready: list[int] = []
         soonest = self._idle_tick
+        for row_id in sending:
+            doc = self._table.by_id(row_id)
+            if doc is None or row_id in self._claimed:
+                continue
+            if self._claimable(doc, now):
+                ready.append(row_id)
+            else:
+                stale_at = float(doc.get("claimed_at") or 0.0) + self.claim_timeout
+                soonest = min(soonest, stale_at - now)
         for row_id in ids:
+            if len(ready) >= BATCH:
+                break
             if row_id in self._claimed:
                 continue
             doc = self._table.by_id(row_id)
@@ -338,11 +429,9 @@ class Outbox:
             due = float(doc.get("next_try_at") or 0.0)
             if due <= now:
                 ready.append(row_id)
-                if len(ready) >= BATCH:
-                    break
             else:
                 soonest = min(soonest, due - now)
-        return ready, max(soonest, 0.0)
+        return ready[:BATCH], max(soonest, 0.0)
 
     async def _deliver(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Send one row (claimed by the caller, holding a pace slot) and record the outcome."""
@@ -355,23 +444,23 @@ class Outbox:
     async def _deliver_claimed(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Read the user's consent right before sending; write the row before and after."""
         doc = self._table.by_id(row_id)
-        if doc is None or doc.get("status") != IN_FLIGHT:
-            return
+        if doc is None or doc.get("status") != IN_FLIGHT or doc.get("claimed_by") != self._claimer:
+            return  # no longer ours
         user = self._users.get(int(doc["user_id"]))
         if user is None or not user.consent:
-            self._set(row_id, SKIPPED)
+            await self._set(row_id, SKIPPED)
             return
         if user.blocked:
-            self._set(row_id, BLOCKED)
+            await self._set(row_id, BLOCKED)
             return
         route = self._route(user)
         if route is None:  # a channel without a raw sender (web chat): best effort, no pacing
             if await self._notifier.notify(
                 user, lambda: [render(broadcast.text, broadcast.photo)]
             ):
-                self._set(row_id, SENT, sent_at=time.time())
+                await self._set(row_id, SENT, sent_at=time.time())
             else:
-                self._set(row_id, FAILED, error="unreachable")
+                await self._set(row_id, FAILED, error="unreachable")
             return
         channel, chat_id = route
         with use_locale(user.lang):
@@ -379,7 +468,11 @@ class Outbox:
         attempts = int(doc.get("attempts") or 0) + 1
         key = f"{channel}:{chat_id}"
         await self.pacer.chat_turn(key)
+        if not await self._still_ours(row_id):
+            return
+        budget = self._budget(channel)
         try:
+            await budget.turn()
             self.sends += 1
             try:
                 await self._senders[channel](chat_id, reply)
@@ -387,33 +480,70 @@ class Outbox:
                 self.pacer.chat_sent(key)
                 self.pacer.release(slot, counted=True)  # a refused send counted too: be safe
         except Blocked:
-            self._set(row_id, BLOCKED, attempts=attempts)
+            await self._set(row_id, BLOCKED, attempts=attempts)
             self._mark_blocked(user.id)
         except RetryLater as exc:
-            self._retry(row_id, attempts, exc.seconds)
+            await self._retry(row_id, attempts, exc.seconds, budget=budget)
         except OutOfReach as exc:
-            self._set(row_id, OUT_OF_REACH, attempts=attempts, error=str(exc)[:200])
+            await self._set(row_id, OUT_OF_REACH, attempts=attempts, error=str(exc)[:200])
         except Failed as exc:
             log.info("broadcast %s to user %s failed: %s", broadcast.id, user.id, exc)
-            self._set(row_id, FAILED, attempts=attempts, error=str(exc)[:200])
+            await self._set(row_id, FAILED, attempts=attempts, error=str(exc)[:200])
         except asyncio.CancelledError:
-            raise  # the row stays "sending": resent on restart, as documented
+            raise  # the row stays "sending": taken over later, as documented
         except Exception as exc:  # an unknown error: treat as transient, within the attempts
             log.exception("broadcast %s to user %s: unexpected error", broadcast.id, user.id)
-            self._retry(row_id, attempts, None, str(exc))
+            await self._retry(row_id, attempts, None, str(exc))
         else:
-            self._set(row_id, SENT, attempts=attempts, sent_at=time.time())
+            await self._set(row_id, SENT, attempts=attempts, sent_at=time.time())
 
-    def _retry(self, row_id: int, attempts: int, seconds: float | None, error: str = "") -> None:
+    async def _still_ours(self, row_id: int) -> bool:
+        """Whether the claim holds; one a third of the timeout old is renewed first."""
+        doc = self._table.by_id(row_id)
+        if doc is None or doc.get("claimed_by") != self._claimer:
+            return False
+        if float(doc.get("claimed_at") or 0.0) > time.time() - self.claim_timeout / 3:
+            return True
+        try:
+            renewed = await self._store.set_if_unchanged(
+                self._table, [row_id], {"claimed_at": time.time()}
+            )
+        except StoreError:
+            log.exception("could not renew the claim on broadcast row %s", row_id)
+            return False
+        return bool(renewed)
+
+    def _budget(self, channel: str) -> RateBudget:
+        """The channel's send budget shared by every process (made at its first send)."""
+        budget = self._budgets.get(channel)
+        if budget is None:
+            budget = self._budgets[channel] = self._store.rate_budget(
+                f"send:{channel}", self.pacer.rate
+            )
+        return budget
+
+    async def _retry(
+        self,
+        row_id: int,
+        attempts: int,
+        seconds: float | None,
+        error: str = "",
+        budget: RateBudget | None = None,
+    ) -> None:
         if seconds is not None:  # a flood limit: everyone waits, this row is not at fault
             self.pacer.pause(seconds)
-            self._set(row_id, PENDING, attempts=attempts - 1)
+            if budget is not None:
+                with contextlib.suppress(StoreError):  # this process waits all the same
+                    await budget.pause(seconds)
+            await self._set(row_id, PENDING, attempts=attempts - 1)
             return
         if attempts >= MAX_ATTEMPTS:
-            self._set(row_id, FAILED, attempts=attempts, error=error or "gave up after retries")
+            await self._set(
+                row_id, FAILED, attempts=attempts, error=error or "gave up after retries"
+            )
             return
         delay = self.backoff * 2 ** (attempts - 1)
-        self._set(row_id, PENDING, attempts=attempts, next_try_at=time.time() + delay)
+        await self._set(row_id, PENDING, attempts=attempts, next_try_at=time.time() + delay)
 
     def _route(self, user: User) -> tuple[str, str] | None:
         """(channel, chat id) through a channel that has a raw sender."""
@@ -432,12 +562,21 @@ class Outbox:
 
     # --- telling the author ---------------------------------------------------------------
 
-    def _finish(self, broadcast: Broadcast) -> None:
-        self.broadcasts.update(
-            broadcast.id, status=DONE, finished_at=self._clock.now().isoformat()
-        )
-        broadcast.status = DONE
-        self._progress(broadcast, final=True)
+    async def _finish(self, broadcast: Broadcast) -> bool:
+        """Mark the broadcast done and tell its author, in one process; False: look again."""
+        finished = self._clock.now().isoformat()
+        try:
+            done = await self.broadcasts.update_if_unchanged(
+                broadcast.id, status=DONE, finished_at=finished
+            )
+        except StoreError:
+            log.exception("could not mark broadcast %s done", broadcast.id)
+            await asyncio.sleep(self._idle_tick)
+            return False
+        if done:
+            broadcast.status = DONE
+            self._progress(broadcast, final=True)
+        return done
 
     def _progress(self, broadcast: Broadcast, final: bool = False) -> None:
         """Update the author's progress message in the background (never slows sending)."""

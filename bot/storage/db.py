@@ -26,6 +26,7 @@ from typing import IO, Any
 from tinydb.table import Document
 
 from bot.storage.backup import backup
+from bot.storage.budget import RateBudget, Unmetered
 from bot.storage.engine import COMPACT_MIN_BYTES, LogStorage
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.files import lock, unlock
@@ -171,6 +172,26 @@ class Store:
         lock = self._exclusive.setdefault(name, asyncio.Lock())
         async with lock:
             yield
+
+    async def set_if_unchanged(
+        self, table: LogTable, ids: Sequence[int], fields: Mapping[str, Any]
+    ) -> list[int]:
+        """Set `fields` on each document no other process changed since this one read it.
+
+        Each document on its own, committed before this returns (outside the current update's
+        batch): one that another process changed or is changing is left out, the others are
+        set; the ids set are returned. Claims are made so (the broadcast outbox): a row another
+        process claimed first is skipped, not a conflict. Here, the only process: every
+        document that exists.
+        """
+        present = [i for i in dict.fromkeys(ids) if table.contains(doc_id=i)]
+        if present:
+            table.update(dict(fields), doc_ids=present)
+        return present
+
+    def rate_budget(self, name: str, max_rate: float) -> RateBudget:
+        """The send budget `name` (a channel) shared by every process: here, this one's pacer."""
+        return Unmetered()
 
     async def take_lease(self, name: str, ttl: float) -> bool:
         """Whether this process holds the lease `name` (always: it is the only one)."""

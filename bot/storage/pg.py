@@ -30,7 +30,7 @@ import logging
 import os
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from tinydb.storages import MemoryStorage
 
+from bot.storage.budget import RateBudget, SharedBudget
 from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store
 from bot.storage.errors import StoreConflict, StoreError
@@ -424,6 +425,75 @@ class PgStore(Store):
         async with self._pool.connection() as conn:
             await self.barrier(conn)
 
+    async def set_if_unchanged(
+        self, table: LogTable, ids: Sequence[int], fields: Mapping[str, Any]
+    ) -> list[int]:
+        """Set `fields` on each document still at the version this process read: one statement.
+
+        Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), rows another
+        process changed fail their version check; the others are updated and notified in the
+        same statement, one round trip. Writes of this process still queued are committed
+        first, so the versions compared are the database's.
+        """
+        if self._loose.changes or (self._flush_lock is not None and self._flush_lock.locked()):
+            await self._flush_loose()
+        name = table.name
+        wanted = [
+            (doc_id, self._versions[(name, doc_id)])
+            for doc_id in dict.fromkeys(ids)
+            if (name, doc_id) in self._versions and table.contains(doc_id=doc_id)
+        ]
+        if not wanted:
+            return []
+        params = {
+            "tbl": name,
+            "ids": [w[0] for w in wanted],
+            "befores": [w[1] for w in wanted],
+            "fields": dumps(dict(fields)).decode(),
+            "channel": CHANNEL,
+            "node": self.node,
+            "fits": NOTIFY_MAX // 2,  # a document's text, escaped inside the payload
+        }
+        try:
+            if self._pool is None:
+                rows = self._sync.execute(_SET_IF_UNCHANGED, params).fetchall()
+            else:
+                async with self._pool.connection() as conn:
+                    rows = await (await conn.execute(_SET_IF_UNCHANGED, params)).fetchall()
+        except psycopg.Error as exc:
+            if self._pool is not None:  # the outcome is unknown: read it back
+                with contextlib.suppress(psycopg.Error):
+                    await self._reread([(name, w[0]) for w in wanted])
+            raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+        done = {int(doc_id): (int(ver), text) for doc_id, ver, text, _note in rows}
+        before = dict(wanted)
+        for doc_id, (ver, text) in done.items():
+            key = (name, doc_id)
+            if self._versions.get(key) == before[doc_id]:  # not written here meanwhile
+                self._versions[key] = ver
+                table.apply("s", {doc_id: loads(text)})
+        missed = [(name, doc_id) for doc_id, _v in wanted if doc_id not in done]
+        if missed and self._pool is not None:  # changed elsewhere: see how, at once
+            await self._reread(missed)
+        return [doc_id for doc_id, _v in wanted if doc_id in done]
+
+    def rate_budget(self, name: str, max_rate: float) -> RateBudget:
+        """The send budget `name` shared by every process (see bot/storage/budget.py)."""
+        return SharedBudget(self._take_slots, name, max_rate)
+
+    async def _take_slots(self, name: str, rate: float, count: int) -> float:
+        """Reserve `count` slots `1/rate` apart on schedule `name`; seconds to the first one."""
+        if self._pool is None:
+            raise StoreError("the store is not started")
+        try:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_TAKE_SLOTS, {"name": name, "span": count / rate})
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach the send budget: {_quiet(exc)}") from exc
+        assert row is not None
+        return float(row[0])
+
     async def take_lease(self, name: str, ttl: float) -> bool:
         """Hold (or renew) the lease `name` for `ttl` seconds unless another live process has it."""
         if self._pool is None:
@@ -565,10 +635,12 @@ class PgStore(Store):
 
     async def _background_flush(self) -> None:
         await asyncio.sleep(0)  # writes made in the same step share the commit
-        try:
-            await self._flush_loose()
-        except StoreError:
-            log.exception("could not commit writes made outside an update")
+        while self._loose.changes:  # including those made while the last commit was on its way
+            try:
+                await self._flush_loose()
+            except StoreError:
+                log.exception("could not commit writes made outside an update")
+                return
 
     async def _flush_loose(self) -> None:
         assert self._flush_lock is not None
@@ -912,6 +984,35 @@ SELECT pg_advisory_unlock(hashtextextended(%s, %s)) FROM done
 """
 _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, %s))"
 _REFUSED = (psycopg.errors.IntegrityError, psycopg.errors.SerializationFailure)
+# Each wanted row still at the version read, and not locked by another claim, gets `fields`;
+# each row changed is notified to the other processes (its document when it fits, else its id).
+_SET_IF_UNCHANGED = """
+WITH want AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(befores)s::bigint[]) AS w(id, before)
+), free AS (
+    SELECT d.id FROM docs d JOIN want w ON d.id = w.id AND d.ver = w.before
+    WHERE d.tbl = %(tbl)s
+    FOR UPDATE OF d SKIP LOCKED
+), done AS (
+    UPDATE docs d SET doc = d.doc || %(fields)s::jsonb, ver = d.ver + 1
+    FROM free f WHERE d.tbl = %(tbl)s AND d.id = f.id
+    RETURNING d.id, d.ver, d.doc::text AS doc
+)
+SELECT id, ver, doc, pg_notify(%(channel)s, (CASE WHEN octet_length(doc) <= %(fits)s
+    THEN json_build_object('n', %(node)s::text,
+        'c', json_build_array(json_build_array(%(tbl)s::text, id, ver, doc)))
+    ELSE json_build_object('n', %(node)s::text,
+        'f', json_build_array(json_build_array(%(tbl)s::text, id))) END)::text)
+FROM done
+"""
+# GCRA: the slots start at the schedule's end, or now when it is idle; one row lock, one trip.
+_TAKE_SLOTS = """
+INSERT INTO rate_budgets AS b (name, tat)
+VALUES (%(name)s, statement_timestamp() + make_interval(secs => %(span)s))
+ON CONFLICT (name) DO UPDATE
+SET tat = greatest(b.tat, statement_timestamp()) + make_interval(secs => %(span)s)
+RETURNING extract(epoch FROM b.tat - statement_timestamp())::float8 - %(span)s
+"""
 _SELECT_KEYS = (
     "SELECT d.tbl, d.id, d.ver, d.doc::text FROM docs d"
     " JOIN unnest(%s::text[], %s::bigint[]) AS u(tbl, id) ON d.tbl = u.tbl AND d.id = u.id"

@@ -58,6 +58,11 @@ SQL: tuple[str, ...] = (
     CREATE UNIQUE INDEX docs_plain_menus_chat ON docs ((doc->>'chat')) WHERE tbl = 'plain_menus';
     CREATE UNIQUE INDEX docs_secrets_name ON docs ((doc->>'name')) WHERE tbl = 'secrets';
     """,
+    """
+    -- One send schedule per channel, shared by every process (bot/storage/budget.py): the
+    -- time after the last slot handed out (GCRA's theoretical arrival time).
+    CREATE TABLE rate_budgets (name text PRIMARY KEY, tat timestamptz NOT NULL);
+    """,
 )
 
 # The meta row of a copy into the database (bot/storage/pg_copy.py): source, progress, finished.
