@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from tinydb.table import Document
+
 from bot.core.fmt import esc
 from bot.core.types import Button, Reply
 from bot.i18n import _, pgettext
@@ -180,9 +182,16 @@ class BroadcastRepo:
         """Change stored fields of a broadcast (durably)."""
         self._table.update(changes, doc_ids=[broadcast_id])
 
-    async def update_if_unchanged(self, broadcast_id: int, **changes: Any) -> bool:
-        """Change stored fields unless another process changed the broadcast first (False)."""
-        return bool(await self._store.set_if_unchanged(self._table, [broadcast_id], changes))
+    async def update_if(
+        self, broadcast_id: int, where: Callable[[Broadcast], bool], **changes: Any
+    ) -> bool:
+        """Change stored fields if `where` holds and no other process changed it first."""
+
+        def holds(doc: Document) -> bool:
+            return where(Broadcast.from_doc(dict(doc), broadcast_id))
+
+        done = await self._store.set_if_unchanged(self._table, [broadcast_id], changes, holds)
+        return bool(done)
 
     def with_status(self, status: str) -> list[Broadcast]:
         """Broadcasts in one status, oldest first."""

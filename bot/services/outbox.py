@@ -39,10 +39,12 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
+
+from tinydb.table import Document
 
 from bot.core.types import Button, Reply
 from bot.i18n import _, format_number, use_locale
@@ -231,7 +233,7 @@ class Outbox:
         """Record a claimed row's outcome, unless another sender took the claim over."""
         try:
             done = await self._store.set_if_unchanged(
-                self._table, [row_id], {"status": status, **extra}
+                self._table, [row_id], {"status": status, **extra}, self._ours
             )
         except StoreError:
             log.exception("could not record broadcast row %s as %s", row_id, status)
@@ -242,26 +244,37 @@ class Outbox:
     async def _claim(self, rows: list[int]) -> list[int]:
         """Claim rows for this sender (one commit); return those it got, in order."""
         now = time.time()
-        before = {r: self._status(r) for r in rows}
+        before: dict[int, str] = {}
+
+        def claimable(doc: Document) -> bool:  # judged when the claim is written
+            status = str(doc.get("status"))
+            if status == PENDING:
+                ok = float(doc.get("next_try_at") or 0.0) <= now
+            else:
+                ok = status == IN_FLIGHT and self._claimable(doc, now)
+            if ok:
+                before[doc.doc_id] = status
+            return ok
+
         self._claimed.update(rows)
         fields = {"status": IN_FLIGHT, "claimed_by": self._claimer, "claimed_at": now}
         try:
-            got = set(await self._store.set_if_unchanged(self._table, rows, fields))
+            got = set(await self._store.set_if_unchanged(self._table, rows, fields, claimable))
         except StoreError:
             log.exception("could not claim %d broadcast row(s)", len(rows))
             got = set()
         self._claimed.difference_update(set(rows) - got)
-        taken = sum(1 for r in got if before[r] == IN_FLIGHT)
+        taken = sum(1 for r in got if before.get(r) == IN_FLIGHT)
         if taken:
             self.taken_over += taken
             log.warning("took over %d broadcast row(s) left sending by a stopped sender", taken)
         return [r for r in rows if r in got]
 
-    def _status(self, row_id: int) -> str:
-        doc = self._table.by_id(row_id)
-        return "" if doc is None else str(doc.get("status"))
+    def _ours(self, doc: Document) -> bool:
+        """Whether a row is claimed by this sender."""
+        return doc.get("status") == IN_FLIGHT and doc.get("claimed_by") == self._claimer
 
-    def _claimable(self, doc: dict[str, Any], now: float) -> bool:
+    def _claimable(self, doc: Mapping[str, Any], now: float) -> bool:
         """Whether a row left "sending" by another sender is to be taken over now."""
         if not self._store.shared:
             return True  # one process: the sender that claimed it has stopped
@@ -380,7 +393,9 @@ class Outbox:
             if found is None or found.stop_reported:
                 return False
             try:
-                if await self.broadcasts.update_if_unchanged(broadcast_id, stop_reported=True):
+                if await self.broadcasts.update_if(
+                    broadcast_id, lambda b: not b.stop_reported, stop_reported=True
+                ):
                     return True
             except StoreError:
                 log.exception("could not mark broadcast %s's stop reported", broadcast_id)
@@ -391,7 +406,7 @@ class Outbox:
         """Rows claimed that were not handed to a sender go back to pending."""
         try:
             await self._store.set_if_unchanged(
-                self._table, rows, {"status": PENDING, "claimed_by": ""}
+                self._table, rows, {"status": PENDING, "claimed_by": ""}, self._ours
             )
         except StoreError:
             log.exception("could not give %d broadcast row(s) back", len(rows))
@@ -444,7 +459,7 @@ class Outbox:
     async def _deliver_claimed(self, broadcast: Broadcast, row_id: int, slot: Slot) -> None:
         """Read the user's consent right before sending; write the row before and after."""
         doc = self._table.by_id(row_id)
-        if doc is None or doc.get("status") != IN_FLIGHT or doc.get("claimed_by") != self._claimer:
+        if doc is None or not self._ours(doc):
             return  # no longer ours
         user = self._users.get(int(doc["user_id"]))
         if user is None or not user.consent:
@@ -500,13 +515,13 @@ class Outbox:
     async def _still_ours(self, row_id: int) -> bool:
         """Whether the claim holds; one a third of the timeout old is renewed first."""
         doc = self._table.by_id(row_id)
-        if doc is None or doc.get("claimed_by") != self._claimer:
+        if doc is None or not self._ours(doc):
             return False
         if float(doc.get("claimed_at") or 0.0) > time.time() - self.claim_timeout / 3:
             return True
         try:
             renewed = await self._store.set_if_unchanged(
-                self._table, [row_id], {"claimed_at": time.time()}
+                self._table, [row_id], {"claimed_at": time.time()}, self._ours
             )
         except StoreError:
             log.exception("could not renew the claim on broadcast row %s", row_id)
@@ -566,8 +581,8 @@ class Outbox:
         """Mark the broadcast done and tell its author, in one process; False: look again."""
         finished = self._clock.now().isoformat()
         try:
-            done = await self.broadcasts.update_if_unchanged(
-                broadcast.id, status=DONE, finished_at=finished
+            done = await self.broadcasts.update_if(
+                broadcast.id, lambda b: b.status == SENDING, status=DONE, finished_at=finished
             )
         except StoreError:
             log.exception("could not mark broadcast %s done", broadcast.id)

@@ -174,17 +174,22 @@ class Store:
             yield
 
     async def set_if_unchanged(
-        self, table: LogTable, ids: Sequence[int], fields: Mapping[str, Any]
+        self,
+        table: LogTable,
+        ids: Sequence[int],
+        fields: Mapping[str, Any],
+        where: Callable[[Document], bool] | None = None,
     ) -> list[int]:
         """Set `fields` on each document no other process changed since this one read it.
 
         Each document on its own, committed before this returns (outside the current update's
         batch): one that another process changed or is changing is left out, the others are
-        set; the ids set are returned. Claims are made so (the broadcast outbox): a row another
-        process claimed first is skipped, not a conflict. Here, the only process: every
-        document that exists.
+        set; the ids set are returned. Only documents `where(doc)` holds for (as this process
+        has them, when the write starts) are considered. Claims are made so (the broadcast
+        outbox): a row another process claimed first is skipped, not a conflict. Here, the only
+        process: every document that exists and meets `where`.
         """
-        present = [i for i in dict.fromkeys(ids) if table.contains(doc_id=i)]
+        present = [i for i in dict.fromkeys(ids) if meets(table.by_id(i), where)]
         if present:
             table.update(dict(fields), doc_ids=present)
         return present
@@ -253,6 +258,11 @@ class Store:
         while engine.schema < target:
             migrations[engine.schema - 1](self)
             engine.set_schema(engine.schema + 1)
+
+
+def meets(doc: Document | None, where: Callable[[Document], bool] | None) -> bool:
+    """Whether a document exists and meets the condition (if any)."""
+    return doc is not None and (where is None or where(doc))
 
 
 @contextlib.contextmanager

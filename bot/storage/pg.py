@@ -39,10 +39,11 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 from tinydb.storages import MemoryStorage
+from tinydb.table import Document
 
 from bot.storage.budget import RateBudget, SharedBudget
 from bot.storage.codec import dumps, dumps_kept, loads
-from bot.storage.db import MIGRATIONS, Migration, Store
+from bot.storage.db import MIGRATIONS, Migration, Store, meets
 from bot.storage.errors import StoreConflict, StoreError
 from bot.storage.files import write_snapshot
 from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate
@@ -426,7 +427,11 @@ class PgStore(Store):
             await self.barrier(conn)
 
     async def set_if_unchanged(
-        self, table: LogTable, ids: Sequence[int], fields: Mapping[str, Any]
+        self,
+        table: LogTable,
+        ids: Sequence[int],
+        fields: Mapping[str, Any],
+        where: Callable[[Document], bool] | None = None,
     ) -> list[int]:
         """Set `fields` on each document still at the version this process read: one statement.
 
@@ -438,10 +443,10 @@ class PgStore(Store):
         if self._loose.changes or (self._flush_lock is not None and self._flush_lock.locked()):
             await self._flush_loose()
         name = table.name
-        wanted = [
+        wanted = [  # no await since the flush: the versions are those of the documents judged
             (doc_id, self._versions[(name, doc_id)])
             for doc_id in dict.fromkeys(ids)
-            if (name, doc_id) in self._versions and table.contains(doc_id=doc_id)
+            if (name, doc_id) in self._versions and meets(table.by_id(doc_id), where)
         ]
         if not wanted:
             return []

@@ -1,0 +1,95 @@
+"""Claims and the shared send budget: the store contract the broadcast outbox relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage import open_store
+from bot.storage.budget import SharedBudget, schedule_rate
+from bot.storage.db import Store
+from tests.helpers.pg_fixtures import StoreBackend
+from tests.helpers.waiting import wait_until
+
+
+def pending(doc: dict[str, object]) -> bool:
+    return doc.get("status") == "pending"
+
+
+async def test_a_conditional_write_sets_each_document_on_its_own(
+    backend: StoreBackend, tmp_path: Path
+) -> None:
+    store = backend.open_store(tmp_path / "data")
+    await store.start()
+    try:
+        table = store.table("outbox", indexes=("status",))
+        ids = table.insert_multiple([{"status": "pending"}, {"status": "sent"}, {}])
+        await store.flush()
+        got = await store.set_if_unchanged(table, [*ids, 999], {"status": "sending"}, pending)
+        assert got == [ids[0]]
+        assert [table.by_id(i)["status"] for i in ids[:2]] == ["sending", "sent"]
+        assert store.find_ids(table, {"status": "sending"}) == [ids[0]]
+    finally:
+        await store.stop()
+        store.close()
+
+
+@pytest.fixture
+async def two_stores(tmp_path: Path, pg_url: str) -> AsyncIterator[list[Store]]:
+    stores = [open_store(tmp_path / name, pg_url) for name in ("a", "b")]
+    for store in stores:
+        await store.start()
+    yield stores
+    for store in stores:
+        await store.stop()
+        store.close()
+
+
+async def test_a_row_claimed_by_one_process_is_skipped_by_the_other(
+    two_stores: list[Store],
+) -> None:
+    first, second = two_stores
+    rows = first.table("outbox")
+    ids = rows.insert_multiple([{"status": "pending"} for _ in range(3)])
+    await first.flush()
+    theirs = second.table("outbox")
+    await wait_until(lambda: len(theirs) == 3, "the rows reach the second process")
+    assert await first.set_if_unchanged(rows, ids[:2], {"status": "sending"}, pending) == ids[:2]
+    # At once, whether or not the first claim has reached the second process's memory.
+    got = await second.set_if_unchanged(theirs, ids, {"status": "sending", "by": "b"}, pending)
+    assert got == [ids[2]]
+    assert [theirs.by_id(i).get("by") for i in ids] == [None, None, "b"]
+    assert [theirs.by_id(i)["status"] for i in ids] == ["sending"] * 3
+    await wait_until(lambda: rows.by_id(ids[2]).get("by") == "b", "the claim reaches the first")
+
+
+async def test_the_send_budget_holds_the_rate_for_all_processes_together(
+    two_stores: list[Store],
+) -> None:
+    max_rate, sends = 20.0, 40
+    starts: list[float] = []
+
+    async def sender(budget: SharedBudget) -> None:
+        for _ in range(sends // 4):
+            await budget.turn()
+            starts.append(time.monotonic())
+
+    budgets = [store.rate_budget("send:test", max_rate) for store in two_stores * 2]
+    assert all(isinstance(b, SharedBudget) for b in budgets)
+    await asyncio.gather(*(sender(b) for b in budgets if isinstance(b, SharedBudget)))
+    starts.sort()
+    window = [sum(1 for t in starts if s <= t <= s + 1.0) for s in starts]
+    assert max(window) <= max_rate
+    assert len(starts) == sends
+
+
+def test_the_slot_rate_leaves_room_for_late_starts() -> None:
+    for limit in (1.0, 2.5, 10.0, 30.0):
+        rate = schedule_rate(limit, spread=0.1)
+        # Starts within 0.1 s of slots 1/rate apart: at most floor(rate * 1.1) + 1 a second.
+        assert int(rate * 1.1) + 1 <= limit
+    assert schedule_rate(0.5, spread=0.1) < 0.5
