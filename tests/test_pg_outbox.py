@@ -10,44 +10,18 @@ one sender dies mid-broadcast, the other takes its claims over once they are sta
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
-from bot.core.types import Reply
-from bot.services.broadcast import DONE, Audience
-from bot.services.outbox import IN_FLIGHT, MAX_CHUNK, MAX_IN_FLIGHT, SENT
-from bot.services.users import TEAM
-from tests.broadcast_helpers import Inbox, seed, until
+from bot.services.broadcast import DONE
+from bot.services.outbox import MAX_CHUNK, MAX_IN_FLIGHT, SENT
+from tests.broadcast_helpers import until
 from tests.helpers.driver import make_app
-
-SEND_SECONDS = 0.005  # a fake request's round trip
-
-
-@dataclass
-class Channel:
-    """A raw sender that records when it sent what to whom; a dead one sends nothing."""
-
-    sent: list[tuple[float, str]] = field(default_factory=list)
-    dead: bool = False
-    on_send: Callable[[int], None] | None = None
-
-    async def __call__(self, chat_id: str, reply: Reply) -> None:
-        if self.dead:
-            await asyncio.Event().wait()  # a killed process's requests never leave it
-        self.sent.append((time.monotonic(), chat_id))
-        if self.on_send is not None:
-            self.on_send(len(self.sent))
-        await asyncio.sleep(SEND_SECONDS)
-
-    async def close(self) -> None:
-        return None
+from tests.helpers.senders import abandon, broadcast_to, busiest_second, claims_of, prepare
 
 
 @pytest.fixture
@@ -60,56 +34,12 @@ async def two_apps(tmp_path: Path, clock: FakeClock, pg_url: str) -> AsyncIterat
         await app.stop()
 
 
-def prepare(app: BotApp, max_rate: float, claim_timeout: float) -> Channel:
-    """The fake channel and fast timings for one app's sender."""
-    channel = Channel()
-    outbox = app.services.outbox
-    outbox.register("web", channel)
-    app.services.notifier.register("web", Inbox())
-    outbox.pacer.rate = max_rate
-    outbox.pacer.per_chat_seconds = 0.01
-    outbox.progress_every = 0.5
-    outbox.claim_timeout = claim_timeout
-    outbox.drain_seconds = 0.0
-    return channel
-
-
-async def broadcast_to(app: BotApp, recipients: int) -> int:
-    """A notice from a team member to `recipients` farmers, started in one commit."""
-    seed(app, recipients)
-    users = app.services.users
-    author = users.create("web:team", "Tổ viên Mai", app.services.clock.now().isoformat())
-    author.registered, author.roles, author.team_areas = True, [TEAM], ["chi-lang"]
-    users.save(author)
-    store = app.store
-    await store.flush()  # the people first, then the broadcast (commits reach others in order)
-    now = app.services.clock.now()
-    with store.deferred_sync():
-        broadcast = app.services.broadcasts.create(
-            author, "Mai có tập huấn", "", Audience(areas=["chi-lang"]), now, now, "form-1"
-        )
-        app.services.outbox.start(broadcast, now)
-        await store.flush()
-    return broadcast.id
-
-
 async def until_done(app: BotApp, broadcast_id: int, timeout: float) -> None:
     def done() -> bool:
         found = app.services.broadcasts.get(broadcast_id)
         return found is not None and found.status == DONE and app.services.outbox.sending == 0
 
     await until(done, f"broadcast {broadcast_id} done", timeout)
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most sends in any closed 1-second window."""
-    times = sorted(times)
-    most, first = 0, 0
-    for last, at in enumerate(times):
-        while at - times[first] > 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 async def test_two_senders_deliver_each_notice_once_within_the_global_rate(
@@ -149,7 +79,7 @@ async def test_a_sender_killed_mid_broadcast_is_taken_over(
         channels[0].dead = True  # kill -9: nothing more leaves the process, nothing is cleaned up
         senders[0].cancel()
         await abandon(victim)
-        left = claims_of(pg_url, victim.services.outbox._claimer)
+        left = claims_of(pg_url, victim.services.outbox.claimer)
         await until_done(survivor, broadcast_id, timeout=10.0)
     finally:
         for task in senders:
@@ -163,25 +93,3 @@ async def test_a_sender_killed_mid_broadcast_is_taken_over(
     assert survivor.services.outbox.taken_over == len(left)
     assert busiest_second([t for ch in channels for t, _c in ch.sent]) <= max_rate
     assert survivor.services.outbox.counts(broadcast_id)[SENT] == recipients
-
-
-async def abandon(app: BotApp) -> None:
-    """Cut a store off the database the way a killed process does: no flush, no goodbye."""
-    store = app.store
-    listener = getattr(store, "_listener", None)
-    if listener is not None:
-        listener.cancel()
-    pool = getattr(store, "_pool", None)
-    if pool is not None:
-        await pool.close(timeout=0)
-
-
-def claims_of(url: str, claimer: str) -> list[int]:
-    """Rows the database has as "sending" for this claimer."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT id FROM docs WHERE tbl = 'outbox'"
-            " AND doc->>'status' = %s AND doc->>'claimed_by' = %s",
-            (IN_FLIGHT, claimer),
-        ).fetchall()
-    return [int(r[0]) for r in rows]

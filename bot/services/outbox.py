@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import secrets
 import socket
 import time
@@ -283,6 +284,16 @@ class Outbox:
     # --- the job --------------------------------------------------------------------------
 
     @property
+    def claimer(self) -> str:
+        """Who this sender is in the rows it claims (this process and run)."""
+        return self._claimer
+
+    @property
+    def budgets(self) -> list[RateBudget]:
+        """The channels' send budgets made so far (for benches and logs)."""
+        return list(self._budgets.values())
+
+    @property
     def sending(self) -> int:
         """Sends in flight now."""
         return len(self._in_flight)
@@ -358,6 +369,9 @@ class Outbox:
                 await asyncio.sleep(min(wait, 0.05) if self._in_flight else wait)
                 continue
             chunk = max(1, min(MAX_CHUNK, round(self.pacer.rate * CHUNK_SECONDS)))
+            if self._store.shared:  # senders elsewhere start elsewhere: fewer claims collide
+                turn = random.randrange(len(ready))
+                ready = ready[turn:] + ready[:turn]
             for start in range(0, len(ready), chunk):
                 # One commit claims a few rows before any of them goes out (see above).
                 rows = await self._claim(ready[start : start + chunk])

@@ -5,6 +5,9 @@ processes the broadcast outbox cannot pace itself alone. The shared store keeps 
 per channel (GCRA: the time after the last slot handed out); a process asks for `batch` slots
 at once, `1/rate` apart, in one round trip, and starts each send at its slot. Slots never
 overlap between processes, so the starts of all processes together are spaced `1/rate` apart.
+A slot taken and not used is lost to everyone, so a process takes as many as it has sends
+waiting for one, or more while it uses all it takes (doubling up to `batch`, halved when one
+lapses).
 
 A send may start a little after its slot (the event loop was busy, the answer to the request
 came late), never before: each slot has a latest start, `spread` after the slot as the
@@ -84,26 +87,35 @@ class SharedBudget:
         self._clock = clock
         self._slots: deque[tuple[float, float]] = deque()  # (earliest, latest) start, in order
         self._lock = asyncio.Lock()
+        self._waiting = 0  # sends in `turn` without a slot yet
+        self._size = 1  # slots to take next time (at least the sends waiting)
+        self._missed = False  # a slot of the last batch lapsed
         self.round_trips = 0
         self.lapsed = 0  # slots dropped: missed, or their round trip took longer than `spread`
 
     async def turn(self) -> None:
         while True:
-            async with self._lock:
-                now = self._clock()
-                while self._slots and self._slots[0][1] < now:
-                    self._slots.popleft()
-                    self.lapsed += 1
-                if not self._slots:
-                    await self._fetch(self.batch)
-                    continue
-                earliest, latest = self._slots.popleft()
+            self._waiting += 1
+            try:
+                async with self._lock:
+                    now = self._clock()
+                    while self._slots and self._slots[0][1] < now:
+                        self._slots.popleft()
+                        self._lapse()
+                    if not self._slots:
+                        await self._fetch(max(self._size, min(self.batch, self._waiting)))
+                        continue
+                    earliest, latest = self._slots.popleft()
+                    if not self._slots and not self._missed:  # all used: take more next time
+                        self._size = min(self.batch, self._size * 2)
+            finally:
+                self._waiting -= 1
             wait = earliest - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
             if self._clock() <= latest:
                 return
-            self.lapsed += 1
+            self._lapse()
 
     async def pause(self, seconds: float) -> None:
         async with self._lock:
@@ -111,11 +123,17 @@ class SharedBudget:
             self.round_trips += 1
             await self._take(self.name, self.rate, max(1, math.ceil(seconds * self.rate)))
 
+    def _lapse(self) -> None:
+        self.lapsed += 1
+        self._missed = True
+        self._size = max(1, self._size // 2)
+
     async def _fetch(self, count: int) -> None:
         sent = self._clock()
         first = await self._take(self.name, self.rate, count)
         answered = self._clock()
         self.round_trips += 1
+        self._missed = False
         step = 1.0 / self.rate
         for i in range(count):
             # The database placed slot i somewhere in [sent, answered] + first + i * step.
@@ -124,4 +142,4 @@ class SharedBudget:
             if earliest <= latest:
                 self._slots.append((earliest, latest))
             else:
-                self.lapsed += 1
+                self._lapse()
