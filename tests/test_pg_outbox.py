@@ -79,6 +79,7 @@ async def test_a_sender_killed_mid_broadcast_is_taken_over(
         channels[0].dead = True  # kill -9: nothing more leaves the process, nothing is cleaned up
         senders[0].cancel()
         await abandon(victim)
+        await asyncio.sleep(0.3)  # a statement the server had already received still commits
         left = claims_of(pg_url, victim.services.outbox.claimer)
         await until_done(survivor, broadcast_id, timeout=10.0)
     finally:

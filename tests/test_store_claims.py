@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram.error import RetryAfter
 
+from bot.channels.telegram_limits import ReplyRateLimiter
+from bot.services.pacer import Pacer
 from bot.storage import open_store
 from bot.storage.budget import SharedBudget, schedule_rate
 from bot.storage.db import Store
@@ -93,3 +96,36 @@ def test_the_slot_rate_leaves_room_for_late_starts() -> None:
         # Starts within 0.1 s of slots 1/rate apart: at most floor(rate * 1.1) + 1 a second.
         assert int(rate * 1.1) + 1 <= limit
     assert schedule_rate(0.5, spread=0.1) < 0.5
+
+
+class CountingBudget:
+    """A send budget that counts turns and pauses."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self.paused: list[float] = []
+
+    async def turn(self) -> None:
+        self.turns += 1
+
+    async def pause(self, seconds: float) -> None:
+        self.paused.append(seconds)
+
+
+async def test_telegram_replies_take_turns_in_the_shared_budget() -> None:
+    budget = CountingBudget()
+    limiter = ReplyRateLimiter(Pacer(1000.0), budget)
+    refusals: list[RetryAfter] = []
+
+    async def call() -> bool:
+        if refusals:
+            raise refusals.pop()
+        return True
+
+    assert await limiter.process_request(call, (), {}, "getUpdates", {}, None)
+    assert budget.turns == 0  # not a message: free
+    assert await limiter.process_request(call, (), {}, "sendMessage", {}, None)
+    assert budget.turns == 1
+    refusals.append(RetryAfter(0.01))
+    assert await limiter.process_request(call, (), {}, "sendMessage", {}, None)
+    assert budget.turns == 3 and budget.paused == [0.01]  # a 429 pauses every process

@@ -184,12 +184,13 @@ class TelegramChannel:
         self.settings = settings
         self.engine = engine
         self.media_dir = settings.media_dir
+        outbox = engine.services.outbox
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_token)
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
-            .rate_limiter(ReplyRateLimiter(engine.services.outbox.pacer))
+            .rate_limiter(ReplyRateLimiter(outbox.pacer, outbox.budget(CHANNEL)))
             .concurrent_updates(64)
             .connection_pool_size(REPLY_CONNECTIONS)
             .pool_timeout(POOL_TIMEOUT)

@@ -5,11 +5,15 @@ talks in private chats only) and cost a fifth of the conversation throughput in
 bench/conversation.py; this one meters only the calls that post messages, through the
 outbox's pacer: a reply takes a slot in the same 1-second window the broadcasts use, ahead of
 them, so replies and broadcasts together stay within the limit and a broadcast can use all
-the room replies leave.
+the room replies leave. With several processes on one database, a reply also takes its turn
+in the channel's send budget shared by all of them (bot/storage/budget.py), as broadcast
+sends do, so the processes' replies and broadcasts together stay within the limit; a 429
+pauses that budget for everyone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -19,6 +23,8 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.services.pacer import Pacer
+from bot.storage.budget import RateBudget, Unmetered
+from bot.storage.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +36,11 @@ JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 class ReplyRateLimiter(BaseRateLimiter[None]):
     """Message posts take a slot of `pacer`; a 429 pauses everything and retries the call."""
 
-    def __init__(self, pacer: Pacer, max_retries: int = 3) -> None:
+    def __init__(
+        self, pacer: Pacer, budget: RateBudget | None = None, max_retries: int = 3
+    ) -> None:
         self._pacer = pacer
+        self._budget = budget or Unmetered()
         self._max_retries = max_retries
 
     async def initialize(self) -> None:
@@ -56,6 +65,7 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
                 return await callback(*args, **kwargs)
             slot = await self._pacer.acquire_reply()
             try:
+                await self._turn()
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == self._max_retries:
@@ -64,6 +74,15 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
                 seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
                 log.info("Telegram asked to wait %.1f s before %s", seconds, endpoint)
                 self._pacer.pause(seconds)
+                with contextlib.suppress(StoreError):
+                    await self._budget.pause(seconds)
             finally:
                 self._pacer.release(slot, counted=True)  # refused or failed: counted, to be safe
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _turn(self) -> None:
+        """The reply's turn in the shared budget; without the database, this process's pacer."""
+        try:
+            await self._budget.turn()
+        except StoreError:
+            log.warning("the shared send budget is unreachable; replying on local pacing")

@@ -497,11 +497,10 @@ class Outbox:
         attempts = int(doc.get("attempts") or 0) + 1
         key = f"{channel}:{chat_id}"
         await self.pacer.chat_turn(key)
-        if not await self._still_ours(row_id):
+        budget = self.budget(channel)
+        if not await self._turn(row_id, budget):
             return
-        budget = self._budget(channel)
         try:
-            await budget.turn()
             self.sends += 1
             try:
                 await self._senders[channel](chat_id, reply)
@@ -526,12 +525,36 @@ class Outbox:
         else:
             await self._set(row_id, SENT, attempts=attempts, sent_at=time.time())
 
+    async def _turn(self, row_id: int, budget: RateBudget) -> bool:
+        """Wait for the send's turn in the budget; False if the claim was lost meanwhile.
+
+        The claim is sent on only while it is younger than half the timeout (renewed first if a
+        third old, checked again after the wait: a 429 may have paused the budget for long),
+        so no other sender can take it over before the send is done.
+        """
+        while await self._still_ours(row_id):
+            try:
+                await budget.turn()
+            except StoreError:
+                log.exception("the send budget is unreachable; broadcast row %s waits", row_id)
+                return False
+            if self._fresh(row_id, self.claim_timeout / 2):
+                return True
+        return False
+
+    def _fresh(self, row_id: int, age: float) -> bool:
+        """Whether the row is claimed by this sender, less than `age` seconds ago."""
+        doc = self._table.by_id(row_id)
+        if doc is None or not self._ours(doc):
+            return False
+        return float(doc.get("claimed_at") or 0.0) > time.time() - age
+
     async def _still_ours(self, row_id: int) -> bool:
         """Whether the claim holds; one a third of the timeout old is renewed first."""
         doc = self._table.by_id(row_id)
         if doc is None or not self._ours(doc):
             return False
-        if float(doc.get("claimed_at") or 0.0) > time.time() - self.claim_timeout / 3:
+        if self._fresh(row_id, self.claim_timeout / 3):
             return True
         try:
             renewed = await self._store.set_if_unchanged(
@@ -542,8 +565,8 @@ class Outbox:
             return False
         return bool(renewed)
 
-    def _budget(self, channel: str) -> RateBudget:
-        """The channel's send budget shared by every process (made at its first send)."""
+    def budget(self, channel: str) -> RateBudget:
+        """The channel's send budget shared by every process (replies take their turns too)."""
         budget = self._budgets.get(channel)
         if budget is None:
             budget = self._budgets[channel] = self._store.rate_budget(
