@@ -76,7 +76,7 @@ STATUSES = (PENDING, IN_FLIGHT, SENT, FAILED, BLOCKED, SKIPPED, OUT_OF_REACH)
 MAX_IN_FLIGHT = 4
 MAX_ATTEMPTS = 5
 BATCH = 500  # pending rows read at a time
-# Rows marked "sending" with one fsync: about CHUNK_SECONDS of sending, at most MAX_CHUNK.
+# Rows claimed with one commit: about CHUNK_SECONDS of sending, at most MAX_CHUNK.
 CHUNK_SECONDS = 0.05
 MAX_CHUNK = 16
 CLAIM_TIMEOUT = 60.0  # seconds: a claim this old is its dead claimer's (shared store)
@@ -246,13 +246,14 @@ class Outbox:
         """Claim rows for this sender (one commit); return those it got, in order."""
         now = time.time()
         before: dict[int, str] = {}
+        held = set(self._claimed)  # this sender's own claims are never taken over
 
         def claimable(doc: Document) -> bool:  # judged when the claim is written
             status = str(doc.get("status"))
             if status == PENDING:
                 ok = float(doc.get("next_try_at") or 0.0) <= now
             else:
-                ok = status == IN_FLIGHT and self._claimable(doc, now)
+                ok = status == IN_FLIGHT and doc.doc_id not in held and self._claimable(doc, now)
             if ok:
                 before[doc.doc_id] = status
             return ok
