@@ -463,7 +463,7 @@ class PgStore(Store):
             if self._pool is None:
                 rows = self._sync.execute(_SET_IF_UNCHANGED, params).fetchall()
             else:
-                async with self._pool.connection() as conn:
+                async with self._connection() as conn:
                     rows = await (await conn.execute(_SET_IF_UNCHANGED, params)).fetchall()
         except psycopg.Error as exc:
             if self._pool is not None:  # the outcome is unknown: read it back
@@ -491,7 +491,7 @@ class PgStore(Store):
         if self._pool is None:
             raise StoreError("the store is not started")
         try:
-            async with self._pool.connection() as conn:
+            async with self._connection() as conn:
                 cur = await conn.execute(_TAKE_SLOTS, {"name": name, "span": count / rate})
                 row = await cur.fetchone()
         except psycopg.Error as exc:
