@@ -56,6 +56,9 @@ class Settings:
     zalo_oa_reply_mode: str = "message_id"
     order_reminder_hours: float = 12.0
     order_expiry_hours: float = 24.0
+    # A broadcast row claimed this long ago by a process that has not renewed its claim (it
+    # died) is sent by another (several processes on one database; bot/services/outbox.py).
+    broadcast_claim_seconds: float = 60.0
     log_level: str = "INFO"
     # Peers whose X-Forwarded-For names the real client (a reverse proxy); IPs or networks.
     trusted_proxies: tuple[str, ...] = ()
@@ -143,6 +146,9 @@ def load_settings(
         **_zalo(get),
         order_reminder_hours=_hours(get("ORDER_REMINDER_HOURS", "12"), "ORDER_REMINDER_HOURS"),
         order_expiry_hours=_hours(get("ORDER_EXPIRY_HOURS", "24"), "ORDER_EXPIRY_HOURS"),
+        broadcast_claim_seconds=_positive(
+            get("BROADCAST_CLAIM_SECONDS", "60"), "BROADCAST_CLAIM_SECONDS", "seconds"
+        ),
         log_level=get("LOG_LEVEL", "INFO").upper(),
         **_web_limits(get),
     )
@@ -155,12 +161,16 @@ def _database_url(url: str) -> str:
 
 
 def _hours(text: str, name: str) -> float:
+    return _positive(text, name, "hours")
+
+
+def _positive(text: str, name: str, unit: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = -1
     if value <= 0:
-        raise ConfigError(f"{name} must be a positive number of hours, not {text!r}")
+        raise ConfigError(f"{name} must be a positive number of {unit}, not {text!r}")
     return value
 
 

@@ -36,6 +36,10 @@ def test_defaults() -> None:
     assert settings.web_port == 8080 and settings.web_host == "127.0.0.1"
     assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
     assert str(settings.data_dir) == "data"
+    assert settings.broadcast_claim_seconds == 60.0
+    assert (
+        load_settings({"BROADCAST_CLAIM_SECONDS": "5"}, env_file=None).broadcast_claim_seconds == 5
+    )
 
 
 def test_env_file_fills_gaps(tmp_path: Path) -> None:
@@ -52,6 +56,7 @@ def test_env_file_fills_gaps(tmp_path: Path) -> None:
         ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
         ({"WEB_PORT": "eighty"}, "WEB_PORT"),
         ({"ADMIN_TELEGRAM_IDS": "abc"}, "ADMIN_TELEGRAM_IDS"),
+        ({"BROADCAST_CLAIM_SECONDS": "0"}, "BROADCAST_CLAIM_SECONDS must be a positive number"),
         (
             {
                 "TELEGRAM_BOT_TOKEN": "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",

@@ -169,6 +169,7 @@ def build_services(
         services.notifier,
         services.clock,
         rate=settings.telegram_max_rate,
+        claim_timeout=settings.broadcast_claim_seconds,
     )
     services.jobs.append(services.outbox.job())
     services.alerts = Alerts(store, users, services.notifier)
