@@ -13,13 +13,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
-from bot.services.broadcast import DONE
+from bot.services.broadcast import DONE, Audience
 from bot.services.outbox import MAX_CHUNK, MAX_IN_FLIGHT, SENT
-from tests.broadcast_helpers import until
+from tests.broadcast_helpers import seed, until
 from tests.helpers.driver import make_app
 from tests.helpers.senders import abandon, broadcast_to, busiest_second, claims_of, prepare
 
@@ -94,3 +95,25 @@ async def test_a_sender_killed_mid_broadcast_is_taken_over(
     assert survivor.services.outbox.taken_over == len(left)
     assert busiest_second([t for ch in channels for t, _c in ch.sent]) <= max_rate
     assert survivor.services.outbox.counts(broadcast_id)[SENT] == recipients
+
+
+async def test_a_due_broadcast_started_by_two_senders_at_once_is_written_once(
+    two_apps: list[BotApp], pg_url: str
+) -> None:
+    first, second = two_apps
+    seed(first, 20)
+    author = first.services.users.create("web:team", "Tổ viên Mai", "2026-11-26T08:00:00+00:00")
+    await first.store.flush()
+    now = first.services.clock.now()
+    audience = Audience(areas=["chi-lang"])
+    created = first.services.broadcasts.create(author, "Họp", "", audience, now, now, "f")
+    await first.store.flush()
+    await until(lambda: second.services.broadcasts.get(created.id) is not None)
+    due = [app.services.broadcasts.due(now) for app in two_apps]
+    assert [len(d) for d in due] == [1, 1]
+    await asyncio.gather(
+        *(app.services.outbox._start_due(d[0]) for app, d in zip(two_apps, due, strict=True))
+    )
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("SELECT count(*) FROM docs WHERE tbl = 'outbox'").fetchone()
+    assert row is not None and row[0] == 20
