@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -233,7 +234,8 @@ class Bench:
         lat = sorted(d for t, d in self.latencies if t + d < killed_at or t > restarted)
         waited = [d for t, d in self.latencies if not (t + d < killed_at or t > restarted)]
         log_text = (self.data_dir.parent / "child.log").read_text(errors="replace")
-        resent = [ln for ln in log_text.splitlines() if "were marked sending at a crash" in ln]
+        # The restarted sender logs each batch of rows it took over from the killed one.
+        resent = sum(int(n) for n in re.findall(r"took over (\d+) broadcast row", log_text))
         return {
             "recipients": args.users,
             "limit_per_s": args.rate,
@@ -248,7 +250,7 @@ class Bench:
             "delivered": sum(1 for c in counts if c),
             "duplicates": sum(c - 1 for c in counts if c > 1),
             "missed": sum(1 for c in counts if c == 0),
-            "rows_in_flight_at_kill": resent[-1].split("WARNING")[-1].strip() if resent else "0",
+            "rows_in_flight_at_kill": resent,
             "throttled_429": self.fake.throttled,
             "violations": len(self.fake.violations),
             "reply_samples": len(lat),
