@@ -437,16 +437,20 @@ class PgStore(Store):
 
         Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), rows another
         process changed fail their version check; the others are updated and notified in the
-        same statement, one round trip. Writes of this process still queued are committed
-        first, so the versions compared are the database's.
+        same statement, one round trip. Writes made outside an update are committed first, so
+        the versions compared are the database's; a document an update of this process is
+        changing (not committed yet) is left out.
         """
-        if self._loose.changes or (self._flush_lock is not None and self._flush_lock.locked()):
-            await self._flush_loose()
+        if self._flush_lock is not None:
+            await self._flush_loose()  # also waits for a background commit under way
         name = table.name
+        producers = self._producers
         wanted = [  # no await since the flush: the versions are those of the documents judged
             (doc_id, self._versions[(name, doc_id)])
             for doc_id in dict.fromkeys(ids)
-            if (name, doc_id) in self._versions and meets(table.by_id(doc_id), where)
+            if (name, doc_id) in self._versions
+            and (name, doc_id) not in producers
+            and meets(table.by_id(doc_id), where)
         ]
         if not wanted:
             return []
