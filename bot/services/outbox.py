@@ -373,9 +373,11 @@ class Outbox:
             if self._store.shared:  # senders elsewhere start elsewhere: fewer claims collide
                 turn = random.randrange(len(ready))
                 ready = ready[turn:] + ready[:turn]
+            claimed = 0
             for start in range(0, len(ready), chunk):
                 # One commit claims a few rows before any of them goes out (see above).
                 rows = await self._claim(ready[start : start + chunk])
+                claimed += len(rows)
                 for n, row_id in enumerate(rows):
                     if self._cancelled(broadcast_id):
                         await self._unclaim(rows[n:])
@@ -391,6 +393,8 @@ class Outbox:
                         self._progress(broadcast)
                 if self._cancelled(broadcast_id):
                     break
+            if not claimed:  # the rows are being changed (here by an update, or elsewhere)
+                await asyncio.sleep(0.05)
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         broadcast = self.broadcasts.get(broadcast_id)
