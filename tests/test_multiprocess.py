@@ -343,7 +343,11 @@ async def test_one_send_rate_for_all_processes(
         finally:
             talk.cancel()
         assert max(notice.got()) == 1
-        assert fake.throttled == 0  # one budget for both processes: no send over the rate
+        # One budget for both processes. The fake judges each second by when requests arrive,
+        # so on a starved machine two sends scheduled apart can land in the same window: one
+        # such refusal is tolerated (seen once in CI with two suites running at once); without
+        # the shared budget this test saw 26–59.
+        assert fake.throttled <= 1
 
 
 def outbox_statuses(url: str) -> dict[str, int]:
