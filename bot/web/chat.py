@@ -90,9 +90,9 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     return data
 
 
-def replies_body(replies: list[Reply]) -> bytes:
-    """What the API answers: the replies as JSON."""
-    return json.dumps({"replies": [reply_json(r) for r in replies]}).encode()
+def replies_body(drawn: list[dict[str, Any]]) -> bytes:
+    """What the API answers: replies as the page draws them (`reply_json`), as JSON."""
+    return json.dumps({"replies": drawn}).encode()
 
 
 def _api_response(body: bytes, status: int) -> web.Response:
@@ -426,7 +426,7 @@ class WebChat:
     ) -> web.Response:
         """Notices that waited, then replies, as JSON; the session cookie when just issued."""
         drawn = [*(waiting or []), *(reply_json(r) for r in replies)]
-        response = _api_response(json.dumps({"replies": drawn}).encode(), status)
+        response = _api_response(replies_body(drawn), status)
         if cookie:
             self._set_cookie(response, cookie)
         return response
@@ -467,7 +467,7 @@ def _please_wait(seconds: int, lang: str, to: Address | None) -> bytes:
                 "You have sent a lot in a short time. Please wait about {minutes} minutes, "
                 "then send again."
             ).format(minutes=math.ceil(seconds / 60))
-    return replies_body([Reply(text)])
+    return replies_body([reply_json(Reply(text))])
 
 
 def _cookie(raw: str, name: str) -> str:
