@@ -48,8 +48,9 @@ class SharedKey:
     """The signing key as a document of a shared store: every process signs and checks alike.
 
     Made once (from DATA_DIR's key file when there is one, so cookies stay valid after moving
-    to a shared store); read from the store on each use, so should two processes make one at
-    the same first start, the one the database kept is used by both.
+    to a shared store); read from the store until it is there, so should two processes make one
+    at the same first start, the one the database kept is used by both. A stored key never
+    changes: once found it is kept, and a request's cookie check costs no store lookup.
     """
 
     def __init__(self, store: Store, data_dir: Path) -> None:
@@ -57,6 +58,7 @@ class SharedKey:
         self._table = store.table(SECRETS, indexes=("name",))
         legacy = data_dir / SECRET_FILE
         self._made = load_secret(data_dir) if legacy.is_file() else secrets.token_bytes(32)
+        self._kept: bytes | None = None  # the stored key, once found
 
     async def ensure(self) -> None:
         """Store the key unless some process did (before the web server takes requests)."""
@@ -69,8 +71,10 @@ class SharedKey:
                 self._table.insert({"name": KEY_NAME, "hex": self._made.hex()})
 
     def _stored(self) -> bytes | None:
-        found = self._store.find(self._table, "name", KEY_NAME)
-        return bytes.fromhex(str(found[0]["hex"])) if found else None
+        if self._kept is None:
+            found = self._store.find(self._table, "name", KEY_NAME)
+            self._kept = bytes.fromhex(str(found[0]["hex"])) if found else None
+        return self._kept
 
     def __call__(self) -> bytes:
         return self._stored() or self._made
