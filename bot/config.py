@@ -142,7 +142,9 @@ def load_settings(
         telegram_webhook_url=webhook_url,
         telegram_webhook_secret=secret,
         admin_telegram_ids=frozenset(admins),
-        telegram_max_rate=_per_second(get("TELEGRAM_MAX_RATE", "30"), "TELEGRAM_MAX_RATE"),
+        telegram_max_rate=_positive(
+            get("TELEGRAM_MAX_RATE", "30"), "TELEGRAM_MAX_RATE", "messages per second"
+        ),
         **_zalo(get),
         order_reminder_hours=_hours(get("ORDER_REMINDER_HOURS", "12"), "ORDER_REMINDER_HOURS"),
         order_expiry_hours=_hours(get("ORDER_EXPIRY_HOURS", "24"), "ORDER_EXPIRY_HOURS"),
@@ -164,23 +166,15 @@ def _hours(text: str, name: str) -> float:
     return _positive(text, name, "hours")
 
 
-def _positive(text: str, name: str, unit: str) -> float:
+def _positive(text: str, name: str, unit: str = "") -> float:
+    """A positive number read from the environment, or a ConfigError naming `name`."""
     try:
         value = float(text)
     except ValueError:
         value = -1
     if value <= 0:
-        raise ConfigError(f"{name} must be a positive number of {unit}, not {text!r}")
-    return value
-
-
-def _per_second(text: str, name: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise ConfigError(f"{name} must be a positive number of messages per second, not {text!r}")
+        of_unit = f" of {unit}" if unit else ""
+        raise ConfigError(f"{name} must be a positive number{of_unit}, not {text!r}")
     return value
 
 
@@ -206,14 +200,7 @@ def _web_limits(get: Callable[..., str]) -> _WebLimits:
             ) from None
 
     def positive(name: str, default: str) -> float:
-        text = get(name, default)
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1
-        if value <= 0:
-            raise ConfigError(f"{name} must be a positive number, not {text!r}")
-        return value
+        return _positive(get(name, default), name)
 
     limits: _WebLimits = {
         "trusted_proxies": proxies,
