@@ -184,11 +184,8 @@ def _backup_or_restore(
         if not path.exists():
             return _fail(f"no backup file or DATA_DIR at {path}")
     done = restore_keeping_deletions(settings, file, args.tombstones)
-    if file is None:
-        print(f"{done.tombstones} newer deletion(s) read from {len(args.tombstones)} source(s)")
-        print(f"people who had deleted their data, removed from {where}: {done.erased}")
-        return 0
-    print(f"restored {done.documents} documents from {file} into {where}")
+    if file is not None:
+        print(f"restored {done.documents} documents from {file} into {where}")
     if args.tombstones:
         print(f"{done.tombstones} newer deletion(s) read from {len(args.tombstones)} source(s)")
     else:
@@ -197,7 +194,8 @@ def _backup_or_restore(
             "restore with --tombstones NEWER (a newer backup or the live DATA_DIR) to keep them out",
             file=sys.stderr,
         )
-    print(f"people who had deleted their data, removed from the restored store: {done.erased}")
+    erased_from = where if file is None else "the restored store"
+    print(f"people who had deleted their data, removed from {erased_from}: {done.erased}")
     return 0
 
 
