@@ -77,7 +77,7 @@ def durable(store: Store) -> Middleware:
         try:
             await store.flush()
         except StoreError:
-            log.exception("could not commit the changes of %s %s", request.method, request.path)
+            log.exception("could not commit the changes of %s %s", request.method, _route(request))
             text = _("Sorry, I could not save that just now. Please try again in a moment.")
             raise web.HTTPServiceUnavailable(text=text) from None
 
@@ -92,6 +92,12 @@ def durable(store: Store) -> Middleware:
         return response
 
     return middleware
+
+
+def _route(request: web.Request) -> str:
+    """The request's route ("/d/{token}"), not its path: paths may hold one-time tokens."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
 
 
 async def start(settings: Settings, clock: Clock | None = None) -> tuple[BotApp, web.AppRunner]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -48,3 +49,17 @@ async def test_a_save_that_cannot_be_committed_is_not_told_saved() -> None:
     async with TestClient(TestServer(app_with(store))) as client:
         response = await client.post("/save", allow_redirects=False)
         assert response.status == 503 and "Location" not in response.headers
+
+
+async def test_a_failed_commit_is_logged_without_the_token_in_its_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = app_with(Flushes(fail=True))
+
+    async def order(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text="an order's page, opened by its secret link")
+
+    app.router.add_get("/d/{token}", order)
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/d/s3cr3t-t0ken")).status == 503
+    assert "/d/{token}" in caplog.text and "s3cr3t-t0ken" not in caplog.text
