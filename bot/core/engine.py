@@ -108,23 +108,14 @@ class Engine(Generic[S]):
     async def _handle_locked(
         self, msg: Incoming, gate: contextlib.AbstractAsyncContextManager[object]
     ) -> list[Reply]:
-        durability = self.ports.durability
         try:
-            async with durability.user_turn(msg.user_key):  # across processes too
-                for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            async with self.ports.durability.user_turn(msg.user_key):  # across processes too
+                for _attempt in range(1, CONFLICT_ATTEMPTS):
                     try:
-                        # One commit per update (a shared fsync on the embedded store), off
-                        # the loop; every change is durable before the replies go out.
-                        with durability.deferred_sync():
-                            async with gate:
-                                replies = await self._handle_once(msg)
-                            await durability.flush(ends_turn=True)
-                        return replies
+                        return await self._handle_durably(msg, gate)
                     except StoreConflict:
-                        if attempt == CONFLICT_ATTEMPTS:
-                            raise
                         log.info("another process changed the same data; handling again")
-            raise AssertionError("unreachable")
+                return await self._handle_durably(msg, gate)  # a conflict now is a failure
         except StoreError:
             log.exception("store failure while handling %s", msg.user_key)
             return [
@@ -133,6 +124,18 @@ class Engine(Generic[S]):
         except Exception:
             log.exception("error while handling an update from %s", msg.user_key)
             return [Reply(_(SORRY))]
+
+    async def _handle_durably(
+        self, msg: Incoming, gate: contextlib.AbstractAsyncContextManager[object]
+    ) -> list[Reply]:
+        """One commit per update (a shared fsync on the embedded store), off the loop; every
+        change is durable before the replies go out."""
+        durability = self.ports.durability
+        with durability.deferred_sync():
+            async with gate:
+                replies = await self._handle_once(msg)
+            await durability.flush(ends_turn=True)
+        return replies
 
     async def _handle_once(self, msg: Incoming) -> list[Reply]:
         """Dispatch an update unless it was handled before, and remember it was."""
