@@ -137,7 +137,7 @@ class IdBlocks:
     """Fresh document ids, unique across processes: blocks of the `doc_ids` sequence.
 
     The next block is fetched ahead, off the event loop, once a block is half used; only a
-    burst faster than that waits on a synchronous fetch (counted in `waited`).
+    burst faster than that waits on a synchronous fetch.
     """
 
     def __init__(self, fetch: Callable[[], int], prefetch: Callable[[], None]) -> None:
@@ -146,12 +146,10 @@ class IdBlocks:
         self._next = 0
         self._end = 0
         self.spare: int | None = None
-        self.waited = 0
 
     def take(self) -> int:
         if self._next >= self._end:
             if self.spare is None:
-                self.waited += 1
                 self.spare = self._fetch()
             self._next, self.spare = self.spare, None
             self._end = self._next + ID_BLOCK
