@@ -767,15 +767,12 @@ class PgStore(Store):
         """Read every document into memory (at start; other processes' changes come later)."""
         rows: dict[str, list[tuple[int, bytes]]] = {}
         with self._sync.cursor() as cur:
-            cur.execute("SELECT tbl, id, ver, doc::text FROM docs ORDER BY tbl, id")
+            cur.execute(_SELECT_ALL + " ORDER BY tbl, id")
             for tbl, doc_id, ver, text in cur:
                 rows.setdefault(tbl, []).append((doc_id, text.encode()))
                 self._versions[(tbl, doc_id)] = ver
         for name, docs in rows.items():
-            table = self._tables.get(name) or self._tables.setdefault(
-                name, SharedTable(self, name, self._ids)
-            )
-            table.load_encoded(docs)
+            self.table(name).load_encoded(docs)
 
     def _refuse_unfinished_copy(self) -> None:
         """A database a migration or restore is still filling is not a store yet."""
@@ -815,13 +812,13 @@ class PgStore(Store):
     def _reload(self) -> None:
         """Bring every table in memory up to the database (after missed notifications)."""
         with self._sync.cursor() as cur:
-            cur.execute("SELECT tbl, id, ver, doc::text FROM docs")
-            self._apply_rows([(t, i, v, d) for t, i, v, d in cur], everything=True)
+            cur.execute(_SELECT_ALL)
+            self._apply_rows(cur.fetchall(), everything=True)
 
     def _reread_sync(self, changes: dict[tuple[str, int], Change]) -> None:
         keys = list(changes)
         with self._sync.cursor() as cur:
-            cur.execute(_SELECT_KEYS, ([k[0] for k in keys], [k[1] for k in keys]))
+            cur.execute(_SELECT_KEYS, _key_columns(keys))
             self._apply_rows(list(cur), keys=keys, force=True)
 
     async def _reread(
@@ -830,7 +827,7 @@ class PgStore(Store):
         """Read these documents back from the database (after a refused commit)."""
         keys = list(changes)
         async with self._connection() as conn:
-            cur = await conn.execute(_SELECT_KEYS, ([k[0] for k in keys], [k[1] for k in keys]))
+            cur = await conn.execute(_SELECT_KEYS, _key_columns(keys))
             self._apply_rows(await cur.fetchall(), keys=keys, force=True)
 
     def _apply_rows(
@@ -932,7 +929,7 @@ class PgStore(Store):
     async def _reread_all(self) -> None:
         assert self._pool is not None
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT tbl, id, ver, doc::text FROM docs")
+            cur = await conn.execute(_SELECT_ALL)
             self._apply_rows(await cur.fetchall(), everything=True)
 
     async def _on_notice(self, payload: str) -> None:
@@ -1020,10 +1017,16 @@ ON CONFLICT (name) DO UPDATE
 SET tat = greatest(b.tat, statement_timestamp()) + make_interval(secs => %(span)s)
 RETURNING extract(epoch FROM b.tat - statement_timestamp())::float8 - %(span)s
 """
+_SELECT_ALL = "SELECT tbl, id, ver, doc::text FROM docs"
 _SELECT_KEYS = (
     "SELECT d.tbl, d.id, d.ver, d.doc::text FROM docs d"
     " JOIN unnest(%s::text[], %s::bigint[]) AS u(tbl, id) ON d.tbl = u.tbl AND d.id = u.id"
 )
+
+
+def _key_columns(keys: list[tuple[str, int]]) -> tuple[list[str], list[int]]:
+    """The parameters of `_SELECT_KEYS`: the keys' tables, then their ids."""
+    return [k[0] for k in keys], [k[1] for k in keys]
 
 
 def _commit_params(changes: dict[tuple[str, int], Change], notes: list[str]) -> list[Any]:
