@@ -46,7 +46,7 @@ from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store, meets
 from bot.storage.errors import StoreConflict, StoreError
 from bot.storage.files import write_snapshot
-from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate
+from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate, set_schema
 from bot.storage.table import LogTable
 
 log = logging.getLogger(__name__)
@@ -790,7 +790,7 @@ class PgStore(Store):
         try:
             schema = self.schema
             if schema == 0:
-                self._set_schema(target)
+                set_schema(self._sync, target)
                 return
             if schema > target:
                 raise StoreError(f"the database has schema {schema}; this version knows {target}")
@@ -798,16 +798,9 @@ class PgStore(Store):
                 self._reload()  # another process may have migrated meanwhile
                 migrations[schema - 1](self)
                 schema += 1
-                self._set_schema(schema)
+                set_schema(self._sync, schema)
         finally:
             self._sync.execute("SELECT pg_advisory_unlock(%s)", (_DATA_LOCK,))
-
-    def _set_schema(self, version: int) -> None:
-        self._sync.execute(
-            "INSERT INTO meta VALUES ('schema', %s) ON CONFLICT (key) DO UPDATE"
-            " SET value = excluded.value",
-            (dumps(version).decode(),),
-        )
 
     def _reload(self) -> None:
         """Bring every table in memory up to the database (after missed notifications)."""

@@ -28,7 +28,7 @@ from bot.storage.codec import dumps
 from bot.storage.errors import StoreError
 from bot.storage.files import Frozen
 from bot.storage.pg import ID_BLOCK
-from bot.storage.pg_schema import COPY_KEY, migrate
+from bot.storage.pg_schema import COPY_KEY, migrate, set_schema
 
 BATCH = 5_000  # documents per COPY and per commit
 WORKERS = 2  # connections copying at once
@@ -241,11 +241,7 @@ def _finish(conn: psycopg.Connection[Any], source: Source) -> None:
         assert row is not None
         upcoming = int(row[0]) + (ID_BLOCK if row[1] else 0)
         conn.execute("SELECT setval('doc_ids', %s, false)", (max(upcoming, source.next_id()),))
-        conn.execute(
-            "INSERT INTO meta VALUES ('schema', %s::jsonb) ON CONFLICT (key) DO UPDATE"
-            " SET value = excluded.value",
-            (dumps(source.schema).decode(),),
-        )
+        set_schema(conn, source.schema)
         conn.execute(
             "UPDATE meta SET value = jsonb_set(value, '{finished}', 'true') WHERE key = %s",
             (COPY_KEY,),

@@ -8,7 +8,11 @@ processes creating the same order code, handled update or invite code cannot bot
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
+
+from bot.storage.codec import dumps
 
 # SQL[i] brings the database from version i to i + 1; append, never edit or reorder.
 SQL: tuple[str, ...] = (
@@ -84,6 +88,15 @@ def migrate(conn: psycopg.Connection) -> int:
         return len(SQL)
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+
+def set_schema(conn: psycopg.Connection[Any], version: int) -> None:
+    """Record the data's schema version (bot/storage/db.py MIGRATIONS) in `meta`."""
+    conn.execute(
+        "INSERT INTO meta VALUES ('schema', %s::jsonb) ON CONFLICT (key) DO UPDATE"
+        " SET value = excluded.value",
+        (dumps(version).decode(),),
+    )
 
 
 def index_sql(table: str, field: str) -> str:
