@@ -25,7 +25,7 @@ from bot.storage.codec import dumps
 from bot.storage.db import Store
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.files import Frozen
-from bot.storage.pg import _quiet
+from bot.storage.pg import quiet
 from bot.storage.pg_copy import BATCH, WORKERS, Source, copy_into, database_counts
 
 TOKEN_FILE = "zalo_oa_token.json"  # where the embedded store keeps the Zalo OA token pair
@@ -83,7 +83,7 @@ def _migrate(store: Store, settings: Settings, url: str, batch: int, workers: in
         )
         target = database_counts(url)
     except psycopg.Error as exc:
-        return _fail(f"database: {_quiet(exc)}")
+        return _fail(f"database: {quiet(exc)}")
     except StoreError as exc:
         return _fail(str(exc))
     seconds = time.perf_counter() - started

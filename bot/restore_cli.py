@@ -56,7 +56,7 @@ def restore_keeping_deletions(settings: Settings, src: Path | None, newer: list[
 
 def restore_into_database(src: Path, url: str) -> int:
     """Copy a backup file into an empty PostgreSQL database; return its document count."""
-    from bot.storage.pg import _quiet
+    from bot.storage.pg import quiet
     from bot.storage.pg_copy import Source, TargetNotEmpty, copy_into
 
     with open_backup(src) as storage:
@@ -64,7 +64,7 @@ def restore_into_database(src: Path, url: str) -> int:
         try:
             done = copy_into(url, source, str(src.resolve()))
         except psycopg.Error as exc:
-            raise StoreError(f"database: {_quiet(exc)}") from exc
+            raise StoreError(f"database: {quiet(exc)}") from exc
         if done.already:
             raise TargetNotEmpty(
                 "the database already holds this backup, restored before: restore only into "

@@ -231,7 +231,7 @@ class PgStore(Store):
         try:
             return psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the database: {_quiet(exc)}") from exc
+            raise StoreError(f"cannot connect to the database: {quiet(exc)}") from exc
 
     def _sync_execute(self, query: str | bytes, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         """One statement on the synchronous connection, connecting again if it was cut."""
@@ -244,7 +244,7 @@ class PgStore(Store):
                 return self._sync.execute(query, params or None)
             except psycopg.OperationalError as exc:
                 if attempt == 2 or not self._sync.closed:
-                    raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+                    raise StoreError(f"database write failed: {quiet(exc)}") from exc
         raise AssertionError("unreachable")
 
     # --- the Store contract ----------------------------------------------------------------
@@ -294,7 +294,7 @@ class PgStore(Store):
             async with self._pool.connection() as conn:
                 await conn.execute(sql)
         except psycopg.Error as exc:
-            log.warning("could not create an index (%s); lookups still work", _quiet(exc))
+            log.warning("could not create an index (%s); lookups still work", quiet(exc))
 
     def on_change(self, name: str, listener: Callable[[list[int]], None]) -> None:
         """Call `listener(ids)` after another process's commit changed these documents."""
@@ -414,7 +414,7 @@ class PgStore(Store):
                                     await conn.execute(_UNLOCK, (key, space))
                         return
             except psycopg.OperationalError as exc:  # no connection to be had (PoolTimeout)
-                raise StoreError(f"database unreachable: {_quiet(exc)}") from exc
+                raise StoreError(f"database unreachable: {quiet(exc)}") from exc
             await self._pool.check()
 
     async def catch_up(self) -> None:
@@ -471,7 +471,7 @@ class PgStore(Store):
             if self._pool is not None:  # the outcome is unknown: read it back
                 with contextlib.suppress(psycopg.Error):
                     await self._reread([(name, w[0]) for w in wanted])
-            raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+            raise StoreError(f"database write failed: {quiet(exc)}") from exc
         done = {int(doc_id): (int(ver), text) for doc_id, ver, text, _note in rows}
         before = dict(wanted)
         for doc_id, (ver, text) in done.items():
@@ -497,7 +497,7 @@ class PgStore(Store):
                 cur = await conn.execute(_TAKE_SLOTS, {"name": name, "span": count / rate})
                 row = await cur.fetchone()
         except psycopg.Error as exc:
-            raise StoreError(f"cannot reach the send budget: {_quiet(exc)}") from exc
+            raise StoreError(f"cannot reach the send budget: {quiet(exc)}") from exc
         assert row is not None
         return float(row[0])
 
@@ -668,9 +668,9 @@ class PgStore(Store):
             self._sync.execute(_COMMIT, _commit_params(changes, self._notices(changes)))
         except _REFUSED as exc:
             self._reread_sync(changes)
-            raise StoreConflict(_quiet(exc)) from exc
+            raise StoreConflict(quiet(exc)) from exc
         except psycopg.Error as exc:
-            raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+            raise StoreError(f"database write failed: {quiet(exc)}") from exc
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -704,11 +704,11 @@ class PgStore(Store):
                     ending.locked = False
         except _REFUSED as exc:
             await self._refused(changes)
-            raise StoreConflict(_quiet(exc)) from exc
+            raise StoreConflict(quiet(exc)) from exc
         except psycopg.Error as exc:
             with contextlib.suppress(psycopg.Error):
                 await self._reread(changes)
-            raise StoreError(f"database write failed: {_quiet(exc)}") from exc
+            raise StoreError(f"database write failed: {quiet(exc)}") from exc
         self._settle(changes, owner)
 
     async def _refused(self, changes: dict[tuple[str, int], Change]) -> None:
@@ -758,7 +758,7 @@ class PgStore(Store):
                 cur = await conn.execute("SELECT nextval('doc_ids')")
                 row = await cur.fetchone()
         except psycopg.Error as exc:
-            log.warning("could not fetch document ids ahead: %s", _quiet(exc))
+            log.warning("could not fetch document ids ahead: %s", quiet(exc))
             return
         if row is not None and self._ids.spare is None:
             self._ids.spare = int(row[0])
@@ -888,7 +888,7 @@ class PgStore(Store):
         except TimeoutError as exc:
             raise StoreError("the database's change feed is not answering") from exc
         except psycopg.Error as exc:
-            raise StoreError(f"database unreachable: {_quiet(exc)}") from exc
+            raise StoreError(f"database unreachable: {quiet(exc)}") from exc
         finally:
             self._barriers.pop(token, None)
 
@@ -915,7 +915,7 @@ class PgStore(Store):
                 raise
             except Exception as exc:
                 self._listening.clear()  # barriers wait until it is back
-                log.warning("database change feed lost (%s); reconnecting", _quiet(exc))
+                log.warning("database change feed lost (%s); reconnecting", quiet(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -1065,7 +1065,7 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-def _quiet(exc: BaseException) -> str:
+def quiet(exc: BaseException) -> str:
     """An error's first line, without the connection string's password."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return re.sub(r"(postgres(?:ql)?://[^:/@]+:)[^@]+@", r"\1***@", text)
