@@ -156,8 +156,11 @@ def load_settings(
     )
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")  # how a DATABASE_URL may begin
+
+
 def _database_url(url: str) -> str:
-    if url and not url.startswith(("postgresql://", "postgres://")):
+    if url and not url.startswith(POSTGRES_SCHEMES):
         raise ConfigError("DATABASE_URL must be a postgresql:// address, or unset for DATA_DIR")
     return url
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from bot.channels.zalo_oa_state import TOKEN_KEY, TOKEN_TABLE
-from bot.config import Settings
+from bot.config import POSTGRES_SCHEMES, Settings
 from bot.private_files import private_dir, write_private
 from bot.storage.codec import dumps
 from bot.storage.db import Store
@@ -45,7 +45,7 @@ def run_migrate(
 ) -> int:
     """Copy DATA_DIR's store and media to `url`; 0 when both sides count the same."""
     data_dir = settings.data_dir
-    if not url.startswith(("postgresql://", "postgres://")):
+    if not url.startswith(POSTGRES_SCHEMES):
         return _fail("--to must be a postgresql:// address")
     if not data_dir.is_dir():
         return _fail(f"no DATA_DIR at {data_dir}")
