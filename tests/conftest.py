@@ -14,10 +14,10 @@ from bot.i18n import load_catalogs
 from tests.fakes.fixtures import fake_telegram
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers.driver import make_app
-from tests.helpers.pg_fixtures import backend, mark_pg, pg_cluster, pg_url
+from tests.helpers.pg_fixtures import backend, mark_pg, pg_cluster, pg_url, two_pg_stores
 from tests.helpers.telegram import TelegramBot
 
-__all__ = ["backend", "fake_telegram", "pg_cluster", "pg_url"]
+__all__ = ["backend", "fake_telegram", "pg_cluster", "pg_url", "two_pg_stores"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.lease import run_leased
 from bot.storage.pg import PgStore
 from tests.helpers.waiting import wait_until
-
-
-@pytest.fixture
-async def two_stores(tmp_path: Path, pg_url: str) -> AsyncIterator[tuple[PgStore, PgStore]]:
-    stores = (PgStore(pg_url, tmp_path / "a"), PgStore(pg_url, tmp_path / "b"))
-    for store in stores:
-        await store.start()
-    yield stores
-    for store in stores:
-        await store.stop()
-        store.close()
 
 
 class Work:
@@ -41,9 +26,9 @@ class Work:
 
 
 async def test_only_one_process_runs_the_work_and_another_takes_over_a_dead_holder(
-    two_stores: tuple[PgStore, PgStore],
+    two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:
-    first, second = two_stores
+    first, second = two_pg_stores
     assert await first.take_lease("jobs", ttl=1.0)  # the first holds it, then "dies" silently
     assert not await second.take_lease("jobs", ttl=1.0)
     work = Work()
@@ -65,9 +50,9 @@ async def test_only_one_process_runs_the_work_and_another_takes_over_a_dead_hold
 
 
 async def test_a_holder_that_cannot_renew_stops_the_work(
-    two_stores: tuple[PgStore, PgStore],
+    two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:
-    first, second = two_stores
+    first, second = two_pg_stores
     work = Work()
     task = asyncio.create_task(run_leased(first, "jobs", work.begin, work.end, ttl=5.0, renew=0.1))
     try:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from telegram.error import RetryAfter
 
 from bot.channels.telegram_limits import ReplyRateLimiter
 from bot.services.pacer import Pacer
-from bot.storage import open_store
 from bot.storage.budget import SharedBudget, schedule_rate
-from bot.storage.db import Store
+from bot.storage.pg import PgStore
 from tests.helpers.pg_fixtures import StoreBackend
 from tests.helpers.waiting import wait_until
 
@@ -41,21 +38,10 @@ async def test_a_conditional_write_sets_each_document_on_its_own(
         store.close()
 
 
-@pytest.fixture
-async def two_stores(tmp_path: Path, pg_url: str) -> AsyncIterator[list[Store]]:
-    stores = [open_store(tmp_path / name, pg_url) for name in ("a", "b")]
-    for store in stores:
-        await store.start()
-    yield stores
-    for store in stores:
-        await store.stop()
-        store.close()
-
-
 async def test_a_row_claimed_by_one_process_is_skipped_by_the_other(
-    two_stores: list[Store],
+    two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:
-    first, second = two_stores
+    first, second = two_pg_stores
     rows = first.table("outbox")
     ids = rows.insert_multiple([{"status": "pending"} for _ in range(3)])
     await first.flush()
@@ -71,7 +57,7 @@ async def test_a_row_claimed_by_one_process_is_skipped_by_the_other(
 
 
 async def test_the_send_budget_holds_the_rate_for_all_processes_together(
-    two_stores: list[Store],
+    two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:
     max_rate, sends = 20.0, 40
     starts: list[float] = []
@@ -81,7 +67,7 @@ async def test_the_send_budget_holds_the_rate_for_all_processes_together(
             await budget.turn()
             starts.append(time.monotonic())
 
-    budgets = [store.rate_budget("send:test", max_rate) for store in two_stores * 2]
+    budgets = [store.rate_budget("send:test", max_rate) for store in two_pg_stores * 2]
     assert all(isinstance(b, SharedBudget) for b in budgets)
     await asyncio.gather(*(sender(b) for b in budgets if isinstance(b, SharedBudget)))
     starts.sort()

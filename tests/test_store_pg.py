@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +40,6 @@ def in_memory(store: PgStore, table: str) -> dict[int, dict[str, Any]]:
     return as_dict(store.table(table))
 
 
-@pytest.fixture
-async def two(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[PgStore, PgStore]]:
-    """Two started stores on one fresh database, as two processes would hold it."""
-    a = PgStore(pg_url, tmp_path / "a")
-    b = PgStore(pg_url, tmp_path / "b")
-    await a.start()
-    await b.start()
-    yield a, b
-    for store in (a, b):
-        await store.stop()
-        store.close()
-
-
 async def commit(store: PgStore, write: Callable[[], Any]) -> Any:
     """Make writes as the engine's update does: inside deferred_sync, then flush."""
     with store.deferred_sync():
@@ -62,9 +49,9 @@ async def commit(store: PgStore, write: Callable[[], Any]) -> Any:
 
 
 async def test_a_change_is_in_the_other_memory_after_a_turn_and_soon_without(
-    two: tuple[PgStore, PgStore],
+    two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:
-    a, b = two
+    a, b = two_pg_stores
     notes_a, notes_b = a.table("notes"), b.table("notes", indexes=("tag",))
     first = await commit(a, lambda: notes_a.insert({"tag": "na", "text": "Na Chi Lăng 🍈"}))
     async with b.user_turn("web:lan"):  # the barrier: every earlier commit is applied
@@ -89,9 +76,9 @@ async def test_a_change_is_in_the_other_memory_after_a_turn_and_soon_without(
 
 
 async def test_a_conflicting_update_raises_and_the_loser_keeps_the_database(
-    two: tuple[PgStore, PgStore], pg_url: str
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
 ) -> None:
-    a, b = two
+    a, b = two_pg_stores
     stock_a, stock_b = a.table("listings"), b.table("listings", indexes=("status",))
     listing = await commit(a, lambda: stock_a.insert({"stock": 10, "status": "active"}))
     async with b.user_turn("web:b"):
@@ -110,9 +97,9 @@ async def test_a_conflicting_update_raises_and_the_loser_keeps_the_database(
 
 
 async def test_removing_a_document_another_store_changed_is_a_conflict(
-    two: tuple[PgStore, PgStore], pg_url: str
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
 ) -> None:
-    a, b = two
+    a, b = two_pg_stores
     doc_id = await commit(a, lambda: a.table("listings").insert({"stock": 10}))
     async with b.user_turn("web:b"):
         pass
@@ -131,9 +118,9 @@ async def test_removing_a_document_another_store_changed_is_a_conflict(
     [("orders", "code", "DH2611-0001"), ("seen_updates", "key", "telegram:1001")],
 )
 async def test_a_unique_value_is_committed_by_one_store_only(
-    two: tuple[PgStore, PgStore], pg_url: str, table: str, field: str, value: str
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str, table: str, field: str, value: str
 ) -> None:
-    a, b = two
+    a, b = two_pg_stores
     results = await asyncio.gather(
         commit(a, lambda: a.table(table).insert({field: value, "by": "a"})),
         commit(b, lambda: b.table(table).insert({field: value, "by": "b"})),
@@ -148,8 +135,10 @@ async def test_a_unique_value_is_committed_by_one_store_only(
             assert in_memory(store, table) == {doc_id: doc}, "the loser's insert is undone"
 
 
-async def test_ids_are_unique_across_stores(two: tuple[PgStore, PgStore], pg_url: str) -> None:
-    a, b = two
+async def test_ids_are_unique_across_stores(
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    a, b = two_pg_stores
     given: list[int] = []
     for n in range(100):
         given.append(a.table("t").insert({"by": "a", "n": n}))
@@ -164,9 +153,9 @@ async def test_ids_are_unique_across_stores(two: tuple[PgStore, PgStore], pg_url
 
 
 async def test_on_change_listeners_get_the_ids_another_store_changed(
-    two: tuple[PgStore, PgStore],
+    two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:
-    a, b = two
+    a, b = two_pg_stores
     heard_a: list[list[int]] = []
     heard_b: list[list[int]] = []
     a.on_change("faq", heard_a.append)
@@ -189,9 +178,9 @@ async def test_on_change_listeners_get_the_ids_another_store_changed(
 
 
 async def test_loose_writes_commit_soon_and_by_flush(
-    two: tuple[PgStore, PgStore], pg_url: str
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
 ) -> None:
-    a, _b = two
+    a, _b = two_pg_stores
     jobs = a.table("jobs")
     first = jobs.insert({"kind": "reminder"})  # outside any update: loose
     await wait_until(lambda: first in stored(pg_url, "jobs"), "a loose write to commit", SOON)
@@ -202,14 +191,14 @@ async def test_loose_writes_commit_soon_and_by_flush(
 
 
 async def test_writes_on_top_of_uncommitted_ones_commit_after_them(
-    two: tuple[PgStore, PgStore], pg_url: str
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
 ) -> None:
     """An update and the jobs outside it write the same documents: commits keep their order.
 
     (The outbox job marks a row the update that created it has not committed yet; an update
     changes a row whose last change, made by a job, is still queued.)
     """
-    a, b = two
+    a, b = two_pg_stores
     rows = a.table("outbox")
 
     async def job(write: Callable[[], Any]) -> None:
@@ -232,9 +221,9 @@ async def test_writes_on_top_of_uncommitted_ones_commit_after_them(
 
 
 async def test_flush_waits_for_a_background_commit_under_way(
-    two: tuple[PgStore, PgStore], pg_url: str
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
 ) -> None:
-    a, _b = two
+    a, _b = two_pg_stores
     under_way, go_on = asyncio.Event(), asyncio.Event()
     real = a._commit_async
 
@@ -316,13 +305,13 @@ def test_stores_opening_a_fresh_database_together_migrate_once(
 
 
 async def test_after_a_database_restart_writes_work_and_memories_catch_up(
-    two: tuple[PgStore, PgStore],
+    two_pg_stores: tuple[PgStore, PgStore],
     pg_cluster: PgCluster,
     pg_url: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    a, b = two
+    a, b = two_pg_stores
     notes_a, notes_b = a.table("notes"), b.table("notes")
     before = await commit(a, lambda: notes_a.insert({"text": "trước"}))
     async with b.user_turn("web:x"):

@@ -7,14 +7,17 @@ fail instead. Import the fixtures into tests/conftest.py.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from tests.helpers.pg_cluster import PgCluster, PgUnavailable, find_bindir
+
+if TYPE_CHECKING:
+    from bot.storage.pg import PgStore
 
 REQUIRE = "NDS_REQUIRE_PG"
 
@@ -64,6 +67,20 @@ def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
     if not pg_cluster.running:
         pg_cluster.start()
     pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+async def two_pg_stores(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[PgStore, PgStore]]:
+    """Two started stores on one fresh database, as two processes would hold it."""
+    from bot.storage.pg import PgStore
+
+    stores = (PgStore(pg_url, tmp_path / "a"), PgStore(pg_url, tmp_path / "b"))
+    for store in stores:
+        await store.start()
+    yield stores
+    for store in stores:
+        await store.stop()
+        store.close()
 
 
 @dataclass(frozen=True)
