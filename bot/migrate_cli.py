@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
 from bot.channels.zalo_oa_state import TOKEN_KEY, TOKEN_TABLE
 from bot.config import POSTGRES_SCHEMES, Settings
 from bot.private_files import private_dir, write_private
@@ -25,7 +23,6 @@ from bot.storage.codec import dumps
 from bot.storage.db import Store
 from bot.storage.errors import StoreError, StoreLocked
 from bot.storage.files import Frozen
-from bot.storage.pg import quiet
 from bot.storage.pg_copy import BATCH, WORKERS, Source, copy_into, database_counts
 
 TOKEN_FILE = "zalo_oa_token.json"  # where the embedded store keeps the Zalo OA token pair
@@ -82,8 +79,6 @@ def _migrate(store: Store, settings: Settings, url: str, batch: int, workers: in
             progress=_progress,
         )
         target = database_counts(url)
-    except psycopg.Error as exc:
-        return _fail(f"database: {quiet(exc)}")
     except StoreError as exc:
         return _fail(str(exc))
     seconds = time.perf_counter() - started

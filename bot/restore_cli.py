@@ -17,15 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
 from bot.config import Settings
 from bot.services.container import build_services
 from bot.services.tombstones import TABLE, Tombstone
 from bot.storage import open_store
 from bot.storage.backup import open_backup, read_docs, restore
 from bot.storage.db import Store
-from bot.storage.errors import StoreError
 
 
 @dataclass
@@ -56,15 +53,11 @@ def restore_keeping_deletions(settings: Settings, src: Path | None, newer: list[
 
 def restore_into_database(src: Path, url: str) -> int:
     """Copy a backup file into an empty PostgreSQL database; return its document count."""
-    from bot.storage.pg import quiet
     from bot.storage.pg_copy import Source, TargetNotEmpty, copy_into
 
     with open_backup(src) as storage:
         source = Source(storage.schema, storage.freeze())
-        try:
-            done = copy_into(url, source, str(src.resolve()))
-        except psycopg.Error as exc:
-            raise StoreError(f"database: {quiet(exc)}") from exc
+        done = copy_into(url, source, str(src.resolve()))
         if done.already:
             raise TargetNotEmpty(
                 "the database already holds this backup, restored before: restore only into "

@@ -14,10 +14,11 @@ database takes the source's schema version.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ import psycopg
 from bot.storage.codec import dumps
 from bot.storage.errors import StoreError
 from bot.storage.files import Frozen
-from bot.storage.pg import ID_BLOCK
+from bot.storage.pg import ID_BLOCK, quiet
 from bot.storage.pg_schema import COPY_KEY, migrate, set_schema
 
 BATCH = 5_000  # documents per COPY and per commit
@@ -92,9 +93,10 @@ def copy_into(
 
     The database's tables are created if missing. Batches go over `workers` connections at
     once (the server parses JSON on one core per connection). Raises TargetNotEmpty for a
-    database holding anything but an unfinished copy of the same source.
+    database holding anything but an unfinished copy of the same source, StoreError for any
+    other failure (the database's included).
     """
-    with psycopg.connect(url, autocommit=True) as conn:
+    with _database_errors(), psycopg.connect(url, autocommit=True) as conn:
         migrate(conn)
         if not _try_lock(conn):
             raise StoreError("another copy into this database is running")
@@ -174,9 +176,18 @@ class _Plan:
 
 def database_counts(url: str) -> dict[str, int]:
     """Documents per table in the database."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with _database_errors(), psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute("SELECT tbl, count(*) FROM docs GROUP BY tbl").fetchall()
     return {str(tbl): int(n) for tbl, n in rows}
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """The database's errors as StoreError, the connection string's password left out."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise StoreError(f"database: {quiet(exc)}") from exc
 
 
 def _duplicate(name: str, exc: psycopg.errors.UniqueViolation) -> StoreError:
