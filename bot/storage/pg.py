@@ -55,6 +55,8 @@ CHANNEL = "nds_docs"
 NOTIFY_MAX = 7_000  # bytes of one notification payload (PostgreSQL's limit is 8,000)
 BARRIER_TIMEOUT = 10.0  # seconds a barrier may wait for the listener before giving up
 ID_BLOCK = 32  # the doc_ids sequence's increment
+# Key spaces of the advisory locks on names (hashtextextended's seed), one per kind of lock.
+_TURN_SPACE, _EXCLUSIVE_SPACE, _STARTUP_SPACE = 0, 1, 2
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")  # a JSON-escaped NUL, not an escaped backslash
 
@@ -262,10 +264,9 @@ class PgStore(Store):
         new = [f for f in indexes if f not in table.indexed_fields]
         if new:
             table.add_indexes(new)
-            if _NAME.match(name):
-                for name_of_field in new:
-                    if _NAME.match(name_of_field):
-                        self._create_index(name, name_of_field)
+        for name_of_field in new:
+            if _NAME.match(name) and _NAME.match(name_of_field):
+                self._create_index(name, name_of_field)
         return table
 
     def _create_index(self, table: str, name_of_field: str) -> None:
@@ -357,12 +358,13 @@ class PgStore(Store):
     @contextlib.contextmanager
     def startup_lock(self, name: str) -> Iterator[None]:
         """One process at a time (seeding a new database at start); memory is fresh inside."""
-        self._sync.execute("SELECT pg_advisory_lock(hashtextextended(%s, 2))", (name,))
+        key = (name, _STARTUP_SPACE)
+        self._sync.execute("SELECT pg_advisory_lock(hashtextextended(%s, %s))", key)
         try:
             self._reload()
             yield
         finally:
-            self._sync.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 2))", (name,))
+            self._sync.execute(_UNLOCK, key)
 
     @contextlib.asynccontextmanager
     async def user_turn(self, key: str) -> AsyncIterator[None]:
@@ -370,7 +372,7 @@ class PgStore(Store):
         if self._pool is None:
             yield
             return
-        async with self._locked(key, 0) as turn:
+        async with self._locked(key, _TURN_SPACE) as turn:
             token = _TURN.set((_current_task(), turn))
             try:
                 yield
@@ -383,7 +385,7 @@ class PgStore(Store):
         if self._pool is None:
             yield
             return
-        async with self._locked(name, 1):
+        async with self._locked(name, _EXCLUSIVE_SPACE):
             yield
             await self.flush()
 
