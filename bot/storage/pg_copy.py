@@ -100,6 +100,9 @@ def copy_into(
         migrate(conn)
         if not _try_lock(conn):
             raise StoreError("another copy into this database is running")
+        for name in source.tables:  # before the copy is recorded: a refusal leaves nothing
+            if not name or set(name) & set("\t\n\r\\"):
+                raise StoreError(f"a table named {name!r} cannot be copied")
         state = _begin(conn, source.fingerprint(), label)
         if state.get("finished"):
             return Copied(0, resumed=False, already=True)
@@ -109,8 +112,6 @@ def copy_into(
             present.setdefault(tbl, set()).add(doc_id)
         plan = _Plan(source, present, progress)
         for name, (_next, docs, _ix) in sorted(source.tables.items()):
-            if not name or set(name) & set("\t\n\r\\"):
-                raise StoreError(f"a table named {name!r} cannot be copied")
             ids = sorted(set(docs) - present.get(name, set()))
             plan.batches += [(name, ids[i : i + batch]) for i in range(0, len(ids), batch)]
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="pg-copy") as pool:
@@ -190,8 +191,14 @@ def _database_errors() -> Iterator[None]:
         raise StoreError(f"database: {quiet(exc)}") from exc
 
 
+# Tables whose unique values are secrets (session ids, generated keys): never printed.
+_SECRET_TABLES = frozenset({"console_sessions", "console_links", "secrets", "zalo_oa_token"})
+
+
 def _duplicate(name: str, exc: psycopg.errors.UniqueViolation) -> StoreError:
     detail = exc.diag.message_detail or str(exc).splitlines()[0]
+    if name in _SECRET_TABLES:
+        detail = f"two documents share a unique value ({exc.diag.constraint_name})."
     return StoreError(
         f"table {name}: {detail} The database refuses duplicates the embedded store let in: "
         "make them unique in the source, then copy into a new empty database"
