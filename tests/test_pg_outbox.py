@@ -111,9 +111,18 @@ async def test_a_due_broadcast_started_by_two_senders_at_once_is_written_once(
     await until(lambda: second.services.broadcasts.get(created.id) is not None)
     due = [app.services.broadcasts.due(now) for app in two_apps]
     assert [len(d) for d in due] == [1, 1]
+    # Each process also has a write of its own waiting for the background commit (someone
+    # just opened the chat): the start that loses must not take that write down with it.
+    newcomers = [f"web:new-{n}" for n in range(len(two_apps))]
+    for app, key in zip(two_apps, newcomers, strict=True):
+        app.services.users.create(key, "Khách mới", now.isoformat())
     await asyncio.gather(
         *(app.services.outbox._start_due(d[0]) for app, d in zip(two_apps, due, strict=True))
     )
+    for app in two_apps:
+        await app.store.flush()
     with psycopg.connect(pg_url) as conn:
         row = conn.execute("SELECT count(*) FROM docs WHERE tbl = 'outbox'").fetchone()
+        users = conn.execute("SELECT doc FROM docs WHERE tbl = 'users'").fetchall()
     assert row is not None and row[0] == 20
+    assert sorted(k for (doc,) in users for k in doc["ident"] if k in newcomers) == newcomers
