@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.tombstones import Tombstone
 from bot.services.users import User
 from bot.storage.backup import read_docs
+from tests.helpers.cli import run_main
 from tests.helpers.disk import forms, leaks, phone_forms
 from tests.helpers.driver import Chat, make_app
 from tests.orders_helpers import add_listing
@@ -51,12 +51,6 @@ async def _delete(chat: Chat) -> None:
     await chat.tap("del:yes")
 
 
-def _cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: Path, *args: str) -> int:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATA_DIR", str(data))
-    return main(list(args))
-
-
 def _people(data: Path, clock: FakeClock) -> dict[str, int]:
     """Who a store holds, by key, and the orders' farmer ids (opened and closed again)."""
     app = make_app(data, clock)
@@ -91,7 +85,7 @@ async def test_restore_applies_the_tombstones_of_a_newer_backup(
 
     # Without the newer tombstones, Monday's backup brings her back...
     plain = tmp_path / "plain"
-    assert _cli(monkeypatch, tmp_path, plain, "restore", str(tmp_path / "monday.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, plain, "restore", str(tmp_path / "monday.jsonl")) == 0
     assert "web:man" in _people(plain, clock)
     assert "--tombstones NEWER" in capsys.readouterr().err  # the operator is told how not to
     # ...with them, she stays deleted, and nothing of hers is left in the restored files.
@@ -102,7 +96,7 @@ async def test_restore_applies_the_tombstones_of_a_newer_backup(
         "--tombstones",
         str(tmp_path / "friday.jsonl"),
     ]
-    assert _cli(monkeypatch, tmp_path, restored, *args) == 0
+    assert run_main(monkeypatch, tmp_path, restored, *args) == 0
     said = capsys.readouterr().out
     assert "1 newer deletion(s) read" in said and "removed from the restored store: 1" in said
     people = _people(restored, clock)
@@ -112,7 +106,7 @@ async def test_restore_applies_the_tombstones_of_a_newer_backup(
     modes = {stat.S_IMODE(p.stat().st_mode) for p in restored.rglob("*") if p.is_file()}
     assert modes == {0o600}, modes  # what the restore and its compaction wrote is private
     # The restored store carries the tombstone on, into its own backups.
-    assert _cli(monkeypatch, tmp_path, restored, "backup", str(tmp_path / "next.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, restored, "backup", str(tmp_path / "next.jsonl")) == 0
     carried = read_docs(tmp_path / "next.jsonl", "tombstones")
     assert [Tombstone.from_doc(d) for d in carried] == [Tombstone.from_doc(d) for d in stones]
 
@@ -128,7 +122,7 @@ async def test_restore_takes_tombstones_from_the_running_store(
         await _delete(man)
         restored = tmp_path / "restored"
         args = ["restore", str(tmp_path / "monday.jsonl"), "--tombstones", str(live)]
-        assert _cli(monkeypatch, tmp_path, restored, *args) == 0  # the bot holds `live` open
+        assert run_main(monkeypatch, tmp_path, restored, *args) == 0  # the bot holds `live` open
         people = _people(restored, clock)
         assert "web:man" not in people and "web:hoa" in people
         assert leaks(restored, _man_needles()) == []
@@ -152,7 +146,7 @@ async def test_restore_applies_the_backups_own_tombstones_but_spares_who_came_ba
     app.store.backup(tmp_path / "b.jsonl")
     await app.stop()
     restored = tmp_path / "restored"
-    assert _cli(monkeypatch, tmp_path, restored, "restore", str(tmp_path / "b.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, restored, "restore", str(tmp_path / "b.jsonl")) == 0
     people = _people(restored, clock)
     assert "web:hoa" not in people and "web:man" in people and "web:khoa" in people
 
@@ -171,7 +165,7 @@ async def test_restore_refuses_tombstones_it_cannot_read_before_touching_data_di
     restored = tmp_path / "restored"
     for newer in ("junk.txt", "missing.jsonl", "empty"):
         args = ["restore", str(tmp_path / "b.jsonl"), "--tombstones", str(tmp_path / newer)]
-        assert _cli(monkeypatch, tmp_path, restored, *args) == 2
+        assert run_main(monkeypatch, tmp_path, restored, *args) == 2
         assert newer in capsys.readouterr().err
         assert not restored.exists() or list(restored.iterdir()) == []
 
@@ -199,14 +193,14 @@ async def test_tombstones_alone_are_applied_to_the_store_as_it_is(
     app.store.backup(tmp_path / "friday.jsonl")
     await app.stop()
     older = tmp_path / "older"  # brought back by other means, from before her deletion
-    assert _cli(monkeypatch, tmp_path, older, "restore", str(tmp_path / "monday.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, older, "restore", str(tmp_path / "monday.jsonl")) == 0
     assert "web:man" in _people(older, clock)
     capsys.readouterr()
     args = ["restore", "--tombstones", str(tmp_path / "friday.jsonl")]
-    assert _cli(monkeypatch, tmp_path, older, *args) == 0
+    assert run_main(monkeypatch, tmp_path, older, *args) == 0
     assert f"removed from {older}: 1" in capsys.readouterr().out
     people = _people(older, clock)
     assert "web:man" not in people and {"web:hoa", "web:khoa"} <= set(people)
     assert leaks(older, _man_needles()) == []
-    assert _cli(monkeypatch, tmp_path, older, "restore") == 2  # neither FILE nor tombstones
+    assert run_main(monkeypatch, tmp_path, older, "restore") == 2  # neither FILE nor tombstones
     assert "--tombstones NEWER" in capsys.readouterr().err

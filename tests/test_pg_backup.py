@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
 from bot.core.clock import FakeClock
 from bot.services.tombstones import Tombstone
 from bot.storage.backup import read_docs
+from tests.helpers.cli import run_main
 from tests.helpers.driver import make_app
 from tests.helpers.pg_cluster import PgCluster
 from tests.helpers.waiting import wait_until
@@ -29,10 +29,7 @@ def cli(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, *args: str, data: Path | None = None
 ) -> int:
     """The command line with DATABASE_URL=url ('' for the embedded store in `data`)."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATA_DIR", str(data or tmp_path / "cli-data"))
-    monkeypatch.setenv("DATABASE_URL", url)
-    return main(list(args))
+    return run_main(monkeypatch, tmp_path, data or tmp_path / "cli-data", *args, database_url=url)
 
 
 async def people(url: str, data: Path, clock: FakeClock) -> set[str]:

@@ -21,24 +21,17 @@ import psycopg
 import pytest
 
 from bot import migrate_cli
-from bot.__main__ import main
 from bot.app import BotApp
 from bot.channels.zalo_oa_state import OAToken, TokenFile, TokenTable
 from bot.core.clock import FakeClock
 from bot.storage.db import Store
 from bot.storage.errors import StoreError
 from bot.storage.pg import PgStore
+from tests.helpers.cli import run_main
 from tests.helpers.driver import Chat, make_app
 from tests.orders_helpers import QUANTITY_QUESTION, add_listing, order_form
 
 pytestmark = pytest.mark.pg
-
-
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: Path, *args: str) -> int:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATA_DIR", str(data))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    return main(list(args))
 
 
 async def fill(app: BotApp) -> dict[str, Any]:
@@ -87,7 +80,7 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
     shared_media = tmp_path / "shared-media"  # MEDIA_DIR of the PostgreSQL deployment
     monkeypatch.setenv("MEDIA_DIR", str(shared_media))
 
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     said = capsys.readouterr().out
     assert "migrated: both sides hold the same" in said, said
     for name, docs in [*before.items(), ("zalo_oa_token", [1])]:
@@ -189,7 +182,7 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
     with pytest.raises(StoreError, match="unfinished copy"):
         PgStore(pg_url, tmp_path / "pgdata")  # a bot refuses the half-filled database
 
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     said = capsys.readouterr().out
     assert f"resumed an interrupted copy; copied {total - partial} documents" in said, said
     with psycopg.connect(pg_url) as conn:
@@ -201,7 +194,7 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
     }
 
     # Once finished, running it again copies nothing and says so.
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     assert "nothing left to copy" in capsys.readouterr().out
 
 
@@ -220,12 +213,12 @@ async def test_migration_refuses_a_database_holding_something_else(
     app = make_app(data, clock)
     await Chat(app, "web:lan", "Lan").onboard()
     await app.stop()
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
     assert "already holds documents" in capsys.readouterr().err
     # The bot running on DATA_DIR would go on writing there: refused too.
     running = make_app(data, clock)
     try:
-        assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+        assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
         assert "the bot is running" in capsys.readouterr().err
     finally:
         await running.stop()
@@ -257,12 +250,12 @@ async def test_a_store_changed_since_an_interrupted_migration_is_refused(
 
     monkeypatch.setattr(migrate_cli, "_progress", dies)
     with pytest.raises(Killed):
-        cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url, "--batch", "2")
+        run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url, "--batch", "2")
     monkeypatch.undo()
     app = make_app(data, clock)  # the bot was started again meanwhile
     await Chat(app, "web:hoa", "Lò Thị Hoa").onboard(phone="0911000111")
     await app.stop()
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
     said = capsys.readouterr().err
     assert "holds an unfinished copy of it as it was before" in said, said
     assert "drop this one and create it again" in said
