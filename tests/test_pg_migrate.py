@@ -74,7 +74,7 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
     app = make_app(data, clock)
     made = await fill(app)
     await app.stop()
-    before = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
+    before = _documents(data)
     pair = {"access_token": "AT-1", "refresh_token": "RT-1", "expires_at": 1.8e9, "configured": ""}
     (data / "zalo_oa_token.json").write_text(json.dumps(pair))  # the embedded store's file
     shared_media = tmp_path / "shared-media"  # MEDIA_DIR of the PostgreSQL deployment
@@ -164,7 +164,7 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
     for n in range(5):
         await Chat(app, f"web:extra{n}", f"Người {n}").onboard(phone=f"090300{n:04d}")
     await app.stop()
-    source = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
+    source = _documents(data)
     # The command in a process of its own, killed (SIGKILL) inside its third batch.
     died = subprocess.run(
         [sys.executable, "-c", KILLED_IN_THIRD_BATCH, pg_url],
@@ -188,10 +188,8 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT tbl, id, doc::text FROM docs").fetchall()
     assert len(rows) == total
-    copied = {(t, i): _same(d) for t, i, d in rows}
-    assert copied == {
-        (n, i): _same(d.decode()) for n, docs in source.items() for i, d in docs.items()
-    }
+    copied = {(t, i): json.loads(d) for t, i, d in rows}
+    assert copied == {(n, i): json.loads(d) for n, docs in source.items() for i, d in docs.items()}
 
     # Once finished, running it again copies nothing and says so.
     assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
@@ -224,13 +222,10 @@ async def test_migration_refuses_a_database_holding_something_else(
         await running.stop()
 
 
-def _tables(data: Path) -> dict[str, Any]:
+def _documents(data: Path) -> dict[str, dict[int, bytes]]:
+    """Each table's documents in the embedded store at `data`, as stored (JSON)."""
     with Store(data) as store:
-        return dict(store.engine.tables)
-
-
-def _same(text: str) -> Any:
-    return json.loads(text)
+        return {name: dict(table.frozen()[1]) for name, table in store.engine.tables.items()}
 
 
 async def test_a_store_changed_since_an_interrupted_migration_is_refused(
