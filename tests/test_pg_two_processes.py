@@ -9,30 +9,17 @@ greeting's question through the other.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from tests.helpers.driver import Chat, make_app
 from tests.helpers.msgids import ASK_HOW_TO_CALL, WELCOME
+from tests.helpers.pg_apps import pg_apps, two_apps
 from tests.helpers.waiting import wait_until
 from tests.listings_helpers import stored
 
-
-@pytest.fixture
-async def two_apps(
-    tmp_path: Path, clock: FakeClock, pg_url: str
-) -> AsyncIterator[tuple[BotApp, BotApp]]:
-    first = make_app(tmp_path / "a", clock, database_url=pg_url)
-    await first.open()
-    second = make_app(tmp_path / "b", clock, database_url=pg_url)
-    await second.open()
-    yield first, second
-    await second.stop()
-    await first.stop()
+__all__ = ["pg_apps", "two_apps"]
 
 
 async def test_a_listing_saved_in_one_process_is_offered_in_the_other(
