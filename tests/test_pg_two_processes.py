@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import psycopg
+
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from tests.helpers.driver import Chat, make_app
@@ -59,11 +61,16 @@ async def test_an_faq_edit_in_one_process_answers_in_the_other(
 async def test_two_processes_starting_on_a_new_database_seed_the_faq_once(
     tmp_path: Path, clock: FakeClock, pg_url: str
 ) -> None:
-    apps = [make_app(tmp_path / name, clock, database_url=pg_url) for name in ("a", "b")]
+    apps = await asyncio.gather(  # at the same moment, as two processes would
+        *(asyncio.to_thread(make_app, tmp_path / n, clock, database_url=pg_url) for n in "ab")
+    )
     try:
         keys = [e.key for e in apps[1].services.faq.all()]
         assert keys and len(keys) == len(set(keys))
         assert len(apps[0].services.faq) == len(apps[1].services.faq)
+        with psycopg.connect(pg_url) as conn:
+            rows = conn.execute("SELECT doc->>'key' FROM docs WHERE tbl = 'faq'").fetchall()
+        assert sorted(k for (k,) in rows) == sorted(keys)  # in the database: once each
     finally:
         for app in apps:
             await app.stop()
