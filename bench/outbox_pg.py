@@ -1,6 +1,9 @@
 """Outbox bench on PostgreSQL: two senders on one database share a broadcast, one is killed.
 
-    .venv/bin/python bench/outbox_pg.py --users 2000 --rate 300 --kill-at 0.5
+    .venv/bin/python bench/outbox_pg.py --users 300 --rate 30 --kill-at 0
+    .venv/bin/python bench/outbox_pg.py --users 2000 --rate 100 --kill-at 0.5
+
+(the README's two sets of figures: the rate and statements per send, then a kill at half).
 
 A throwaway PostgreSQL cluster (as the tests start it), two bot apps in this process on one
 database, both running the broadcast outbox's sender for the same notice over a fake channel

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ZALO_OA_KEY = web.AppKey("zalo_oa", ZaloOAChannel)
 ZALO_BOT_KEY = web.AppKey("zalo_bot", ZaloBotChannel)
+WEB_CHAT_KEY = web.AppKey("web_chat", WebChat)
 
 
 def build_web_app(
@@ -49,7 +50,8 @@ def build_web_app(
         app[ZALO_BOT_KEY] = zalo_bot
         if zalo_bot.webhook_url:
             add_zalo_bot_webhook(app, zalo_bot, bot.settings.zalo_bot_webhook_secret)
-    WebChat(bot.engine, bot.media_dir).add_routes(app)
+    app[WEB_CHAT_KEY] = WebChat(bot.engine, bot.media_dir)
+    app[WEB_CHAT_KEY].add_routes(app)
     add_public_routes(app, bot.services)
     add_market_routes(app, bot.services)
     add_console_routes(app, bot.services)

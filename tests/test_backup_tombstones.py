@@ -7,54 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
-from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.tombstones import Tombstone
 from bot.services.users import User
 from bot.storage.backup import read_docs
-from tests.helpers.disk import forms, leaks, phone_forms
+from tests.backup_helpers import delete_data, man_needles, shop
+from tests.helpers.cli import run_main
+from tests.helpers.disk import leaks
 from tests.helpers.driver import Chat, make_app
-from tests.orders_helpers import add_listing
-
-MAN, MAN_PHONE = "Hoàng Thị Mận", "0938517246"
-
-
-def _man_needles() -> dict[str, list[bytes]]:
-    return {"name": forms(MAN), "phone": [f.encode() for f in phone_forms(MAN_PHONE)[1:4]]}
-
-
-async def _shop(app: BotApp) -> tuple[Chat, Chat, Chat]:
-    """Mận sells, Hoa sells, Khoa has ordered from Mận."""
-    man = Chat(app, "web:man", MAN)
-    await man.onboard(role="farmer", phone=MAN_PHONE)
-    hoa = Chat(app, "web:hoa", "Lò Thị Hoa")
-    await hoa.onboard(role="farmer", phone="0911000111")
-    khoa = Chat(app, "web:khoa", "Đặng Văn Khoa")
-    await khoa.onboard(role="buyer", phone="0976111222")
-    listing = add_listing(app, man)
-    await khoa.tap("buy")
-    await khoa.say("na chi lang")
-    await khoa.tap(f"o:{listing.id}")
-    for step in ("10 kg",):
-        await khoa.say(step)
-    await khoa.tap("nm:keep")
-    await khoa.tap("ph:keep")
-    await khoa.say("17 Ngõ Bưởi Diễn, Kỳ Lừa")
-    await khoa.tap("nt:skip")
-    await khoa.tap("cf:yes")
-    return man, hoa, khoa
-
-
-async def _delete(chat: Chat) -> None:
-    await chat.say("/xoadulieu")
-    await chat.tap("del:yes")
-
-
-def _cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: Path, *args: str) -> int:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATA_DIR", str(data))
-    return main(list(args))
 
 
 def _people(data: Path, clock: FakeClock) -> dict[str, int]:
@@ -78,20 +38,20 @@ async def test_restore_applies_the_tombstones_of_a_newer_backup(
 ) -> None:
     live = tmp_path / "live"
     app = make_app(live, clock)
-    man, _hoa, _khoa = await _shop(app)
+    man, _hoa, _khoa = await shop(app)
     app.store.backup(tmp_path / "monday.jsonl")
-    await _delete(man)
+    await delete_data(man)
     app.store.backup(tmp_path / "friday.jsonl")
     await app.stop()
     stones = read_docs(tmp_path / "friday.jsonl", "tombstones")
     assert len(stones) == 1 and set(stones[0]) >= {"user_id", "keys", "at"}
-    assert leaks(tmp_path, _man_needles()) != [], "Monday's backup holds her, as backups do"
+    assert leaks(tmp_path, man_needles()) != [], "Monday's backup holds her, as backups do"
     friday = (tmp_path / "friday.jsonl").read_bytes()
-    assert all(v not in friday for vs in _man_needles().values() for v in vs)
+    assert all(v not in friday for vs in man_needles().values() for v in vs)
 
     # Without the newer tombstones, Monday's backup brings her back...
     plain = tmp_path / "plain"
-    assert _cli(monkeypatch, tmp_path, plain, "restore", str(tmp_path / "monday.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, plain, "restore", str(tmp_path / "monday.jsonl")) == 0
     assert "web:man" in _people(plain, clock)
     assert "--tombstones NEWER" in capsys.readouterr().err  # the operator is told how not to
     # ...with them, she stays deleted, and nothing of hers is left in the restored files.
@@ -102,17 +62,17 @@ async def test_restore_applies_the_tombstones_of_a_newer_backup(
         "--tombstones",
         str(tmp_path / "friday.jsonl"),
     ]
-    assert _cli(monkeypatch, tmp_path, restored, *args) == 0
+    assert run_main(monkeypatch, tmp_path, restored, *args) == 0
     said = capsys.readouterr().out
     assert "1 newer deletion(s) read" in said and "removed from the restored store: 1" in said
     people = _people(restored, clock)
     assert "web:man" not in people and {"web:hoa", "web:khoa"} <= set(people)
     assert people["orders from farmer 0"] == 1 and people["listings"] == 0
-    assert leaks(restored, _man_needles()) == []
+    assert leaks(restored, man_needles()) == []
     modes = {stat.S_IMODE(p.stat().st_mode) for p in restored.rglob("*") if p.is_file()}
     assert modes == {0o600}, modes  # what the restore and its compaction wrote is private
     # The restored store carries the tombstone on, into its own backups.
-    assert _cli(monkeypatch, tmp_path, restored, "backup", str(tmp_path / "next.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, restored, "backup", str(tmp_path / "next.jsonl")) == 0
     carried = read_docs(tmp_path / "next.jsonl", "tombstones")
     assert [Tombstone.from_doc(d) for d in carried] == [Tombstone.from_doc(d) for d in stones]
 
@@ -123,15 +83,15 @@ async def test_restore_takes_tombstones_from_the_running_store(
     live = tmp_path / "live"
     app = make_app(live, clock)
     try:
-        man, _hoa, _khoa = await _shop(app)
+        man, _hoa, _khoa = await shop(app)
         app.store.backup(tmp_path / "monday.jsonl")
-        await _delete(man)
+        await delete_data(man)
         restored = tmp_path / "restored"
         args = ["restore", str(tmp_path / "monday.jsonl"), "--tombstones", str(live)]
-        assert _cli(monkeypatch, tmp_path, restored, *args) == 0  # the bot holds `live` open
+        assert run_main(monkeypatch, tmp_path, restored, *args) == 0  # the bot holds `live` open
         people = _people(restored, clock)
         assert "web:man" not in people and "web:hoa" in people
-        assert leaks(restored, _man_needles()) == []
+        assert leaks(restored, man_needles()) == []
     finally:
         await app.stop()
 
@@ -140,8 +100,8 @@ async def test_restore_applies_the_backups_own_tombstones_but_spares_who_came_ba
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app(tmp_path / "live", clock)
-    man, hoa, _khoa = await _shop(app)
-    await _delete(man)
+    man, hoa, _khoa = await shop(app)
+    await delete_data(man)
     clock.advance(hours=1)
     again = Chat(app, "web:man", "Mận")  # signs up again from the same account: a new person
     await again.onboard(phone="0938000000")
@@ -152,7 +112,7 @@ async def test_restore_applies_the_backups_own_tombstones_but_spares_who_came_ba
     app.store.backup(tmp_path / "b.jsonl")
     await app.stop()
     restored = tmp_path / "restored"
-    assert _cli(monkeypatch, tmp_path, restored, "restore", str(tmp_path / "b.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, restored, "restore", str(tmp_path / "b.jsonl")) == 0
     people = _people(restored, clock)
     assert "web:hoa" not in people and "web:man" in people and "web:khoa" in people
 
@@ -171,7 +131,7 @@ async def test_restore_refuses_tombstones_it_cannot_read_before_touching_data_di
     restored = tmp_path / "restored"
     for newer in ("junk.txt", "missing.jsonl", "empty"):
         args = ["restore", str(tmp_path / "b.jsonl"), "--tombstones", str(tmp_path / newer)]
-        assert _cli(monkeypatch, tmp_path, restored, *args) == 2
+        assert run_main(monkeypatch, tmp_path, restored, *args) == 2
         assert newer in capsys.readouterr().err
         assert not restored.exists() or list(restored.iterdir()) == []
 
@@ -193,20 +153,20 @@ async def test_tombstones_alone_are_applied_to_the_store_as_it_is(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     app = make_app(tmp_path / "live", clock)
-    man, _hoa, _khoa = await _shop(app)
+    man, _hoa, _khoa = await shop(app)
     app.store.backup(tmp_path / "monday.jsonl")
-    await _delete(man)
+    await delete_data(man)
     app.store.backup(tmp_path / "friday.jsonl")
     await app.stop()
     older = tmp_path / "older"  # brought back by other means, from before her deletion
-    assert _cli(monkeypatch, tmp_path, older, "restore", str(tmp_path / "monday.jsonl")) == 0
+    assert run_main(monkeypatch, tmp_path, older, "restore", str(tmp_path / "monday.jsonl")) == 0
     assert "web:man" in _people(older, clock)
     capsys.readouterr()
     args = ["restore", "--tombstones", str(tmp_path / "friday.jsonl")]
-    assert _cli(monkeypatch, tmp_path, older, *args) == 0
+    assert run_main(monkeypatch, tmp_path, older, *args) == 0
     assert f"removed from {older}: 1" in capsys.readouterr().out
     people = _people(older, clock)
     assert "web:man" not in people and {"web:hoa", "web:khoa"} <= set(people)
-    assert leaks(older, _man_needles()) == []
-    assert _cli(monkeypatch, tmp_path, older, "restore") == 2  # neither FILE nor tombstones
+    assert leaks(older, man_needles()) == []
+    assert run_main(monkeypatch, tmp_path, older, "restore") == 2  # neither FILE nor tombstones
     assert "--tombstones NEWER" in capsys.readouterr().err

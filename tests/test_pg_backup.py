@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
 from bot.core.clock import FakeClock
 from bot.services.tombstones import Tombstone
 from bot.storage.backup import read_docs
+from tests.backup_helpers import delete_data, shop
+from tests.helpers.cli import run_main
 from tests.helpers.driver import make_app
 from tests.helpers.pg_cluster import PgCluster
 from tests.helpers.waiting import wait_until
-from tests.test_backup_tombstones import _delete, _shop
 
 pytestmark = pytest.mark.pg
 
@@ -29,10 +29,7 @@ def cli(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, *args: str, data: Path | None = None
 ) -> int:
     """The command line with DATABASE_URL=url ('' for the embedded store in `data`)."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATA_DIR", str(data or tmp_path / "cli-data"))
-    monkeypatch.setenv("DATABASE_URL", url)
-    return main(list(args))
+    return run_main(monkeypatch, tmp_path, data or tmp_path / "cli-data", *args, database_url=url)
 
 
 async def people(url: str, data: Path, clock: FakeClock) -> set[str]:
@@ -55,11 +52,11 @@ async def test_backup_of_a_database_restores_into_another_keeping_deletions(
     app = make_app(tmp_path / "live", clock, database_url=pg_url)
     await app.open()
     try:
-        man, _hoa, _khoa = await _shop(app)
+        man, _hoa, _khoa = await shop(app)
         monday, friday = tmp_path / "monday.jsonl", tmp_path / "friday.jsonl"
         assert cli(monkeypatch, tmp_path, pg_url, "backup", str(monday)) == 0  # bot running
         assert "backup of the database written to" in capsys.readouterr().out
-        await _delete(man)
+        await delete_data(man)
         assert cli(monkeypatch, tmp_path, pg_url, "backup", str(friday)) == 0
     finally:
         await app.stop()
@@ -98,9 +95,9 @@ async def test_a_pg_dump_older_than_a_deletion_is_put_right_while_the_bot_runs(
     app = make_app(tmp_path / "live", clock, database_url=pg_url)
     await app.open()
     try:
-        man, _hoa, _khoa = await _shop(app)
+        man, _hoa, _khoa = await shop(app)
         pg_tool(pg_cluster, "pg_dump", "-Fc", "-f", str(dump), f"--dbname={pg_url}")
-        await _delete(man)
+        await delete_data(man)
         friday = tmp_path / "friday.jsonl"
         assert cli(monkeypatch, tmp_path, pg_url, "backup", str(friday)) == 0
     finally:

@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from bot.app import BotApp
 from bot.core.clock import FakeClock
 from bot.services.listings import Listing
 from bot.services.stats import build_report
-from bot.services.users import BUYER, FARMER, User
+from bot.services.users import BUYER
+from tests.console_helpers import person
 from tests.helpers.pg_apps import PgApps, pg_apps
 from tests.helpers.waiting import wait_until
 
@@ -23,15 +23,6 @@ __all__ = ["pg_apps"]
 pytestmark = pytest.mark.pg
 
 SOON = 2.0  # seconds: another process's change is in its figures within this (issue 20)
-
-
-def register(app: BotApp, key: str, role: str) -> User:
-    """A registered user of Chi Lăng, stored directly."""
-    users = app.services.users
-    user = users.create(key, key, app.services.clock.now().isoformat())
-    user.registered, user.role, user.area = True, role, "chi-lang"
-    users.save(user)
-    return user
 
 
 async def test_a_farmer_order_and_course_recorded_by_one_process_count_in_the_other(
@@ -44,8 +35,8 @@ async def test_a_farmer_order_and_course_recorded_by_one_process_count_in_the_ot
 
     services = first.services
     with first.store.deferred_sync():
-        farmer = register(first, "web:lan", FARMER)
-        buyer = register(first, "web:khach", BUYER)
+        farmer = person(first, "web:lan", "Lan")
+        buyer = person(first, "web:khach", "Khách", role=BUYER)
         listing = services.listings.add(
             Listing(farmer_id=farmer.id, area="chi-lang", product_name="Na", quantity="50",
                     stock="50", price=30000, created_at=clock.now().isoformat())

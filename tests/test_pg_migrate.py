@@ -21,24 +21,17 @@ import psycopg
 import pytest
 
 from bot import migrate_cli
-from bot.__main__ import main
 from bot.app import BotApp
 from bot.channels.zalo_oa_state import OAToken, TokenFile, TokenTable
 from bot.core.clock import FakeClock
 from bot.storage.db import Store
 from bot.storage.errors import StoreError
 from bot.storage.pg import PgStore
+from tests.helpers.cli import run_main
 from tests.helpers.driver import Chat, make_app
 from tests.orders_helpers import QUANTITY_QUESTION, add_listing, order_form
 
 pytestmark = pytest.mark.pg
-
-
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: Path, *args: str) -> int:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATA_DIR", str(data))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    return main(list(args))
 
 
 async def fill(app: BotApp) -> dict[str, Any]:
@@ -81,13 +74,13 @@ async def test_a_migrated_store_serves_the_same_people_on_postgresql(
     app = make_app(data, clock)
     made = await fill(app)
     await app.stop()
-    before = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
+    before = _documents(data)
     pair = {"access_token": "AT-1", "refresh_token": "RT-1", "expires_at": 1.8e9, "configured": ""}
     (data / "zalo_oa_token.json").write_text(json.dumps(pair))  # the embedded store's file
     shared_media = tmp_path / "shared-media"  # MEDIA_DIR of the PostgreSQL deployment
     monkeypatch.setenv("MEDIA_DIR", str(shared_media))
 
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     said = capsys.readouterr().out
     assert "migrated: both sides hold the same" in said, said
     for name, docs in [*before.items(), ("zalo_oa_token", [1])]:
@@ -171,7 +164,7 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
     for n in range(5):
         await Chat(app, f"web:extra{n}", f"Người {n}").onboard(phone=f"090300{n:04d}")
     await app.stop()
-    source = {n: dict(t.frozen()[1]) for n, t in _tables(data).items()}
+    source = _documents(data)
     # The command in a process of its own, killed (SIGKILL) inside its third batch.
     died = subprocess.run(
         [sys.executable, "-c", KILLED_IN_THIRD_BATCH, pg_url],
@@ -189,19 +182,17 @@ async def test_an_interrupted_migration_resumes_without_duplicates(
     with pytest.raises(StoreError, match="unfinished copy"):
         PgStore(pg_url, tmp_path / "pgdata")  # a bot refuses the half-filled database
 
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     said = capsys.readouterr().out
     assert f"resumed an interrupted copy; copied {total - partial} documents" in said, said
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT tbl, id, doc::text FROM docs").fetchall()
     assert len(rows) == total
-    copied = {(t, i): _same(d) for t, i, d in rows}
-    assert copied == {
-        (n, i): _same(d.decode()) for n, docs in source.items() for i, d in docs.items()
-    }
+    copied = {(t, i): json.loads(d) for t, i, d in rows}
+    assert copied == {(n, i): json.loads(d) for n, docs in source.items() for i, d in docs.items()}
 
     # Once finished, running it again copies nothing and says so.
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 0
     assert "nothing left to copy" in capsys.readouterr().out
 
 
@@ -220,24 +211,21 @@ async def test_migration_refuses_a_database_holding_something_else(
     app = make_app(data, clock)
     await Chat(app, "web:lan", "Lan").onboard()
     await app.stop()
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
     assert "already holds documents" in capsys.readouterr().err
     # The bot running on DATA_DIR would go on writing there: refused too.
     running = make_app(data, clock)
     try:
-        assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+        assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
         assert "the bot is running" in capsys.readouterr().err
     finally:
         await running.stop()
 
 
-def _tables(data: Path) -> dict[str, Any]:
+def _documents(data: Path) -> dict[str, dict[int, bytes]]:
+    """Each table's documents in the embedded store at `data`, as stored (JSON)."""
     with Store(data) as store:
-        return dict(store.engine.tables)
-
-
-def _same(text: str) -> Any:
-    return json.loads(text)
+        return {name: dict(table.frozen()[1]) for name, table in store.engine.tables.items()}
 
 
 async def test_a_store_changed_since_an_interrupted_migration_is_refused(
@@ -257,12 +245,12 @@ async def test_a_store_changed_since_an_interrupted_migration_is_refused(
 
     monkeypatch.setattr(migrate_cli, "_progress", dies)
     with pytest.raises(Killed):
-        cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url, "--batch", "2")
+        run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url, "--batch", "2")
     monkeypatch.undo()
     app = make_app(data, clock)  # the bot was started again meanwhile
     await Chat(app, "web:hoa", "Lò Thị Hoa").onboard(phone="0911000111")
     await app.stop()
-    assert cli(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
+    assert run_main(monkeypatch, tmp_path, data, "store", "migrate", "--to", pg_url) == 2
     said = capsys.readouterr().err
     assert "holds an unfinished copy of it as it was before" in said, said
     assert "drop this one and create it again" in said

@@ -10,29 +10,17 @@ one sender dies mid-broadcast, the other takes its claims over once they are sta
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import psycopg
-import pytest
 
 from bot.app import BotApp
-from bot.core.clock import FakeClock
 from bot.services.broadcast import DONE, Audience
 from bot.services.outbox import MAX_CHUNK, MAX_IN_FLIGHT, SENT
 from tests.broadcast_helpers import seed, until
-from tests.helpers.driver import make_app
+from tests.helpers.pg_apps import pg_apps, two_apps
 from tests.helpers.senders import abandon, broadcast_to, busiest_second, claims_of, prepare
 
-
-@pytest.fixture
-async def two_apps(tmp_path: Path, clock: FakeClock, pg_url: str) -> AsyncIterator[list[BotApp]]:
-    apps = [make_app(tmp_path / name, clock, database_url=pg_url) for name in ("a", "b")]
-    for app in apps:
-        await app.open()
-    yield apps
-    for app in apps:
-        await app.stop()
+__all__ = ["pg_apps", "two_apps"]
 
 
 async def until_done(app: BotApp, broadcast_id: int, timeout: float) -> None:
@@ -44,7 +32,7 @@ async def until_done(app: BotApp, broadcast_id: int, timeout: float) -> None:
 
 
 async def test_two_senders_deliver_each_notice_once_within_the_global_rate(
-    two_apps: list[BotApp],
+    two_apps: tuple[BotApp, BotApp],
 ) -> None:
     max_rate, recipients = 10.0, 36
     channels = [prepare(app, max_rate, claim_timeout=30.0) for app in two_apps]
@@ -66,7 +54,7 @@ async def test_two_senders_deliver_each_notice_once_within_the_global_rate(
 
 
 async def test_a_sender_killed_mid_broadcast_is_taken_over(
-    two_apps: list[BotApp], pg_url: str
+    two_apps: tuple[BotApp, BotApp], pg_url: str
 ) -> None:
     max_rate, recipients = 40.0, 80
     channels = [prepare(app, max_rate, claim_timeout=1.0) for app in two_apps]
@@ -98,7 +86,7 @@ async def test_a_sender_killed_mid_broadcast_is_taken_over(
 
 
 async def test_a_due_broadcast_started_by_two_senders_at_once_is_written_once(
-    two_apps: list[BotApp], pg_url: str
+    two_apps: tuple[BotApp, BotApp], pg_url: str
 ) -> None:
     first, second = two_apps
     seed(first, 20)
@@ -111,9 +99,18 @@ async def test_a_due_broadcast_started_by_two_senders_at_once_is_written_once(
     await until(lambda: second.services.broadcasts.get(created.id) is not None)
     due = [app.services.broadcasts.due(now) for app in two_apps]
     assert [len(d) for d in due] == [1, 1]
+    # Each process also has a write of its own waiting for the background commit (someone
+    # just opened the chat): the start that loses must not take that write down with it.
+    newcomers = [f"web:new-{n}" for n in range(len(two_apps))]
+    for app, key in zip(two_apps, newcomers, strict=True):
+        app.services.users.create(key, "Khách mới", now.isoformat())
     await asyncio.gather(
         *(app.services.outbox._start_due(d[0]) for app, d in zip(two_apps, due, strict=True))
     )
+    for app in two_apps:
+        await app.store.flush()
     with psycopg.connect(pg_url) as conn:
         row = conn.execute("SELECT count(*) FROM docs WHERE tbl = 'outbox'").fetchone()
+        users = conn.execute("SELECT doc FROM docs WHERE tbl = 'users'").fetchall()
     assert row is not None and row[0] == 20
+    assert sorted(k for (doc,) in users for k in doc["ident"] if k in newcomers) == newcomers

@@ -7,7 +7,10 @@ processes behind a load balancer would: what one of them did, the other must kno
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +19,15 @@ from bot.core.clock import FakeClock
 from bot.faq_cli import run_faq
 from bot.server import WEB_CHAT_KEY, start
 from bot.services.share import write_qr
-from tests.console_helpers import ADMIN_TG, admin, client, link_token, redeem, running
+from tests.console_helpers import (
+    ADMIN_TG,
+    Server,
+    admin,
+    client,
+    link_token,
+    redeem,
+    running,
+)
 from tests.fakes.zalo import FakeZaloBot, FakeZaloOA
 from tests.helpers.driver import settings_for
 from tests.helpers.msgids import said
@@ -32,12 +43,23 @@ CONFIGURED = {
 }
 
 
+@asynccontextmanager
+async def two_processes(
+    tmp_path: Path, clock: FakeClock, pg_url: str, **overrides: Any
+) -> AsyncIterator[tuple[Server, Server]]:
+    """Two whole bots on one database, as two processes behind a load balancer."""
+    async with (
+        running(tmp_path / "a", clock, database_url=pg_url, **overrides) as one,
+        running(tmp_path / "b", clock, database_url=pg_url, **overrides) as two,
+    ):
+        yield one, two
+
+
 async def test_a_console_link_signs_in_once_across_processes(
     tmp_path: Path, clock: FakeClock, pg_url: str
 ) -> None:
     async with (
-        running(tmp_path / "a", clock, database_url=pg_url) as one,
-        running(tmp_path / "b", clock, database_url=pg_url) as two,
+        two_processes(tmp_path, clock, pg_url) as (one, two),
         client() as http,
     ):
         admin(one.app)
@@ -57,10 +79,7 @@ async def test_a_console_link_signs_in_once_across_processes(
 async def test_two_processes_redeeming_one_link_at_once_sign_in_once(
     tmp_path: Path, clock: FakeClock, pg_url: str
 ) -> None:
-    async with (
-        running(tmp_path / "a", clock, database_url=pg_url) as one,
-        running(tmp_path / "b", clock, database_url=pg_url) as two,
-    ):
+    async with two_processes(tmp_path, clock, pg_url) as (one, two):
         for _round in range(5):
             token = link_token(one.app, f"telegram:{ADMIN_TG}")
             await one.app.store.flush()
@@ -82,8 +101,7 @@ async def test_the_command_line_link_works_on_any_process(
     from bot.__main__ import main
 
     async with (
-        running(tmp_path / "a", clock, database_url=pg_url) as one,
-        running(tmp_path / "b", clock, database_url=pg_url) as two,
+        two_processes(tmp_path, clock, pg_url) as (one, two),
         client() as http,
     ):
         admin(one.app)
@@ -196,8 +214,7 @@ async def test_a_notice_made_in_one_process_reaches_the_poll_held_by_another(
     tmp_path: Path, clock: FakeClock, pg_url: str
 ) -> None:
     async with (
-        running(tmp_path / "a", clock, database_url=pg_url) as one,
-        running(tmp_path / "b", clock, database_url=pg_url) as two,
+        two_processes(tmp_path, clock, pg_url) as (one, two),
         client() as http,
     ):
         session = await browser_session(http, one)  # the cookie made by process one...
@@ -220,10 +237,7 @@ async def test_a_notice_made_in_one_process_reaches_the_poll_held_by_another(
 async def test_the_faq_command_line_writes_the_database_while_bots_run(
     tmp_path: Path, clock: FakeClock, pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with (
-        running(tmp_path / "a", clock, database_url=pg_url) as one,
-        running(tmp_path / "b", clock, database_url=pg_url) as two,
-    ):
+    async with two_processes(tmp_path, clock, pg_url) as (one, two):
         cli = settings_for(tmp_path / "cli", database_url=pg_url)
         new = tmp_path / "new.csv"
         new.write_text('question,answer\nNuôi ong lấy mật thế nào?,"Dạ, hỏi trạm khuyến nông."\n')
@@ -244,8 +258,7 @@ async def test_media_written_by_one_process_is_served_by_the_other(
 ) -> None:
     shared = tmp_path / "nfs" / "media"  # MEDIA_DIR: one path mounted by both processes
     async with (
-        running(tmp_path / "a", clock, database_url=pg_url, media_dir_override=shared) as one,
-        running(tmp_path / "b", clock, database_url=pg_url, media_dir_override=shared) as two,
+        two_processes(tmp_path, clock, pg_url, media_dir_override=shared) as (one, two),
         client() as http,
     ):
         ref = write_qr(one.app.services.media.media_dir, 7, "https://example.org/p/7")
@@ -276,8 +289,7 @@ async def test_a_session_used_on_two_processes_at_once_serves_both(
     tmp_path: Path, clock: FakeClock, pg_url: str
 ) -> None:
     async with (
-        running(tmp_path / "a", clock, database_url=pg_url) as one,
-        running(tmp_path / "b", clock, database_url=pg_url) as two,
+        two_processes(tmp_path, clock, pg_url) as (one, two),
         client() as http,
     ):
         admin(one.app)

@@ -9,30 +9,19 @@ greeting's question through the other.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
+import psycopg
 
 from bot.app import BotApp
 from bot.core.clock import FakeClock
 from tests.helpers.driver import Chat, make_app
 from tests.helpers.msgids import ASK_HOW_TO_CALL, WELCOME
+from tests.helpers.pg_apps import pg_apps, two_apps
 from tests.helpers.waiting import wait_until
 from tests.listings_helpers import stored
 
-
-@pytest.fixture
-async def two_apps(
-    tmp_path: Path, clock: FakeClock, pg_url: str
-) -> AsyncIterator[tuple[BotApp, BotApp]]:
-    first = make_app(tmp_path / "a", clock, database_url=pg_url)
-    await first.open()
-    second = make_app(tmp_path / "b", clock, database_url=pg_url)
-    await second.open()
-    yield first, second
-    await second.stop()
-    await first.stop()
+__all__ = ["pg_apps", "two_apps"]
 
 
 async def test_a_listing_saved_in_one_process_is_offered_in_the_other(
@@ -72,11 +61,16 @@ async def test_an_faq_edit_in_one_process_answers_in_the_other(
 async def test_two_processes_starting_on_a_new_database_seed_the_faq_once(
     tmp_path: Path, clock: FakeClock, pg_url: str
 ) -> None:
-    apps = [make_app(tmp_path / name, clock, database_url=pg_url) for name in ("a", "b")]
+    apps = await asyncio.gather(  # at the same moment, as two processes would
+        *(asyncio.to_thread(make_app, tmp_path / n, clock, database_url=pg_url) for n in "ab")
+    )
     try:
         keys = [e.key for e in apps[1].services.faq.all()]
         assert keys and len(keys) == len(set(keys))
         assert len(apps[0].services.faq) == len(apps[1].services.faq)
+        with psycopg.connect(pg_url) as conn:
+            rows = conn.execute("SELECT doc->>'key' FROM docs WHERE tbl = 'faq'").fetchall()
+        assert sorted(k for (k,) in rows) == sorted(keys)  # in the database: once each
     finally:
         for app in apps:
             await app.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.storage.db import Store
 from bot.storage.errors import StoreConflict
 from tests.helpers.pg_fixtures import StoreBackend
 
@@ -27,40 +28,32 @@ async def test_a_committed_block_is_kept_once_it_ends(
 
 @pytest.mark.pg
 async def test_of_two_processes_writing_one_document_the_second_is_refused(
-    tmp_path: Path, pg_url: str
+    two_pg_stores: tuple[Store, Store],
 ) -> None:
-    one = StoreBackend("postgresql", pg_url).open_store(tmp_path / "a")
-    two = StoreBackend("postgresql", pg_url).open_store(tmp_path / "b")
-    for store in (one, two):
-        await store.start()
-    try:
-        async with one.committed():
-            doc_id = one.table("links").insert({"hash": "h1", "used_at": ""})
-        await two.catch_up()
-        assert two.table("links").get(doc_id=doc_id) == {"hash": "h1", "used_at": ""}
-        # Both read the unused link and mark it used; the second commit is refused...
-        marked, go = asyncio.Event(), asyncio.Event()
+    one, two = two_pg_stores
+    async with one.committed():
+        doc_id = one.table("links").insert({"hash": "h1", "used_at": ""})
+    await two.catch_up()
+    assert two.table("links").get(doc_id=doc_id) == {"hash": "h1", "used_at": ""}
+    # Both read the unused link and mark it used; the second commit is refused...
+    marked, go = asyncio.Event(), asyncio.Event()
 
-        async def second() -> None:  # another process: its own update, not yet committed
-            with two.deferred_sync():
-                two.table("links").update({"used_at": "two"}, doc_ids=[doc_id])
-                marked.set()
-                await go.wait()
-                await two.flush()
+    async def second() -> None:  # another process: its own update, not yet committed
+        with two.deferred_sync():
+            two.table("links").update({"used_at": "two"}, doc_ids=[doc_id])
+            marked.set()
+            await go.wait()
+            await two.flush()
 
-        late = asyncio.create_task(second())
-        await marked.wait()
-        async with one.committed():
-            one.table("links").update({"used_at": "one"}, doc_ids=[doc_id])
-        go.set()
-        with pytest.raises(StoreConflict):
-            await late
-        # ...and the refused process now sees the winner's document.
-        assert two.table("links").get(doc_id=doc_id) == {"hash": "h1", "used_at": "one"}
-    finally:
-        for store in (one, two):
-            await store.stop()
-            store.close()
+    late = asyncio.create_task(second())
+    await marked.wait()
+    async with one.committed():
+        one.table("links").update({"used_at": "one"}, doc_ids=[doc_id])
+    go.set()
+    with pytest.raises(StoreConflict):
+        await late
+    # ...and the refused process now sees the winner's document.
+    assert two.table("links").get(doc_id=doc_id) == {"hash": "h1", "used_at": "one"}
 
 
 @pytest.mark.pg

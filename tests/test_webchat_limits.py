@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from yarl import URL
@@ -23,6 +24,12 @@ from tests.helpers.msgids import (
 from tests.webchat_helpers import registered, web_chat
 
 PLEASE_WAIT = "chờ"
+# Behind a trusted proxy: 2 sends a minute per session, 20 per client address.
+ADDRESS_CAPPED: dict[str, Any] = {
+    "webchat_session_messages_per_minute": 2,
+    "webchat_address_messages_per_minute": 20,
+    "trusted_proxies": ("127.0.0.1",),
+}
 
 
 def user_count(app: object) -> int:
@@ -73,12 +80,7 @@ async def test_sends_are_limited_per_session_with_a_please_wait(
 async def test_sends_are_limited_per_address_only_behind_trusted_proxies(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    settings = {
-        "webchat_session_messages_per_minute": 2,
-        "webchat_address_messages_per_minute": 20,
-        "trusted_proxies": ("127.0.0.1",),
-    }
-    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+    async with web_chat(tmp_path / "d", clock, **ADDRESS_CAPPED) as (app, browser):
         lan = await registered(app, browser("203.0.113.5"))
         codes = []
         for _ in range(11):
@@ -95,12 +97,7 @@ async def test_sends_are_limited_per_address_only_behind_trusted_proxies(
 async def test_a_flooding_address_is_refused_before_anything_is_read(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    settings = {
-        "webchat_session_messages_per_minute": 2,
-        "webchat_address_messages_per_minute": 20,
-        "trusted_proxies": ("127.0.0.1",),
-    }
-    async with web_chat(tmp_path / "d", clock, **settings) as (app, browser):
+    async with web_chat(tmp_path / "d", clock, **ADDRESS_CAPPED) as (app, browser):
         lan = await registered(app, browser("198.51.100.7"))
         for _ in range(20):
             assert await browser("198.51.100.7", cookies=False).say("/start") == 200

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -275,12 +274,6 @@ class BotCluster:
             return None
         pid = int(str(row[0]).split(":")[1])  # the holder is "host:pid:object"
         return next((p for p in self.alive if p.pid == pid), None)
-
-
-def count_matching(messages: list[dict[str, Any]], pattern: str) -> int:
-    """How many messages' text or caption match a regular expression."""
-    found = re.compile(pattern)
-    return sum(1 for m in messages if found.search(m.get("text") or m.get("caption") or ""))
 
 
 async def play(

@@ -39,3 +39,9 @@ async def pg_apps(tmp_path: Path, clock: FakeClock, pg_url: str) -> AsyncIterato
 async def pg_app(pg_apps: PgApps) -> BotApp:
     """One bot app on a fresh PostgreSQL database."""
     return await pg_apps.open()
+
+
+@pytest.fixture
+async def two_apps(pg_apps: PgApps) -> tuple[BotApp, BotApp]:
+    """Two bot processes' apps on one fresh database."""
+    return await pg_apps.open(), await pg_apps.open()
