@@ -880,12 +880,9 @@ class PgStore(Store):
             # A notice sent while the change feed is away is lost: wait for it to be back.
             await asyncio.wait_for(self._listening.wait(), BARRIER_TIMEOUT)
             if lock is None:
-                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, note))
+                await conn.execute(_BARRIER, (CHANNEL, note))
             else:
-                await conn.execute(
-                    "SELECT pg_advisory_lock(hashtextextended(%s, %s)), pg_notify(%s, %s)",
-                    (*lock, CHANNEL, note),
-                )
+                await conn.execute(_LOCK_AND_BARRIER, (*lock, CHANNEL, note))
             await asyncio.wait_for(waiter, BARRIER_TIMEOUT)
         except TimeoutError as exc:
             raise StoreError("the database's change feed is not answering") from exc
@@ -982,6 +979,11 @@ _COMMIT_ENDING_TURN = f"""{_WRITES.rstrip()}, done AS MATERIALIZED (SELECT {_CHE
 SELECT pg_advisory_unlock(hashtextextended(%s, %s)) FROM done
 """
 _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, %s))"
+# A barrier's notification is no data: its commit need not wait for the disk (a notifying
+# transaction has an id, so its commit would otherwise flush the log like any other).
+_BARRIER_NOTE = "pg_notify(%s, %s), set_config('synchronous_commit', 'off', true)"
+_BARRIER = f"SELECT {_BARRIER_NOTE}"
+_LOCK_AND_BARRIER = f"SELECT pg_advisory_lock(hashtextextended(%s, %s)), {_BARRIER_NOTE}"
 _REFUSED = (psycopg.errors.IntegrityError, psycopg.errors.SerializationFailure)
 # Each wanted row still at the version read, and not locked by another claim, gets `fields`;
 # each row changed is notified to the other processes (its document when it fits, else its id).
