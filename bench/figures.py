@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/figures.py                  # 20,000 and 230,000 users
     .venv/bin/python bench/figures.py --sizes 20000 --rounds 3
+    .venv/bin/python bench/figures.py --backend postgresql   # the same on PostgreSQL
+
+With --backend postgresql the built store is copied (`store migrate --to`) into a throwaway
+PostgreSQL cluster (tests/helpers/pg_cluster.py) and the bot runs on that database instead.
 
 For each size it builds a store of realistic documents in a temporary directory (users 7 in 10
 farmers, half as many listings as users, one and a half orders per user, lesson progress for
@@ -45,6 +49,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import store_data as data
+from bench.migrate import run as migrate_cli
 from bench.store import rss_mb
 from bot.app import BotApp
 from bot.config import Settings
@@ -62,6 +67,7 @@ from bot.services.users import ADMIN, BUYER, FARMER, TEAM, User
 from bot.storage.db import Store
 from bot.storage.follow import Follower
 from handlers import lessons_team
+from tests.helpers.pg_cluster import PgCluster
 
 CHUNK = 5000
 AREA = "chi-lang"  # the team member's area (one of the bench's 34)
@@ -155,6 +161,7 @@ def build(directory: Path, users: int) -> dict[str, int]:
             order["status"] = rng.choices(["new", "confirmed", "shipped", "done", "cancelled"],
                                           [1, 2, 1, 5, 1])[0]  # fmt: skip
             order["created_at"] = f"{order['day']}T0{rng.randrange(10)}:00:00+00:00"
+            order["code"] += f"-{n}"  # order codes are unique (PostgreSQL enforces it)
             orders.append(order)
         insert(store, "orders", orders)
         progress = [learner(rng, f, core, extra) for f in farmers if rng.random() < 0.6]
@@ -235,10 +242,12 @@ def median(samples: list[list[float]]) -> list[float]:
     return [statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)]
 
 
-async def measure(directory: Path, rounds: int) -> dict[str, Any]:
-    """Start the bot on a built store and time the three requests."""
+async def measure(directory: Path, rounds: int, database_url: str = "") -> dict[str, Any]:
+    """Start the bot on a built store (or the database it was copied into) and time the
+    three requests."""
     clock = FakeClock()
-    settings = replace(Settings(data_dir=directory, web_port=0), log_level="WARNING")
+    settings = Settings(data_dir=directory, web_port=0, database_url=database_url)
+    settings = replace(settings, log_level="WARNING")
     app, runner = await start(settings, clock)
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     services = app.services
@@ -359,19 +368,37 @@ def changes(app: BotApp, clock: FakeClock) -> dict[str, Callable[[], None]]:
     return {"farmer": farmer, "order": order, "lesson": lesson}
 
 
+def copied(directory: Path, cluster: PgCluster) -> str:
+    """Copy the built store into a new database of the cluster; its URL."""
+    url = cluster.create_database()[1]
+    started = time.perf_counter()
+    code, _seconds, out = migrate_cli("store", "migrate", "--to", url,
+                                      env={"DATA_DIR": str(directory), "DATABASE_URL": ""})  # fmt: skip
+    if code != 0:
+        raise SystemExit(f"store migrate failed:\n{out}")
+    print(f"copied into PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
+    return url
+
+
 def main() -> None:
     """Build each size, measure, print the figures and one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000,230000", help="users, comma-separated")
     parser.add_argument("--rounds", type=int, default=5, help="steady-state requests")
+    parser.add_argument("--backend", choices=("embedded", "postgresql"), default="embedded")
     args = parser.parse_args()
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"backend": args.backend}
     for size in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory(prefix="ndsfigures") as tmp:
             started = time.perf_counter()
             counts = build(Path(tmp), size)
             print(f"built {counts} in {time.perf_counter() - started:.1f} s", flush=True)
-            figures = asyncio.run(measure(Path(tmp), args.rounds))
+            if args.backend == "embedded":
+                figures = asyncio.run(measure(Path(tmp), args.rounds))
+            else:
+                with PgCluster() as cluster:
+                    url = copied(Path(tmp), cluster)
+                    figures = asyncio.run(measure(Path(tmp) / "pgdata", args.rounds, url))
         for name, values in figures.items():
             print(f"{size} users  {name}: {values}", flush=True)
         results[str(size)] = {"store": counts, **figures}
