@@ -258,6 +258,35 @@ def test_writes_before_start_commit_before_they_return(pg_url: str, tmp_path: Pa
         store.close()
 
 
+def test_the_seeding_lock_brings_in_what_another_process_changed_since_open(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """At start, `startup_lock` reads only what differs from memory: changed, new and removed
+    documents all come in, the unchanged ones stay as they were."""
+    first = PgStore(pg_url, tmp_path / "one")
+    try:
+        faq = first.table("faq", indexes=("tag",))
+        kept, changed, removed = (faq.insert({"tag": t}) for t in ("kept", "old", "gone"))
+        second = PgStore(pg_url, tmp_path / "two")  # another process, opened after
+        try:
+            theirs = second.table("faq", indexes=("tag",))
+            theirs.update({"tag": "new"}, doc_ids=[changed])
+            theirs.remove(doc_ids=[removed])
+            added = theirs.insert({"tag": "added"})
+        finally:
+            second.close()
+        with first.startup_lock("seed"):
+            assert in_memory(first, "faq") == {
+                kept: {"tag": "kept"},
+                changed: {"tag": "new"},
+                added: {"tag": "added"},
+            }
+            assert first.find_ids(faq, {"tag": "new"}) == [changed]
+            assert first.find_ids(faq, {"tag": "gone"}) == []
+    finally:
+        first.close()
+
+
 def test_a_nul_character_is_kept_as_a_replacement_in_memory_and_database(
     pg_url: str, tmp_path: Path
 ) -> None:

@@ -63,7 +63,7 @@ class Store:
         self._lock: IO[Any] | None = lock(data_dir)
         self._engine: LogStorage | None = None
         try:
-            with _no_gc():
+            with no_gc():
                 self._engine = LogStorage(data_dir, compact_min_bytes=compact_min_bytes)
             self._import_legacy()
             self._migrate(migrations)
@@ -87,7 +87,7 @@ class Store:
         """Return a table; `indexes` names fields that `find` looks up by equality."""
         table = self.engine.table(name)
         if set(indexes) - set(table.indexed_fields):
-            with _no_gc():
+            with no_gc():
                 table.add_indexes(indexes)
             if len(table) >= RESNAPSHOT_DOCS:
                 # The snapshot lacks this index (new field, older file): save it with the
@@ -266,7 +266,7 @@ def meets(doc: Document | None, where: Callable[[Document], bool] | None) -> boo
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """Load without the cyclic GC, then exempt what was loaded from future collections.
 
     Millions of loaded objects make every full collection take seconds (a pause in the event

@@ -43,7 +43,7 @@ from tinydb.table import Document
 
 from bot.storage.budget import RateBudget, SharedBudget
 from bot.storage.codec import dumps, dumps_kept, loads
-from bot.storage.db import MIGRATIONS, Migration, Store, meets
+from bot.storage.db import MIGRATIONS, Migration, Store, meets, no_gc
 from bot.storage.errors import StoreConflict, StoreError
 from bot.storage.files import write_snapshot
 from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate, set_schema
@@ -223,7 +223,8 @@ class PgStore(Store):
         try:
             migrate(self._sync)
             self._refuse_unfinished_copy()
-            self._load()
+            with no_gc():
+                self._load()
             self._migrate_data(migrations)
         except BaseException:
             self.close()
@@ -263,7 +264,8 @@ class PgStore(Store):
             table = self._tables[name] = SharedTable(self, name, self._ids)
         new = [f for f in indexes if f not in table.indexed_fields]
         if new:
-            table.add_indexes(new)
+            with no_gc():
+                table.add_indexes(new)
         for name_of_field in new:
             if _NAME.match(name) and _NAME.match(name_of_field):
                 self._create_index(name, name_of_field)
@@ -805,10 +807,24 @@ class PgStore(Store):
             self._sync.execute("SELECT pg_advisory_unlock(%s)", (_DATA_LOCK,))
 
     def _reload(self) -> None:
-        """Bring every table in memory up to the database (after missed notifications)."""
+        """Bring every table in memory up to the database (before start: nothing is queued).
+
+        Only what differs is read and applied: at start, under the seeding lock, memory was
+        loaded a moment ago and usually differs in nothing (reading and applying every document
+        again took a third of a process's start at 200,000 documents)."""
+        versions = self._versions
         with self._sync.cursor() as cur:
-            cur.execute(_SELECT_ALL)
-            self._apply_rows(cur.fetchall(), everything=True)
+            cur.execute("SELECT tbl, id, ver FROM docs")
+            stored = {(tbl, doc_id): ver for tbl, doc_id, ver in cur}
+        changed = [key for key, ver in stored.items() if versions.get(key) != ver]
+        gone = [key for key in versions if key not in stored]
+        for start in range(0, len(changed), 5000):
+            keys = changed[start : start + 5000]
+            with self._sync.cursor() as cur:
+                cur.execute(_SELECT_KEYS, _key_columns(keys))
+                self._apply_rows(list(cur), keys=keys, force=True)
+        if gone:
+            self._apply_rows([], keys=gone, force=True)
 
     def _reread_sync(self, changes: dict[tuple[str, int], Change]) -> None:
         keys = list(changes)
