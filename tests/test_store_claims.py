@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
+import pytest
 from telegram.error import RetryAfter
 
 from bot.channels.telegram_limits import ReplyRateLimiter
 from bot.services.pacer import Pacer
 from bot.storage.budget import SharedBudget, schedule_rate
+from bot.storage.errors import StoreError
 from bot.storage.pg import PgStore
 from tests.helpers.pg_fixtures import StoreBackend
 from tests.helpers.waiting import wait_until
@@ -115,3 +118,36 @@ async def test_telegram_replies_take_turns_in_the_shared_budget() -> None:
     refusals.append(RetryAfter(0.01))
     assert await limiter.process_request(call, (), {}, "sendMessage", {}, None)
     assert budget.turns == 3 and budget.paused == [0.01]  # a 429 pauses every process
+
+
+class AwayBudget(CountingBudget):
+    """A send budget whose database is away until told otherwise."""
+
+    away = True
+
+    async def turn(self) -> None:
+        if self.away:
+            raise StoreError("database unreachable")
+        await super().turn()
+
+
+async def test_replies_go_on_while_the_budget_is_away_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    budget = AwayBudget()
+    limiter = ReplyRateLimiter(Pacer(1000.0), budget)
+
+    async def call() -> bool:
+        return True
+
+    with caplog.at_level(logging.INFO, logger="bot.channels.telegram_limits"):
+        for _ in range(5):
+            assert await limiter.process_request(call, (), {}, "sendMessage", {}, None)
+        budget.away = False
+        assert await limiter.process_request(call, (), {}, "sendMessage", {}, None)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        "the shared send budget is unreachable; replying on local pacing",
+        "the shared send budget is reachable again",
+    ]
+    assert budget.turns == 1

@@ -42,6 +42,7 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
         self._pacer = pacer
         self._budget = budget or Unmetered()
         self._max_retries = max_retries
+        self._unreachable = False  # the budget failed last time (warned once, not per reply)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -85,4 +86,10 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
         try:
             await self._budget.turn()
         except StoreError:
-            log.warning("the shared send budget is unreachable; replying on local pacing")
+            if not self._unreachable:
+                log.warning("the shared send budget is unreachable; replying on local pacing")
+            self._unreachable = True
+        else:
+            if self._unreachable:
+                log.info("the shared send budget is reachable again")
+            self._unreachable = False
