@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
+import re
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from bot.core.clock import Clock
@@ -29,6 +29,18 @@ from bot.text import display_phone
 TABLE = "webchat_pending"
 KEEP_DAYS = 30.0
 SWEEP_EVERY = 3600.0
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string in a notice's replies (texts, buttons, links), in NFC."""
+    if isinstance(value, str):
+        yield unicodedata.normalize("NFC", value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def personal_values(user: User, orders: OrderRepo) -> list[str]:
@@ -90,13 +102,16 @@ class Pending:
                 self._waiters.pop(session, None)
 
     def forget(self, sessions: list[str], mentioned: list[str]) -> None:
-        """Drop what waits for these sessions, and any notice mentioning one of these values."""
+        """Drop what waits for these sessions, and any notice mentioning one of these values
+        as a whole word (a name "An" is not in "Lan" or "Ancestral"), HTML-escaped or not."""
         ids = {d.doc_id for s in sessions for d in self._store.find(self._table, "session", s)}
-        values = [v for v in {*mentioned, *(html.escape(m) for m in mentioned)} if len(v) > 1]
-        for doc in self._table.all():
-            told = unicodedata.normalize("NFC", json.dumps(doc.get("replies"), ensure_ascii=False))
-            if any(value in told for value in values):
-                ids.add(doc.doc_id)
+        values = {v for m in mentioned for v in (m, html.escape(m)) if len(v) > 1}
+        if values:
+            alternatives = "|".join(map(re.escape, sorted(values, key=len, reverse=True)))
+            pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+            for doc in self._table.all():
+                if any(pattern.search(text) for text in _texts(doc.get("replies"))):
+                    ids.add(doc.doc_id)
         if ids:
             self._table.remove(doc_ids=sorted(ids))
 
