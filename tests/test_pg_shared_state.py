@@ -19,6 +19,8 @@ from bot.core.clock import FakeClock
 from bot.faq_cli import run_faq
 from bot.server import WEB_CHAT_KEY, start
 from bot.services.share import write_qr
+from bot.web.console.auth import COOKIE
+from bot.web.console.base import WAITS_PER_MINUTE
 from tests.console_helpers import (
     ADMIN_TG,
     Server,
@@ -74,6 +76,39 @@ async def test_a_console_link_signs_in_once_across_processes(
         async with client() as other:
             replay = await redeem(other, one, token)
             assert replay.status == 403
+
+
+async def test_made_up_console_cookies_get_few_waits_for_the_database(
+    tmp_path: Path, clock: FakeClock, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown cookie makes the process look for other processes' commits (a round trip);
+    made-up ones from one address get WAITS_PER_MINUTE of those, then are simply unknown."""
+    async with two_processes(tmp_path, clock, pg_url) as (one, two):
+        admin(one.app)
+        await one.app.store.flush()
+        waits = 0
+        real_catch_up = two.app.store.catch_up
+
+        async def counted() -> None:
+            nonlocal waits
+            waits += 1
+            await real_catch_up()
+
+        monkeypatch.setattr(two.app.store, "catch_up", counted)
+        async with client() as http:
+            for n in range(WAITS_PER_MINUTE + 10):
+                http.cookie_jar.update_cookies({COOKIE: f"made-up-{n}"})
+                async with http.get(f"{two.base}/console/dashboard") as page:
+                    assert page.url.path != "/console/dashboard"  # not signed in
+        assert waits == WAITS_PER_MINUTE
+        # The address's waits are spent, but a real link works once the change feed brought
+        # it to process two (a browser is that slow; the test waits for it explicitly).
+        token = link_token(one.app, f"telegram:{ADMIN_TG}")
+        await one.app.store.flush()
+        await real_catch_up()
+        async with client() as fresh:
+            signed_in = await redeem(fresh, two, token)
+            assert signed_in.status == 200 and signed_in.url.path == "/console/dashboard"
 
 
 async def test_two_processes_redeeming_one_link_at_once_sign_in_once(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,10 +13,12 @@ from bot.i18n import N_, _, use_locale
 from bot.services.container import Services
 from bot.web.console.auth import COOKIE, Sessions, Viewer, same, viewer_for
 from bot.web.console.html import Safe, h, layout
+from bot.web.limits import Buckets, client_address, networks
 
 log = logging.getLogger(__name__)
 
 LANG_COOKIE = "ndc_lang"
+WAITS_PER_MINUTE = 30  # unknown cookies or links a client address may have looked for
 Handler = Callable[[web.Request, Viewer], Awaitable[web.StreamResponse]]
 HEADERS = {
     "Cache-Control": "no-store",
@@ -48,6 +51,18 @@ class Console:
         self.links = services.console_links
         self.sessions = Sessions(services.store, services.clock)
         self.secure = services.settings.base_url.startswith("https://")
+        self.trusted = networks(services.settings.trusted_proxies)
+        self._waits = Buckets(WAITS_PER_MINUTE, 60.0, time.monotonic)
+
+    def may_wait(self, request: web.Request) -> bool:
+        """Whether this request may wait for other processes' commits to learn of a cookie or
+        link it does not know: a round trip to the database each, so a client sending made-up
+        ones gets a few a minute (a real one is unknown only for a moment after sign-in)."""
+        address = client_address(request, self.trusted)
+        if self._waits.wait(address) > 0:
+            return False
+        self._waits.spend(address)
+        return True
 
     def cookie(self, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
         """Set a console cookie: HTTP-only, SameSite=Strict, Secure behind https."""
@@ -65,7 +80,7 @@ class Console:
         """Who is signed in on this request and still holds a console role."""
         cookie = request.cookies.get(COOKIE, "")
         session = self.sessions.get(cookie)
-        if session is None and cookie and self.services.store.shared:
+        if session is None and cookie and self.services.store.shared and self.may_wait(request):
             # Signed in through another process a moment ago: wait for its commit to arrive.
             await self.services.store.catch_up()
             session = self.sessions.get(cookie)

@@ -77,7 +77,8 @@ class SignIn:
             if not same(str(form.get("csrf", "")), request.cookies.get(PRE_COOKIE, "")):
                 log.warning("console: sign-in POST without its CSRF token")
                 return self.console.forbidden(request, None)
-            user_key = await self.console.links.redeem(str(form.get("token", "")))
+            token = str(form.get("token", ""))
+            user_key = await self.console.links.redeem(token, self.console.may_wait(request))
             store = self.console.services.store
             async with store.committed():  # in the database before the browser comes back
                 viewer = self._viewer(user_key) if user_key else None
