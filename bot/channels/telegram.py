@@ -323,22 +323,22 @@ class TelegramChannel:
         reply = replies[0]
         if reply.request_contact or reply.request_location or reply.document:
             return False
-        params: dict[str, Any] = {
+        markup = _markup(reply)  # buttons or none: the keyboards were excluded above
+        where: dict[str, Any] = {
             "chat_id": chat,
             "message_id": pressed.message_id,
             "parse_mode": ParseMode.HTML,
+            "reply_markup": markup if isinstance(markup, InlineKeyboardMarkup) else None,
         }
-        markup = _markup(reply)
-        if markup is not None:
-            params["reply_markup"] = markup
+        bot = self.app.bot
         if pressed.text is not None and not reply.photos and len(reply.text) <= TEXT_LIMIT:
-            method, params["text"] = "editMessageText", reply.text
+            edit = bot.edit_message_text(reply.text, **where)
         elif pressed.photo and reply.photos and len(reply.text) <= CAPTION_LIMIT:
-            method, params["caption"] = "editMessageCaption", reply.text
+            edit = bot.edit_message_caption(caption=reply.text, **where)
         else:
             return False
         try:
-            await self.app.bot.do_api_request(method, params)
+            await edit
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
                 return True  # a double tap: the screen already shows this
