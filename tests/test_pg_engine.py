@@ -136,12 +136,15 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
     yield counter
 
 
-# Measured here: 2 per step (the person's lock with the barrier; the commit, which lets their
-# turn go, or the unlock alone when nothing was written), one more in the step during which
-# the next block of ids is fetched ahead in the background. More would mean a second commit
-# or a read of the database.
+# At most 2 per step (the person's lock with the barrier; the commit, which lets their turn
+# go, or the unlock alone when nothing was written), one more in the step during which the
+# next block of ids is fetched ahead in the background. More would mean a second commit or a
+# read of the database. Once a person's turns keep coming to the same process, it keeps their
+# lock (bot/storage/pg_kept.py): a step then costs its commit only, none if it writes nothing
+# (measured: 10 in these 11 steps).
 ROUND_TRIPS_PER_STEP = 2
 ID_BLOCK_FETCHES = 1  # in these steps
+KEPT_ROUND_TRIPS = 11  # in all these steps, the two people's locks kept by this process
 
 
 async def test_round_trips_per_conversation_step_stay_under_a_ceiling(
@@ -177,4 +180,4 @@ async def test_round_trips_per_conversation_step_stay_under_a_ceiling(
         )
     assert buyer.said(ORDER_PLACED) or "DH" in buyer.text(), buyer.text()
     print("round trips per step:", measured)
-    assert sum(measured.values()) <= ROUND_TRIPS_PER_STEP * len(steps) + ID_BLOCK_FETCHES, measured
+    assert sum(measured.values()) <= KEPT_ROUND_TRIPS + ID_BLOCK_FETCHES, measured

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from bot.storage import pg_kept
 from bot.storage.db import SCHEMA_VERSION
 from bot.storage.errors import StoreConflict
 from bot.storage.pg import NOTIFY_MAX, PgStore
@@ -369,3 +370,55 @@ async def test_after_a_database_restart_writes_work_and_memories_catch_up(
     for store in (a, b):
         async with store.user_turn("web:x"):
             assert in_memory(store, "notes") == stored(pg_url, "notes")
+
+
+HANG_GUARD = 60.0  # seconds: a turn waiting on a lock nobody lets go fails instead of hanging
+
+
+async def turn(store: PgStore, key: str, write: Callable[[], Any] | None = None) -> None:
+    """One update's turn of `key` on `store`, writing (and committing) if given a write."""
+    async with store.user_turn(key):
+        if write is not None:
+            with store.deferred_sync():
+                write()
+                await store.flush(ends_turn=True)
+
+
+async def test_a_person_kept_by_one_process_is_let_go_when_another_gets_their_update(
+    two_pg_stores: tuple[PgStore, PgStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After two turns of a person in a row, a process keeps their lock between turns (no
+    round trip); a turn of theirs in another process asks for it and gets it at once (not
+    after the idle let-go), seeing everything the first process committed."""
+    monkeypatch.setattr(pg_kept, "KEEP_SECONDS", 3600.0)  # only the asking can free it
+    a, b = two_pg_stores
+    notes_a, notes_b = a.table("notes"), b.table("notes")
+    await turn(a, "web:lan")
+    await turn(a, "web:lan", lambda: notes_a.insert({"n": 1}))  # taken to keep, then kept
+    assert a._kept.holds("web:lan")
+    await asyncio.wait_for(turn(a, "web:lan", lambda: notes_a.insert({"n": 2})), HANG_GUARD)
+    assert a._kept.holds("web:lan")
+
+    async with asyncio.timeout(HANG_GUARD):
+        async with b.user_turn("web:lan"):
+            assert not a._kept.holds("web:lan")
+            assert sorted(doc["n"] for doc in notes_b.all()) == [1, 2]
+            with b.deferred_sync():
+                notes_b.insert({"n": 3})
+                await b.flush(ends_turn=True)
+        # Back on the first process: its memory has b's write once the turn begins, and it
+        # does not keep the person (their last turn was elsewhere).
+        async with a.user_turn("web:lan"):
+            assert sorted(doc["n"] for doc in notes_a.all()) == [1, 2, 3]
+        assert not a._kept.holds("web:lan")
+        # A person kept here while their turn runs is let go when that turn ends.
+        await turn(a, "web:lan")
+        await turn(a, "web:lan")
+        assert a._kept.holds("web:lan")
+        async with a.user_turn("web:lan"):
+            other = asyncio.create_task(turn(b, "web:lan", lambda: notes_b.insert({"n": 4})))
+            await wait_until(lambda: "web:lan" in a._kept._wanted, "b to ask", SOON)
+            assert not other.done()  # b waits for the end of a's turn
+        await other
+        assert not a._kept.holds("web:lan")
+        assert sorted(doc["n"] for doc in notes_b.all()) == [1, 2, 3, 4]

@@ -19,7 +19,9 @@ database. Writes are PostgreSQL's:
   person's lock, so whichever process gets a person's next update sees everything the last one
   did.
 - A person's updates are handled one at a time across processes under an advisory lock on
-  their key, held on the connection their update commits on.
+  their key, held on the connection their update commits on. A process their updates keep
+  coming to keeps that lock between their turns (bot/storage/pg_kept.py): their turns then
+  begin without a round trip, until another process asks for it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store, meets, no_gc
 from bot.storage.errors import StoreConflict, StoreError
 from bot.storage.files import write_snapshot
+from bot.storage.pg_kept import KeptLocks, turn_hash
 from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate, set_schema
 from bot.storage.table import LogTable
 
@@ -216,6 +219,7 @@ class PgStore(Store):
         self._listening = asyncio.Event()  # the change feed is connected now
         self._listened = False  # it was before (a new connection may have missed changes)
         self._ddl: set[asyncio.Task[None]] = set()  # indexes being created after start
+        self._kept = KeptLocks(url, _RELEASE_EACH, _TURN_SPACE)
         self._closed = False
         self._sync = self._connect_sync()
         self._ids = IdBlocks(self._next_block, self._prefetch_block)
@@ -370,9 +374,21 @@ class PgStore(Store):
 
     @contextlib.asynccontextmanager
     async def user_turn(self, key: str) -> AsyncIterator[None]:
-        """Handle one person's update: their lock in the database, then everything committed."""
+        """Handle one person's update: their lock in the database, then everything committed.
+
+        A lock this process keeps between the person's turns (see bot/storage/pg_kept.py) needs
+        neither: the turn begins at once, and its commit keeps the lock.
+        """
         if self._pool is None:
             yield
+            return
+        kept = self._kept
+        if kept.holds(key) or (kept.worth_keeping(key) and await self._take_to_keep(key)):
+            kept.begin(key)
+            try:
+                yield
+            finally:
+                await kept.end(key)
             return
         async with self._locked(key, _TURN_SPACE) as turn:
             token = _TURN.set((_current_task(), turn))
@@ -380,6 +396,24 @@ class PgStore(Store):
                 yield
             finally:
                 _TURN.reset(token)
+        kept.was_here(key)
+
+    async def _take_to_keep(self, key: str) -> bool:
+        """Take the person's lock on the keeper if it is free (with the barrier)."""
+        conn = await self._kept.connection()
+        if conn is None:
+            return False
+        asked = self._kept.asked_since()
+        try:
+            taken = await self.barrier(
+                conn, lock=(key, _TURN_SPACE), try_only=True, guard=self._kept.statements
+            )
+        except StoreError:
+            await self._kept.lost()
+            return False
+        if taken:
+            self._kept.taken(key, asked)
+        return taken
 
     @contextlib.asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
@@ -404,7 +438,11 @@ class PgStore(Store):
             try:
                 async with self._pool.connection() as conn:
                     try:
-                        await self.barrier(conn, lock=(key, space))
+                        # A person's lock is tried first: if a process keeps it, the try's
+                        # notification asks it to let go before this one waits on it.
+                        person = space == _TURN_SPACE
+                        if not await self.barrier(conn, lock=(key, space), try_only=person):
+                            await self.barrier(conn, lock=(key, space))
                     except StoreError:
                         if attempt == 2 or not conn.broken:
                             raise
@@ -562,6 +600,7 @@ class PgStore(Store):
         with contextlib.suppress(StoreError):
             await self.flush()
         await asyncio.gather(*self._ddl, return_exceptions=True)
+        await self._kept.stop()
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
@@ -880,26 +919,44 @@ class PgStore(Store):
     # --- other processes' commits --------------------------------------------------------------
 
     async def barrier(
-        self, conn: psycopg.AsyncConnection[Any], lock: tuple[str, int] | None = None
-    ) -> None:
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        lock: tuple[str, int] | None = None,
+        *,
+        try_only: bool = False,
+        guard: asyncio.Lock | None = None,
+    ) -> bool:
         """Wait until every change committed before now is in this process's memory.
 
         With `lock` (key, space), first take that advisory lock in the same statement (one
-        round trip): the notification is sent when the statement ends, once the lock is held.
+        round trip): the notification is sent when the statement ends, once the lock is held;
+        for a person's turn it says whose (see pg_kept). `try_only`: take the lock only if it is
+        free, and return whether it was (the notification goes out either way, so a process
+        keeping it lets it go). `guard`: held around the statement (a shared connection).
         """
         self._barrier_count += 1
         token = f"{self._barrier_count}"
         waiter = asyncio.get_running_loop().create_future()
         self._barriers[token] = waiter
-        note = dumps({"n": self.node, "b": token}).decode()
+        note = {"n": self.node, "b": token}
+        if lock is not None and lock[1] == _TURN_SPACE:
+            note["k"] = turn_hash(lock[0])
+        params = (CHANNEL, dumps(note).decode())
+        taken = True
         try:
             # A notice sent while the change feed is away is lost: wait for it to be back.
             await asyncio.wait_for(self._listening.wait(), BARRIER_TIMEOUT)
-            if lock is None:
-                await conn.execute(_BARRIER, (CHANNEL, note))
-            else:
-                await conn.execute(_LOCK_AND_BARRIER, (*lock, CHANNEL, note))
+            async with guard or contextlib.nullcontext():
+                if lock is None:
+                    await conn.execute(_BARRIER, params)
+                elif not try_only:
+                    await conn.execute(_LOCK_AND_BARRIER, (*lock, *params))
+                else:
+                    cur = await conn.execute(_TRY_LOCK_AND_BARRIER, (*lock, *params))
+                    row = await cur.fetchone()
+                    taken = bool(row and row[0])
             await asyncio.wait_for(waiter, BARRIER_TIMEOUT)
+            return taken
         except TimeoutError as exc:
             raise StoreError("the database's change feed is not answering") from exc
         except psycopg.Error as exc:
@@ -930,6 +987,7 @@ class PgStore(Store):
                 raise
             except Exception as exc:
                 self._listening.clear()  # barriers wait until it is back
+                await self._kept.lost()  # the database may have restarted: locks gone
                 log.warning("database change feed lost (%s); reconnecting", quiet(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -948,6 +1006,8 @@ class PgStore(Store):
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
             return  # this process's own commit: memory already has it
+        if "k" in note:  # another process begins a person's turn
+            await self._kept.elsewhere(str(note["k"]))
         if "c" in note:
             rows = note["c"]
             self._apply_rows(
@@ -1000,6 +1060,8 @@ _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, %s))"
 _BARRIER_NOTE = "pg_notify(%s, %s), set_config('synchronous_commit', 'off', true)"
 _BARRIER = f"SELECT {_BARRIER_NOTE}"
 _LOCK_AND_BARRIER = f"SELECT pg_advisory_lock(hashtextextended(%s, %s)), {_BARRIER_NOTE}"
+_TRY_LOCK_AND_BARRIER = f"SELECT pg_try_advisory_lock(hashtextextended(%s, %s)), {_BARRIER_NOTE}"
+_RELEASE_EACH = "SELECT pg_advisory_unlock(hashtextextended(k, %s)) FROM unnest(%s::text[]) AS k"
 _REFUSED = (psycopg.errors.IntegrityError, psycopg.errors.SerializationFailure)
 # Each wanted row still at the version read, and not locked by another claim, gets `fields`;
 # each row changed is notified to the other processes (its document when it fits, else its id).
