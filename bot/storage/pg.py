@@ -1007,7 +1007,7 @@ class PgStore(Store):
                     waiter.set_result(None)
             return  # this process's own commit: memory already has it
         if "k" in note:  # another process begins a person's turn
-            await self._kept.elsewhere(str(note["k"]))
+            self._kept.elsewhere(str(note["k"]))
         if "c" in note:
             rows = note["c"]
             self._apply_rows(

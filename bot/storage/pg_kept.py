@@ -60,6 +60,7 @@ class KeptLocks:
         self._recent: OrderedDict[str, None] = OrderedDict()  # hashes of turns last here
         self._asked: dict[str, float] = {}  # hash -> when another process last asked
         self._sweeper: asyncio.Task[None] | None = None
+        self._releasing: set[asyncio.Task[None]] = set()
 
     def holds(self, key: str) -> bool:
         return turn_hash(key) in self._kept
@@ -112,8 +113,9 @@ class KeptLocks:
         if key in self._wanted:
             await self.release([key])
 
-    async def elsewhere(self, hashed: str) -> None:
-        """A turn of this person began (or waits to) in another process."""
+    def elsewhere(self, hashed: str) -> None:
+        """A turn of this person began (or waits to) in another process (called by the change
+        feed, which must not wait: the lock is let go by a task of its own)."""
         self._recent.pop(hashed, None)
         now = time.monotonic()
         self._asked[hashed] = now
@@ -125,7 +127,9 @@ class KeptLocks:
         if key in self._busy:
             self._wanted.add(key)  # let go when the turn ends
         else:
-            await self.release([key])
+            task = asyncio.get_running_loop().create_task(self.release([key]))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
 
     async def release(self, keys: list[str]) -> None:
         """Let these locks go (they are forgotten even if the keeper fails: then it is closed,
@@ -154,6 +158,7 @@ class KeptLocks:
             self._conn = None
 
     async def stop(self) -> None:
+        await asyncio.gather(*self._releasing, return_exceptions=True)
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
