@@ -3,15 +3,16 @@
 A person's update is handled under their advisory lock, taken with a barrier (one round trip)
 and let go by the commit (see `PgStore.user_turn`). When a person's updates keep coming to the
 same process — one process, or a load balancer that sends a person to the same one — that
-round trip buys nothing: nobody else handled them in between. So after two turns of a person
-in a row here, the process takes their lock on a connection of its own (the keeper) and keeps
+round trip buys nothing: nobody else handled them in between. So when a person's previous turn
+was here too, the process takes their lock on a connection of its own (the keeper) and keeps
 it: while it is kept, their turns begin at once, without the barrier (nothing of theirs can have
 been committed elsewhere) and commit without letting go.
 
 Every turn that begins with the barrier says whose it is (a short hash of the key) in its
-notification. A process that keeps that person's lock lets it go at once (or when the turn it
-is running ends), so the other process, waiting on the lock, gets it and its barrier then
-brings in everything this one committed. A process that merely saw the person's previous turn
+notification, and a person's lock is tried before it is waited on, so that notification goes
+out first. A process that keeps that person's lock lets it go at once (or when the turn it is
+running ends), so the other process, waiting on the lock, gets it and its barrier then brings
+in everything this one committed. A process that merely saw the person's previous turn
 forgets it: the next turn here does not keep. Kept locks are let go after KEEP_SECONDS unused,
 and no more than KEEP_MAX are kept (advisory locks use the server's shared lock table).
 
