@@ -21,6 +21,7 @@ message" reply, every listing and registration saved once. Prints a table and en
 JSON line. About two minutes.
 
     .venv/bin/python bench/scale.py [--seconds 20] [--concurrency 32] [--rounds 1]
+        [--configs embedded,pg-1,pg-2] [--pg-setting commit_delay=100 ...]
 """
 
 from __future__ import annotations
@@ -471,11 +472,12 @@ def _counts_statements() -> bool:
 
 
 @contextlib.contextmanager
-def postgres() -> Iterator[Database | None]:
+def postgres(settings: list[str]) -> Iterator[Database | None]:
     """A throwaway cluster for the run, or None when PostgreSQL is not installed here."""
     counts = _counts_statements()
     try:
-        cluster = PgCluster(settings=[f"shared_preload_libraries={STATEMENTS}"] if counts else [])
+        preload = [f"shared_preload_libraries={STATEMENTS}"] if counts else []
+        cluster = PgCluster(settings=preload + settings)
         cluster.start()
     except PgUnavailable as exc:
         print(f"PostgreSQL unavailable ({exc}); measuring the embedded store only", flush=True)
@@ -550,6 +552,13 @@ def main() -> None:
         default=[c[0] for c in CONFIGS],
         help="which configurations (default: %(default)s)",
     )
+    parser.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting for the bench's cluster (repeatable), e.g. commit_delay=100",
+    )
     args = parser.parse_args()
     # A stopped bench stops its bot processes and removes its database cluster and files.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
@@ -557,7 +566,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="nds-scale-"))
     try:
-        with postgres() as db:
+        with postgres(args.pg_setting) as db:
             result = asyncio.run(run(args, work, db))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -603,6 +612,7 @@ def main() -> None:
     print(f"whole run: {total} s")
     print(json.dumps({"bench": "scale", "seconds_measured": args.seconds, "warmup": args.warmup,
                       "concurrency": args.concurrency, "rounds": args.rounds, "steps": steps,
+                      "pg_settings": args.pg_setting,
                       "machine": {**host, "load_before": round(load_before, 2)},
                       "seconds": total, **result, "ratios": ratios}))  # fmt: skip
 
