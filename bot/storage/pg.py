@@ -46,7 +46,7 @@ from tinydb.table import Document
 from bot.storage.budget import RateBudget, SharedBudget
 from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store, meets, no_gc
-from bot.storage.errors import StoreConflict, StoreError
+from bot.storage.errors import StoreConflict, StoreError, quiet
 from bot.storage.files import write_snapshot
 from bot.storage.pg_kept import KeptLocks, turn_hash
 from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate, set_schema
@@ -1145,9 +1145,3 @@ def _json_array(docs: list[bytes]) -> str:
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """Rows as one array per column (for unnest)."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
-
-
-def quiet(exc: BaseException) -> str:
-    """An error's first line, without the connection string's password."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return re.sub(r"(postgres(?:ql)?://[^:/@]+:)[^@]+@", r"\1***@", text)

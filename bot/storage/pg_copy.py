@@ -26,9 +26,9 @@ from typing import Any
 import psycopg
 
 from bot.storage.codec import dumps
-from bot.storage.errors import StoreError
+from bot.storage.errors import StoreError, quiet
 from bot.storage.files import Frozen
-from bot.storage.pg import ID_BLOCK, quiet
+from bot.storage.pg import ID_BLOCK
 from bot.storage.pg_schema import COPY_KEY, migrate, set_schema
 
 BATCH = 5_000  # documents per COPY and per commit

@@ -33,6 +33,8 @@ from typing import Any
 
 import psycopg
 
+from bot.storage.errors import quiet
+
 log = logging.getLogger(__name__)
 
 KEEP_SECONDS = 5.0  # a kept lock unused this long is let go
@@ -85,7 +87,7 @@ class KeptLocks:
             try:
                 self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
             except psycopg.Error as exc:
-                log.info("no connection to keep people's turns on (%s)", exc)
+                log.info("no connection to keep people's turns on (%s)", quiet(exc))
                 return None
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
@@ -146,7 +148,7 @@ class KeptLocks:
             async with self.statements:
                 await conn.execute(self._release_sql, (self._space, held))
         except psycopg.Error as exc:
-            log.warning("could not let kept turns go (%s); closing their connection", exc)
+            log.warning("could not let kept turns go (%s); closing their connection", quiet(exc))
             await self.lost()
 
     async def lost(self) -> None:
