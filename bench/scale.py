@@ -21,7 +21,7 @@ message" reply, every listing and registration saved once. Prints a table and en
 JSON line. About two minutes.
 
     .venv/bin/python bench/scale.py [--seconds 20] [--concurrency 32] [--rounds 1]
-        [--configs embedded,pg-1,pg-2] [--pg-setting commit_delay=100 ...]
+        [--configs embedded,pg-1,pg-2] [--socket] [--pg-setting commit_delay=100 ...]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from bot.storage import open_store  # noqa: E402
 from bot.web.chat import COOKIE  # noqa: E402
 from bot.web.chat_session import SessionIds, load_secret  # noqa: E402
 from tests.helpers.msgids import MAIN_MENU, said  # noqa: E402
-from tests.helpers.pg_cluster import PgCluster, PgUnavailable, find_bindir  # noqa: E402
+from tests.helpers.pg_cluster import SERVER_USER, PgCluster, PgUnavailable, find_bindir  # noqa: E402
 
 # After the listing: the menu, the market (everything, then a search), back, an FAQ question.
 BROWSE_AND_ASK: list[Step] = [
@@ -329,12 +329,15 @@ class Database:
 
     cluster: PgCluster
     counts_statements: bool
+    socket: bool = False  # the bots reach the server through its Unix socket, not TCP
 
     def fresh(self) -> str:
-        url = self.cluster.create_database()[1]
+        name, url = self.cluster.create_database()
         if self.counts_statements:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION pg_stat_statements")
+        if self.socket:
+            url = f"postgresql://{SERVER_USER}@/{name}?host={self.cluster.base}&port={self.cluster.port}"
         return url
 
     def statements(self, url: str, *, reset: bool = False) -> int:
@@ -472,7 +475,7 @@ def _counts_statements() -> bool:
 
 
 @contextlib.contextmanager
-def postgres(settings: list[str]) -> Iterator[Database | None]:
+def postgres(settings: list[str], socket: bool) -> Iterator[Database | None]:
     """A throwaway cluster for the run, or None when PostgreSQL is not installed here."""
     counts = _counts_statements()
     try:
@@ -484,7 +487,7 @@ def postgres(settings: list[str]) -> Iterator[Database | None]:
         yield None
         return
     try:
-        yield Database(cluster, counts)
+        yield Database(cluster, counts, socket)
     finally:
         cluster.cleanup()
 
@@ -553,6 +556,9 @@ def main() -> None:
         help="which configurations (default: %(default)s)",
     )
     parser.add_argument(
+        "--socket", action="store_true", help="the bots use the server's Unix socket, not TCP"
+    )
+    parser.add_argument(
         "--pg-setting",
         action="append",
         default=[],
@@ -566,7 +572,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="nds-scale-"))
     try:
-        with postgres(args.pg_setting) as db:
+        with postgres(args.pg_setting, args.socket) as db:
             result = asyncio.run(run(args, work, db))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -612,7 +618,7 @@ def main() -> None:
     print(f"whole run: {total} s")
     print(json.dumps({"bench": "scale", "seconds_measured": args.seconds, "warmup": args.warmup,
                       "concurrency": args.concurrency, "rounds": args.rounds, "steps": steps,
-                      "pg_settings": args.pg_setting,
+                      "pg_settings": args.pg_setting, "socket": args.socket,
                       "machine": {**host, "load_before": round(load_before, 2)},
                       "seconds": total, **result, "ratios": ratios}))  # fmt: skip
 
