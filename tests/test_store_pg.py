@@ -153,6 +153,44 @@ async def test_ids_are_unique_across_stores(
         await wait_until(lambda s=store: set(s.table("t").doc_ids()) == set(given), "ids", SOON)
 
 
+async def test_updates_committing_at_once_share_statements_and_each_gets_its_answer(
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    """Group commit: ten people's updates flush together; one breaks a unique value."""
+    a, b = two_pg_stores
+    await commit(b, lambda: b.table("orders").insert({"code": "DH2612-0001", "by": "b"}))
+    before = (a._group.statements, a._group.commits)
+
+    def one_update(n: int) -> Callable[[], Any]:
+        if n == 4:  # a's memory may not know b's order yet: the database refuses it
+            return lambda: a.table("orders").insert({"code": "DH2612-0001", "by": "a"})
+        return lambda: a.table("listings").insert({"n": n, "note": "Na <b>dai</b> 🍈"})
+
+    results = await asyncio.gather(
+        *(commit(a, one_update(n)) for n in range(10)), return_exceptions=True
+    )
+    assert isinstance(results[4], StoreConflict)
+    saved = [r for n, r in enumerate(results) if n != 4]
+    assert all(isinstance(r, int) for r in saved), results
+    listings = stored(pg_url, "listings")
+    assert sorted(listings) == sorted(saved) and [d["n"] for d in listings.values()] == [
+        n for n in range(10) if n != 4
+    ]
+    statements = a._group.statements - before[0]
+    commits = a._group.commits - before[1]
+    # All ten in one statement (refused by the order), then each one alone.
+    assert (statements, commits) == (11, 20)
+    await wait_until(lambda: in_memory(b, "listings") == listings, "b to see them", SOON)
+    async with a.user_turn("web:x"):
+        assert [d["by"] for d in in_memory(a, "orders").values()] == ["b"]
+
+    # Without a refusal: the queued updates share one statement.
+    before = (a._group.statements, a._group.commits)
+    await asyncio.gather(*(commit(a, one_update(n)) for n in range(10, 20)))
+    assert a._group.commits - before[1] == 10 > a._group.statements - before[0]
+    assert len(stored(pg_url, "listings")) == 19
+
+
 async def test_on_change_listeners_get_the_ids_another_store_changed(
     two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:

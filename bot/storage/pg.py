@@ -48,6 +48,7 @@ from bot.storage.codec import dumps, dumps_kept, loads
 from bot.storage.db import MIGRATIONS, Migration, Store, meets, no_gc
 from bot.storage.errors import StoreConflict, StoreError, quiet
 from bot.storage.files import write_snapshot
+from bot.storage.pg_group import GroupCommits
 from bot.storage.pg_kept import KeptLocks, turn_hash
 from bot.storage.pg_schema import COPY_KEY, MIGRATION_LOCK, index_sql, migrate, set_schema
 from bot.storage.table import LogTable
@@ -220,6 +221,9 @@ class PgStore(Store):
         self._listened = False  # it was before (a new connection may have missed changes)
         self._ddl: set[asyncio.Task[None]] = set()  # indexes being created after start
         self._kept = KeptLocks(url, _RELEASE_EACH, _TURN_SPACE)
+        self._group: GroupCommits[dict[tuple[str, int], Change]] = GroupCommits(
+            self._commit_together, _maybe_one_commits
+        )
         self._closed = False
         self._sync = self._connect_sync()
         self._ids = IdBlocks(self._next_block, self._prefetch_block)
@@ -737,13 +741,18 @@ class PgStore(Store):
 
         With `ending`, that turn's lock is released by the same statement once it committed.
         """
-        params = _commit_params(changes, self._notices(changes))
         try:
-            async with self._connection() as conn:
+            turn = _mine(_TURN)
+            if turn is None:  # any connection will do: with other turns' commits
+                await self._group.commit(changes)
+            else:
+                params = _commit_params(changes, self._notices(changes))
                 if ending is None:
-                    await conn.execute(_COMMIT, params)
+                    await turn.conn.execute(_COMMIT, params)
                 else:
-                    await conn.execute(_COMMIT_ENDING_TURN, [*params, ending.key, ending.space])
+                    await turn.conn.execute(
+                        _COMMIT_ENDING_TURN, [*params, ending.key, ending.space]
+                    )
                     ending.locked = False
         except _REFUSED as exc:
             await self._refused(changes)
@@ -753,6 +762,17 @@ class PgStore(Store):
                 await self._reread(changes)
             raise StoreError(f"database write failed: {quiet(exc)}") from exc
         self._settle(changes, owner)
+
+    async def _commit_together(self, commits: list[dict[tuple[str, int], Change]]) -> None:
+        """Several commits (touching different documents) in one statement: see pg_group."""
+        assert self._pool is not None
+        changes: dict[tuple[str, int], Change] = {}
+        notes: list[str] = []
+        for commit in commits:
+            changes.update(commit)
+            notes += self._notices(commit)
+        async with self._pool.connection() as conn:
+            await conn.execute(_COMMIT, _commit_params(changes, notes))
 
     async def _refused(self, changes: dict[tuple[str, int], Change]) -> None:
         """After a refused commit: these documents as stored, and the commit that won applied.
@@ -1097,6 +1117,12 @@ _SELECT_KEYS = (
     "SELECT d.tbl, d.id, d.ver, d.doc::text FROM docs d"
     " JOIN unnest(%s::text[], %s::bigint[]) AS u(tbl, id) ON d.tbl = u.tbl AND d.id = u.id"
 )
+
+
+def _maybe_one_commits(exc: BaseException) -> bool:
+    """Whether one commit of a shared statement could have caused this failure: the server
+    refused the statement (a version check, a unique value, bad data), the link did not fail."""
+    return isinstance(exc, psycopg.Error) and exc.sqlstate is not None
 
 
 def _key_columns(keys: list[tuple[str, int]]) -> tuple[list[str], list[int]]:
