@@ -12,6 +12,8 @@ database. Writes are PostgreSQL's:
   process changed it first, or a unique constraint refuses the commit, the documents involved
   are read back from the database and `StoreConflict` is raised: the engine handles the update
   again on the fresh data.
+- Commits that updates make while another is on its way to the database share the next
+  statement (group commit, bot/storage/pg_group.py); each is still accepted or refused whole.
 - Each commit notifies the other processes (`LISTEN/NOTIFY`, with the new documents when they
   fit in a notification), which apply it to their memory within milliseconds. Notifications
   arrive in commit order, so a process that notifies itself and waits for its own notification
@@ -369,12 +371,13 @@ class PgStore(Store):
     def startup_lock(self, name: str) -> Iterator[None]:
         """One process at a time (seeding a new database at start); memory is fresh inside."""
         key = (name, _STARTUP_SPACE)
-        self._sync.execute("SELECT pg_advisory_lock(hashtextextended(%s, %s))", key)
+        self._sync_execute("SELECT pg_advisory_lock(hashtextextended(%s, %s))", key)
         try:
             self._reload()
             yield
         finally:
-            self._sync.execute(_UNLOCK, key)
+            with contextlib.suppress(StoreError):  # a cut connection let go of it already
+                self._sync_execute(_UNLOCK, key)
 
     @contextlib.asynccontextmanager
     async def user_turn(self, key: str) -> AsyncIterator[None]:

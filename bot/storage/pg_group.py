@@ -12,6 +12,8 @@ queued (the later one was computed on the earlier one's result). If a shared sta
 for a reason one of its commits could cause (a version check, a unique value, bad data), each
 commit is sent again on its own, so each gets its own answer; if the connection failed, every
 commit of the statement gets that failure (what was committed is read back by the caller).
+A large commit (a broadcast's outbox rows) keeps the ones queued behind it waiting for as long
+as it takes; they would otherwise wait for its flush at PostgreSQL's notification lock.
 """
 
 from __future__ import annotations
