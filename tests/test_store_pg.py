@@ -191,6 +191,29 @@ async def test_updates_committing_at_once_share_statements_and_each_gets_its_ans
     assert len(stored(pg_url, "listings")) == 19
 
 
+async def test_turns_holding_every_pooled_connection_still_get_their_commits_through(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Each turn holds a pooled connection; a turn's flush also commits the writes made outside
+    updates, which go with the group's commits: on a connection of their own, or none is left."""
+    store = PgStore(pg_url, tmp_path, pool_size=2)
+    await store.start()
+    try:
+
+        async def turn(key: str) -> None:
+            async with store.user_turn(key):
+                store.table("jobs").insert({"kind": "sweep", "by": key})  # outside an update
+                await commit(store, lambda: store.table("notes").insert({"by": key}))
+
+        # (a hang guard, not a timing: without a connection of its own it waits for the pool)
+        await asyncio.wait_for(asyncio.gather(turn("web:a"), turn("web:b")), 20)
+        assert sorted(d["by"] for d in stored(pg_url, "notes").values()) == ["web:a", "web:b"]
+        assert len(stored(pg_url, "jobs")) == 2
+    finally:
+        await store.stop()
+        store.close()
+
+
 async def test_on_change_listeners_get_the_ids_another_store_changed(
     two_pg_stores: tuple[PgStore, PgStore],
 ) -> None:

@@ -230,6 +230,8 @@ class PgStore(Store):
         self._sync = self._connect_sync()
         self._ids = IdBlocks(self._next_block, self._prefetch_block)
         self._prefetching: asyncio.Task[None] | None = None
+        self._committer: psycopg.AsyncConnection[Any] | None = None  # group commits go on it
+        self._committer_stale = False  # the change feed was cut since it connected
         try:
             migrate(self._sync)
             self._refuse_unfinished_copy()
@@ -608,6 +610,9 @@ class PgStore(Store):
             await self.flush()
         await asyncio.gather(*self._ddl, return_exceptions=True)
         await self._kept.stop()
+        if self._committer is not None:
+            await self._committer.close()
+            self._committer = None
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
@@ -768,14 +773,30 @@ class PgStore(Store):
 
     async def _commit_together(self, commits: list[dict[tuple[str, int], Change]]) -> None:
         """Several commits (touching different documents) in one statement: see pg_group."""
-        assert self._pool is not None
         changes: dict[tuple[str, int], Change] = {}
         notes: list[str] = []
         for commit in commits:
             changes.update(commit)
             notes += self._notices(commit)
-        async with self._pool.connection() as conn:
-            await conn.execute(_COMMIT, _commit_params(changes, notes))
+        conn = await self._committer_connection()
+        await conn.execute(_COMMIT, _commit_params(changes, notes))
+
+    async def _committer_connection(self) -> psycopg.AsyncConnection[Any]:
+        """The connection group commits go on (only the group's sender uses it).
+
+        A connection of its own, not a pooled one: turns may hold every pooled connection while
+        they wait for a commit of writes made outside updates, which then could never go.
+        """
+        conn = self._committer
+        if conn is not None and (conn.closed or conn.broken or self._committer_stale):
+            await conn.close()  # the database may have restarted: the link is likely cut
+            conn = None
+        if conn is None:
+            self._committer_stale = False
+            conn = self._committer = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True
+            )
+        return conn
 
     async def _refused(self, changes: dict[tuple[str, int], Change]) -> None:
         """After a refused commit: these documents as stored, and the commit that won applied.
@@ -1000,6 +1021,7 @@ class PgStore(Store):
                         log.info("database change feed back; reading what changed meanwhile")
                         assert self._pool is not None
                         await self._pool.check()  # drop connections the outage cut
+                        self._committer_stale = True
                         await self._reread_all()
                     self._listened = True
                     self._listening.set()
