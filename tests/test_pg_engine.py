@@ -136,12 +136,12 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
     yield counter
 
 
-# At most 2 per step (the person's lock with the barrier; the commit, which lets their turn
-# go, or the unlock alone when nothing was written), one more in the step during which the
-# next block of ids is fetched ahead in the background. More would mean a second commit or a
-# read of the database. Once a person's turns keep coming to the same process, it keeps their
-# lock (bot/storage/pg_kept.py): a step then costs its commit only, none if it writes nothing
-# (measured: 10 in these 11 steps).
+# At most 2 per step here, one more in the step during which the next block of ids is fetched
+# ahead in the background. These people's turns keep coming to this process, so it keeps their
+# locks (bot/storage/pg_kept.py): a step costs its commit (shared with other updates' commits
+# that coincide: bot/storage/pg_group.py), none if it writes nothing (measured: 10 in these 11
+# steps). A turn whose lock is not kept costs three: the lock with the barrier, the commit and
+# the unlock. More would mean a second commit or a read of the database.
 ROUND_TRIPS_PER_STEP = 2
 ID_BLOCK_FETCHES = 1  # in these steps
 KEPT_ROUND_TRIPS = 11  # in all these steps, the two people's locks kept by this process

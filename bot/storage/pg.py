@@ -338,8 +338,8 @@ class PgStore(Store):
     async def flush(self, *, ends_turn: bool = False) -> None:
         """Commit the current update's writes and those made outside any update.
 
-        `ends_turn`: nothing more is written in this person's turn, so the commit lets the
-        turn go too (the lock's release rides on it: one round trip less per update).
+        `ends_turn`: nothing more is written in this person's turn, so it is let go as soon
+        as the commit is in (their next update, in another process, need not wait longer).
         """
         batch: Batch | None = _mine(_BATCH)
         if batch is not None and batch.changes:
@@ -437,7 +437,7 @@ class PgStore(Store):
     @contextlib.asynccontextmanager
     async def _locked(self, key: str, space: int) -> AsyncIterator[Turn]:
         """A pooled connection holding the advisory lock on `key`, past a barrier, to the end
-        (unless a commit ending the turn let it go first: see `flush`).
+        (unless the commit ending the turn let it go first: see `flush`).
 
         After the database restarted, connections taken from the pool before the change feed
         checked it are broken: the lock is then taken once more on a fresh one.
@@ -745,23 +745,12 @@ class PgStore(Store):
     async def _commit_async(
         self, changes: dict[tuple[str, int], Change], owner: Batch, ending: Turn | None = None
     ) -> None:
-        """Commit the changes `owner` queued (on the turn's connection, if in one).
+        """Commit the changes `owner` queued (with other updates' commits: see pg_group).
 
-        With `ending`, that turn's lock is released by the same statement once it committed.
+        With `ending`, that turn's lock is let go once they are committed.
         """
         try:
-            turn = _mine(_TURN)
-            if turn is None:  # any connection will do: with other turns' commits
-                await self._group.commit(changes)
-            else:
-                params = _commit_params(changes, self._notices(changes))
-                if ending is None:
-                    await turn.conn.execute(_COMMIT, params)
-                else:
-                    await turn.conn.execute(
-                        _COMMIT_ENDING_TURN, [*params, ending.key, ending.space]
-                    )
-                    ending.locked = False
+            await self._group.commit(changes)
         except _REFUSED as exc:
             await self._refused(changes)
             raise StoreConflict(quiet(exc)) from exc
@@ -770,6 +759,10 @@ class PgStore(Store):
                 await self._reread(changes)
             raise StoreError(f"database write failed: {quiet(exc)}") from exc
         self._settle(changes, owner)
+        if ending is not None:
+            with contextlib.suppress(psycopg.Error):  # else the turn's end tries again
+                await ending.conn.execute(_UNLOCK, (ending.key, ending.space))
+                ending.locked = False
 
     async def _commit_together(self, commits: list[dict[tuple[str, int], Change]]) -> None:
         """Several commits (touching different documents) in one statement: see pg_group."""
@@ -1065,9 +1058,10 @@ class PgStore(Store):
 
 
 _DATA_LOCK = 0x4E44_5302
-# One commit is one statement (its own transaction: one round trip). Each update and removal
-# must find the version it read, else nds_expect_rows refuses the whole statement (SQLSTATE
-# 40001); a unique index refuses a duplicate (23505). Notifications go out if it commits.
+# One statement (its own transaction) carries a commit, or several (pg_group). Each update and
+# removal must find the version it read, else nds_expect_rows refuses the whole statement
+# (SQLSTATE 40001); a unique index refuses a duplicate (23505). Notifications go out if it
+# commits.
 # Documents (and notifications) travel as one JSON array each, the documents' JSON as it is:
 # as text arrays psycopg escaped every quote of them in Python, most of a commit's CPU time.
 _WRITES = """
@@ -1094,11 +1088,6 @@ _CHECK_AND_NOTIFY = """
     (SELECT count(pg_notify(%s, p)) FROM jsonb_array_elements_text(%s::jsonb) AS p)
 """
 _COMMIT = f"{_WRITES} SELECT {_CHECK_AND_NOTIFY}"
-# The same, then the person's lock released, only once every write went through (`done` is
-# computed first, being materialized): a failed statement does not undo an unlock.
-_COMMIT_ENDING_TURN = f"""{_WRITES.rstrip()}, done AS MATERIALIZED (SELECT {_CHECK_AND_NOTIFY})
-SELECT pg_advisory_unlock(hashtextextended(%s, %s)) FROM done
-"""
 _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, %s))"
 # A barrier's notification is no data: its commit need not wait for the disk (a notifying
 # transaction has an id, so its commit would otherwise flush the log like any other).
