@@ -1,9 +1,9 @@
 """People's turn locks a process keeps between their turns (PostgreSQL store).
 
 A person's update is handled under their advisory lock, taken with a barrier (one round trip)
-and let go by the commit (see `PgStore.user_turn`). When a person's updates keep coming to the
-same process — one process, or a load balancer that sends a person to the same one — that
-round trip buys nothing: nobody else handled them in between. So when a person's previous turn
+and let go after the commit (see `PgStore.user_turn`). When a person's updates keep coming to the
+same process — one process, or a load balancer that sends a person to the same one — those
+round trips buy nothing: nobody else handled them in between. So when a person's previous turn
 was here too, the process takes their lock on a connection of its own (the keeper) and keeps
 it: while it is kept, their turns begin at once, without the barrier (nothing of theirs can have
 been committed elsewhere) and commit without letting go.
