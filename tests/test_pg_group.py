@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 
 from bot.storage import pg_group
+from bot.storage.pg import _maybe_one_commits
 from bot.storage.pg_group import GroupCommits
 
 Commit = dict[str, int]
@@ -130,3 +132,21 @@ async def test_a_cancelled_caller_does_not_stop_the_others_commits() -> None:
     statement.go.set()
     await asyncio.gather(first, staying)
     assert statement.sent == [[{"a": 1}], [{"b": 1}, {"c": 1}]]
+
+
+@pytest.mark.parametrize(
+    ("error", "one_commit_could_be_why"),
+    [
+        (psycopg.errors.SerializationFailure("another process changed these documents"), True),
+        (psycopg.errors.UniqueViolation("duplicate key value"), True),
+        (psycopg.errors.InvalidTextRepresentation("invalid input syntax"), True),
+        (psycopg.OperationalError("server closed the connection unexpectedly"), False),
+        (psycopg.errors.AdminShutdown("terminating connection"), False),
+        (psycopg.errors.ConnectionFailure("connection failure"), False),
+        (ValueError("not the database"), False),
+    ],
+)
+def test_on_postgresql_a_refusal_is_tried_again_commit_by_commit_a_lost_link_is_not(
+    error: BaseException, one_commit_could_be_why: bool
+) -> None:
+    assert _maybe_one_commits(error) is one_commit_could_be_why

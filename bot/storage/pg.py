@@ -1135,8 +1135,10 @@ _SELECT_KEYS = (
 
 def _maybe_one_commits(exc: BaseException) -> bool:
     """Whether one commit of a shared statement could have caused this failure: the server
-    refused the statement (a version check, a unique value, bad data), the link did not fail."""
-    return isinstance(exc, psycopg.Error) and exc.sqlstate is not None
+    refused the statement (a version check, a unique value, bad data); the link did not fail
+    (no SQLSTATE, or class 08) nor the server stop (class 57), which leave the outcome unknown."""
+    state = exc.sqlstate if isinstance(exc, psycopg.Error) else None
+    return state is not None and state[:2] not in ("08", "57")
 
 
 def _key_columns(keys: list[tuple[str, int]]) -> tuple[list[str], list[int]]:
