@@ -231,8 +231,11 @@ async def run_rounds(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]
 
 
 def median_round(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each figure's median over the rounds (updates summed)."""
-    out = {k: statistics.median(r[k] for r in results) for k in results[0] if k != "updates"}
+    """Each figure's median over the rounds (updates summed; an even count's mean of the two
+    middle ones rounded to 3 places, not 1.7999999999999998)."""
+    out = {
+        k: round(statistics.median(r[k] for r in results), 3) for k in results[0] if k != "updates"
+    }
     out["updates"] = sum(r["updates"] for r in results)
     return out
 
