@@ -19,7 +19,7 @@ import pytest
 from bot.storage import pg_kept
 from bot.storage.db import SCHEMA_VERSION
 from bot.storage.errors import StoreConflict
-from bot.storage.pg import NOTIFY_MAX, PgStore
+from bot.storage.pg import LINK_SETTINGS, NOTIFY_MAX, PgStore, with_link_settings
 from bot.storage.pg_schema import SQL
 from tests.helpers.pg_cluster import PgCluster
 from tests.helpers.store_checks import as_dict
@@ -212,6 +212,53 @@ async def test_turns_holding_every_pooled_connection_still_get_their_commits_thr
     finally:
         await store.stop()
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql://nds:pw@db-a,db-b/nds?target_session_attrs=read-write",
+            "postgresql://nds:pw@db-a,db-b/nds?target_session_attrs=read-write&keepalives=1"
+            "&keepalives_idle=10&keepalives_interval=5&keepalives_count=3&tcp_user_timeout=30000",
+        ),
+        (
+            "postgresql://nds@/nds?host=/var/run/postgresql&keepalives_idle=60&keepalives=0",
+            "postgresql://nds@/nds?host=/var/run/postgresql&keepalives_idle=60&keepalives=0"
+            "&keepalives_interval=5&keepalives_count=3&tcp_user_timeout=30000",
+        ),
+        (
+            "host=db-a dbname=nds tcp_user_timeout=5000",
+            "host=db-a dbname=nds tcp_user_timeout=5000 keepalives=1 keepalives_idle=10"
+            " keepalives_interval=5 keepalives_count=3",
+        ),
+        ("postgresql://nds@db-a/nds?not a setting", "postgresql://nds@db-a/nds?not a setting"),
+    ],
+)
+def test_database_links_notice_a_vanished_server_unless_the_url_says_otherwise(
+    url: str, expected: str
+) -> None:
+    assert with_link_settings(url) == expected
+
+
+async def test_every_connection_of_a_started_store_has_the_link_settings(
+    two_pg_stores: tuple[PgStore, PgStore],
+) -> None:
+    a, _b = two_pg_stores
+    await commit(a, lambda: a.table("notes").insert({"n": 1}))  # the committer connects
+    await turn(a, "web:lan")
+    await turn(a, "web:lan")  # the keeper connects (kept from the second turn)
+    assert a._pool is not None and a._committer is not None
+    keeper = await a._kept.connection()
+    async with a._pool.connection() as pooled:
+        links = {
+            "start-up": a._sync.info.get_parameters(),
+            "pooled": pooled.info.get_parameters(),
+            "commits": a._committer.info.get_parameters(),
+            "keeper": keeper.info.get_parameters() if keeper else {},
+        }
+    for name, parameters in links.items():
+        assert {k: parameters.get(k) for k in LINK_SETTINGS} == LINK_SETTINGS, name
 
 
 async def test_on_change_listeners_get_the_ids_another_store_changed(

@@ -39,8 +39,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 from tinydb.storages import MemoryStorage
 from tinydb.table import Document
@@ -61,6 +63,17 @@ CHANNEL = "nds_docs"
 NOTIFY_MAX = 7_000  # bytes of one notification payload (PostgreSQL's limit is 8,000)
 BARRIER_TIMEOUT = 10.0  # seconds a barrier may wait for the listener before giving up
 ID_BLOCK = 32  # the doc_ids sequence's increment
+# A database machine that vanishes without closing its connections (power, network, a failover)
+# is noticed within about 30 s, not the kernel's ~15 minutes of retransmissions: keepalive
+# probes on idle links (the change feed and a commit awaiting its answer are idle), and a limit
+# on data left unacknowledged. libpq ignores them on a Unix socket.
+LINK_SETTINGS = {
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",  # milliseconds
+}
 # Key spaces of the advisory locks on names (hashtextextended's seed), one per kind of lock.
 _TURN_SPACE, _EXCLUSIVE_SPACE, _STARTUP_SPACE = 0, 1, 2
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -74,6 +87,20 @@ _BATCH: ContextVar[tuple[object, Batch] | None] = ContextVar("_PG_BATCH", defaul
 _TURN: ContextVar[tuple[object, Turn] | None] = ContextVar("_PG_TURN", default=None)
 
 T = TypeVar("T")
+
+
+def with_link_settings(url: str) -> str:
+    """DATABASE_URL with LINK_SETTINGS added, except those it sets itself."""
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.Error:
+        return url  # connecting says what is wrong with it
+    missing = {k: v for k, v in LINK_SETTINGS.items() if k not in given}
+    if not missing:
+        return url
+    if url.startswith(("postgresql://", "postgres://")):
+        return url + ("&" if "?" in url else "?") + urlencode(missing)
+    return " ".join([url, *(f"{k}={v}" for k, v in missing.items())])
 
 
 def _mine(var: ContextVar[tuple[object, T] | None]) -> T | None:
@@ -204,7 +231,7 @@ class PgStore(Store):
         self.data_dir = data_dir
         self._lock = None  # no DATA_DIR lock: many processes share the database
         self._engine = None
-        self.url = url
+        self.url = with_link_settings(url)
         self.node = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._pool_size = pool_size
         self._tables: dict[str, SharedTable] = {}
@@ -222,7 +249,7 @@ class PgStore(Store):
         self._listening = asyncio.Event()  # the change feed is connected now
         self._listened = False  # it was before (a new connection may have missed changes)
         self._ddl: set[asyncio.Task[None]] = set()  # indexes being created after start
-        self._kept = KeptLocks(url, _RELEASE_EACH, _TURN_SPACE)
+        self._kept = KeptLocks(self.url, _RELEASE_EACH, _TURN_SPACE)
         self._group: GroupCommits[dict[tuple[str, int], Change]] = GroupCommits(
             self._commit_together, _maybe_one_commits
         )
