@@ -214,6 +214,43 @@ async def test_turns_holding_every_pooled_connection_still_get_their_commits_thr
         store.close()
 
 
+async def test_a_commit_whose_link_was_cut_before_it_went_in_is_sent_again(
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    """The commits' connection was cut while idle (a database restart, a proxy's timeout): the
+    next commit finds its documents untouched on a new connection and goes in; no apology."""
+    a, _b = two_pg_stores
+    first = await commit(a, lambda: a.table("notes").insert({"n": 1}))
+    assert a._committer is not None
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (a._committer.info.backend_pid,))
+    second = await commit(a, lambda: a.table("notes").insert({"n": 2}))
+    await commit(a, lambda: a.table("notes").update({"n": 10}, doc_ids=[first]))
+    assert stored(pg_url, "notes") == {first: {"n": 10}, second: {"n": 2}}
+
+
+async def test_a_commit_whose_answer_was_lost_is_found_in_and_not_sent_twice(
+    two_pg_stores: tuple[PgStore, PgStore], pg_url: str
+) -> None:
+    a, b = two_pg_stores
+    first = await commit(a, lambda: a.table("notes").insert({"n": 1}))
+    conn = a._committer
+    assert conn is not None
+    real = conn.execute
+
+    async def commit_then_lose_the_answer(*args: Any, **kwargs: Any) -> Any:
+        await real(*args, **kwargs)
+        await conn.close()
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    conn.execute = commit_then_lose_the_answer  # type: ignore[method-assign]
+    await commit(a, lambda: a.table("notes").update({"n": 2, "note": "Na 🍈"}, doc_ids=[first]))
+    assert stored(pg_url, "notes") == {first: {"n": 2, "note": "Na 🍈"}}
+    with psycopg.connect(pg_url, autocommit=True) as check:
+        assert check.execute("SELECT ver FROM docs WHERE id = %s", (first,)).fetchone() == (2,)
+    await wait_until(lambda: in_memory(b, "notes") == stored(pg_url, "notes"), "b", SOON)
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

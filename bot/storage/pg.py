@@ -798,8 +798,48 @@ class PgStore(Store):
         for commit in commits:
             changes.update(commit)
             notes += self._notices(commit)
+        params = _commit_params(changes, notes)
         conn = await self._committer_connection()
-        await conn.execute(_COMMIT, _commit_params(changes, notes))
+        try:
+            await conn.execute(_COMMIT, params)
+        except psycopg.OperationalError:
+            if not (conn.closed or conn.broken):
+                raise  # the server refused it (a version check): the link is fine
+            # The link failed (the database restarted, a proxy dropped it): look on a new one.
+            outcome = await self._outcome(changes)
+            if outcome == "landed":
+                return
+            if outcome != "untouched":
+                raise
+            log.info("the database link failed before a commit went in; sending it again")
+            await (await self._committer_connection()).execute(_COMMIT, params)
+
+    async def _outcome(self, changes: dict[tuple[str, int], Change]) -> str:
+        """Whether a commit whose link failed is in the database: "landed" (every document as
+        it made it), "untouched" (every one as it found it), else "unknown"."""
+        keys = list(changes)
+        try:
+            async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+                cur = await conn.execute(_SELECT_KEYS, _key_columns(keys))
+                rows = {(t, i): (v, text) for t, i, v, text in await cur.fetchall()}
+        except psycopg.Error:
+            return "unknown"
+
+        def made(key: tuple[str, int], c: Change) -> bool:
+            row = rows.get(key)
+            if c.doc is None:
+                return row is None
+            return row is not None and row[0] == c.after and loads(row[1]) == loads(c.doc)
+
+        def found(key: tuple[str, int], c: Change) -> bool:
+            row = rows.get(key)
+            return row is None if c.before is None else row is not None and row[0] == c.before
+
+        if all(made(k, c) for k, c in changes.items()):
+            return "landed"
+        if all(found(k, c) for k, c in changes.items()):
+            return "untouched"
+        return "unknown"
 
     async def _committer_connection(self) -> psycopg.AsyncConnection[Any]:
         """The connection group commits go on (only the group's sender uses it).
