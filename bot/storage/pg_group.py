@@ -10,8 +10,9 @@ transaction and the flush. Under light load a commit goes out at once, alone.
 Commits that touch the same document go in separate statements, in the order they were
 queued (the later one was computed on the earlier one's result). If a shared statement fails
 for a reason one of its commits could cause (a version check, a unique value, bad data), each
-commit is sent again on its own, so each gets its own answer; if the connection failed, every
-commit of the statement gets that failure (what was committed is read back by the caller).
+commit is sent again on its own, so each gets its own answer; if the connection failed (and
+the sender could not tell whether the statement went in), every commit of it gets that
+failure and its caller reads back what the database holds.
 A large commit (a broadcast's outbox rows) keeps the ones queued behind it waiting for as long
 as it takes; they would otherwise wait for its flush at PostgreSQL's notification lock.
 """
