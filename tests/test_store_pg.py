@@ -256,18 +256,19 @@ async def test_a_commit_whose_answer_was_lost_is_found_in_and_not_sent_twice(
     [
         (
             "postgresql://nds:pw@db-a,db-b/nds?target_session_attrs=read-write",
-            "postgresql://nds:pw@db-a,db-b/nds?target_session_attrs=read-write&keepalives=1"
-            "&keepalives_idle=10&keepalives_interval=5&keepalives_count=3&tcp_user_timeout=30000",
+            "postgresql://nds:pw@db-a,db-b/nds?target_session_attrs=read-write&connect_timeout=10"
+            "&keepalives=1&keepalives_idle=10&keepalives_interval=5&keepalives_count=3"
+            "&tcp_user_timeout=30000",
         ),
         (
             "postgresql://nds@/nds?host=/var/run/postgresql&keepalives_idle=60&keepalives=0",
             "postgresql://nds@/nds?host=/var/run/postgresql&keepalives_idle=60&keepalives=0"
-            "&keepalives_interval=5&keepalives_count=3&tcp_user_timeout=30000",
+            "&connect_timeout=10&keepalives_interval=5&keepalives_count=3&tcp_user_timeout=30000",
         ),
         (
             "host=db-a dbname=nds tcp_user_timeout=5000",
-            "host=db-a dbname=nds tcp_user_timeout=5000 keepalives=1 keepalives_idle=10"
-            " keepalives_interval=5 keepalives_count=3",
+            "host=db-a dbname=nds tcp_user_timeout=5000 connect_timeout=10 keepalives=1"
+            " keepalives_idle=10 keepalives_interval=5 keepalives_count=3",
         ),
         ("postgresql://nds@db-a/nds?not a setting", "postgresql://nds@db-a/nds?not a setting"),
     ],

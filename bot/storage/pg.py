@@ -66,8 +66,10 @@ ID_BLOCK = 32  # the doc_ids sequence's increment
 # A database machine that vanishes without closing its connections (power, network, a failover)
 # is noticed within about 30 s, not the kernel's ~15 minutes of retransmissions: keepalive
 # probes on idle links (the change feed and a commit awaiting its answer are idle), and a limit
-# on data left unacknowledged. libpq ignores them on a Unix socket.
+# on data left unacknowledged; a connection attempt to it gives up after 10 s (per host), not
+# after the kernel's ~2 minutes. libpq ignores the TCP ones on a Unix socket.
 LINK_SETTINGS = {
+    "connect_timeout": "10",
     "keepalives": "1",
     "keepalives_idle": "10",
     "keepalives_interval": "5",
