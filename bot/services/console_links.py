@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,16 +104,16 @@ class Links:
         """A fresh sign-in link for this identity, on the bot's public address."""
         return login_url(base_url, self.issue(user_key))
 
-    async def redeem(self, token: str, may_wait: bool = True) -> str | None:
+    async def redeem(self, token: str, may_wait: Callable[[], bool] = lambda: True) -> str | None:
         """The identity a token was issued for, using it up; None if unknown, used or expired.
 
-        `may_wait`: a token not known here may be looked for among the command line's links
-        and other processes' commits (see Console.may_wait)."""
+        `may_wait()`: whether a token not known here may be looked for among the command line's
+        links and other processes' commits (see Console.may_wait); asked only then."""
         if not token or len(token) > 100:
             return None
         key = digest(token)
         doc = self._find(key)
-        if doc is None and may_wait:  # issued a moment ago by the command line or a process
+        if doc is None and may_wait():  # issued a moment ago by the command line or a process
             self._import_drops()
             await self._store.catch_up()
             doc = self._find(key)

@@ -21,7 +21,7 @@ database. Writes are PostgreSQL's:
   person's lock, so whichever process gets a person's next update sees everything the last one
   did.
 - A person's updates are handled one at a time across processes under an advisory lock on
-  their key, held on the connection their update commits on. A process their updates keep
+  their key, held on a pooled connection for their turn. A process their updates keep
   coming to keeps that lock between their turns (bot/storage/pg_kept.py): their turns then
   begin without a round trip, until another process asks for it.
 """

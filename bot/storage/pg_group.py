@@ -60,14 +60,15 @@ class GroupCommits(Generic[C]):
         await queued.done
 
     async def _send_queued(self) -> None:
-        while self._queue:
-            group = self._next_group()
-            try:
+        group: list[_Queued[C]] = []
+        try:
+            while self._queue:
+                group = self._next_group()
                 await self._send_group(group)
-            finally:  # cancelled (the store stops): nobody waits forever
-                for queued in group:
-                    if not queued.done.done():
-                        queued.done.set_exception(asyncio.CancelledError())
+        finally:  # cancelled (the store stops): nobody waits forever
+            for queued in [*group, *self._queue]:
+                queued.done.cancel()  # (nothing happens to those answered already)
+            self._queue = []
 
     def _next_group(self) -> list[_Queued[C]]:
         """The queued commits that go together: none touching a document an earlier one does."""

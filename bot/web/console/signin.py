@@ -78,7 +78,9 @@ class SignIn:
                 log.warning("console: sign-in POST without its CSRF token")
                 return self.console.forbidden(request, None)
             token = str(form.get("token", ""))
-            user_key = await self.console.links.redeem(token, self.console.may_wait(request))
+            user_key = await self.console.links.redeem(
+                token, lambda: self.console.may_wait(request)
+            )
             store = self.console.services.store
             async with store.committed():  # in the database before the browser comes back
                 viewer = self._viewer(user_key) if user_key else None
